@@ -1,0 +1,1 @@
+//! `EcsApi` over `aws_sdk_ecs::Client`.

@@ -1,0 +1,1 @@
+//! `EventsApi` over `aws_sdk_eventbridge::Client`.

@@ -1,0 +1,217 @@
+//! The one error type of convoy. Its `name()` is public API: the state machine's `Retry` and `Catch`
+//! clauses match on it, so a name never changes once released.
+
+use std::fmt;
+
+/// Where a problem was found: file, item and field, so every message can be acted on without guessing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// The manifest file name, or `-` for stdin, or the AWS resource the problem was found on.
+    pub file: String,
+    /// `services[2] (prod/web)`, `tasks[0] (nightly-report)`, or empty for release-level problems.
+    pub item: String,
+    /// Dotted path of the field, e.g. `containers.app` or `settings.maxConcurrency`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if !self.item.is_empty() {
+            write!(f, ": {}", self.item)?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ": field `{}`", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Renders a list of problems one per line, for error messages that must report everything at once.
+pub struct Problems<'a>(pub &'a [Problem]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(f, "{n} problem{}", if n == 1 { "" } else { "s" })?;
+        for p in self.0 {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The manifest (or a step input) does not describe a valid release.
+    #[error("manifest invalid: {}", Problems(.0))]
+    ManifestInvalid(Vec<Problem>),
+    /// Pre-flight against AWS found problems; nothing was changed.
+    #[error("pre-flight failed: {}", Problems(.0))]
+    PreflightFailed(Vec<Problem>),
+    #[error("cluster not found: {0}")]
+    ClusterNotFound(String),
+    #[error("service not found: {0}")]
+    ServiceNotFound(String),
+    #[error("container not found: {0}")]
+    ContainerNotFound(String),
+    #[error("rule not found: {0}")]
+    RuleNotFound(String),
+    #[error("task definition rejected: {message}")]
+    TaskDefinitionRejected {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
+    #[error("targets rejected: {0}")]
+    TargetsRejected(String),
+    #[error("access denied: {message}")]
+    AccessDenied {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
+    #[error("throttled: {message}")]
+    Throttled {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
+    #[error("AWS unavailable: {message}")]
+    AwsUnavailable {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
+    #[error("rollback failed: {0}")]
+    RollbackFailed(String),
+    #[error("internal error: {message}")]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
+}
+
+impl Error {
+    /// Every name the state machine may see, in declaration order.
+    pub const NAMES: [&'static str; 13] = [
+        "ManifestInvalid",
+        "PreflightFailed",
+        "ClusterNotFound",
+        "ServiceNotFound",
+        "ContainerNotFound",
+        "RuleNotFound",
+        "TaskDefinitionRejected",
+        "TargetsRejected",
+        "AccessDenied",
+        "Throttled",
+        "AwsUnavailable",
+        "RollbackFailed",
+        "Internal",
+    ];
+
+    /// Names worth retrying: the state machine must have a `Retry` for each of these.
+    pub const RETRYABLE: [&'static str; 2] = ["Throttled", "AwsUnavailable"];
+
+    /// The stable name Step Functions matches on. Exhaustive on purpose: a new variant must pick a name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::ManifestInvalid(_) => "ManifestInvalid",
+            Error::PreflightFailed(_) => "PreflightFailed",
+            Error::ClusterNotFound(_) => "ClusterNotFound",
+            Error::ServiceNotFound(_) => "ServiceNotFound",
+            Error::ContainerNotFound(_) => "ContainerNotFound",
+            Error::RuleNotFound(_) => "RuleNotFound",
+            Error::TaskDefinitionRejected { .. } => "TaskDefinitionRejected",
+            Error::TargetsRejected(_) => "TargetsRejected",
+            Error::AccessDenied { .. } => "AccessDenied",
+            Error::Throttled { .. } => "Throttled",
+            Error::AwsUnavailable { .. } => "AwsUnavailable",
+            Error::RollbackFailed(_) => "RollbackFailed",
+            Error::Internal { .. } => "Internal",
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::Internal {
+            message: message.into(),
+            source: None,
+        }
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(e: Error) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.name().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_listed_once_and_match_variants() {
+        let samples = [
+            Error::ManifestInvalid(vec![]),
+            Error::PreflightFailed(vec![]),
+            Error::ClusterNotFound(String::new()),
+            Error::ServiceNotFound(String::new()),
+            Error::ContainerNotFound(String::new()),
+            Error::RuleNotFound(String::new()),
+            Error::TaskDefinitionRejected {
+                message: String::new(),
+                source: None,
+            },
+            Error::TargetsRejected(String::new()),
+            Error::AccessDenied {
+                message: String::new(),
+                source: None,
+            },
+            Error::Throttled {
+                message: String::new(),
+                source: None,
+            },
+            Error::AwsUnavailable {
+                message: String::new(),
+                source: None,
+            },
+            Error::RollbackFailed(String::new()),
+            Error::internal(""),
+        ];
+        let names: Vec<_> = samples.iter().map(Error::name).collect();
+        assert_eq!(names, Error::NAMES);
+        for r in Error::RETRYABLE {
+            assert!(Error::NAMES.contains(&r));
+        }
+    }
+
+    #[test]
+    fn diagnostic_carries_the_stable_name() {
+        let d: lambda_runtime::Diagnostic = Error::RuleNotFound("nightly".into()).into();
+        assert_eq!(d.error_type, "RuleNotFound");
+        assert_eq!(d.error_message, "rule not found: nightly");
+    }
+
+    #[test]
+    fn problems_name_file_item_and_field() {
+        let e = Error::ManifestInvalid(vec![Problem {
+            file: "deployment.yaml".into(),
+            item: "services[1] (prod/web)".into(),
+            field: "image".into(),
+            message: "must not be empty".into(),
+        }]);
+        assert_eq!(
+            e.to_string(),
+            "manifest invalid: 1 problem\n  - deployment.yaml: services[1] (prod/web): field `image`: must not be empty"
+        );
+    }
+}
