@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's one test command (`make test`): installs the pinned tools it needs into ignored folders
+# (idempotent, a no-op when up to date), then runs every suite. Fails on the first failing suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+bash local/install.sh
+bash tools/install-checkers.sh
+
+step "build (workspace, debug: the local stack serves these binaries)"
+cargo build --workspace --locked
+
+step "cargo test (unit, aws-smithy-mocks, moto integration, contract)"
+cargo test --workspace --locked
+
+step "template and state machine checks"
+bash tools/check-templates.sh
+
+step "end to end: the real state machine on the local stack"
+bash local/e2e.sh
