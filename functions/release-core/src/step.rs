@@ -61,6 +61,9 @@ pub struct Settings {
     pub poll_interval_seconds: u32,
     /// After success, keep this many ACTIVE revisions per family (0 = no cleanup).
     pub keep_revisions: u32,
+    /// Images without a tag or digest, or tagged `latest`, are accepted (re-checked by plan-release).
+    #[serde(default)]
+    pub allow_latest: bool,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             max_concurrency: 10,
             poll_interval_seconds: 5,
             keep_revisions: 0,
+            allow_latest: false,
         }
     }
 }
