@@ -1,1 +1,682 @@
-//! manifest
+//! The release manifest (`deployment.yaml`): parsing, validation and rendering into the state
+//! machine's input.
+//!
+//! The public AWS GitOps ECS sample format is accepted unchanged; convoy's additions (`containers`,
+//! `settings`, deployment numbers, rule buses) are optional fields. The YAML is read as a
+//! [`serde_yaml_ng::Value`] and walked by hand so that one run reports every problem, each with its
+//! file, item and field.
+
+mod checks;
+mod fields;
+pub mod image;
+mod resolve;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::step::{
+    ImageMap, Images, ReleaseInput, ReleaseMeta, RollbackPolicy, RuleTarget, ServiceTarget,
+    Settings,
+};
+use crate::{Error, Problem};
+use fields::{kind, Fields, Problems};
+
+pub use resolve::{is_noop, resolve_images};
+
+/// Rollout deadline of a service when the manifest gives no `timeoutSeconds`.
+pub const DEFAULT_TIMEOUT_SECONDS: u32 = 900;
+/// The bus of a task whose manifest entry gives no `eventBusName`.
+pub const DEFAULT_EVENT_BUS: &str = "default";
+
+const TOP_KEYS: &[&str] = &["release", "settings", "services", "tasks"];
+const RELEASE_KEYS: &[&str] = &["id", "description"];
+const SETTINGS_KEYS: &[&str] = &[
+    "rollback",
+    "maxConcurrency",
+    "pollIntervalSeconds",
+    "keepRevisions",
+    "allowLatest",
+];
+const SERVICE_KEYS: &[&str] = &[
+    "service",
+    "clusterName",
+    "cluster",
+    "serviceName",
+    "image",
+    "containers",
+    "desiredCount",
+    "minimumHealthyPercent",
+    "maximumPercent",
+    "timeoutSeconds",
+];
+const TASK_KEYS: &[&str] = &[
+    "service",
+    "ruleName",
+    "cwRuleName",
+    "eventBusName",
+    "image",
+    "containers",
+];
+
+/// Parses and validates a manifest; `file_name` names it in every problem and becomes
+/// `release.source`.
+pub fn parse(file_name: &str, text: &str) -> Result<ReleaseInput, Error> {
+    validate(file_name, text).map_err(Error::ManifestInvalid)
+}
+
+/// [`parse`], with the problems as a list for callers that print them rather than fail with them.
+pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem>> {
+    let mut problems = Problems::new(file_name);
+    let document = match serde_yaml_ng::from_str::<Value>(text).and_then(|mut v| {
+        // `<<: *defaults` merge keys are common in hand-written manifests.
+        v.apply_merge()?;
+        Ok(v)
+    }) {
+        Ok(document) => document,
+        Err(e) => {
+            problems.push("", "", yaml_error_message(&e));
+            return Err(problems.into_vec());
+        }
+    };
+    let top = match &document {
+        Value::Mapping(top) => top,
+        Value::Null => {
+            problems.push(
+                "",
+                "",
+                "the manifest is empty: expected a mapping with `services:` and/or `tasks:`",
+            );
+            return Err(problems.into_vec());
+        }
+        other => {
+            problems.push(
+                "",
+                "",
+                format!(
+                    "the top level must be a mapping with `services:` and/or `tasks:`, found {}",
+                    kind(other)
+                ),
+            );
+            return Err(problems.into_vec());
+        }
+    };
+
+    let top_map = top;
+    let release = read_release(top, &mut problems);
+    let top = Fields::new(top, "", "", TOP_KEYS);
+    top.reject_unknown(&mut problems);
+    let settings = read_settings(&top, &mut problems);
+    let services = read_list(&top, "services", &mut problems, |i, map, p| {
+        read_service(i, map, settings.allow_latest, p)
+    });
+    let tasks = read_list(&top, "tasks", &mut problems, |i, map, p| {
+        read_task(i, map, settings.allow_latest, p)
+    });
+    if services.is_empty() && tasks.is_empty() {
+        problems.push("", "services", EMPTY_RELEASE);
+    }
+    let service_keys = raw_items(top_map, "services").filter_map(|(i, m)| match service_key(m) {
+        (Some(cluster), Some(service)) => Some((i, (cluster, service))),
+        _ => None,
+    });
+    report_duplicate_services(service_keys, "serviceName", &mut problems);
+    let rule_keys = raw_items(top_map, "tasks")
+        .filter_map(|(i, m)| task_key(m).1.map(|rule| (i, (task_key(m).0, rule))));
+    report_duplicate_rules(rule_keys, "ruleName", &mut problems);
+
+    if !problems.is_empty() {
+        return Err(problems.into_vec());
+    }
+    let (id, description) = release;
+    let mut input = ReleaseInput {
+        release: ReleaseMeta {
+            id: String::new(),
+            description,
+            source: file_name.to_string(),
+        },
+        settings,
+        services: services.into_iter().flatten().collect(),
+        tasks: tasks.into_iter().flatten().collect(),
+    };
+    input.release.id = id.unwrap_or_else(|| derived_release_id(&input));
+    Ok(input)
+}
+
+/// The exact JSON the state machine is started with: pretty, keys in struct order.
+pub fn render(input: &ReleaseInput) -> String {
+    // Plain structs with string map keys: serialization cannot fail.
+    serde_json::to_string_pretty(input).expect("a release input always serializes to JSON")
+}
+
+/// Re-validates an already rendered input with the same rules as the manifest, for plan-release:
+/// the execution input may have been written or edited by hand. Fields are named as in the JSON.
+pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
+    let mut problems = Problems::new(&input.release.source);
+    problems.check("", "release.id", checks::release_id(&input.release.id));
+    let s = &input.settings;
+    let numbers = [
+        (
+            "settings.maxConcurrency",
+            s.max_concurrency,
+            &checks::MAX_CONCURRENCY,
+        ),
+        (
+            "settings.pollIntervalSeconds",
+            s.poll_interval_seconds,
+            &checks::POLL_INTERVAL_SECONDS,
+        ),
+        (
+            "settings.keepRevisions",
+            s.keep_revisions,
+            &checks::KEEP_REVISIONS,
+        ),
+    ];
+    for (field, value, range) in numbers {
+        problems.check("", field, checks::in_range(i64::from(value), range));
+    }
+    for (i, service) in input.services.iter().enumerate() {
+        let item = checks::service_label(i, Some(&service.cluster), Some(&service.service));
+        problems.check(&item, "cluster", checks::resource_name(&service.cluster));
+        problems.check(&item, "service", checks::resource_name(&service.service));
+        check_images(&item, &service.images, s.allow_latest, &mut problems);
+        let numbers = [
+            (
+                "desiredCount",
+                service.desired_count,
+                &checks::DESIRED_COUNT,
+            ),
+            (
+                "minimumHealthyPercent",
+                service.minimum_healthy_percent,
+                &checks::MINIMUM_HEALTHY_PERCENT,
+            ),
+            (
+                "maximumPercent",
+                service.maximum_percent,
+                &checks::MAXIMUM_PERCENT,
+            ),
+        ];
+        for (field, value, range) in numbers {
+            if let Some(value) = value {
+                problems.check(&item, field, checks::in_range(i64::from(value), range));
+            }
+        }
+        if let (Some(min), Some(max)) = (service.minimum_healthy_percent, service.maximum_percent) {
+            problems.check(
+                &item,
+                "minimumHealthyPercent",
+                checks::percents(min.into(), max.into()),
+            );
+        }
+        let timeout = i64::from(service.timeout_seconds);
+        problems.check(
+            &item,
+            "timeoutSeconds",
+            checks::in_range(timeout, &checks::TIMEOUT_SECONDS),
+        );
+    }
+    for (i, task) in input.tasks.iter().enumerate() {
+        let item = checks::task_label(i, &task.event_bus, Some(&task.rule));
+        problems.check(&item, "rule", checks::rule_name(&task.rule));
+        problems.check(&item, "eventBus", checks::resource_name(&task.event_bus));
+        check_images(&item, &task.images, s.allow_latest, &mut problems);
+    }
+    if input.services.is_empty() && input.tasks.is_empty() {
+        problems.push("", "services", EMPTY_RELEASE);
+    }
+    let service_keys = input.services.iter().enumerate();
+    let service_keys = service_keys.map(|(i, s)| (i, (s.cluster.as_str(), s.service.as_str())));
+    report_duplicate_services(service_keys, "service", &mut problems);
+    let rule_keys = input.tasks.iter().enumerate();
+    let rule_keys = rule_keys.map(|(i, t)| (i, (t.event_bus.as_str(), t.rule.as_str())));
+    report_duplicate_rules(rule_keys, "rule", &mut problems);
+    problems.into_vec()
+}
+
+/// `r-` and 16 hex digits of a 64-bit FNV-1a over the rendered input without its id and source:
+/// the same release content always gets the same id, whatever file it was read from.
+pub fn derived_release_id(input: &ReleaseInput) -> String {
+    let mut anonymous = input.clone();
+    anonymous.release.id = String::new();
+    anonymous.release.source = String::new();
+    format!("r-{:016x}", fnv1a64(render(&anonymous).as_bytes()))
+}
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET_BASIS, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(PRIME)
+    })
+}
+
+const EMPTY_RELEASE: &str =
+    "the release is empty: give at least one item under `services:` or `tasks:`";
+
+fn yaml_error_message(e: &serde_yaml_ng::Error) -> String {
+    let text = e.to_string();
+    match e.location() {
+        // The library appends "at line L column C"; say it once, up front.
+        Some(at) => {
+            let detail = text
+                .split(" at line ")
+                .next()
+                .unwrap_or(&text)
+                .trim_end_matches(',');
+            format!(
+                "YAML syntax error at line {}, column {}: {detail}",
+                at.line(),
+                at.column()
+            )
+        }
+        None => format!("YAML error: {text}"),
+    }
+}
+
+/// `release:` is a mapping `{id, description}`, or a plain label as in the sample format
+/// (`release: 4.0`), which becomes the description.
+fn read_release(top: &Mapping, problems: &mut Problems) -> (Option<String>, Option<String>) {
+    match top.get("release") {
+        None => (None, None),
+        Some(Value::String(label)) if !label.is_empty() => (None, Some(label.clone())),
+        Some(Value::Number(label)) => (None, Some(label.to_string())),
+        Some(Value::Mapping(map)) => {
+            let release = Fields::new(map, "", "release.", RELEASE_KEYS);
+            release.reject_unknown(problems);
+            let id = release.string(problems, "id");
+            if let Some(id) = id {
+                problems.check("", "release.id", checks::release_id(id));
+            }
+            let description = release.string(problems, "description");
+            (id.map(str::to_string), description.map(str::to_string))
+        }
+        Some(other) => {
+            problems.push(
+                "",
+                "release",
+                format!(
+                    "expected a label or a mapping with `id` and `description`, found {}",
+                    match other {
+                        Value::String(_) => "an empty string",
+                        other => kind(other),
+                    }
+                ),
+            );
+            (None, None)
+        }
+    }
+}
+
+fn read_settings(top: &Fields, problems: &mut Problems) -> Settings {
+    let mut settings = Settings::default();
+    let Some(map) = top.mapping(problems, "settings") else {
+        return settings;
+    };
+    let f = Fields::new(map, "", "settings.", SETTINGS_KEYS);
+    f.reject_unknown(problems);
+    if let Some(policy) = f.string(problems, "rollback") {
+        match policy {
+            "all" => settings.rollback = RollbackPolicy::All,
+            "failed" => settings.rollback = RollbackPolicy::Failed,
+            "none" => settings.rollback = RollbackPolicy::None,
+            other => f.push(
+                problems,
+                "rollback",
+                format!("must be one of all, failed, none; got `{other}`"),
+            ),
+        }
+    }
+    let numbers: [(&str, &mut u32, _); 3] = [
+        (
+            "maxConcurrency",
+            &mut settings.max_concurrency,
+            &checks::MAX_CONCURRENCY,
+        ),
+        (
+            "pollIntervalSeconds",
+            &mut settings.poll_interval_seconds,
+            &checks::POLL_INTERVAL_SECONDS,
+        ),
+        (
+            "keepRevisions",
+            &mut settings.keep_revisions,
+            &checks::KEEP_REVISIONS,
+        ),
+    ];
+    for (key, slot, range) in numbers {
+        if let Some(n) = f.integer(problems, key, range) {
+            *slot = u32::try_from(n).expect("settings ranges lie within u32");
+        }
+    }
+    if let Some(allow) = f.boolean(problems, "allowLatest") {
+        settings.allow_latest = allow;
+    }
+    settings
+}
+
+/// Reads `services:` or `tasks:`; an item that has problems is `None`. A missing or empty list is
+/// an empty release part, not an error (the sample format drops `tasks:` when there are none).
+fn read_list<T>(
+    top: &Fields,
+    key: &str,
+    problems: &mut Problems,
+    read_item: impl Fn(usize, &Mapping, &mut Problems) -> Option<T>,
+) -> Vec<Option<T>> {
+    let items = match top.get(key) {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Sequence(items)) => items,
+        Some(other) => {
+            top.push(
+                problems,
+                key,
+                format!("expected a list, found {}", kind(other)),
+            );
+            return Vec::new();
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::Mapping(map) => read_item(i, map, problems),
+            other => {
+                problems.push(
+                    &format!("{key}[{i}]"),
+                    "",
+                    format!("expected a mapping, found {}", kind(other)),
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+fn read_service(
+    index: usize,
+    map: &Mapping,
+    allow_latest: bool,
+    problems: &mut Problems,
+) -> Option<ServiceTarget> {
+    let (cluster_name, service_name) = service_key(map);
+    let label = checks::service_label(index, cluster_name, service_name);
+    let f = Fields::new(map, label, "", SERVICE_KEYS);
+    f.reject_unknown(problems);
+    let cluster = f.aliased_string(problems, "clusterName", "cluster", true);
+    let cluster_key = if f.has("cluster") {
+        "cluster"
+    } else {
+        "clusterName"
+    };
+    if let Some(cluster) = cluster {
+        problems.check(f.item(), cluster_key, checks::resource_name(cluster));
+    }
+    let service = f.required_string(problems, "serviceName");
+    if let Some(service) = service {
+        problems.check(f.item(), "serviceName", checks::resource_name(service));
+    }
+    let images = read_images(&f, allow_latest, problems);
+    let desired_count = f.integer(problems, "desiredCount", &checks::DESIRED_COUNT);
+    let minimum = f.integer(
+        problems,
+        "minimumHealthyPercent",
+        &checks::MINIMUM_HEALTHY_PERCENT,
+    );
+    let maximum = f.integer(problems, "maximumPercent", &checks::MAXIMUM_PERCENT);
+    let raw_percent = |key| f.get(key).and_then(Value::as_i64);
+    if let (Some(min), Some(max)) = (
+        raw_percent("minimumHealthyPercent"),
+        raw_percent("maximumPercent"),
+    ) {
+        problems.check(
+            f.item(),
+            "minimumHealthyPercent",
+            checks::percents(min, max),
+        );
+    }
+    let timeout = match f.integer(problems, "timeoutSeconds", &checks::TIMEOUT_SECONDS) {
+        Some(t) => u32::try_from(t).ok(),
+        None if f.has("timeoutSeconds") => None,
+        None => Some(DEFAULT_TIMEOUT_SECONDS),
+    };
+    let as_i32 = |n: Option<i64>| n.and_then(|n| i32::try_from(n).ok());
+    Some(ServiceTarget {
+        cluster: cluster?.to_string(),
+        service: service?.to_string(),
+        images: images?,
+        desired_count: as_i32(desired_count),
+        minimum_healthy_percent: as_i32(minimum),
+        maximum_percent: as_i32(maximum),
+        timeout_seconds: timeout?,
+    })
+}
+
+fn read_task(
+    index: usize,
+    map: &Mapping,
+    allow_latest: bool,
+    problems: &mut Problems,
+) -> Option<RuleTarget> {
+    let (bus_name, rule_name) = task_key(map);
+    let label = checks::task_label(index, bus_name, rule_name);
+    let f = Fields::new(map, label, "", TASK_KEYS);
+    f.reject_unknown(problems);
+    let rule = f.aliased_string(problems, "ruleName", "cwRuleName", true);
+    let rule_key = if f.has("cwRuleName") {
+        "cwRuleName"
+    } else {
+        "ruleName"
+    };
+    if let Some(rule) = rule {
+        problems.check(f.item(), rule_key, checks::rule_name(rule));
+    }
+    let event_bus = match f.get("eventBusName") {
+        None => Some(DEFAULT_EVENT_BUS),
+        Some(_) => f.string(problems, "eventBusName"),
+    };
+    if let Some(bus) = event_bus {
+        problems.check(f.item(), "eventBusName", checks::resource_name(bus));
+    }
+    let images = read_images(&f, allow_latest, problems);
+    Some(RuleTarget {
+        rule: rule?.to_string(),
+        event_bus: event_bus?.to_string(),
+        images: images?,
+    })
+}
+
+/// `image` (+ `service` naming the container, the sample format) or `containers: {name: image}`.
+fn read_images(f: &Fields, allow_latest: bool, problems: &mut Problems) -> Option<Images> {
+    match (f.has("image"), f.has("containers")) {
+        (true, true) => {
+            f.push(
+                problems,
+                "containers",
+                "give either `image` (with `service`) or `containers`, not both",
+            );
+            None
+        }
+        (false, false) => {
+            f.push(
+                problems,
+                "image",
+                "is required (or `containers` to set several containers)",
+            );
+            None
+        }
+        (true, false) => {
+            let image = f.string(problems, "image");
+            if let Some(image) = image {
+                problems.check(f.item(), "image", image::check(image, allow_latest));
+            }
+            let preferred = f.string(problems, "service");
+            if !f.has("service") {
+                f.push(
+                    problems,
+                    "service",
+                    "is required with `image`: it names the container that gets the image",
+                );
+            }
+            if let Some(name) = preferred {
+                problems.check(f.item(), "service", checks::container_name(name));
+            }
+            Some(Images::Default {
+                preferred: preferred?.to_string(),
+                image: image?.to_string(),
+            })
+        }
+        (false, true) => {
+            if f.has("service") {
+                f.push(
+                    problems,
+                    "service",
+                    "only picks the container for `image`; with `containers` it has no effect, \
+                     remove it",
+                );
+            }
+            let map = f.mapping(problems, "containers")?;
+            read_containers(f, map, allow_latest, problems).map(Images::Containers)
+        }
+    }
+}
+
+fn read_containers(
+    f: &Fields,
+    map: &Mapping,
+    allow_latest: bool,
+    problems: &mut Problems,
+) -> Option<ImageMap> {
+    if map.is_empty() {
+        f.push(problems, "containers", "must name at least one container");
+        return None;
+    }
+    let mut images = ImageMap::new();
+    let mut complete = true;
+    for (name, image) in map {
+        let Some(name) = name.as_str() else {
+            f.push(
+                problems,
+                "containers",
+                format!("container names must be strings, found {}", kind(name)),
+            );
+            complete = false;
+            continue;
+        };
+        let field = if name.is_empty() {
+            "containers".to_string()
+        } else {
+            format!("containers.{name}")
+        };
+        let name_ok = checks::container_name(name);
+        complete &= name_ok.is_ok();
+        problems.check(f.item(), &field, name_ok);
+        let image = match image {
+            Value::String(image) => image::check(image, allow_latest).map(|()| image),
+            other => Err(format!(
+                "expected an image reference, found {}",
+                kind(other)
+            )),
+        };
+        match image {
+            Ok(image) => {
+                images.insert(name.to_string(), image.clone());
+            }
+            Err(message) => {
+                complete = false;
+                problems.push(f.item(), &field, message);
+            }
+        }
+    }
+    complete.then_some(images)
+}
+
+fn check_images(item: &str, images: &Images, allow_latest: bool, problems: &mut Problems) {
+    match images {
+        Images::Containers(map) => {
+            if map.is_empty() {
+                problems.push(
+                    item,
+                    "images.containers",
+                    "must name at least one container",
+                );
+            }
+            for (name, image) in map {
+                let field = format!("images.containers.{name}");
+                problems.check(item, &field, checks::container_name(name));
+                problems.check(item, &field, image::check(image, allow_latest));
+            }
+        }
+        Images::Default { preferred, image } => {
+            let preferred_check = checks::container_name(preferred);
+            problems.check(item, "images.default.preferred", preferred_check);
+            problems.check(
+                item,
+                "images.default.image",
+                image::check(image, allow_latest),
+            );
+        }
+    }
+}
+
+/// Two entries for one service (same cluster and name) or one rule (same bus and name) would race.
+/// Keys are `(index, (cluster, service))` or `(index, (bus, rule))`; `field` names the name field.
+fn report_duplicate_services<'a>(
+    keys: impl IntoIterator<Item = (usize, (&'a str, &'a str))>,
+    field: &str,
+    problems: &mut Problems,
+) {
+    let all: Vec<_> = keys.into_iter().collect();
+    for (i, first) in checks::duplicates(all.iter().copied()) {
+        let (_, (cluster, service)) = all.iter().find(|(j, _)| *j == i).expect("i is a key index");
+        let item = checks::service_label(i, Some(cluster), Some(service));
+        let message =
+            format!("duplicates services[{first}]: each service may appear once per release");
+        problems.push(&item, field, message);
+    }
+}
+
+fn report_duplicate_rules<'a>(
+    keys: impl IntoIterator<Item = (usize, (&'a str, &'a str))>,
+    field: &str,
+    problems: &mut Problems,
+) {
+    let all: Vec<_> = keys.into_iter().collect();
+    for (i, first) in checks::duplicates(all.iter().copied()) {
+        let (_, (bus, rule)) = all.iter().find(|(j, _)| *j == i).expect("i is a key index");
+        let item = checks::task_label(i, bus, Some(rule));
+        let message = format!(
+            "duplicates tasks[{first}]: each rule may appear once per release \
+             (to change several containers, use `containers:`)"
+        );
+        problems.push(&item, field, message);
+    }
+}
+
+/// `(clusterName | cluster, serviceName)` of a manifest item, when both are strings.
+fn service_key(map: &Mapping) -> (Option<&str>, Option<&str>) {
+    let peek = |key: &str| map.get(key).and_then(Value::as_str);
+    (
+        peek("clusterName").or_else(|| peek("cluster")),
+        peek("serviceName"),
+    )
+}
+
+/// `(eventBusName or the default bus, ruleName | cwRuleName)` of a manifest item.
+fn task_key(map: &Mapping) -> (&str, Option<&str>) {
+    let peek = |key: &str| map.get(key).and_then(Value::as_str);
+    (
+        peek("eventBusName").unwrap_or(DEFAULT_EVENT_BUS),
+        peek("ruleName").or_else(|| peek("cwRuleName")),
+    )
+}
+
+/// The mappings of a `services:` or `tasks:` list, with their indexes.
+fn raw_items<'v>(
+    top: &'v Mapping,
+    key: &str,
+) -> impl Iterator<Item = (usize, &'v Mapping)> + Clone {
+    top.get(key)
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, v)| v.as_mapping().map(|m| (i, m)))
+}

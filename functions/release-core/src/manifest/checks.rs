@@ -1,0 +1,216 @@
+//! The value rules of a release, shared by manifest parsing and `check_input` so each rule lives in
+//! one place. Each returns the message of what is wrong; callers add file, item and field.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::ops::RangeInclusive;
+
+pub(crate) const MAX_CONCURRENCY: RangeInclusive<i64> = 1..=40;
+/// The design caps polling at 5 s so a finished rollout is noticed quickly.
+pub(crate) const POLL_INTERVAL_SECONDS: RangeInclusive<i64> = 1..=5;
+pub(crate) const KEEP_REVISIONS: RangeInclusive<i64> = 0..=1000;
+pub(crate) const DESIRED_COUNT: RangeInclusive<i64> = 0..=i32::MAX as i64;
+/// ECS `deploymentConfiguration` bounds.
+pub(crate) const MINIMUM_HEALTHY_PERCENT: RangeInclusive<i64> = 0..=100;
+pub(crate) const MAXIMUM_PERCENT: RangeInclusive<i64> = 100..=200;
+pub(crate) const TIMEOUT_SECONDS: RangeInclusive<i64> = 60..=86_400;
+
+pub(crate) const RELEASE_ID_MAX_LEN: usize = 80;
+const CONTAINER_NAME_MAX_LEN: usize = 255;
+const RULE_NAME_MAX_LEN: usize = 64;
+
+pub(crate) fn in_range(value: i64, range: &RangeInclusive<i64>) -> Result<(), String> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    if *range.end() == i64::from(i32::MAX) {
+        return Err(format!("must be {} or more, got {value}", range.start()));
+    }
+    Err(format!(
+        "must be between {} and {}, got {value}",
+        range.start(),
+        range.end()
+    ))
+}
+
+/// ECS keeps at least `minimum` percent running and at most `maximum` percent during a rollout.
+pub(crate) fn percents(minimum: i64, maximum: i64) -> Result<(), String> {
+    if minimum > maximum {
+        return Err(format!(
+            "minimumHealthyPercent ({minimum}) is above maximumPercent ({maximum})"
+        ));
+    }
+    Ok(())
+}
+
+/// The release id is also the Step Functions execution name.
+pub(crate) fn release_id(id: &str) -> Result<(), String> {
+    let valid_chars = id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if id.is_empty() || id.len() > RELEASE_ID_MAX_LEN || !valid_chars {
+        return Err(format!(
+            "`{id}` is not a valid release id: use 1 to {RELEASE_ID_MAX_LEN} letters, digits, `_` \
+             or `-` (it becomes the Step Functions execution name)"
+        ));
+    }
+    Ok(())
+}
+
+/// ECS container names: up to 255 letters, digits, hyphens and underscores.
+pub(crate) fn container_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("container name must not be empty".into());
+    }
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if name.len() > CONTAINER_NAME_MAX_LEN || !valid_chars {
+        return Err(format!(
+            "`{name}` is not a valid container name (up to {CONTAINER_NAME_MAX_LEN} letters, \
+             digits, `-` or `_`)"
+        ));
+    }
+    Ok(())
+}
+
+/// Cluster, service and event bus names (or ARNs): AWS checks the details, convoy the obvious.
+pub(crate) fn resource_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.chars().any(char::is_whitespace) {
+        return Err(format!("`{name}` contains whitespace"));
+    }
+    Ok(())
+}
+
+/// EventBridge rule names: `[.\-_A-Za-z0-9]{1,64}`.
+pub(crate) fn rule_name(name: &str) -> Result<(), String> {
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if name.is_empty() || name.len() > RULE_NAME_MAX_LEN || !valid_chars {
+        return Err(format!(
+            "`{name}` is not a valid EventBridge rule name (1 to {RULE_NAME_MAX_LEN} letters, \
+             digits, `.`, `-` or `_`)"
+        ));
+    }
+    Ok(())
+}
+
+/// `(index, index of the first item with the same key)` for every repeated key.
+pub(crate) fn duplicates<K: Eq + Hash>(
+    keys: impl IntoIterator<Item = (usize, K)>,
+) -> Vec<(usize, usize)> {
+    let mut first = HashMap::new();
+    let mut repeated = Vec::new();
+    for (index, key) in keys {
+        match first.get(&key) {
+            Some(&earlier) => repeated.push((index, earlier)),
+            None => {
+                first.insert(key, index);
+            }
+        }
+    }
+    repeated
+}
+
+/// `services[2] (prod/web)`: the index, plus the names when they are known.
+pub(crate) fn service_label(index: usize, cluster: Option<&str>, service: Option<&str>) -> String {
+    match (cluster, service) {
+        (Some(c), Some(s)) => format!("services[{index}] ({c}/{s})"),
+        (None, Some(s)) => format!("services[{index}] ({s})"),
+        (Some(c), None) => format!("services[{index}] ({c}/?)"),
+        (None, None) => format!("services[{index}]"),
+    }
+}
+
+/// `tasks[0] (nightly)` on the default bus, `tasks[0] (ops-bus/nightly)` elsewhere.
+pub(crate) fn task_label(index: usize, event_bus: &str, rule: Option<&str>) -> String {
+    match rule {
+        Some(r) if event_bus == super::DEFAULT_EVENT_BUS => format!("tasks[{index}] ({r})"),
+        Some(r) => format!("tasks[{index}] ({event_bus}/{r})"),
+        None => format!("tasks[{index}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fails_with(result: Result<(), String>, fragment: &str) -> bool {
+        result.is_err_and(|m| m.contains(fragment))
+    }
+
+    #[test]
+    fn ranges_and_percents() {
+        assert_eq!(in_range(1, &MAX_CONCURRENCY), Ok(()));
+        assert_eq!(in_range(40, &MAX_CONCURRENCY), Ok(()));
+        assert!(fails_with(
+            in_range(41, &MAX_CONCURRENCY),
+            "between 1 and 40, got 41"
+        ));
+        assert!(fails_with(
+            in_range(-1, &DESIRED_COUNT),
+            "must be 0 or more, got -1"
+        ));
+        assert!(fails_with(
+            in_range(59, &TIMEOUT_SECONDS),
+            "between 60 and 86400"
+        ));
+        assert_eq!(in_range(86_400, &TIMEOUT_SECONDS), Ok(()));
+        assert_eq!(percents(50, 200), Ok(()));
+        assert_eq!(percents(100, 100), Ok(()));
+        assert!(fails_with(percents(150, 120), "is above maximumPercent"));
+    }
+
+    #[test]
+    fn names() {
+        let long_id = "a".repeat(81);
+        let id_cases: [(&str, bool); 6] = [
+            ("2024-06-01_web", true),
+            ("r-0123456789abcdef", true),
+            (&long_id, false),
+            ("", false),
+            ("4.0", false),
+            ("release 4", false),
+        ];
+        for (id, ok) in id_cases {
+            assert_eq!(release_id(id).is_ok(), ok, "{id:?}");
+        }
+        let container_cases = [
+            ("web", true),
+            ("log-router", true),
+            ("", false),
+            ("a.b", false),
+        ];
+        for (name, ok) in container_cases {
+            assert_eq!(container_name(name).is_ok(), ok, "{name:?}");
+        }
+        let rule_cases = [("nightly.report-1_x", true), ("", false), ("a/b", false)];
+        for (name, ok) in rule_cases {
+            assert_eq!(rule_name(name).is_ok(), ok, "{name:?}");
+        }
+        let resource_cases = [
+            ("prod", true),
+            ("arn:aws:ecs:eu-west-1:1:cluster/p", true),
+            ("", false),
+            ("a b", false),
+        ];
+        for (name, ok) in resource_cases {
+            assert_eq!(resource_name(name).is_ok(), ok, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn duplicates_point_at_the_first_occurrence() {
+        let keys = [
+            (0, ("a", "web")),
+            (1, ("a", "api")),
+            (2, ("a", "web")),
+            (3, ("a", "web")),
+        ];
+        assert_eq!(duplicates(keys), vec![(2, 0), (3, 0)]);
+    }
+}
