@@ -439,3 +439,22 @@ pub struct FinishInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_stability: Option<StabilityOutput>,
 }
+
+/// Parses a step's raw JSON input into its type. A mismatch (the ASL and the Rust types drifted, or
+/// a hand-written event is wrong) becomes `ManifestInvalid` naming the JSON path of the bad field,
+/// never the runtime's default error type.
+pub fn parse<T: serde::de::DeserializeOwned>(input: serde_json::Value) -> Result<T, crate::Error> {
+    serde_path_to_error::deserialize(input).map_err(|e| {
+        let path = e.path().to_string();
+        crate::Error::ManifestInvalid(vec![crate::Problem {
+            file: "step input".into(),
+            item: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or_default()
+                .into(),
+            field: if path == "." { String::new() } else { path },
+            message: e.into_inner().to_string(),
+        }])
+    })
+}

@@ -1,1 +1,405 @@
-//! `EcsApi` over `aws_sdk_ecs::Client`.
+//! `EcsApi` over `aws_sdk_ecs::Client`: batching, pagination and SDK error mapping, nothing else.
+//!
+//! The SDK retries throttling and 5xx itself (see `config`); what still fails after its retries is
+//! mapped here, in one place ([`map_sdk_error`]), to the stable error names.
+
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
+use aws_sdk_ecs::types::{
+    Cluster, DeploymentConfiguration, DesiredStatus, Service, SortOrder, Tag, Task, TaskDefinition,
+    TaskDefinitionField, TaskDefinitionStatus,
+};
+use aws_sdk_ecs::Client;
+
+use super::{EcsApi, Found, ServiceUpdate};
+use crate::Error;
+
+/// DescribeClusters accepts up to 100 clusters per call.
+pub const DESCRIBE_CLUSTERS_BATCH: usize = 100;
+/// DescribeServices accepts up to 10 services per call.
+pub const DESCRIBE_SERVICES_BATCH: usize = 10;
+/// DescribeTasks accepts up to 100 tasks per call.
+pub const DESCRIBE_TASKS_BATCH: usize = 100;
+
+/// The ECS operation an error came from: the same code means different things on different calls
+/// (a `ClientException` on RegisterTaskDefinition is a rejected definition, elsewhere a bug).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    DescribeClusters,
+    DescribeServices,
+    DescribeTaskDefinition,
+    RegisterTaskDefinition,
+    ListTaskDefinitions,
+    DeregisterTaskDefinition,
+    UpdateService,
+    ListTasks,
+    DescribeTasks,
+}
+
+/// What an error is, before it gets its message and source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Throttled,
+    AccessDenied,
+    ClusterNotFound,
+    ServiceNotFound,
+    AwsUnavailable,
+    TaskDefinitionRejected,
+    Internal,
+}
+
+/// Error codes that mean "slow down" on ECS and its front door.
+const THROTTLING_CODES: [&str; 5] = [
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "Throttling",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+];
+
+const ACCESS_DENIED_CODES: [&str; 4] = [
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+];
+
+/// Classifies a service error by its code, message and HTTP status (`None` when there was no
+/// response at all).
+pub fn classify(
+    op: Op,
+    code: Option<&str>,
+    message: Option<&str>,
+    status: Option<u16>,
+) -> ErrorKind {
+    let code = code.unwrap_or_default();
+    let message = message.unwrap_or_default();
+    if THROTTLING_CODES.contains(&code)
+        // ECS reports its per-API rate limit as a plain ClientException; the message is the only
+        // thing that tells it apart from a real client error.
+        || (code == "ClientException" && message.contains("Rate exceeded"))
+    {
+        return ErrorKind::Throttled;
+    }
+    if ACCESS_DENIED_CODES.contains(&code) {
+        return ErrorKind::AccessDenied;
+    }
+    match code {
+        "ClusterNotFoundException" => return ErrorKind::ClusterNotFound,
+        "ServiceNotFoundException" | "ServiceNotActiveException" => {
+            return ErrorKind::ServiceNotFound
+        }
+        "ServerException" | "ServiceUnavailableException" | "InternalFailure" => {
+            return ErrorKind::AwsUnavailable
+        }
+        _ => {}
+    }
+    if status.is_some_and(|s| s >= 500) {
+        return ErrorKind::AwsUnavailable;
+    }
+    match (op, code) {
+        (Op::RegisterTaskDefinition, "ClientException" | "InvalidParameterException") => {
+            ErrorKind::TaskDefinitionRejected
+        }
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// The one place an ECS SDK error becomes a convoy [`Error`]; the SDK error stays as the source.
+pub fn map_sdk_error<E, R>(op: Op, subject: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+    SdkError<E, R>: std::error::Error,
+{
+    let (kind, code) = match &err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            let status = status_of(ctx.raw());
+            (
+                classify(op, e.code(), e.message(), status),
+                e.code().map(str::to_owned),
+            )
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            (ErrorKind::AwsUnavailable, None)
+        }
+        // ConstructionFailure and any future variant: our request was wrong.
+        _ => (ErrorKind::Internal, None),
+    };
+    let message = format!(
+        "{op:?} {subject}: {}{}",
+        code.map(|c| format!("{c}: ")).unwrap_or_default(),
+        DisplayErrorContext(&err)
+    );
+    let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(err));
+    match kind {
+        ErrorKind::Throttled => Error::Throttled { message, source },
+        ErrorKind::AccessDenied => Error::AccessDenied { message, source },
+        ErrorKind::ClusterNotFound => Error::ClusterNotFound(message),
+        ErrorKind::ServiceNotFound => Error::ServiceNotFound(message),
+        ErrorKind::AwsUnavailable => Error::AwsUnavailable { message, source },
+        ErrorKind::TaskDefinitionRejected => Error::TaskDefinitionRejected { message, source },
+        ErrorKind::Internal => Error::Internal { message, source },
+    }
+}
+
+/// HTTP status of a raw response, when the response type carries one.
+fn status_of<R: std::fmt::Debug + 'static>(raw: &R) -> Option<u16> {
+    let any: &dyn std::any::Any = raw;
+    any.downcast_ref::<aws_sdk_ecs::config::http::HttpResponse>()
+        .map(|r| r.status().as_u16())
+}
+
+/// Copies every field RegisterTaskDefinition accepts from a described definition onto the request.
+///
+/// The SDK structs are `#[non_exhaustive]`, so a destructuring pattern cannot turn a new field into
+/// a compile error. Instead `register_copies_every_accepted_field` (tests/ecs_adapter.rs) fills
+/// every field of a TaskDefinition, captures the request the SDK would send and fails on any
+/// request field left `None` — which is what a field added to RegisterTaskDefinition in a newer
+/// SDK looks like until it is copied here.
+// `inferenceAccelerators` is deprecated by ECS but still accepted: a definition that has them
+// keeps them, or the clone would not be lossless.
+#[allow(deprecated)]
+pub fn copy_register_fields(
+    request: RegisterTaskDefinitionFluentBuilder,
+    definition: &TaskDefinition,
+    tags: &[Tag],
+) -> RegisterTaskDefinitionFluentBuilder {
+    let d = definition.clone();
+    request
+        .set_family(d.family)
+        .set_task_role_arn(d.task_role_arn)
+        .set_execution_role_arn(d.execution_role_arn)
+        .set_network_mode(d.network_mode)
+        .set_container_definitions(d.container_definitions)
+        .set_volumes(d.volumes)
+        .set_placement_constraints(d.placement_constraints)
+        .set_requires_compatibilities(d.requires_compatibilities)
+        .set_cpu(d.cpu)
+        .set_memory(d.memory)
+        // ECS rejects an empty tag list; no tags means no `tags` member at all.
+        .set_tags((!tags.is_empty()).then(|| tags.to_vec()))
+        .set_pid_mode(d.pid_mode)
+        .set_ipc_mode(d.ipc_mode)
+        .set_proxy_configuration(d.proxy_configuration)
+        .set_inference_accelerators(d.inference_accelerators)
+        .set_ephemeral_storage(d.ephemeral_storage)
+        .set_runtime_platform(d.runtime_platform)
+        .set_enable_fault_injection(d.enable_fault_injection)
+}
+
+/// `family` from `arn:aws:ecs:…:task-definition/family:3` or `family:3`.
+pub fn family_of(task_definition: &str) -> &str {
+    let name = task_definition
+        .rsplit_once(":task-definition/")
+        .map_or(task_definition, |(_, rest)| rest);
+    name.rsplit_once(':').map_or(name, |(family, _)| family)
+}
+
+/// Merges the requested percentages into the service's current deployment configuration: ECS
+/// replaces the whole structure on UpdateService, so sending only the percentages would drop the
+/// circuit breaker and alarms.
+pub fn merged_deployment_configuration(
+    current: Option<&DeploymentConfiguration>,
+    minimum_healthy_percent: Option<i32>,
+    maximum_percent: Option<i32>,
+) -> Option<DeploymentConfiguration> {
+    if minimum_healthy_percent.is_none() && maximum_percent.is_none() {
+        return None;
+    }
+    let mut merged = current
+        .cloned()
+        .unwrap_or_else(|| DeploymentConfiguration::builder().build());
+    if let Some(min) = minimum_healthy_percent {
+        merged.minimum_healthy_percent = Some(min);
+    }
+    if let Some(max) = maximum_percent {
+        merged.maximum_percent = Some(max);
+    }
+    Some(merged)
+}
+
+impl EcsApi for Client {
+    async fn describe_clusters(&self, clusters: &[String]) -> Result<Found<Cluster>, Error> {
+        let mut found = Found {
+            items: Vec::new(),
+            failures: Vec::new(),
+        };
+        for batch in clusters.chunks(DESCRIBE_CLUSTERS_BATCH) {
+            let out = self
+                .describe_clusters()
+                .set_clusters(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(Op::DescribeClusters, &batch.join(","), e))?;
+            found.items.extend(out.clusters.unwrap_or_default());
+            found.failures.extend(out.failures.unwrap_or_default());
+        }
+        Ok(found)
+    }
+
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<Found<Service>, Error> {
+        let mut found = Found {
+            items: Vec::new(),
+            failures: Vec::new(),
+        };
+        for batch in services.chunks(DESCRIBE_SERVICES_BATCH) {
+            let out = self
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(Op::DescribeServices, cluster, e))?;
+            found.items.extend(out.services.unwrap_or_default());
+            found.failures.extend(out.failures.unwrap_or_default());
+        }
+        Ok(found)
+    }
+
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<(TaskDefinition, Vec<Tag>), Error> {
+        let out = self
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(Op::DescribeTaskDefinition, task_definition, e))?;
+        let definition = out.task_definition.ok_or_else(|| {
+            Error::internal(format!(
+                "DescribeTaskDefinition {task_definition}: no task definition in the response"
+            ))
+        })?;
+        Ok((definition, out.tags.unwrap_or_default()))
+    }
+
+    async fn register_task_definition(
+        &self,
+        definition: &TaskDefinition,
+        tags: &[Tag],
+    ) -> Result<TaskDefinition, Error> {
+        let family = definition.family.clone().unwrap_or_default();
+        let out = copy_register_fields(self.register_task_definition(), definition, tags)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(Op::RegisterTaskDefinition, &family, e))?;
+        out.task_definition.ok_or_else(|| {
+            Error::internal(format!(
+                "RegisterTaskDefinition {family}: no task definition in the response"
+            ))
+        })
+    }
+
+    async fn list_task_definition_revisions(&self, family: &str) -> Result<Vec<String>, Error> {
+        let arns: Vec<String> = self
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .sort(SortOrder::Desc)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| map_sdk_error(Op::ListTaskDefinitions, family, e))?;
+        // `familyPrefix` is a prefix: `web` also lists `web-worker`.
+        Ok(arns
+            .into_iter()
+            .filter(|arn| family_of(arn) == family)
+            .collect())
+    }
+
+    async fn deregister_task_definition(&self, task_definition: &str) -> Result<(), Error> {
+        self.deregister_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(Op::DeregisterTaskDefinition, task_definition, e))?;
+        Ok(())
+    }
+
+    async fn update_service(&self, update: &ServiceUpdate) -> Result<Service, Error> {
+        let subject = format!("{}/{}", update.cluster, update.service);
+        let deployment_configuration =
+            if update.minimum_healthy_percent.is_some() || update.maximum_percent.is_some() {
+                let found = EcsApi::describe_services(
+                    self,
+                    &update.cluster,
+                    std::slice::from_ref(&update.service),
+                )
+                .await?;
+                let Some(current) = found.items.first() else {
+                    return Err(Error::ServiceNotFound(subject));
+                };
+                merged_deployment_configuration(
+                    current.deployment_configuration.as_ref(),
+                    update.minimum_healthy_percent,
+                    update.maximum_percent,
+                )
+            } else {
+                None
+            };
+        let out = self
+            .update_service()
+            .cluster(&update.cluster)
+            .service(&update.service)
+            .task_definition(&update.task_definition)
+            .set_desired_count(update.desired_count)
+            .set_deployment_configuration(deployment_configuration)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(Op::UpdateService, &subject, e))?;
+        out.service.ok_or_else(|| {
+            Error::internal(format!(
+                "UpdateService {subject}: no service in the response"
+            ))
+        })
+    }
+
+    async fn list_stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        started_by: Option<&str>,
+    ) -> Result<Vec<String>, Error> {
+        let request = self
+            .list_tasks()
+            .cluster(cluster)
+            .desired_status(DesiredStatus::Stopped);
+        // ListTasks refuses `startedBy` combined with other filters such as `serviceName`.
+        let request = match started_by {
+            Some(started_by) => request.started_by(started_by),
+            None => request.service_name(service),
+        };
+        request
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| map_sdk_error(Op::ListTasks, &format!("{cluster}/{service}"), e))
+    }
+
+    async fn describe_tasks(&self, cluster: &str, tasks: &[String]) -> Result<Vec<Task>, Error> {
+        let mut found = Vec::with_capacity(tasks.len());
+        for batch in tasks.chunks(DESCRIBE_TASKS_BATCH) {
+            let out = self
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(Op::DescribeTasks, cluster, e))?;
+            found.extend(out.tasks.unwrap_or_default());
+        }
+        Ok(found)
+    }
+}
