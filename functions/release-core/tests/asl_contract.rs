@@ -1,0 +1,775 @@
+//! Contract between `statemachine/release.asl.json`, the stable error names and the step I/O types.
+//!
+//! The checks are plain functions returning every problem found, so the negative tests can run them on
+//! broken copies of the definition and assert on the message a maintainer would read.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use release_core::step::{
+    FinishInput, Plan, RegisterInput, ReleaseInput, RollbackInput, ServiceDeployment,
+    StabilityInput, StabilityOutput, UpdateRuleInput, UpdateServiceInput,
+};
+use release_core::Error;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+/// Errors Step Functions itself raises (ASL spec, "Errors"); any other `States.*` name is a typo.
+const STATES_ERRORS: [&str; 16] = [
+    "States.ALL",
+    "States.BranchFailed",
+    "States.DataLimitExceeded",
+    "States.ExceedToleratedFailureThreshold",
+    "States.HeartbeatTimeout",
+    "States.IntrinsicFailure",
+    "States.ItemReaderFailed",
+    "States.NoChoiceMatched",
+    "States.ParameterPathFailure",
+    "States.Permissions",
+    "States.QueryEvaluationError",
+    "States.ResultPathMatchFailure",
+    "States.ResultWriterFailed",
+    "States.Runtime",
+    "States.TaskFailed",
+    "States.Timeout",
+];
+
+/// Transient failures of the Lambda service itself: every Task must retry them.
+const LAMBDA_TRANSIENT: [&str; 4] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+];
+
+/// 256 KiB: the hard Step Functions limit for any state's input or output.
+const PAYLOAD_LIMIT: usize = 256 * 1024;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(rel: &str) -> String {
+    let path = repo_root().join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+fn definition_text() -> String {
+    read("statemachine/release.asl.json")
+}
+
+fn definition() -> Value {
+    serde_json::from_str(&definition_text()).expect("statemachine/release.asl.json is JSON")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walking the definition
+// ---------------------------------------------------------------------------------------------
+
+/// One `States` object: the top level, a Map's ItemProcessor (or legacy Iterator) or a Parallel branch.
+struct Scope<'a> {
+    /// Where it sits, for messages: `top level`, `DeployServices.ItemProcessor`, ...
+    name: String,
+    start_at: Option<&'a str>,
+    states: &'a serde_json::Map<String, Value>,
+}
+
+static NO_STATES: std::sync::LazyLock<serde_json::Map<String, Value>> =
+    std::sync::LazyLock::new(serde_json::Map::new);
+
+fn scopes(definition: &Value) -> Vec<Scope<'_>> {
+    fn walk<'a>(name: String, machine: &'a Value, out: &mut Vec<Scope<'a>>) {
+        let states = machine
+            .get("States")
+            .and_then(Value::as_object)
+            .unwrap_or(&NO_STATES);
+        out.push(Scope {
+            name,
+            start_at: machine.get("StartAt").and_then(Value::as_str),
+            states,
+        });
+        let parent = out.last().map(|s| s.name.clone()).unwrap_or_default();
+        for (state_name, state) in states {
+            let prefix = if parent == "top level" {
+                state_name.clone()
+            } else {
+                format!("{parent}.{state_name}")
+            };
+            for key in ["ItemProcessor", "Iterator"] {
+                if let Some(inner) = state.get(key) {
+                    walk(format!("{prefix}.{key}"), inner, out);
+                }
+            }
+            for (i, branch) in state
+                .get("Branches")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                walk(format!("{prefix}.Branches[{i}]"), branch, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("top level".into(), definition, &mut out);
+    out
+}
+
+/// Every state of every scope, with the scope name.
+fn all_states(definition: &Value) -> Vec<(String, &str, &Value)> {
+    scopes(definition)
+        .into_iter()
+        .flat_map(|scope| {
+            scope
+                .states
+                .iter()
+                .map(move |(name, state)| (scope.name.clone(), name.as_str(), state))
+        })
+        .collect()
+}
+
+fn str_list(v: Option<&Value>) -> Vec<&str> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// The states a state can move to: Next, Default, Choice rules' Next, Catch's Next.
+fn successors(state: &Value) -> Vec<&str> {
+    let mut out: Vec<&str> = ["Next", "Default"]
+        .iter()
+        .filter_map(|k| state.get(*k).and_then(Value::as_str))
+        .collect();
+    for key in ["Choices", "Catch"] {
+        for rule in state
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(next) = rule.get("Next").and_then(Value::as_str) {
+                out.push(next);
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks
+// ---------------------------------------------------------------------------------------------
+
+/// Every `ErrorEquals` name is one of `Error::NAMES`, a Step Functions `States.*` error or a `Lambda.*`
+/// service error: anything else is a typo that would never match.
+fn error_name_problems(definition: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (scope, name, state) in all_states(definition) {
+        for key in ["Retry", "Catch"] {
+            for (i, rule) in state
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for error in str_list(rule.get("ErrorEquals")) {
+                    let known = Error::NAMES.contains(&error)
+                        || STATES_ERRORS.contains(&error)
+                        || (error.starts_with("Lambda.") && error.len() > "Lambda.".len());
+                    if !known {
+                        problems.push(format!(
+                            "{scope}: state `{name}` {key}[{i}] matches unknown error name `{error}` \
+                             (known: Error::NAMES, States.*, Lambda.*)"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Task rules: `TimeoutSeconds` set; the Lambda transient errors and every `Error::RETRYABLE` name
+/// retried with full jitter; never a Retry on `States.ALL`; the Catch list ends with `States.ALL`.
+fn task_problems(definition: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (scope, name, state) in all_states(definition) {
+        if state.get("Type").and_then(Value::as_str) != Some("Task") {
+            continue;
+        }
+        let at = format!("{scope}: Task `{name}`");
+        if state
+            .get("TimeoutSeconds")
+            .and_then(Value::as_u64)
+            .is_none()
+            && state.get("TimeoutSecondsPath").is_none()
+        {
+            problems.push(format!("{at} has no TimeoutSeconds"));
+        }
+        let retriers: Vec<&Value> = state
+            .get("Retry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .collect();
+        for (i, retrier) in retriers.iter().enumerate() {
+            let errors = str_list(retrier.get("ErrorEquals"));
+            if errors.contains(&"States.ALL") {
+                problems.push(format!(
+                    "{at} Retry[{i}] retries States.ALL: a permanent error would be retried too"
+                ));
+            }
+            if retrier.get("JitterStrategy").and_then(Value::as_str) != Some("FULL") {
+                problems.push(format!("{at} Retry[{i}] has no JitterStrategy FULL"));
+            }
+        }
+        let retried: BTreeSet<&str> = retriers
+            .iter()
+            .flat_map(|r| str_list(r.get("ErrorEquals")))
+            .collect();
+        for needed in Error::RETRYABLE.iter().chain(LAMBDA_TRANSIENT.iter()) {
+            if !retried.contains(needed) {
+                problems.push(format!("{at} has no Retry for `{needed}`"));
+            }
+        }
+        let catchers = state.get("Catch").and_then(Value::as_array);
+        let last_catch = catchers
+            .and_then(|c| c.last())
+            .map(|c| str_list(c.get("ErrorEquals")));
+        if last_catch.as_deref() != Some(&["States.ALL"][..]) {
+            problems.push(format!(
+                "{at} does not end its Catch list with ErrorEquals [\"States.ALL\"]"
+            ));
+        }
+    }
+    problems
+}
+
+/// Every StartAt/Next/Default/Choice/Catch target exists in its own scope, and every state is
+/// reachable from StartAt.
+fn transition_problems(definition: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for scope in scopes(definition) {
+        let exists = |target: &str| scope.states.contains_key(target);
+        match scope.start_at {
+            None => problems.push(format!("{}: no StartAt", scope.name)),
+            Some(start) if !exists(start) => problems.push(format!(
+                "{}: StartAt `{start}` names no state in this scope",
+                scope.name
+            )),
+            Some(_) => {}
+        }
+        for (name, state) in scope.states {
+            for target in successors(state) {
+                if !exists(target) {
+                    problems.push(format!(
+                        "{}: state `{name}` moves to `{target}`, which names no state in this scope",
+                        scope.name
+                    ));
+                }
+            }
+        }
+        let mut reached = BTreeSet::new();
+        let mut queue: VecDeque<&str> = scope.start_at.into_iter().collect();
+        while let Some(name) = queue.pop_front() {
+            if !reached.insert(name) {
+                continue;
+            }
+            if let Some(state) = scope.states.get(name) {
+                queue.extend(successors(state));
+            }
+        }
+        for name in scope.states.keys() {
+            if !reached.contains(name.as_str()) {
+                problems.push(format!(
+                    "{}: state `{name}` is unreachable from StartAt",
+                    scope.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// `${Name}` placeholders in the definition text.
+fn placeholders(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    out.insert(name.to_string());
+                }
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// The state machine's DefinitionSubstitutions keys, read from template.yaml (values are
+/// `!GetAtt`/`!Ref` tags, which serde_yaml_ng keeps as tagged values).
+fn substitution_keys(template: &str) -> BTreeSet<String> {
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(template).expect("template.yaml is YAML");
+    let resources = doc
+        .get("Resources")
+        .and_then(serde_yaml_ng::Value::as_mapping)
+        .expect("template.yaml has Resources");
+    let machines: Vec<_> = resources
+        .values()
+        .filter(|r| {
+            r.get("Type").and_then(serde_yaml_ng::Value::as_str)
+                == Some("AWS::Serverless::StateMachine")
+        })
+        .collect();
+    assert_eq!(machines.len(), 1, "template.yaml has one state machine");
+    let props = &machines[0]["Properties"];
+    assert_eq!(
+        props["DefinitionUri"].as_str(),
+        Some("statemachine/release.asl.json"),
+        "the state machine is defined by statemachine/release.asl.json"
+    );
+    props["DefinitionSubstitutions"]
+        .as_mapping()
+        .expect("DefinitionSubstitutions is a mapping")
+        .keys()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect()
+}
+
+fn placeholder_problems(text: &str, substitutions: &BTreeSet<String>) -> Vec<String> {
+    let used = placeholders(text);
+    let mut problems: Vec<String> = used
+        .difference(substitutions)
+        .map(|p| format!("the definition uses ${{{p}}} but DefinitionSubstitutions has no `{p}`"))
+        .collect();
+    problems.extend(
+        substitutions
+            .difference(&used)
+            .map(|s| format!("DefinitionSubstitutions key `{s}` is not used by the definition")),
+    );
+    problems
+}
+
+fn all_problems(definition: &Value) -> Vec<String> {
+    let mut problems = error_name_problems(definition);
+    problems.extend(task_problems(definition));
+    problems.extend(transition_problems(definition));
+    problems
+}
+
+fn assert_no_problems(problems: Vec<String>) {
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real definition
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_error_name_is_known() {
+    assert_no_problems(error_name_problems(&definition()));
+}
+
+#[test]
+fn every_task_has_timeout_retries_and_final_catch_all() {
+    assert_no_problems(task_problems(&definition()));
+}
+
+#[test]
+fn every_transition_target_exists_and_every_state_is_reachable() {
+    assert_no_problems(transition_problems(&definition()));
+}
+
+#[test]
+fn every_placeholder_has_a_substitution_and_back() {
+    assert_no_problems(placeholder_problems(
+        &definition_text(),
+        &substitution_keys(&read("template.yaml")),
+    ));
+}
+
+#[test]
+fn the_checks_walk_into_the_map_item_processors() {
+    let names: Vec<String> = scopes(&definition()).into_iter().map(|s| s.name).collect();
+    assert_eq!(
+        names,
+        [
+            "top level",
+            "DeployScheduledTasks.ItemProcessor",
+            "DeployServices.ItemProcessor"
+        ]
+    );
+}
+
+#[test]
+fn definition_is_standard_jsonpath_with_an_execution_timeout() {
+    let d = definition();
+    assert!(d["TimeoutSeconds"].as_u64().is_some_and(|t| t > 0));
+    let text = definition_text();
+    // moto's engine (the local and test engine) runs neither JSONata nor variables.
+    for unsupported in [
+        "\"QueryLanguage\"",
+        "\"Assign\"",
+        "\"Arguments\"",
+        "\"Output\"",
+    ] {
+        assert!(
+            !text.contains(unsupported),
+            "{unsupported} is not supported locally"
+        );
+    }
+    // Lambda tasks only: every Task resource is a function ARN placeholder.
+    for (scope, name, state) in all_states(&d) {
+        if state["Type"] == "Task" {
+            let resource = state["Resource"].as_str().unwrap_or_default();
+            assert!(
+                resource.starts_with("${") && resource.ends_with("FunctionArn}"),
+                "{scope}: Task `{name}` resource `{resource}` is not a function ARN placeholder"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Negative tests: the checks catch broken copies with a message naming the problem.
+// ---------------------------------------------------------------------------------------------
+
+fn state_mut<'a>(d: &'a mut Value, path: &[&str]) -> &'a mut Value {
+    path.iter().fold(d, |v, key| &mut v[*key])
+}
+
+#[test]
+fn a_missing_state_is_reported() {
+    let mut d = definition();
+    state_mut(&mut d, &["States", "AwaitRelease"])["Next"] = json!("ReleaseVerdicts");
+    let problems = transition_problems(&d);
+    assert!(
+        problems.iter().any(|p| p
+            == "top level: state `AwaitRelease` moves to `ReleaseVerdicts`, which names no state in this scope"),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_missing_state_inside_a_map_is_reported() {
+    let mut d = definition();
+    state_mut(
+        &mut d,
+        &[
+            "States",
+            "DeployServices",
+            "ItemProcessor",
+            "States",
+            "UpdateService",
+            "Catch",
+        ],
+    )[0]["Next"] = json!("ServiceFailedd");
+    let problems = transition_problems(&d);
+    assert!(
+        problems.iter().any(|p| p.starts_with(
+            "DeployServices.ItemProcessor: state `UpdateService` moves to `ServiceFailedd`"
+        )),
+        "{problems:#?}"
+    );
+    // ServiceFailed is still reached from RegisterServiceTaskDefinition's Catch, so only one problem.
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+}
+
+#[test]
+fn an_unreachable_state_is_reported() {
+    let mut d = definition();
+    d["States"]["Orphan"] = json!({"Type": "Succeed"});
+    let problems = transition_problems(&d);
+    assert_eq!(
+        problems,
+        ["top level: state `Orphan` is unreachable from StartAt"]
+    );
+}
+
+#[test]
+fn an_unknown_error_name_is_reported() {
+    let mut d = definition();
+    state_mut(&mut d, &["States", "PlanRelease", "Retry"])[1]["ErrorEquals"] =
+        json!(["Throttling", "AwsUnavailable"]);
+    let problems = all_problems(&d);
+    assert!(
+        problems.contains(&"top level: state `PlanRelease` Retry[1] matches unknown error name `Throttling` (known: Error::NAMES, States.*, Lambda.*)".to_string()),
+        "{problems:#?}"
+    );
+    // ... and the renamed retrier no longer covers the real name.
+    assert!(
+        problems
+            .contains(&"top level: Task `PlanRelease` has no Retry for `Throttled`".to_string()),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_misspelled_states_error_is_reported() {
+    let mut d = definition();
+    state_mut(&mut d, &["States", "FinishRelease", "Catch"])[0]["ErrorEquals"] =
+        json!(["States.Al"]);
+    let problems = all_problems(&d);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("unknown error name `States.Al`")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p
+            == "top level: Task `FinishRelease` does not end its Catch list with ErrorEquals [\"States.ALL\"]"),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn retry_on_states_all_and_missing_timeout_are_reported() {
+    let mut d = definition();
+    let task = state_mut(&mut d, &["States", "AwaitRelease"]);
+    task["Retry"][0]["ErrorEquals"] = json!(["States.ALL"]);
+    task.as_object_mut().unwrap().remove("TimeoutSeconds");
+    let problems = task_problems(&d);
+    for expected in [
+        "top level: Task `AwaitRelease` has no TimeoutSeconds",
+        "top level: Task `AwaitRelease` Retry[0] retries States.ALL: a permanent error would be retried too",
+        "top level: Task `AwaitRelease` has no Retry for `Lambda.ServiceException`",
+    ] {
+        assert!(problems.iter().any(|p| p == expected), "missing `{expected}` in {problems:#?}");
+    }
+}
+
+#[test]
+fn a_missing_or_unused_substitution_is_reported() {
+    let subs: BTreeSet<String> = ["PlanReleaseFunctionArn", "Unused"]
+        .map(String::from)
+        .into();
+    let problems = placeholder_problems(
+        r#"{"A": "${PlanReleaseFunctionArn}", "B": "${MissingFunctionArn}", "C.$": "$.x"}"#,
+        &subs,
+    );
+    assert_eq!(
+        problems,
+        [
+            "the definition uses ${MissingFunctionArn} but DefinitionSubstitutions has no `MissingFunctionArn`",
+            "DefinitionSubstitutions key `Unused` is not used by the definition",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sample events and the ASL's step inputs
+// ---------------------------------------------------------------------------------------------
+
+/// Function name (= sample event file stem) → the step type its input deserializes into.
+fn parse_as<T: DeserializeOwned>(name: &str, value: Value) -> Result<(), String> {
+    serde_json::from_value::<T>(value)
+        .map(drop)
+        .map_err(|e| format!("events/{name}.json: {e}"))
+}
+
+fn parse_event(name: &str, value: Value) -> Result<(), String> {
+    match name {
+        "release" | "plan-release" => parse_as::<ReleaseInput>(name, value),
+        "register-task-definition" => parse_as::<RegisterInput>(name, value),
+        "update-service" => parse_as::<UpdateServiceInput>(name, value),
+        "update-scheduled-rule" => parse_as::<UpdateRuleInput>(name, value),
+        "check-stability" => parse_as::<StabilityInput>(name, value),
+        "rollback" => parse_as::<RollbackInput>(name, value),
+        "finish-release" => parse_as::<FinishInput>(name, value),
+        other => Err(format!("events/{other}.json: no step type is known for it")),
+    }
+}
+
+fn events() -> BTreeMap<String, Value> {
+    let dir = repo_root().join("events");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&p).expect("read event");
+            let value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: not JSON: {e}", p.display()));
+            (name, value)
+        })
+        .collect()
+}
+
+/// Task resource placeholder → function name, e.g. `${CheckStabilityFunctionArn}` → `check-stability`.
+fn function_of(resource: &str) -> String {
+    let logical = resource
+        .trim_start_matches("${")
+        .trim_end_matches("FunctionArn}");
+    let mut out = String::new();
+    for (i, c) in logical.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+#[test]
+fn every_event_deserializes_into_its_step_type() {
+    let events = events();
+    let expected = [
+        "check-stability",
+        "finish-release",
+        "plan-release",
+        "register-task-definition",
+        "release",
+        "rollback",
+        "update-scheduled-rule",
+        "update-service",
+    ];
+    assert_eq!(
+        events.keys().map(String::as_str).collect::<Vec<_>>(),
+        expected
+    );
+    let problems: Vec<String> = events
+        .into_iter()
+        .filter_map(|(name, value)| parse_event(&name, value).err())
+        .collect();
+    assert_no_problems(problems);
+}
+
+#[test]
+fn a_drifted_event_is_rejected_with_the_field_named() {
+    let mut e = events().remove("check-stability").unwrap();
+    e["pollInterval"] = e
+        .as_object_mut()
+        .unwrap()
+        .remove("pollIntervalSeconds")
+        .unwrap();
+    let err = parse_event("check-stability", e).unwrap_err();
+    assert!(err.contains("pollInterval"), "{err}");
+}
+
+#[test]
+fn every_task_has_a_sample_event_and_passes_only_fields_its_input_has() {
+    // The sample events fill every optional field, so their keys are the input type's fields.
+    let events = events();
+    let d = definition();
+    let mut problems = Vec::new();
+    for (scope, name, state) in all_states(&d) {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        let function = function_of(state["Resource"].as_str().unwrap_or_default());
+        let Some(sample) = events.get(&function) else {
+            problems.push(format!(
+                "{scope}: Task `{name}` calls `{function}`, which has no events/{function}.json"
+            ));
+            continue;
+        };
+        let fields: BTreeSet<&str> = sample
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        // Without Parameters a Task passes its state input: inside a Map iteration that is the Map's
+        // ItemSelector object; at the top level it is the execution input (events/release.json).
+        let map_selector = scope
+            .strip_suffix(".ItemProcessor")
+            .and_then(|map| d["States"][map].get("ItemSelector"));
+        let Some(params) = state
+            .get("Parameters")
+            .or(map_selector)
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        let passed: BTreeSet<&str> = params.keys().map(|k| k.trim_end_matches(".$")).collect();
+        for key in &passed {
+            if !fields.contains(key) {
+                problems.push(format!("{scope}: Task `{name}` passes `{key}`, which `{function}`'s input does not have"));
+            }
+        }
+    }
+    assert_no_problems(problems);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payload budget: the largest state the definition builds is FinishRelease's input.
+// ---------------------------------------------------------------------------------------------
+
+/// A release of `n` services shaped like the sample events (realistic ARNs and ECR image names),
+/// and the FinishInput the definition would hand to finish-release after a rolled-back release.
+fn finish_input_for(n: usize) -> FinishInput {
+    let events = events();
+    let sample: FinishInput = serde_json::from_value(events["finish-release"].clone()).unwrap();
+    let mut plan: Plan = sample.plan.clone();
+    let template = plan.services[0].clone();
+    plan.services = (0..n)
+        .map(|i| {
+            let mut s = template.clone();
+            s.service = format!("{}-{i:03}", template.service);
+            s.id = format!("{}/{}", s.cluster, s.service);
+            s
+        })
+        .collect();
+    let deployment_of = |s: &release_core::step::ServiceItem| ServiceDeployment {
+        id: s.id.clone(),
+        cluster: s.cluster.clone(),
+        service: s.service.clone(),
+        previous_task_definition: s.previous_task_definition.clone(),
+        new_task_definition: s.previous_task_definition.replace(":41", ":42"),
+        deployment_id: "ecs-svc/4611686018427387904".into(),
+        deadline: 1_795_435_200,
+    };
+    let deployments: Vec<ServiceDeployment> = plan.services.iter().map(deployment_of).collect();
+    let status = |d: &ServiceDeployment| {
+        serde_json::from_value(json!(d)).expect("a deployment is a DeploymentStatus")
+    };
+    let results = deployments
+        .iter()
+        .map(|d| release_core::step::ItemResult {
+            id: d.id.clone(),
+            deployment: Some(d.clone()),
+            rule: None,
+            error: None,
+        })
+        .collect();
+    let stability = StabilityOutput {
+        items: deployments.iter().map(status).collect(),
+        pending: 0,
+        failed: 1,
+    };
+    FinishInput {
+        plan,
+        results,
+        stability: Some(stability.clone()),
+        rollback: sample.rollback,
+        rollback_stability: Some(stability),
+    }
+}
+
+#[test]
+fn finish_input_fits_the_payload_limit_at_a_hundred_services() {
+    // Measured, not hoped: print the largest release that still fits, so a type change that grows
+    // the records shows up here. At N=500 the current records do NOT fit (see the report).
+    let size = |n| serde_json::to_vec(&finish_input_for(n)).unwrap().len();
+    let max_fitting = (1..=1000)
+        .take_while(|&n| size(n) < PAYLOAD_LIMIT)
+        .last()
+        .unwrap_or(0);
+    eprintln!(
+        "FinishInput: {} B at N=100, {} B at N=500; largest N under 256 KiB: {max_fitting}",
+        size(100),
+        size(500)
+    );
+    assert!(size(100) < PAYLOAD_LIMIT, "{} B at N=100", size(100));
+}
