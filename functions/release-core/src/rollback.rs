@@ -1,1 +1,420 @@
-//! rollback
+//! Rollback: restore changed services and rule targets to the task definitions recorded in the plan.
+//!
+//! Which items are restored is a pure decision over the plan, the Map results and the last stability
+//! round (`select`); the restore itself looks at the CURRENT state first, so running it twice is
+//! harmless: what already runs its previous task definition is reported `AlreadyCurrent`.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{DeploymentRolloutState, Service};
+
+use crate::aws::{EcsApi, EventsApi, ServiceUpdate};
+use crate::rules::retarget;
+use crate::stability::{same_task_definition, summarize};
+use crate::step::{
+    DeploymentStatus, ItemResult, Outcome, Plan, Restore, RestoreOutcome, RollbackInput,
+    RollbackOutput, RollbackPolicy, RuleItem, RuleTaskTarget, ServiceDeployment, ServiceItem,
+};
+use crate::Error;
+
+/// The report and restore id of one rule target: `eventBus/rule/targetId`.
+pub fn target_item_id(rule_id: &str, target_id: &str) -> String {
+    format!("{rule_id}/{target_id}")
+}
+
+/// One service or rule target the rollback considers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Candidate<'a> {
+    Service {
+        item: &'a ServiceItem,
+        /// What the release pointed it at, when known (for the await record).
+        new_task_definition: Option<String>,
+    },
+    Target {
+        rule: &'a RuleItem,
+        target: &'a RuleTaskTarget,
+    },
+}
+
+impl Candidate<'_> {
+    pub fn id(&self) -> String {
+        match self {
+            Candidate::Service { item, .. } => item.id.clone(),
+            Candidate::Target { rule, target } => target_item_id(&rule.id, &target.target_id),
+        }
+    }
+
+    pub fn previous_task_definition(&self) -> &str {
+        match self {
+            Candidate::Service { item, .. } => &item.previous_task_definition,
+            Candidate::Target { target, .. } => &target.previous_task_definition,
+        }
+    }
+}
+
+/// The policy's decision: what to restore, and what it leaves alone (with why).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Selection<'a> {
+    pub restore: Vec<Candidate<'a>>,
+    pub skip: Vec<(Candidate<'a>, String)>,
+}
+
+fn is_failure(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Failed | Outcome::TimedOut | Outcome::Superseded
+    )
+}
+
+/// Applies `plan.settings.rollback` to every changed (non-noop) service and rule target.
+///
+/// `failed` restores the items whose rollout failed, timed out or was superseded, the items whose Map
+/// iteration errored, and the items without any Map result: their state is unknown, and restoring
+/// an untouched item costs one look (it is `AlreadyCurrent`).
+pub fn select<'a>(
+    plan: &'a Plan,
+    results: &[ItemResult],
+    stability: Option<&crate::step::StabilityOutput>,
+) -> Selection<'a> {
+    let result_of = |id: &str| results.iter().find(|r| r.id == id);
+    let verdict_of = |id: &str| {
+        stability
+            .and_then(|s| s.items.iter().find(|i| i.deployment.id == id))
+            .map(|i| i.outcome)
+    };
+    let mut selection = Selection::default();
+    let policy = plan.settings.rollback;
+    for item in plan.services.iter().filter(|s| !s.noop) {
+        let result = result_of(&item.id);
+        let new_task_definition = result
+            .and_then(|r| r.deployment.as_ref())
+            .map(|d| d.new_task_definition.clone())
+            .or_else(|| item.new_task_definition.clone());
+        let candidate = Candidate::Service {
+            item,
+            new_task_definition,
+        };
+        let why_failed = match (result, verdict_of(&item.id)) {
+            (None, _) => Some("no result from its deployment step"),
+            (Some(r), _) if r.error.is_some() => Some("its deployment step failed"),
+            (Some(_), Some(outcome)) if is_failure(outcome) => Some("its rollout did not succeed"),
+            (Some(_), _) => None,
+        };
+        decide(&mut selection, policy, candidate, why_failed);
+    }
+    for rule in plan.tasks.iter().filter(|r| !r.noop) {
+        let why_failed = match result_of(&rule.id) {
+            None => Some("no result from its update step"),
+            Some(r) if r.error.is_some() => Some("its update step failed"),
+            Some(_) => None,
+        };
+        for target in rule.targets.iter().filter(|t| !t.noop) {
+            decide(
+                &mut selection,
+                policy,
+                Candidate::Target { rule, target },
+                why_failed,
+            );
+        }
+    }
+    selection
+}
+
+fn decide<'a>(
+    selection: &mut Selection<'a>,
+    policy: RollbackPolicy,
+    candidate: Candidate<'a>,
+    why_failed: Option<&str>,
+) {
+    match (policy, why_failed) {
+        (RollbackPolicy::All, _) | (RollbackPolicy::Failed, Some(_)) => {
+            selection.restore.push(candidate)
+        }
+        (RollbackPolicy::Failed, None) => selection.skip.push((
+            candidate,
+            "rollback policy `failed`: this item did not fail".into(),
+        )),
+        (RollbackPolicy::None, _) => selection
+            .skip
+            .push((candidate, "rollback policy `none`".into())),
+    }
+}
+
+fn restore(
+    id: String,
+    outcome: RestoreOutcome,
+    task_definition: &str,
+    reason: Option<String>,
+) -> Restore {
+    Restore {
+        id,
+        outcome,
+        task_definition: task_definition.to_owned(),
+        reason,
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The rollback function: restores what the policy selects, continuing past individual failures.
+/// `RollbackFailed` (listing every item left un-restored) only if something could not be restored.
+pub async fn rollback(
+    ecs: &impl EcsApi,
+    events: &impl EventsApi,
+    input: &RollbackInput,
+) -> Result<RollbackOutput, Error> {
+    let selection = select(&input.plan, &input.results, input.stability.as_ref());
+    let now = unix_now();
+    let mut restores = Vec::new();
+    let mut awaits = Vec::new();
+
+    let mut services_by_cluster: BTreeMap<&str, Vec<(&ServiceItem, Option<String>)>> =
+        BTreeMap::new();
+    let mut targets_by_rule: BTreeMap<&str, (&RuleItem, Vec<&RuleTaskTarget>)> = BTreeMap::new();
+    for candidate in &selection.restore {
+        match candidate {
+            Candidate::Service {
+                item,
+                new_task_definition,
+            } => services_by_cluster
+                .entry(item.cluster.as_str())
+                .or_default()
+                .push((item, new_task_definition.clone())),
+            Candidate::Target { rule, target } => targets_by_rule
+                .entry(rule.id.as_str())
+                .or_insert_with(|| (rule, Vec::new()))
+                .1
+                .push(target),
+        }
+    }
+    for (candidate, reason) in &selection.skip {
+        restores.push(restore(
+            candidate.id(),
+            RestoreOutcome::Skipped,
+            candidate.previous_task_definition(),
+            Some(reason.clone()),
+        ));
+    }
+
+    for (cluster, items) in services_by_cluster {
+        restore_services(ecs, cluster, &items, now, &mut restores, &mut awaits).await;
+    }
+    for (rule, targets) in targets_by_rule.into_values() {
+        restore_targets(events, rule, &targets, &mut restores).await;
+    }
+
+    let failed: Vec<String> = restores
+        .iter()
+        .filter(|r| r.outcome == RestoreOutcome::Failed)
+        .map(|r| format!("{}: {}", r.id, r.reason.as_deref().unwrap_or("unknown")))
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::RollbackFailed(format!(
+            "{} item{} left un-restored: {}",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" },
+            failed.join("; ")
+        )));
+    }
+    let awaited = summarize(awaits);
+    Ok(RollbackOutput {
+        restores,
+        items: awaited.items,
+        pending: awaited.pending,
+        failed: awaited.failed,
+    })
+}
+
+/// The record check-stability awaits for a rollback deployment: "new" is the previous revision.
+fn await_record(
+    item: &ServiceItem,
+    from_task_definition: String,
+    service: &Service,
+    now: i64,
+) -> DeploymentStatus {
+    let primary = service
+        .deployments
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|d| d.status.as_deref() == Some("PRIMARY"));
+    DeploymentStatus {
+        deployment: ServiceDeployment {
+            id: item.id.clone(),
+            cluster: item.cluster.clone(),
+            service: item.service.clone(),
+            previous_task_definition: from_task_definition,
+            new_task_definition: item.previous_task_definition.clone(),
+            // Without an id the verdict still recognises the deployment by its task definition.
+            deployment_id: primary.and_then(|d| d.id.clone()).unwrap_or_default(),
+            deadline: now + i64::from(item.timeout_seconds),
+        },
+        outcome: Outcome::InProgress,
+        reason: Some("rollback to the previous task definition".into()),
+        stopped_reasons: Vec::new(),
+    }
+}
+
+async fn restore_services(
+    ecs: &impl EcsApi,
+    cluster: &str,
+    items: &[(&ServiceItem, Option<String>)],
+    now: i64,
+    restores: &mut Vec<Restore>,
+    awaits: &mut Vec<DeploymentStatus>,
+) {
+    let names: Vec<String> = items.iter().map(|(i, _)| i.service.clone()).collect();
+    let services = match ecs.describe_services(cluster, &names).await {
+        Ok(found) => found.items,
+        Err(e) => {
+            for (item, _) in items {
+                restores.push(restore(
+                    item.id.clone(),
+                    RestoreOutcome::Failed,
+                    &item.previous_task_definition,
+                    Some(format!("could not describe the service: {e}")),
+                ));
+            }
+            return;
+        }
+    };
+    for (item, new_task_definition) in items {
+        let previous = &item.previous_task_definition;
+        let current = services
+            .iter()
+            .find(|s| s.service_name.as_deref() == Some(item.service.as_str()));
+        let Some(current) = current.filter(|s| s.status.as_deref() == Some("ACTIVE")) else {
+            restores.push(restore(
+                item.id.clone(),
+                RestoreOutcome::Failed,
+                previous,
+                Some("service is missing or not ACTIVE".into()),
+            ));
+            continue;
+        };
+        let current_td = current.task_definition.clone().unwrap_or_default();
+        if same_task_definition(&current_td, previous) {
+            // Possibly ECS's circuit breaker, or a first rollback call, is still rolling it back:
+            // hand that deployment to the await loop too.
+            let rolling = current
+                .deployments
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|d| {
+                    d.status.as_deref() == Some("PRIMARY")
+                        && d.rollout_state == Some(DeploymentRolloutState::InProgress)
+                });
+            if rolling {
+                let from = new_task_definition.clone().unwrap_or_default();
+                awaits.push(await_record(item, from, current, now));
+            }
+            restores.push(restore(
+                item.id.clone(),
+                RestoreOutcome::AlreadyCurrent,
+                previous,
+                None,
+            ));
+            continue;
+        }
+        let update = ServiceUpdate {
+            cluster: item.cluster.clone(),
+            service: item.service.clone(),
+            task_definition: previous.clone(),
+            desired_count: None,
+            minimum_healthy_percent: None,
+            maximum_percent: None,
+        };
+        match ecs.update_service(&update).await {
+            Ok(updated) => {
+                tracing::info!(service = %item.id, task_definition = %previous, "service restored");
+                awaits.push(await_record(item, current_td, &updated, now));
+                restores.push(restore(
+                    item.id.clone(),
+                    RestoreOutcome::Restored,
+                    previous,
+                    None,
+                ));
+            }
+            Err(e) => restores.push(restore(
+                item.id.clone(),
+                RestoreOutcome::Failed,
+                previous,
+                Some(e.to_string()),
+            )),
+        }
+    }
+}
+
+async fn restore_targets(
+    events: &impl EventsApi,
+    rule: &RuleItem,
+    targets: &[&RuleTaskTarget],
+    restores: &mut Vec<Restore>,
+) {
+    let fail_all = |restores: &mut Vec<Restore>, targets: &[&RuleTaskTarget], why: String| {
+        for t in targets {
+            restores.push(restore(
+                target_item_id(&rule.id, &t.target_id),
+                RestoreOutcome::Failed,
+                &t.previous_task_definition,
+                Some(why.clone()),
+            ));
+        }
+    };
+    let current = match events.list_targets(&rule.event_bus, &rule.rule).await {
+        Ok(current) => current,
+        Err(e) => return fail_all(restores, targets, format!("could not list targets: {e}")),
+    };
+    let wanted: BTreeMap<&str, &str> = targets
+        .iter()
+        .map(|t| (t.target_id.as_str(), t.previous_task_definition.as_str()))
+        .collect();
+    let to_put = retarget(&current, &wanted);
+    // Per target: `None` accepted, `Some(why)` rejected (PutTargets can reject some entries only).
+    let mut rejected: BTreeMap<String, String> = BTreeMap::new();
+    if !to_put.is_empty() {
+        match events
+            .put_targets(&rule.event_bus, &rule.rule, &to_put)
+            .await
+        {
+            Ok(failed) => {
+                for entry in failed {
+                    let why = format!(
+                        "PutTargets rejected it: {}: {}",
+                        entry.error_code.as_deref().unwrap_or("?"),
+                        entry.error_message.as_deref().unwrap_or("no message")
+                    );
+                    rejected.insert(entry.target_id.unwrap_or_default(), why);
+                }
+            }
+            Err(e) => {
+                for t in &to_put {
+                    rejected.insert(t.id.clone(), e.to_string());
+                }
+            }
+        }
+    }
+    for t in targets {
+        let id = target_item_id(&rule.id, &t.target_id);
+        let previous = &t.previous_task_definition;
+        let on_rule = current
+            .iter()
+            .any(|c| c.id == t.target_id && c.ecs_parameters.is_some());
+        let sent = to_put.iter().any(|c| c.id == t.target_id);
+        let (outcome, reason) = match (on_rule, sent, rejected.get(&t.target_id)) {
+            (false, _, _) => (
+                RestoreOutcome::Failed,
+                Some("target is no longer on the rule".to_owned()),
+            ),
+            (true, false, _) => (RestoreOutcome::AlreadyCurrent, None),
+            (true, true, None) => (RestoreOutcome::Restored, None),
+            (true, true, Some(why)) => (RestoreOutcome::Failed, Some(why.clone())),
+        };
+        restores.push(restore(id, outcome, previous, reason));
+    }
+}
