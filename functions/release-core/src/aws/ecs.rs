@@ -403,3 +403,6 @@ impl EcsApi for Client {
         Ok(found)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fake;

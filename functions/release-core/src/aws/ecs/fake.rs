@@ -1,0 +1,330 @@
+//! In-memory ECS for the tests of decisions that need a few calls (register reuse, plan). Counts
+//! calls per operation so tests can prove "described once" and "nothing registered".
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use aws_sdk_ecs::types::{
+    Cluster, ContainerDefinition, Deployment, DeploymentController, DeploymentControllerType,
+    Failure, Service, Tag, Task, TaskDefinition, TaskDefinitionStatus,
+};
+
+use crate::aws::{EcsApi, Found, ServiceUpdate};
+use crate::Error;
+
+const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012";
+
+#[derive(Default)]
+struct State {
+    clusters: BTreeMap<String, String>,
+    services: BTreeMap<(String, String), Service>,
+    definitions: Vec<(TaskDefinition, Vec<Tag>)>,
+    calls: BTreeMap<&'static str, u32>,
+    deployments: u32,
+}
+
+#[derive(Default)]
+pub(crate) struct FakeEcs {
+    state: Mutex<State>,
+}
+
+pub(crate) fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+pub(crate) fn container(name: &str, image: &str) -> ContainerDefinition {
+    ContainerDefinition::builder()
+        .name(name)
+        .image(image)
+        .essential(true)
+        .memory(256)
+        .build()
+}
+
+impl FakeEcs {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn count(&self, op: &'static str) {
+        *self.state().calls.entry(op).or_default() += 1;
+    }
+
+    pub(crate) fn calls(&self, op: &str) -> u32 {
+        self.state().calls.get(op).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn total_calls(&self) -> u32 {
+        self.state().calls.values().sum()
+    }
+
+    pub(crate) fn cluster(self, name: &str, status: &str) -> Self {
+        self.state().clusters.insert(name.into(), status.into());
+        self
+    }
+
+    /// Adds the next revision of `family`; returns its ARN.
+    pub(crate) fn definition(
+        &self,
+        family: &str,
+        containers: &[(&str, &str)],
+        tags: &[Tag],
+    ) -> String {
+        let definition = TaskDefinition::builder()
+            .family(family)
+            .set_container_definitions(Some(
+                containers.iter().map(|(n, i)| container(n, i)).collect(),
+            ))
+            .cpu("256")
+            .memory("512")
+            .build();
+        self.store(definition, tags.to_vec())
+    }
+
+    fn store(&self, mut definition: TaskDefinition, tags: Vec<Tag>) -> String {
+        let mut state = self.state();
+        let family = definition.family().unwrap_or_default().to_owned();
+        let revision = state
+            .definitions
+            .iter()
+            .filter(|(d, _)| d.family() == Some(family.as_str()))
+            .map(|(d, _)| d.revision())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let arn = format!("{ARN_PREFIX}:task-definition/{family}:{revision}");
+        definition.revision = revision;
+        definition.task_definition_arn = Some(arn.clone());
+        definition.status = Some(TaskDefinitionStatus::Active);
+        state.definitions.push((definition, tags));
+        arn
+    }
+
+    pub(crate) fn service(
+        self,
+        cluster: &str,
+        name: &str,
+        task_definition: &str,
+        status: &str,
+        controller: DeploymentControllerType,
+    ) -> Self {
+        let service = Service::builder()
+            .service_name(name)
+            .service_arn(format!("{ARN_PREFIX}:service/{cluster}/{name}"))
+            .cluster_arn(format!("{ARN_PREFIX}:cluster/{cluster}"))
+            .status(status)
+            .task_definition(task_definition)
+            .deployment_controller(
+                DeploymentController::builder()
+                    .r#type(controller)
+                    .build()
+                    .expect("type is set"),
+            )
+            .deployments(
+                Deployment::builder()
+                    .id("ecs-svc/0")
+                    .status("PRIMARY")
+                    .task_definition(task_definition)
+                    .build(),
+            )
+            .build();
+        self.state()
+            .services
+            .insert((cluster.into(), name.into()), service);
+        self
+    }
+
+    pub(crate) fn stored(&self, task_definition: &str) -> Option<(TaskDefinition, Vec<Tag>)> {
+        let state = self.state();
+        find(&state.definitions, task_definition).cloned()
+    }
+
+    pub(crate) fn service_state(&self, cluster: &str, name: &str) -> Option<Service> {
+        self.state()
+            .services
+            .get(&(cluster.to_owned(), name.to_owned()))
+            .cloned()
+    }
+}
+
+/// ARN, `family:revision`, or `family` (latest ACTIVE).
+fn find<'a>(
+    definitions: &'a [(TaskDefinition, Vec<Tag>)],
+    reference: &str,
+) -> Option<&'a (TaskDefinition, Vec<Tag>)> {
+    let short = reference
+        .rsplit_once(":task-definition/")
+        .map_or(reference, |(_, rest)| rest);
+    match short.rsplit_once(':') {
+        Some((family, revision)) => definitions
+            .iter()
+            .find(|(d, _)| d.family() == Some(family) && d.revision().to_string() == revision),
+        None => definitions
+            .iter()
+            .filter(|(d, _)| {
+                d.family() == Some(short) && d.status() == Some(&TaskDefinitionStatus::Active)
+            })
+            .max_by_key(|(d, _)| d.revision()),
+    }
+}
+
+fn missing(arn: String) -> Failure {
+    Failure::builder().arn(arn).reason("MISSING").build()
+}
+
+impl EcsApi for FakeEcs {
+    async fn describe_clusters(&self, clusters: &[String]) -> Result<Found<Cluster>, Error> {
+        self.count("DescribeClusters");
+        let state = self.state();
+        let mut found = Found {
+            items: Vec::new(),
+            failures: Vec::new(),
+        };
+        for name in clusters {
+            match state.clusters.get(name) {
+                Some(status) => found.items.push(
+                    Cluster::builder()
+                        .cluster_name(name)
+                        .cluster_arn(format!("{ARN_PREFIX}:cluster/{name}"))
+                        .status(status)
+                        .build(),
+                ),
+                None => found
+                    .failures
+                    .push(missing(format!("{ARN_PREFIX}:cluster/{name}"))),
+            }
+        }
+        Ok(found)
+    }
+
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<Found<Service>, Error> {
+        self.count("DescribeServices");
+        let state = self.state();
+        if !state.clusters.contains_key(cluster) {
+            return Err(Error::ClusterNotFound(cluster.into()));
+        }
+        let mut found = Found {
+            items: Vec::new(),
+            failures: Vec::new(),
+        };
+        for name in services {
+            match state.services.get(&(cluster.to_owned(), name.clone())) {
+                Some(service) => found.items.push(service.clone()),
+                None => found
+                    .failures
+                    .push(missing(format!("{ARN_PREFIX}:service/{cluster}/{name}"))),
+            }
+        }
+        Ok(found)
+    }
+
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<(TaskDefinition, Vec<Tag>), Error> {
+        self.count("DescribeTaskDefinition");
+        self.stored(task_definition).ok_or_else(|| {
+            Error::internal(format!(
+                "DescribeTaskDefinition {task_definition}: ClientException: Unable to describe task definition."
+            ))
+        })
+    }
+
+    async fn register_task_definition(
+        &self,
+        definition: &TaskDefinition,
+        tags: &[Tag],
+    ) -> Result<TaskDefinition, Error> {
+        self.count("RegisterTaskDefinition");
+        let arn = self.store(definition.clone(), tags.to_vec());
+        Ok(self
+            .stored(&arn)
+            .map(|(d, _)| d)
+            .unwrap_or_else(|| definition.clone()))
+    }
+
+    async fn list_task_definition_revisions(&self, family: &str) -> Result<Vec<String>, Error> {
+        self.count("ListTaskDefinitions");
+        let state = self.state();
+        let mut revisions: Vec<&TaskDefinition> = state
+            .definitions
+            .iter()
+            .map(|(d, _)| d)
+            .filter(|d| {
+                d.family() == Some(family) && d.status() == Some(&TaskDefinitionStatus::Active)
+            })
+            .collect();
+        revisions.sort_by_key(|d| std::cmp::Reverse(d.revision()));
+        Ok(revisions
+            .into_iter()
+            .filter_map(|d| d.task_definition_arn().map(str::to_owned))
+            .collect())
+    }
+
+    async fn deregister_task_definition(&self, task_definition: &str) -> Result<(), Error> {
+        self.count("DeregisterTaskDefinition");
+        let mut state = self.state();
+        let short = task_definition
+            .rsplit_once(":task-definition/")
+            .map_or(task_definition, |(_, rest)| rest)
+            .to_owned();
+        for (d, _) in &mut state.definitions {
+            if format!("{}:{}", d.family().unwrap_or_default(), d.revision()) == short {
+                d.status = Some(TaskDefinitionStatus::Inactive);
+            }
+        }
+        Ok(())
+    }
+
+    async fn update_service(&self, update: &ServiceUpdate) -> Result<Service, Error> {
+        self.count("UpdateService");
+        let mut state = self.state();
+        state.deployments += 1;
+        let id = format!("ecs-svc/{}", state.deployments);
+        let key = (update.cluster.clone(), update.service.clone());
+        let service = state
+            .services
+            .get_mut(&key)
+            .ok_or_else(|| Error::ServiceNotFound(format!("{}/{}", key.0, key.1)))?;
+        let mut deployments: Vec<Deployment> = service
+            .deployments()
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                d.status = Some("ACTIVE".into());
+                d
+            })
+            .collect();
+        deployments.insert(
+            0,
+            Deployment::builder()
+                .id(id)
+                .status("PRIMARY")
+                .task_definition(&update.task_definition)
+                .set_desired_count(update.desired_count)
+                .build(),
+        );
+        service.deployments = Some(deployments);
+        service.task_definition = Some(update.task_definition.clone());
+        Ok(service.clone())
+    }
+
+    async fn list_stopped_tasks(
+        &self,
+        _cluster: &str,
+        _service: &str,
+        _started_by: Option<&str>,
+    ) -> Result<Vec<String>, Error> {
+        self.count("ListTasks");
+        Ok(Vec::new())
+    }
+
+    async fn describe_tasks(&self, _cluster: &str, _tasks: &[String]) -> Result<Vec<Task>, Error> {
+        self.count("DescribeTasks");
+        Ok(Vec::new())
+    }
+}
