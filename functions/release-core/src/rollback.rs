@@ -154,12 +154,6 @@ fn restore(
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// The rollback function: restores what the policy selects, continuing past individual failures.
 /// `RollbackFailed` (listing every item left un-restored) only if something could not be restored.
 pub async fn rollback(
@@ -168,7 +162,7 @@ pub async fn rollback(
     input: &RollbackInput,
 ) -> Result<RollbackOutput, Error> {
     let selection = select(&input.plan, &input.results, input.stability.as_ref());
-    let now = unix_now();
+    let now = crate::plan::deploy::unix_now();
     let mut restores = Vec::new();
     let mut awaits = Vec::new();
 

@@ -242,12 +242,6 @@ pub fn budget_from(value: Option<&str>) -> Result<Duration, Error> {
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn is_failure(outcome: Outcome) -> bool {
     matches!(
         outcome,
@@ -281,7 +275,7 @@ pub async fn check(
     let started = Instant::now();
     let mut items = input.items;
     loop {
-        let newly_failed = poll_once(ecs, &mut items, unix_now()).await?;
+        let newly_failed = poll_once(ecs, &mut items, crate::plan::deploy::unix_now()).await?;
         for index in newly_failed {
             attach_stopped_reasons(ecs, &mut items[index]).await;
         }

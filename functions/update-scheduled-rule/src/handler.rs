@@ -1,0 +1,26 @@
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use release_core::aws::EventsApi;
+use release_core::rules;
+use release_core::step::{self, RuleUpdate, UpdateRuleInput};
+use serde_json::Value;
+use tracing::Instrument;
+
+pub async fn handle<V: EventsApi>(
+    events: &V,
+    event: LambdaEvent<Value>,
+) -> Result<RuleUpdate, Diagnostic> {
+    let input: UpdateRuleInput = step::parse(event.payload)?;
+    let span = tracing::info_span!(
+        "update_scheduled_rule",
+        release_id = %input.release_id,
+        rule = %input.item.id,
+    );
+    async {
+        rules::update_rule(events, &input).await.map_err(|e| {
+            tracing::error!(error = %e, error_type = e.name(), "update-scheduled-rule failed");
+            e.into()
+        })
+    }
+    .instrument(span)
+    .await
+}
