@@ -1,1 +1,42 @@
-fn main() {}
+//! `convoy`: ship many ECS services and scheduled tasks as one release.
+//!
+//! One module per verb; each returns the process exit code.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod io;
+mod render;
+mod validate;
+
+/// Exit code of a manifest that is not a valid release.
+const EXIT_INVALID: u8 = 1;
+/// Exit code of a usage error or an unreadable file (clap uses 2 for usage errors too).
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "convoy",
+    version,
+    about = "Ship many ECS services as one release"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a release manifest and list every problem in it.
+    Validate(validate::Args),
+    /// Print the JSON input the release state machine is started with.
+    Render(render::Args),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Render(args) => render::run(&args),
+    }
+}

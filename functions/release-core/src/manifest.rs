@@ -102,7 +102,7 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
 
     let top_map = top;
     let release = read_release(top, &mut problems);
-    let top = Fields::new(top, "", "", TOP_KEYS);
+    let top = Fields::new(top, "", "", TOP_KEYS).with_extensions();
     top.reject_unknown(&mut problems);
     let settings = read_settings(&top, &mut problems);
     let services = read_list(&top, "services", &mut problems, |i, map, p| {
@@ -111,7 +111,13 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
     let tasks = read_list(&top, "tasks", &mut problems, |i, map, p| {
         read_task(i, map, settings.allow_latest, p)
     });
-    if services.is_empty() && tasks.is_empty() {
+    // A wrongly typed or misspelled list has been reported already; "empty" would only repeat it.
+    let absent_or_empty = |key| match top.get(key) {
+        None | Some(Value::Null) => true,
+        Some(Value::Sequence(items)) => items.is_empty(),
+        Some(_) => false,
+    };
+    if absent_or_empty("services") && absent_or_empty("tasks") && !top.has_unknown() {
         problems.push("", "services", EMPTY_RELEASE);
     }
     let service_keys = raw_items(top_map, "services").filter_map(|(i, m)| match service_key(m) {
@@ -121,7 +127,11 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
     report_duplicate_services(service_keys, "serviceName", &mut problems);
     let rule_keys = raw_items(top_map, "tasks")
         .filter_map(|(i, m)| task_key(m).1.map(|rule| (i, (task_key(m).0, rule))));
-    report_duplicate_rules(rule_keys, "ruleName", &mut problems);
+    let rule_field = |i| match raw_items(top_map, "tasks").find(|(j, _)| *j == i) {
+        Some((_, m)) if m.contains_key("cwRuleName") => "cwRuleName",
+        _ => "ruleName",
+    };
+    report_duplicate_rules(rule_keys, rule_field, &mut problems);
 
     if !problems.is_empty() {
         return Err(problems.into_vec());
@@ -228,7 +238,7 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
     report_duplicate_services(service_keys, "service", &mut problems);
     let rule_keys = input.tasks.iter().enumerate();
     let rule_keys = rule_keys.map(|(i, t)| (i, (t.event_bus.as_str(), t.rule.as_str())));
-    report_duplicate_rules(rule_keys, "rule", &mut problems);
+    report_duplicate_rules(rule_keys, |_| "rule", &mut problems);
     problems.into_vec()
 }
 
@@ -495,11 +505,13 @@ fn read_images(f: &Fields, allow_latest: bool, problems: &mut Problems) -> Optio
             None
         }
         (false, false) => {
-            f.push(
-                problems,
-                "image",
-                "is required (or `containers` to set several containers)",
-            );
+            if !f.misspelled("containers") {
+                f.missing(
+                    problems,
+                    "image",
+                    "is required (or `containers` to set several containers)",
+                );
+            }
             None
         }
         (true, false) => {
@@ -509,7 +521,7 @@ fn read_images(f: &Fields, allow_latest: bool, problems: &mut Problems) -> Optio
             }
             let preferred = f.string(problems, "service");
             if !f.has("service") {
-                f.push(
+                f.missing(
                     problems,
                     "service",
                     "is required with `image`: it names the container that gets the image",
@@ -635,7 +647,7 @@ fn report_duplicate_services<'a>(
 
 fn report_duplicate_rules<'a>(
     keys: impl IntoIterator<Item = (usize, (&'a str, &'a str))>,
-    field: &str,
+    field: impl Fn(usize) -> &'static str,
     problems: &mut Problems,
 ) {
     let all: Vec<_> = keys.into_iter().collect();
@@ -646,7 +658,7 @@ fn report_duplicate_rules<'a>(
             "duplicates tasks[{first}]: each rule may appear once per release \
              (to change several containers, use `containers:`)"
         );
-        problems.push(&item, field, message);
+        problems.push(&item, field(i), message);
     }
 }
 

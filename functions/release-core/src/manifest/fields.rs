@@ -68,6 +68,8 @@ pub(crate) struct Fields<'m> {
     /// Prepended to keys to form the problem's field path, e.g. `settings.`.
     prefix: String,
     known: &'static [&'static str],
+    /// Keys starting with `x-` are the user's own (anchors for `<<:` merges), as in Compose files.
+    extensions: bool,
 }
 
 impl<'m> Fields<'m> {
@@ -82,7 +84,18 @@ impl<'m> Fields<'m> {
             item: item.into(),
             prefix: prefix.into(),
             known,
+            extensions: false,
         }
+    }
+
+    /// Accepts `x-` keys besides the known ones.
+    pub(crate) fn with_extensions(mut self) -> Self {
+        self.extensions = true;
+        self
+    }
+
+    fn is_known(&self, key: &str) -> bool {
+        self.known.contains(&key) || (self.extensions && key.starts_with("x-"))
     }
 
     pub(crate) fn item(&self) -> &str {
@@ -140,10 +153,34 @@ impl<'m> Fields<'m> {
     /// A string field that must be present.
     pub(crate) fn required_string(&self, problems: &mut Problems, key: &str) -> Option<&'m str> {
         if !self.has(key) {
-            self.push(problems, key, "is required");
+            self.missing(problems, key, "is required");
             return None;
         }
         self.string(problems, key)
+    }
+
+    /// Reports a missing field, unless an unknown key already reported looks like its misspelling.
+    pub(crate) fn missing(&self, problems: &mut Problems, key: &str, message: &str) {
+        if !self.misspelled(key) {
+            self.push(problems, key, message);
+        }
+    }
+
+    /// Some unknown key is probably `key` misspelled.
+    pub(crate) fn misspelled(&self, key: &str) -> bool {
+        self.unknown_keys()
+            .any(|unknown| closest(unknown, self.known) == Some(key))
+    }
+
+    pub(crate) fn has_unknown(&self) -> bool {
+        self.unknown_keys().next().is_some()
+    }
+
+    fn unknown_keys(&self) -> impl Iterator<Item = &'m str> + '_ {
+        self.map
+            .keys()
+            .filter_map(Value::as_str)
+            .filter(|k| !self.is_known(k))
     }
 
     /// A string field with two accepted spellings; giving both is ambiguous.
@@ -166,8 +203,8 @@ impl<'m> Fields<'m> {
             (false, true) => self.string(problems, alias),
             (true, false) => self.string(problems, canonical),
             (false, false) => {
-                if required {
-                    self.push(problems, canonical, "is required");
+                if required && !self.misspelled(alias) {
+                    self.missing(problems, canonical, "is required");
                 }
                 None
             }
@@ -241,7 +278,7 @@ impl<'m> Fields<'m> {
                 );
                 continue;
             };
-            if self.known.contains(&key) {
+            if self.is_known(key) {
                 continue;
             }
             let message = match closest(key, self.known) {

@@ -1,0 +1,37 @@
+//! Reading a manifest from a file or, for `-`, from stdin; writing results to stdout.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A manifest's text and the name problems refer to it by (the path as given, or `-`).
+pub struct Manifest {
+    pub name: String,
+    pub text: String,
+}
+
+/// Reads `path`; on failure prints why on stderr and returns the exit code to end with.
+pub fn read(path: &PathBuf) -> Result<Manifest, ExitCode> {
+    let name = path.display().to_string();
+    let text = if name == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(path)
+    };
+    match text {
+        Ok(text) => Ok(Manifest { name, text }),
+        Err(e) => {
+            let shown = if name == "-" { "stdin" } else { &name };
+            eprintln!("convoy: cannot read {shown}: {e}");
+            Err(ExitCode::from(crate::EXIT_USAGE))
+        }
+    }
+}
+
+/// Writes `text` to stdout. A reader that went away (`convoy validate x | head -1`) is not an
+/// error worth a panic; the exit code still tells the verdict.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}

@@ -1,0 +1,66 @@
+//! `convoy validate FILE`: every problem of a manifest at once, or a one-line summary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use release_core::{manifest, Problem};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The manifest (`deployment.yaml`), or `-` for stdin.
+    file: PathBuf,
+    /// `text`: one problem per line; `json`: `{"valid":bool,"problems":[...]}`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let input = match crate::io::read(&args.file) {
+        Ok(input) => input,
+        Err(code) => return code,
+    };
+    let result = manifest::validate(&input.name, &input.text);
+    let problems: &[Problem] = match &result {
+        Ok(_) => &[],
+        Err(problems) => problems,
+    };
+    let output = match (args.format, &result) {
+        (Format::Json, _) => {
+            let report = serde_json::json!({ "valid": result.is_ok(), "problems": problems });
+            format!("{report}\n")
+        }
+        (Format::Text, Ok(release)) => format!(
+            "{}: valid release {} ({}, {})\n",
+            input.name,
+            release.release.id,
+            count(release.services.len(), "service"),
+            count(release.tasks.len(), "task"),
+        ),
+        (Format::Text, Err(problems)) => {
+            let mut lines: String = problems.iter().map(|p| format!("{p}\n")).collect();
+            lines.push_str(&format!(
+                "{}: {}\n",
+                input.name,
+                count(problems.len(), "problem")
+            ));
+            lines
+        }
+    };
+    crate::io::print(&output);
+    if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::EXIT_INVALID)
+    }
+}
+
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}

@@ -1,0 +1,226 @@
+//! Table tests of the manifest rules: each case is a small manifest and the exact item and field of
+//! the problem it must produce (the corpus test covers realistic files; this pins the placement).
+
+use release_core::manifest;
+use release_core::step::{Images, RollbackPolicy};
+use release_core::Problem;
+
+const FILE: &str = "deployment.yaml";
+
+/// A valid service entry in the sample format, to build cases around.
+const WEB: &str =
+    "  - {service: web, clusterName: prod, serviceName: web, image: reg.example.com/web:1.0.0}\n";
+
+fn problems(yaml: &str) -> Vec<Problem> {
+    match manifest::validate(FILE, yaml) {
+        Ok(input) => panic!("expected problems, got a valid release: {input:?}"),
+        Err(problems) => problems,
+    }
+}
+
+#[test]
+fn each_rule_reports_its_item_and_field() {
+    let services = |item: &str| format!("services:\n{item}");
+    let with_web = |extra: &str| format!("{extra}services:\n{WEB}");
+    let web_with = |field: &str| {
+        format!(
+            "services:\n  - {{service: web, clusterName: prod, serviceName: web, image: reg.example.com/web:1.0.0, {field}}}\n"
+        )
+    };
+    let task = |body: &str| format!("tasks:\n  - {{{body}}}\n");
+    let long_rule = "n".repeat(65);
+    let long_rule_item = format!("tasks[0] ({long_rule})");
+    // (case, manifest, item, field, message fragment)
+    let cases: Vec<(&str, String, &str, &str, &str)> = vec![
+        ("yaml syntax", "services: [\n".into(), "", "", "YAML syntax error at line 2"),
+        ("scalar top level", "just a string\n".into(), "", "", "found a string"),
+        ("empty document", "\n".into(), "", "", "the manifest is empty"),
+        ("no items", "release: r1\n".into(), "", "services", "the release is empty"),
+        ("empty lists", "services: []\ntasks: []\n".into(), "", "services", "the release is empty"),
+        ("unknown top-level key", with_web("sevices: []\n"), "", "sevices", "did you mean `services`?"),
+        ("unknown key, no suggestion", with_web("owner: me\n"), "", "owner", "expected one of: release, settings, services, tasks"),
+        ("release bool", with_web("release: true\n"), "", "release", "expected a label or a mapping"),
+        ("release id charset", with_web("release: {id: a.b}\n"), "", "release.id", "not a valid release id"),
+        ("release id empty", with_web("release: {id: ''}\n"), "", "release.id", "must not be empty"),
+        ("release unknown key", with_web("release: {name: x}\n"), "", "release.name", "unknown field `name`"),
+        ("settings not a mapping", with_web("settings: fast\n"), "", "settings", "expected a mapping"),
+        ("rollback policy", with_web("settings: {rollback: yes-please}\n"), "", "settings.rollback", "must be one of all, failed, none"),
+        ("maxConcurrency 0", with_web("settings: {maxConcurrency: 0}\n"), "", "settings.maxConcurrency", "between 1 and 40, got 0"),
+        ("maxConcurrency 41", with_web("settings: {maxConcurrency: 41}\n"), "", "settings.maxConcurrency", "between 1 and 40, got 41"),
+        ("poll interval 6", with_web("settings: {pollIntervalSeconds: 6}\n"), "", "settings.pollIntervalSeconds", "between 1 and 5, got 6"),
+        ("poll interval 0", with_web("settings: {pollIntervalSeconds: 0}\n"), "", "settings.pollIntervalSeconds", "between 1 and 5, got 0"),
+        ("keepRevisions negative", with_web("settings: {keepRevisions: -1}\n"), "", "settings.keepRevisions", "got -1"),
+        ("keepRevisions float", with_web("settings: {keepRevisions: 2.5}\n"), "", "settings.keepRevisions", "expected a whole number, found 2.5"),
+        ("allowLatest string", with_web("settings: {allowLatest: 'true'}\n"), "", "settings.allowLatest", "expected true or false"),
+        ("services not a list", "services: web\n".into(), "", "services", "expected a list, found a string"),
+        ("item not a mapping", services("  - web\n"), "services[0]", "", "expected a mapping"),
+        ("missing clusterName", services("  - {service: web, serviceName: web, image: r/web:1}\n"), "services[0] (web)", "clusterName", "is required"),
+        ("missing serviceName", services("  - {service: web, clusterName: prod, image: r/web:1}\n"), "services[0] (prod/?)", "serviceName", "is required"),
+        ("missing image", services("  - {service: web, clusterName: prod, serviceName: web}\n"), "services[0] (prod/web)", "image", "is required"),
+        ("missing service with image", services("  - {clusterName: prod, serviceName: web, image: r/web:1}\n"), "services[0] (prod/web)", "service", "is required with `image`"),
+        ("cluster alias twice", services("  - {service: web, cluster: prod, clusterName: prod, serviceName: web, image: r/web:1}\n"), "services[0] (prod/web)", "cluster", "mean the same"),
+        ("cluster with space", services("  - {service: web, clusterName: 'prod eu', serviceName: web, image: r/web:1}\n"), "services[0] (prod eu/web)", "clusterName", "contains whitespace"),
+        ("empty serviceName", services("  - {service: web, clusterName: prod, serviceName: '', image: r/web:1}\n"), "services[0] (prod/)", "serviceName", "must not be empty"),
+        ("image and containers", services("  - {clusterName: prod, serviceName: web, image: r/web:1, containers: {web: r/web:1}}\n"), "services[0] (prod/web)", "containers", "not both"),
+        ("service with containers", services("  - {service: web, clusterName: prod, serviceName: web, containers: {web: r/web:1}}\n"), "services[0] (prod/web)", "service", "has no effect"),
+        ("containers empty", services("  - {clusterName: prod, serviceName: web, containers: {}}\n"), "services[0] (prod/web)", "containers", "at least one container"),
+        ("container name empty", services("  - {clusterName: prod, serviceName: web, containers: {'': r/web:1}}\n"), "services[0] (prod/web)", "containers", "container name must not be empty"),
+        ("container name invalid", services("  - {clusterName: prod, serviceName: web, containers: {'web app': r/web:1}}\n"), "services[0] (prod/web)", "containers.web app", "not a valid container name"),
+        ("container image invalid", services("  - {clusterName: prod, serviceName: web, containers: {web: 'R/web:1'}}\n"), "services[0] (prod/web)", "containers.web", "must be lowercase"),
+        ("container image not a string", services("  - {clusterName: prod, serviceName: web, containers: {web: 1}}\n"), "services[0] (prod/web)", "containers.web", "expected an image reference"),
+        ("service name invalid container", services("  - {service: 'my web', clusterName: prod, serviceName: web, image: r/web:1}\n"), "services[0] (prod/web)", "service", "not a valid container name"),
+        ("image without tag", web_with_image("r/web"), "services[0] (prod/web)", "image", "has no tag or digest"),
+        ("image latest", web_with_image("r/web:latest"), "services[0] (prod/web)", "image", "uses the `latest` tag"),
+        ("image bad digest", web_with_image("r/web@sha256:1234"), "services[0] (prod/web)", "image", "64 lowercase hex"),
+        ("image as number", services("  - {service: web, clusterName: prod, serviceName: web, image: 1.5}\n"), "services[0] (prod/web)", "image", "expected a string, found the number 1.5"),
+        ("desiredCount negative", web_with("desiredCount: -1"), "services[0] (prod/web)", "desiredCount", "must be 0 or more"),
+        ("minimumHealthyPercent 101", web_with("minimumHealthyPercent: 101"), "services[0] (prod/web)", "minimumHealthyPercent", "between 0 and 100"),
+        ("maximumPercent 99", web_with("maximumPercent: 99"), "services[0] (prod/web)", "maximumPercent", "between 100 and 200"),
+        ("maximumPercent 201", web_with("maximumPercent: 201"), "services[0] (prod/web)", "maximumPercent", "between 100 and 200"),
+        ("min above max", web_with("minimumHealthyPercent: 120, maximumPercent: 110"), "services[0] (prod/web)", "minimumHealthyPercent", "is above maximumPercent"),
+        ("timeout 59", web_with("timeoutSeconds: 59"), "services[0] (prod/web)", "timeoutSeconds", "between 60 and 86400"),
+        ("timeout 86401", web_with("timeoutSeconds: 86401"), "services[0] (prod/web)", "timeoutSeconds", "between 60 and 86400"),
+        ("service typo", web_with("desiredcount: 2"), "services[0] (prod/web)", "desiredcount", "did you mean `desiredCount`?"),
+        ("duplicate service", services(&format!("{WEB}{WEB}")), "services[1] (prod/web)", "serviceName", "duplicates services[0]"),
+        ("missing rule", task("service: r, image: r/r:1"), "tasks[0]", "ruleName", "is required"),
+        ("both rule aliases", task("service: r, ruleName: n, cwRuleName: n, image: r/r:1"), "tasks[0] (n)", "cwRuleName", "mean the same"),
+        ("rule name invalid", task("service: r, ruleName: 'n/1', image: r/r:1"), "tasks[0] (n/1)", "ruleName", "not a valid EventBridge rule name"),
+        ("rule name too long", task(&format!("service: r, ruleName: {long_rule}, image: r/r:1")), &long_rule_item, "ruleName", "not a valid EventBridge rule name"),
+        ("event bus empty", task("service: r, ruleName: n, eventBusName: '', image: r/r:1"), "tasks[0] (/n)", "eventBusName", "must not be empty"),
+        ("task image missing", task("service: r, ruleName: n"), "tasks[0] (n)", "image", "is required"),
+        ("task unknown key", task("service: r, ruleName: n, image: r/r:1, clusterName: prod"), "tasks[0] (n)", "clusterName", "unknown field `clusterName`"),
+        ("duplicate rule", "tasks:\n  - {service: a, ruleName: n, image: r/a:1}\n  - {service: b, cwRuleName: n, image: r/b:1}\n".into(), "tasks[1] (n)", "cwRuleName", "duplicates tasks[0]"),
+        ("duplicate rule on a bus", "tasks:\n  - {service: a, ruleName: n, eventBusName: ops, image: r/a:1}\n  - {service: b, ruleName: n, eventBusName: ops, image: r/b:1}\n".into(), "tasks[1] (ops/n)", "ruleName", "duplicates tasks[0]"),
+    ];
+    for (case, yaml, item, field, fragment) in cases {
+        let found = problems(&yaml);
+        let hit = found.iter().any(|p| {
+            p.file == FILE && p.item == item && p.field == field && p.message.contains(fragment)
+        });
+        assert!(
+            hit,
+            "{case}: wanted [{item}] `{field}`: {fragment}\n got: {found:#?}"
+        );
+    }
+}
+
+fn web_with_image(image: &str) -> String {
+    format!(
+        "services:\n  - {{service: web, clusterName: prod, serviceName: web, image: '{image}'}}\n"
+    )
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let yaml = "settings: {maxConcurrency: 0, rollback: maybe}\nservices:\n  - {service: web, clusterName: prod, serviceName: web, image: Web}\n  - {clusterName: prod}\ntasks:\n  - {service: r, ruleName: 'a b', image: r/r:1, bus: x}\n";
+    let found = problems(yaml);
+    let places: Vec<(&str, &str)> = found
+        .iter()
+        .map(|p| (p.item.as_str(), p.field.as_str()))
+        .collect();
+    assert_eq!(
+        places,
+        vec![
+            ("", "settings.rollback"),
+            ("", "settings.maxConcurrency"),
+            ("services[0] (prod/web)", "image"),
+            ("services[1] (prod/?)", "serviceName"),
+            ("services[1] (prod/?)", "image"),
+            ("tasks[0] (a b)", "bus"),
+            ("tasks[0] (a b)", "ruleName"),
+        ],
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn valid_variants_and_defaults() {
+    let parse = |yaml: &str| manifest::parse(FILE, yaml).unwrap_or_else(|e| panic!("{yaml}\n{e}"));
+
+    // Defaults.
+    let input = parse(&format!("services:\n{WEB}"));
+    assert_eq!(input.settings.rollback, RollbackPolicy::All);
+    assert_eq!(input.settings.max_concurrency, 10);
+    assert_eq!(input.settings.poll_interval_seconds, 5);
+    assert_eq!(input.settings.keep_revisions, 0);
+    assert!(!input.settings.allow_latest);
+    assert_eq!(
+        input.services[0].timeout_seconds,
+        manifest::DEFAULT_TIMEOUT_SECONDS
+    );
+    assert_eq!(input.services[0].desired_count, None);
+    assert_eq!(input.release.source, FILE);
+    assert!(input.tasks.is_empty());
+
+    // `tasks:` present but empty, or null, is the same as absent.
+    for tasks in ["tasks: []\n", "tasks:\n", ""] {
+        assert!(parse(&format!("{tasks}services:\n{WEB}")).tasks.is_empty());
+    }
+
+    // Aliases, bus, edge values.
+    let input = parse(
+        "settings: {rollback: none, maxConcurrency: 40, pollIntervalSeconds: 1, keepRevisions: 0}\n\
+         services:\n  - {service: web, cluster: prod, serviceName: web, image: r/web:1, desiredCount: 0, minimumHealthyPercent: 0, maximumPercent: 100, timeoutSeconds: 60}\n\
+         tasks:\n  - {service: r, ruleName: n, eventBusName: ops, image: r/r:1}\n  - {service: r, cwRuleName: n, image: r/r:1}\n",
+    );
+    assert_eq!(input.settings.rollback, RollbackPolicy::None);
+    assert_eq!(input.services[0].cluster, "prod");
+    assert_eq!(input.services[0].desired_count, Some(0));
+    assert_eq!(
+        (
+            input.tasks[0].event_bus.as_str(),
+            input.tasks[0].rule.as_str()
+        ),
+        ("ops", "n")
+    );
+    // Same rule name on another bus is another rule.
+    assert_eq!(
+        (
+            input.tasks[1].event_bus.as_str(),
+            input.tasks[1].rule.as_str()
+        ),
+        ("default", "n")
+    );
+
+    // allowLatest admits unpinned images.
+    let input = parse("settings: {allowLatest: true}\nservices:\n  - {service: web, clusterName: prod, serviceName: web, image: r/web}\n  - {service: api, clusterName: prod, serviceName: api, image: 'r/api:latest'}\n");
+    assert!(input.settings.allow_latest);
+
+    // YAML merge keys work for shared fields.
+    let input = parse("x-defaults: &d\n  clusterName: prod\n  timeoutSeconds: 300\nservices:\n  - <<: *d\n    service: web\n    serviceName: web\n    image: r/web:1\n");
+    assert_eq!(input.services[0].cluster, "prod");
+    assert_eq!(input.services[0].timeout_seconds, 300);
+}
+
+#[test]
+fn anchors_live_under_x_keys_only() {
+    // `x-` keys are free for anchors; any other unknown top-level key is still a typo.
+    let found = problems("defaults: &d {clusterName: prod}\nservices:\n  - {<<: *d, service: web, serviceName: web, image: r/web:1}\n");
+    let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["defaults"], "{found:#?}");
+}
+
+#[test]
+fn release_label_and_explicit_id() {
+    let input = manifest::parse(FILE, &format!("release: 4.0\nservices:\n{WEB}")).expect("valid");
+    assert_eq!(input.release.description.as_deref(), Some("4.0"));
+    assert!(
+        input.release.id.starts_with("r-") && input.release.id.len() == 18,
+        "{}",
+        input.release.id
+    );
+
+    let input = manifest::parse(
+        FILE,
+        &format!("release: {{id: web-42, description: Web 42}}\nservices:\n{WEB}"),
+    )
+    .expect("valid");
+    assert_eq!(input.release.id, "web-42");
+    assert_eq!(input.release.description.as_deref(), Some("Web 42"));
+
+    let input = manifest::parse(FILE, "services:\n  - {clusterName: prod, serviceName: web, containers: {web: r/web:2, log-router: r/fluent:2}}\n").expect("valid");
+    let Images::Containers(map) = &input.services[0].images else {
+        panic!("expected containers: {:?}", input.services[0].images)
+    };
+    assert_eq!(map.len(), 2);
+}
