@@ -1,0 +1,171 @@
+//! The `convoy` binary as users run it: exit codes, stdin, output formats.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use release_core::manifest;
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+fn convoy(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(args)
+        .current_dir(repo(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("convoy runs");
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    pipe.write_all(stdin.unwrap_or("").as_bytes())
+        .expect("write stdin");
+    drop(pipe);
+    child.wait_with_output().expect("convoy finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
+}
+
+#[test]
+fn exit_codes() {
+    let cases: [(&[&str], i32); 9] = [
+        (&["validate", "examples/deployment.yaml"], 0),
+        (&["validate", "events/manifests/gitops-sample.yaml"], 0),
+        (&["validate", "tests/manifests/bad/image-latest.yaml"], 1),
+        (&["render", "tests/manifests/bad/duplicate-rule.yaml"], 1),
+        (&["validate", "does/not/exist.yaml"], 2),
+        (&["render", "does/not/exist.yaml"], 2),
+        (&["validate"], 2),
+        (
+            &["validate", "examples/deployment.yaml", "--format", "xml"],
+            2,
+        ),
+        (&["deploy-everything"], 2),
+    ];
+    for (args, code) in cases {
+        let out = convoy(args, None);
+        assert_eq!(out.status.code(), Some(code), "{args:?}\n{}", stderr(&out));
+    }
+}
+
+#[test]
+fn unreadable_file_is_named_on_stderr() {
+    let out = convoy(&["validate", "does/not/exist.yaml"], None);
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("cannot read does/not/exist.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn validate_lists_each_problem_on_its_own_line() {
+    let text = "settings: {maxConcurrency: 99}\nservices:\n  - {service: web, clusterName: prod, serviceName: web, image: r/web}\n";
+    let out = convoy(&["validate", "-"], Some(text));
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("-: field `settings.maxConcurrency`: must be between 1 and 40"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1]
+            .starts_with("-: services[0] (prod/web): field `image`: `r/web` has no tag or digest"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "-: 2 problems");
+}
+
+#[test]
+fn validate_summarizes_a_valid_release() {
+    let out = convoy(&["validate", "examples/deployment.yaml"], None);
+    assert_eq!(
+        stdout(&out),
+        "examples/deployment.yaml: valid release convoy-demo-1_1_0 (5 services, 1 task)\n"
+    );
+}
+
+#[test]
+fn validate_json_format() {
+    let out = convoy(
+        &[
+            "validate",
+            "--format",
+            "json",
+            "tests/manifests/bad/duplicate-service.yaml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
+    assert_eq!(report["valid"], false);
+    let problems = report["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1);
+    assert_eq!(
+        problems[0]["file"],
+        "tests/manifests/bad/duplicate-service.yaml"
+    );
+    assert_eq!(problems[0]["item"], "services[2] (prod/web)");
+    assert_eq!(problems[0]["field"], "serviceName");
+
+    let out = convoy(
+        &["validate", "--format", "json", "-"],
+        Some(&std::fs::read_to_string(repo("examples/deployment.yaml")).expect("example")),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
+    assert_eq!(report, serde_json::json!({"valid": true, "problems": []}));
+}
+
+#[test]
+fn render_prints_exactly_what_render_returns() {
+    for file in [
+        "examples/deployment.yaml",
+        "events/manifests/full.yaml",
+        "events/manifests/gitops-sample.yaml",
+    ] {
+        let text = std::fs::read_to_string(repo(file)).expect(file);
+        let want = manifest::render(&manifest::parse(file, &text).expect(file));
+        let out = convoy(&["render", file], None);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), format!("{want}\n"), "{file}");
+    }
+}
+
+#[test]
+fn render_reads_stdin_and_names_it_dash() {
+    let text = std::fs::read_to_string(repo("events/manifests/gitops-sample-no-tasks.yaml"))
+        .expect("sample");
+    let out = convoy(&["render", "-"], Some(&text));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let input: release_core::step::ReleaseInput =
+        serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(input.release.source, "-");
+    assert_eq!(input, manifest::parse("-", &text).expect("valid"));
+}
+
+#[test]
+fn render_of_an_invalid_manifest_prints_problems_on_stderr_only() {
+    let out = convoy(&["render", "-"], Some("services: []\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("-: field `services`: the release is empty"),
+        "{}",
+        stderr(&out)
+    );
+}
