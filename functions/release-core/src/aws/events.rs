@@ -82,12 +82,6 @@ where
     }
 }
 
-fn is_not_found<E: ProvideErrorMetadata>(
-    err: &SdkError<E, aws_sdk_eventbridge::config::http::HttpResponse>,
-) -> bool {
-    matches!(err, SdkError::ServiceError(ctx) if ctx.err().code() == Some("ResourceNotFoundException"))
-}
-
 impl EventsApi for aws_sdk_eventbridge::Client {
     async fn describe_rule(&self, event_bus: &str, rule: &str) -> Result<Option<RuleInfo>, Error> {
         match self
@@ -103,7 +97,13 @@ impl EventsApi for aws_sdk_eventbridge::Client {
                 arn: out.arn.unwrap_or_default(),
                 state: out.state.map(|s| s.as_str().to_owned()),
             })),
-            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
             Err(err) => Err(sdk_error(&format!("DescribeRule {event_bus}/{rule}"), err)),
         }
     }
@@ -120,7 +120,10 @@ impl EventsApi for aws_sdk_eventbridge::Client {
                 .send()
                 .await
                 .map_err(|err| {
-                    if is_not_found(&err) {
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception())
+                    {
                         Error::RuleNotFound(format!("{event_bus}/{rule}"))
                     } else {
                         sdk_error(&format!("ListTargetsByRule {event_bus}/{rule}"), err)
@@ -150,7 +153,10 @@ impl EventsApi for aws_sdk_eventbridge::Client {
                 .send()
                 .await
                 .map_err(|err| {
-                    if is_not_found(&err) {
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception())
+                    {
                         Error::RuleNotFound(format!("{event_bus}/{rule}"))
                     } else {
                         sdk_error(&format!("PutTargets {event_bus}/{rule}"), err)

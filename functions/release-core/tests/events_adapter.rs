@@ -1,0 +1,269 @@
+//! The EventBridge adapter (and update-scheduled-rule on top of it) with EventBridge answers mocked.
+
+use std::time::Duration;
+
+use aws_sdk_eventbridge::config::retry::RetryConfig;
+use aws_sdk_eventbridge::error::ErrorMetadata;
+use aws_sdk_eventbridge::operation::describe_rule::{DescribeRuleError, DescribeRuleOutput};
+use aws_sdk_eventbridge::operation::list_targets_by_rule::{
+    ListTargetsByRuleError, ListTargetsByRuleOutput,
+};
+use aws_sdk_eventbridge::operation::put_targets::PutTargetsOutput;
+use aws_sdk_eventbridge::types::error::ResourceNotFoundException;
+use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
+use aws_sdk_eventbridge::Client;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use release_core::aws::EventsApi;
+use release_core::rules::update_rule;
+use release_core::step::{RuleItem, RuleTaskTarget, UpdateRuleInput};
+
+fn ecs_target(id: &str, task_definition: &str) -> Target {
+    Target::builder()
+        .id(id)
+        .arn("arn:aws:ecs:us-east-1:123456789012:cluster/c")
+        .role_arn("arn:aws:iam::123456789012:role/events")
+        .ecs_parameters(
+            EcsParameters::builder()
+                .task_definition_arn(task_definition)
+                .task_count(1)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+fn page(targets: Vec<Target>, next: Option<&str>) -> ListTargetsByRuleOutput {
+    ListTargetsByRuleOutput::builder()
+        .set_targets(Some(targets))
+        .set_next_token(next.map(str::to_owned))
+        .build()
+}
+
+#[tokio::test]
+async fn list_targets_follows_next_token() {
+    let first = mock!(Client::list_targets_by_rule)
+        .match_requests(|r| r.next_token().is_none() && r.event_bus_name() == Some("bus"))
+        .then_output(|| {
+            page(
+                vec![ecs_target("a", "td:1"), ecs_target("b", "td:1")],
+                Some("p2"),
+            )
+        });
+    let second = mock!(Client::list_targets_by_rule)
+        .match_requests(|r| r.next_token() == Some("p2"))
+        .then_output(|| page(vec![ecs_target("c", "td:1")], None));
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&first, &second]);
+    let targets = events.list_targets("bus", "nightly").await.unwrap();
+    let ids: Vec<_> = targets.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn missing_rule_is_none_for_describe_and_rule_not_found_for_list() {
+    let describe = mock!(Client::describe_rule).then_error(|| {
+        DescribeRuleError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message("Rule nightly does not exist.")
+                .build(),
+        )
+    });
+    let list = mock!(Client::list_targets_by_rule).then_error(|| {
+        ListTargetsByRuleError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().build(),
+        )
+    });
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&describe, &list]);
+    assert_eq!(
+        EventsApi::describe_rule(&events, "bus", "nightly")
+            .await
+            .unwrap(),
+        None
+    );
+    let err = events.list_targets("bus", "nightly").await.unwrap_err();
+    assert_eq!(err.name(), "RuleNotFound");
+    assert_eq!(err.to_string(), "rule not found: bus/nightly");
+}
+
+#[tokio::test]
+async fn describe_rule_reports_the_rule() {
+    let describe = mock!(Client::describe_rule).then_output(|| {
+        DescribeRuleOutput::builder()
+            .name("nightly")
+            .event_bus_name("bus")
+            .arn("arn:aws:events:us-east-1:123456789012:rule/bus/nightly")
+            .state(aws_sdk_eventbridge::types::RuleState::Enabled)
+            .build()
+    });
+    let events = mock_client!(aws_sdk_eventbridge, [&describe]);
+    let rule = EventsApi::describe_rule(&events, "bus", "nightly")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rule.arn,
+        "arn:aws:events:us-east-1:123456789012:rule/bus/nightly"
+    );
+    assert_eq!(rule.state.as_deref(), Some("ENABLED"));
+}
+
+#[tokio::test]
+async fn put_targets_sends_ten_per_call_and_returns_failed_entries() {
+    let put = mock!(Client::put_targets)
+        .match_requests(|r| r.targets().len() <= 10)
+        .then_compute_output(|r| {
+            let failed: Vec<_> = r
+                .targets()
+                .iter()
+                .filter(|t| t.id == "t11")
+                .map(|t| {
+                    PutTargetsResultEntry::builder()
+                        .target_id(&t.id)
+                        .error_code("ValidationException")
+                        .error_message("bad")
+                        .build()
+                })
+                .collect();
+            PutTargetsOutput::builder()
+                .failed_entry_count(failed.len() as i32)
+                .set_failed_entries(Some(failed))
+                .build()
+        });
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&put]);
+    let targets: Vec<_> = (0..12)
+        .map(|i| ecs_target(&format!("t{i}"), "td:2"))
+        .collect();
+    let failed = EventsApi::put_targets(&events, "bus", "r", &targets)
+        .await
+        .unwrap();
+    assert_eq!(put.num_calls(), 2);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].target_id.as_deref(), Some("t11"));
+}
+
+fn rule_input(targets: &[(&str, &str, &str)]) -> UpdateRuleInput {
+    UpdateRuleInput {
+        release_id: "r1".into(),
+        item: RuleItem {
+            id: "bus/nightly".into(),
+            rule: "nightly".into(),
+            event_bus: "bus".into(),
+            noop: false,
+            targets: targets
+                .iter()
+                .map(|(id, previous, new)| RuleTaskTarget {
+                    target_id: (*id).into(),
+                    previous_task_definition: (*previous).into(),
+                    images: Default::default(),
+                    noop: false,
+                    new_task_definition: Some((*new).into()),
+                })
+                .collect(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn rejected_entries_become_targets_rejected_with_their_messages() {
+    let list = mock!(Client::list_targets_by_rule).then_output(|| {
+        page(
+            vec![ecs_target("a", "report:1"), ecs_target("b", "report:1")],
+            None,
+        )
+    });
+    let put = mock!(Client::put_targets).then_output(|| {
+        PutTargetsOutput::builder()
+            .failed_entry_count(1)
+            .failed_entries(
+                PutTargetsResultEntry::builder()
+                    .target_id("b")
+                    .error_code("ConcurrentModificationException")
+                    .error_message("rule is being modified")
+                    .build(),
+            )
+            .build()
+    });
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&list, &put]);
+    let input = rule_input(&[("a", "report:1", "report:2"), ("b", "report:1", "report:2")]);
+    let err = update_rule(&events, &input).await.unwrap_err();
+    assert_eq!(err.name(), "TargetsRejected");
+    assert_eq!(
+        err.to_string(),
+        "targets rejected: rule bus/nightly: 1 target rejected: \
+         b: ConcurrentModificationException: rule is being modified"
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_retried_then_reported_as_throttled() {
+    let throttled = mock!(Client::list_targets_by_rule)
+        .sequence()
+        .error(|| {
+            ListTargetsByRuleError::generic(
+                ErrorMetadata::builder()
+                    .code("ThrottlingException")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        })
+        .times(3)
+        .build();
+    let events = mock_client!(
+        aws_sdk_eventbridge,
+        RuleMode::Sequential,
+        [&throttled],
+        |c| c.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        )
+    );
+    let err = events.list_targets("bus", "nightly").await.unwrap_err();
+    assert_eq!(err.name(), "Throttled", "{err}");
+    assert!(err.to_string().contains("Rate exceeded"), "{err}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "keeps the SDK error"
+    );
+    assert_eq!(throttled.num_calls(), 3, "the SDK retried before giving up");
+}
+
+#[tokio::test]
+async fn throttling_that_clears_within_the_retries_succeeds() {
+    let list = mock!(Client::list_targets_by_rule)
+        .sequence()
+        .error(|| {
+            ListTargetsByRuleError::generic(
+                ErrorMetadata::builder().code("ThrottlingException").build(),
+            )
+        })
+        .output(|| page(vec![ecs_target("a", "td:1")], None))
+        .build();
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&list], |c| c
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        ));
+    assert_eq!(events.list_targets("bus", "r").await.unwrap().len(), 1);
+    assert_eq!(list.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn error_codes_map_to_stable_names() {
+    let cases = [
+        ("AccessDeniedException", "AccessDenied"),
+        ("InternalException", "AwsUnavailable"),
+        ("ValidationException", "Internal"),
+    ];
+    for (code, name) in cases {
+        let rule = mock!(Client::list_targets_by_rule).then_error(move || {
+            ListTargetsByRuleError::generic(ErrorMetadata::builder().code(code).build())
+        });
+        let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&rule], |c| c
+            .retry_config(RetryConfig::disabled()));
+        let err = events.list_targets("bus", "r").await.unwrap_err();
+        assert_eq!(err.name(), name, "{code}: {err}");
+    }
+}

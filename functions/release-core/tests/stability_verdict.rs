@@ -1,0 +1,342 @@
+//! The success verdict for every rollout shape ECS produces, as a table.
+
+use aws_sdk_ecs::types::{Container, Deployment, DeploymentRolloutState as Rollout, Service, Task};
+use release_core::stability::{budget_from, failed_task_threshold, judge, stopped_reasons};
+use release_core::step::{Outcome, ServiceDeployment};
+
+const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:41";
+const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:42";
+const THIRD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:43";
+const OURS: &str = "ecs-svc/1111";
+const NOW: i64 = 1_000_000;
+
+fn ours() -> ServiceDeployment {
+    ServiceDeployment {
+        id: "prod/web".into(),
+        cluster: "prod".into(),
+        service: "web".into(),
+        previous_task_definition: OLD.into(),
+        new_task_definition: NEW.into(),
+        deployment_id: OURS.into(),
+        deadline: NOW + 600,
+    }
+}
+
+/// A deployment: id, PRIMARY/ACTIVE, task definition, rollout state, running/desired, failed tasks.
+struct D(
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<Rollout>,
+    i32,
+    i32,
+    i32,
+);
+
+fn deployment(d: &D) -> Deployment {
+    Deployment::builder()
+        .id(d.0)
+        .status(d.1)
+        .task_definition(d.2)
+        .set_rollout_state(d.3.clone())
+        .rollout_state_reason(match d.3 {
+            Some(Rollout::Failed) => "ECS deployment circuit breaker: tasks failed to start.",
+            _ => "ECS deployment in progress.",
+        })
+        .running_count(d.4)
+        .desired_count(d.5)
+        .failed_tasks(d.6)
+        .build()
+}
+
+fn service(status: &str, deployments: &[D]) -> Service {
+    Service::builder()
+        .service_name("web")
+        .status(status)
+        .task_definition(deployments.first().map_or(NEW, |d| d.2))
+        .set_deployments(Some(deployments.iter().map(deployment).collect()))
+        .build()
+}
+
+#[test]
+fn verdict_for_every_rollout_shape() {
+    use Rollout::{Completed, Failed, InProgress};
+    let cases: Vec<(&str, Option<Service>, i64, Outcome, &str)> = vec![
+        (
+            "completed, old deployment drained",
+            Some(service("ACTIVE", &[D(OURS, "PRIMARY", NEW, Some(Completed), 2, 2, 0)])),
+            NOW,
+            Outcome::Succeeded,
+            "running 2/2",
+        ),
+        (
+            "in progress, old deployment still running",
+            Some(service(
+                "ACTIVE",
+                &[
+                    D(OURS, "PRIMARY", NEW, Some(InProgress), 1, 2, 0),
+                    D("ecs-svc/0", "ACTIVE", OLD, Some(Completed), 2, 2, 0),
+                ],
+            )),
+            NOW,
+            Outcome::InProgress,
+            "running 1/2",
+        ),
+        (
+            "completed but the old deployment has not drained yet",
+            Some(service(
+                "ACTIVE",
+                &[
+                    D(OURS, "PRIMARY", NEW, Some(Completed), 2, 2, 0),
+                    D("ecs-svc/0", "ACTIVE", OLD, Some(Completed), 1, 0, 0),
+                ],
+            )),
+            NOW,
+            Outcome::InProgress,
+            "1 other deployment",
+        ),
+        (
+            "our deployment FAILED (circuit breaker), still PRIMARY",
+            Some(service(
+                "ACTIVE",
+                &[
+                    D(OURS, "PRIMARY", NEW, Some(Failed), 0, 2, 5),
+                    D("ecs-svc/0", "ACTIVE", OLD, Some(Completed), 2, 2, 0),
+                ],
+            )),
+            NOW,
+            Outcome::Failed,
+            "circuit breaker: tasks failed to start",
+        ),
+        (
+            "circuit-breaker rollback: PRIMARY back on the old task definition, ours FAILED",
+            Some(service(
+                "ACTIVE",
+                &[
+                    D("ecs-svc/2", "PRIMARY", OLD, Some(InProgress), 1, 2, 0),
+                    D(OURS, "ACTIVE", NEW, Some(Failed), 0, 2, 3),
+                ],
+            )),
+            NOW,
+            Outcome::Failed,
+            "failed (3 failed tasks)",
+        ),
+        (
+            "circuit-breaker rollback completed: steady on the old task definition, ours gone",
+            Some(service(
+                "ACTIVE",
+                &[D("ecs-svc/2", "PRIMARY", OLD, Some(Completed), 2, 2, 0)],
+            )),
+            NOW,
+            Outcome::Failed,
+            "rolled back to the previous task definition web:41 (our deployment ecs-svc/1111 is gone)",
+        ),
+        (
+            "stuck past the deadline",
+            Some(service(
+                "ACTIVE",
+                &[
+                    D(OURS, "PRIMARY", NEW, Some(InProgress), 0, 2, 0),
+                    D("ecs-svc/0", "ACTIVE", OLD, Some(Completed), 2, 2, 0),
+                ],
+            )),
+            NOW + 601,
+            Outcome::TimedOut,
+            "deadline passed 1 s ago",
+        ),
+        (
+            "stuck but before the deadline",
+            Some(service(
+                "ACTIVE",
+                &[D(OURS, "PRIMARY", NEW, Some(InProgress), 0, 2, 0)],
+            )),
+            NOW + 600,
+            Outcome::InProgress,
+            "running 0/2",
+        ),
+        (
+            "superseded by a third task definition",
+            Some(service(
+                "ACTIVE",
+                &[
+                    D("ecs-svc/3", "PRIMARY", THIRD, Some(InProgress), 0, 2, 0),
+                    D(OURS, "ACTIVE", NEW, Some(InProgress), 1, 2, 0),
+                ],
+            )),
+            NOW,
+            Outcome::Superseded,
+            "now runs web:43 from deployment ecs-svc/3",
+        ),
+        (
+            "failedTasks rising with nothing running (no circuit breaker)",
+            Some(service(
+                "ACTIVE",
+                &[
+                    D(OURS, "PRIMARY", NEW, Some(InProgress), 0, 4, 3),
+                    D("ecs-svc/0", "ACTIVE", OLD, Some(Completed), 4, 4, 0),
+                ],
+            )),
+            NOW,
+            Outcome::Failed,
+            "not progressing",
+        ),
+        (
+            "a few failed tasks below the threshold",
+            Some(service(
+                "ACTIVE",
+                &[D(OURS, "PRIMARY", NEW, Some(InProgress), 0, 4, 2)],
+            )),
+            NOW,
+            Outcome::InProgress,
+            "2 failed tasks",
+        ),
+        (
+            "service INACTIVE",
+            Some(service("INACTIVE", &[])),
+            NOW,
+            Outcome::Failed,
+            "is INACTIVE",
+        ),
+        (
+            "service missing",
+            None,
+            NOW,
+            Outcome::Failed,
+            "prod/web is missing",
+        ),
+        (
+            "old service without rolloutState, steady",
+            Some(service("ACTIVE", &[D(OURS, "PRIMARY", NEW, None, 3, 3, 0)])),
+            NOW,
+            Outcome::Succeeded,
+            "without rollout state",
+        ),
+        (
+            "old service without rolloutState, old deployment still there",
+            Some(service(
+                "ACTIVE",
+                &[
+                    D(OURS, "PRIMARY", NEW, None, 3, 3, 0),
+                    D("ecs-svc/0", "ACTIVE", OLD, None, 1, 3, 0),
+                ],
+            )),
+            NOW,
+            Outcome::InProgress,
+            "1 other deployment",
+        ),
+        (
+            "ECS replaced the deployment id but runs our task definition",
+            Some(service(
+                "ACTIVE",
+                &[D("ecs-svc/9", "PRIMARY", NEW, Some(Completed), 2, 2, 0)],
+            )),
+            NOW,
+            Outcome::Succeeded,
+            "running 2/2",
+        ),
+    ];
+    for (name, svc, now, outcome, reason) in cases {
+        let verdict = judge(&ours(), svc.as_ref(), now);
+        assert_eq!(verdict.outcome, outcome, "{name}: {}", verdict.reason);
+        assert!(
+            verdict.reason.contains(reason),
+            "{name}: reason `{}` lacks `{reason}`",
+            verdict.reason
+        );
+    }
+}
+
+#[test]
+fn a_rollback_to_the_old_revision_is_never_success() {
+    // Steady, COMPLETED, running == desired, single deployment: all the classic "stable" signals.
+    let svc = service(
+        "ACTIVE",
+        &[D(
+            "ecs-svc/2",
+            "PRIMARY",
+            OLD,
+            Some(Rollout::Completed),
+            2,
+            2,
+            0,
+        )],
+    );
+    for now in [NOW - 100, NOW, NOW + 10_000] {
+        assert_eq!(judge(&ours(), Some(&svc), now).outcome, Outcome::Failed);
+    }
+}
+
+#[test]
+fn failed_task_threshold_follows_the_circuit_breaker_default() {
+    for (desired, threshold) in [(0, 3), (1, 3), (4, 3), (7, 4), (10, 5), (1000, 200)] {
+        assert_eq!(
+            failed_task_threshold(desired),
+            threshold,
+            "desired {desired}"
+        );
+    }
+}
+
+fn stopped(reason: Option<&str>, containers: &[(&str, Option<i32>, Option<&str>)]) -> Task {
+    Task::builder()
+        .set_stopped_reason(reason.map(str::to_owned))
+        .set_containers(Some(
+            containers
+                .iter()
+                .map(|(name, code, why)| {
+                    Container::builder()
+                        .name(*name)
+                        .set_exit_code(*code)
+                        .set_reason(why.map(str::to_owned))
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+#[test]
+fn stopped_reasons_are_deduplicated_and_capped() {
+    let essential = "Essential container in task exited";
+    let tasks = vec![
+        stopped(
+            Some(essential),
+            &[("app", Some(1), None), ("sidecar", Some(0), None)],
+        ),
+        stopped(Some(essential), &[("app", Some(1), None)]),
+        stopped(
+            Some("Task failed ELB health checks in (target-group arn)"),
+            &[(
+                "app",
+                None,
+                Some("CannotPullContainerError: pull access denied"),
+            )],
+        ),
+        stopped(
+            None,
+            &[("app", Some(137), Some("OutOfMemoryError: Container killed"))],
+        ),
+        stopped(Some("Scaling activity initiated by deployment"), &[]),
+        stopped(Some("one too many"), &[]),
+    ];
+    assert_eq!(
+        stopped_reasons(&tasks),
+        vec![
+            essential.to_owned(),
+            "app: exit code 1".into(),
+            "Task failed ELB health checks in (target-group arn)".into(),
+            "app: CannotPullContainerError: pull access denied".into(),
+            "app: exit code 137: OutOfMemoryError: Container killed".into(),
+        ]
+    );
+    assert!(stopped_reasons(&[]).is_empty());
+}
+
+#[test]
+fn budget_from_environment_value() {
+    use std::time::Duration;
+    assert_eq!(budget_from(None).unwrap(), Duration::from_secs(60));
+    assert_eq!(budget_from(Some("")).unwrap(), Duration::from_secs(60));
+    assert_eq!(budget_from(Some(" 90 ")).unwrap(), Duration::from_secs(90));
+    assert_eq!(budget_from(Some("soon")).unwrap_err().name(), "Internal");
+}
