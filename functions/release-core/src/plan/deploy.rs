@@ -79,3 +79,76 @@ pub fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::DeploymentControllerType;
+
+    use super::*;
+    use crate::aws::ecs::fake::FakeEcs;
+    use crate::step::ServiceItem;
+
+    fn input(new_task_definition: Option<String>) -> UpdateServiceInput {
+        UpdateServiceInput {
+            release_id: "r-1".into(),
+            item: ServiceItem {
+                id: "prod/web".into(),
+                cluster: "prod".into(),
+                service: "web".into(),
+                previous_task_definition: "web:1".into(),
+                images: Default::default(),
+                noop: false,
+                desired_count: Some(3),
+                minimum_healthy_percent: None,
+                maximum_percent: None,
+                timeout_seconds: 900,
+                new_task_definition,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn returns_the_deployment_running_our_definition_and_the_deadline() {
+        let ecs = FakeEcs::default();
+        let old = ecs.definition("web", &[("app", "web:1")], &[]);
+        let new = ecs.definition("web", &[("app", "web:2")], &[]);
+        let ecs = ecs.cluster("prod", "ACTIVE").service(
+            "prod",
+            "web",
+            &old,
+            "ACTIVE",
+            DeploymentControllerType::Ecs,
+        );
+        let got = update_service(&ecs, &input(Some(new.clone())), 1_000)
+            .await
+            .unwrap();
+        assert_eq!(got.deployment_id, "ecs-svc/1");
+        assert_eq!(got.deadline, 1_900);
+        assert_eq!(got.new_task_definition, new);
+        assert_eq!(got.previous_task_definition, "web:1");
+        let service = ecs.service_state("prod", "web").unwrap();
+        assert_eq!(service.task_definition(), Some(new.as_str()));
+        assert_eq!(service.deployments()[0].desired_count(), 3);
+    }
+
+    #[tokio::test]
+    async fn without_a_registered_definition_nothing_is_called() {
+        let ecs = FakeEcs::default();
+        let err = update_service(&ecs, &input(None), 0).await.unwrap_err();
+        assert_eq!(err.name(), "ManifestInvalid");
+        assert!(err.to_string().contains("item.newTaskDefinition"), "{err}");
+        assert_eq!(ecs.total_calls(), 0);
+    }
+
+    #[test]
+    fn short_names_compare_arns_and_family_revision() {
+        let cases = [
+            ("arn:aws:ecs:us-east-1:1:task-definition/web:3", "web:3"),
+            ("web:3", "web:3"),
+            ("web", "web"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(short_name(input), want);
+        }
+    }
+}

@@ -1,0 +1,349 @@
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use aws_sdk_ecs::types::DeploymentControllerType as Controller;
+use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
+
+use super::*;
+use crate::aws::ecs::fake::{tag, FakeEcs};
+use crate::aws::RuleInfo;
+use crate::step::{ReleaseMeta, Settings};
+
+/// Rules by (bus, name) with their targets; counts calls.
+#[derive(Default)]
+struct FakeEvents {
+    rules: BTreeMap<(String, String), Vec<Target>>,
+    calls: Mutex<u32>,
+}
+
+impl FakeEvents {
+    fn rule(mut self, bus: &str, name: &str, targets: Vec<Target>) -> Self {
+        self.rules.insert((bus.into(), name.into()), targets);
+        self
+    }
+}
+
+fn ecs_target(id: &str, task_definition: &str) -> Target {
+    Target::builder()
+        .id(id)
+        .arn("arn:aws:ecs:us-east-1:123456789012:cluster/jobs")
+        .ecs_parameters(
+            EcsParameters::builder()
+                .task_definition_arn(task_definition)
+                .build()
+                .expect("task definition is set"),
+        )
+        .build()
+        .expect("id and arn are set")
+}
+
+fn lambda_target(id: &str) -> Target {
+    Target::builder()
+        .id(id)
+        .arn("arn:aws:lambda:us-east-1:123456789012:function:f")
+        .build()
+        .expect("id and arn are set")
+}
+
+impl EventsApi for FakeEvents {
+    async fn describe_rule(&self, event_bus: &str, rule: &str) -> Result<Option<RuleInfo>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        Ok(self
+            .rules
+            .contains_key(&(event_bus.into(), rule.into()))
+            .then(|| RuleInfo {
+                name: rule.into(),
+                event_bus: event_bus.into(),
+                arn: format!("arn:aws:events:us-east-1:123456789012:rule/{rule}"),
+                state: Some("ENABLED".into()),
+            }))
+    }
+
+    async fn list_targets(&self, event_bus: &str, rule: &str) -> Result<Vec<Target>, Error> {
+        *self.calls.lock().unwrap() += 1;
+        Ok(self
+            .rules
+            .get(&(event_bus.into(), rule.into()))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn put_targets(
+        &self,
+        _event_bus: &str,
+        _rule: &str,
+        _targets: &[Target],
+    ) -> Result<Vec<PutTargetsResultEntry>, Error> {
+        panic!("plan must not change rule targets");
+    }
+}
+
+fn service(cluster: &str, name: &str, images: Images) -> ServiceTarget {
+    ServiceTarget {
+        cluster: cluster.into(),
+        service: name.into(),
+        images,
+        desired_count: None,
+        minimum_healthy_percent: None,
+        maximum_percent: None,
+        timeout_seconds: 600,
+    }
+}
+
+fn containers(pairs: &[(&str, &str)]) -> Images {
+    Images::Containers(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+fn default_image(preferred: &str, image: &str) -> Images {
+    Images::Default {
+        preferred: preferred.into(),
+        image: image.into(),
+    }
+}
+
+fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput {
+    ReleaseInput {
+        release: ReleaseMeta {
+            id: "r-1".into(),
+            description: None,
+            source: "deployment.yaml".into(),
+        },
+        settings: Settings::default(),
+        services,
+        tasks,
+    }
+}
+
+fn rule(name: &str, images: Images) -> RuleTarget {
+    RuleTarget {
+        rule: name.into(),
+        event_bus: "default".into(),
+        images,
+    }
+}
+
+/// prod: web (app+envoy), api (one container), legacy (CODE_DEPLOY); staging is DRAINING.
+fn world() -> (FakeEcs, String, String) {
+    let ecs = FakeEcs::default();
+    let web = ecs.definition(
+        "web",
+        &[("app", "repo/web:v1"), ("envoy", "envoy:v1")],
+        &[tag("t", "1")],
+    );
+    let api = ecs.definition("api", &[("api", "repo/api:v1")], &[]);
+    let ecs = ecs
+        .cluster("prod", "ACTIVE")
+        .cluster("staging", "DRAINING")
+        .service("prod", "web", &web, "ACTIVE", Controller::Ecs)
+        .service("prod", "api", &api, "ACTIVE", Controller::Ecs)
+        .service("prod", "legacy", &api, "ACTIVE", Controller::CodeDeploy)
+        .service("prod", "gone", &api, "INACTIVE", Controller::Ecs);
+    (ecs, web, api)
+}
+
+#[tokio::test]
+async fn plan_records_previous_definitions_images_and_noop() {
+    let (ecs, web, api) = world();
+    let events = FakeEvents::default().rule(
+        "default",
+        "nightly",
+        vec![
+            ecs_target("a", &api),
+            lambda_target("notify"),
+            ecs_target("b", &web),
+        ],
+    );
+    let input = release(
+        vec![
+            service("prod", "web", containers(&[("app", "repo/web:v2")])),
+            service("prod", "api", default_image("api", "repo/api:v1")),
+        ],
+        vec![rule("nightly", containers(&[("app", "repo/web:v2")]))],
+    );
+    // The rule's target `a` runs `api`, which has no `app` container: that is a problem…
+    let err = plan(&ecs, &events, input.clone()).await.unwrap_err();
+    let Error::PreflightFailed(problems) = &err else {
+        panic!("expected PreflightFailed, got {err}");
+    };
+    assert_eq!(problems.len(), 1, "{err}");
+    assert_eq!(problems[0].item, "tasks[0] (nightly)");
+    assert_eq!(problems[0].field, "containers");
+    assert!(problems[0].message.starts_with("target `a`: "), "{err}");
+
+    // …and with the sample format (one image, single-container fallback) both targets resolve.
+    let mut input = input;
+    input.tasks = vec![rule("nightly", default_image("nightly", "repo/job:v2"))];
+    let events = FakeEvents::default().rule(
+        "default",
+        "nightly",
+        vec![ecs_target("a", &api), ecs_target("b", &api)],
+    );
+    let plan = plan(&ecs, &events, input).await.unwrap();
+    let web_item = &plan.services[0];
+    assert_eq!(web_item.id, "prod/web");
+    assert_eq!(web_item.previous_task_definition, web);
+    assert!(!web_item.noop);
+    assert_eq!(
+        web_item.images.get("app").map(String::as_str),
+        Some("repo/web:v2")
+    );
+    let api_item = &plan.services[1];
+    assert!(api_item.noop, "api already runs repo/api:v1");
+    assert_eq!(plan.changed_services, 1);
+    assert_eq!(plan.changed_tasks, 1);
+    let targets: Vec<(&str, &str)> = plan.tasks[0]
+        .targets
+        .iter()
+        .map(|t| (t.target_id.as_str(), t.previous_task_definition.as_str()))
+        .collect();
+    assert_eq!(targets, [("a", api.as_str()), ("b", api.as_str())]);
+    assert_eq!(plan.tasks[0].id, "default/nightly");
+    // web and api described once each, although api is referenced three times.
+    assert_eq!(ecs.calls("DescribeTaskDefinition"), 2 + 2);
+    assert_eq!(ecs.calls("RegisterTaskDefinition"), 0);
+    assert_eq!(ecs.calls("UpdateService"), 0);
+}
+
+#[tokio::test]
+async fn every_problem_is_reported_at_once() {
+    let (ecs, _, _) = world();
+    let events =
+        FakeEvents::default().rule("default", "only-lambda", vec![lambda_target("notify")]);
+    let input = release(
+        vec![
+            service("prod", "web", containers(&[("sidecar", "repo/x:v1")])),
+            service("nowhere", "web", default_image("web", "repo/web:v2")),
+            service("staging", "web", default_image("web", "repo/web:v2")),
+            service("prod", "missing", default_image("missing", "repo/m:v2")),
+            service("prod", "legacy", default_image("api", "repo/api:v2")),
+            service("prod", "gone", default_image("api", "repo/api:v2")),
+            service("prod", "web", default_image("web", "repo/web:v2")),
+        ],
+        vec![
+            rule("absent", default_image("absent", "repo/job:v2")),
+            rule("only-lambda", default_image("x", "repo/job:v2")),
+        ],
+    );
+    let err = plan(&ecs, &events, input).await.unwrap_err();
+    // Two entries for prod/web: check_input reports the duplicate first.
+    let Error::ManifestInvalid(problems) = &err else {
+        panic!("duplicate services are a manifest problem: {err}");
+    };
+    assert!(
+        problems.iter().any(|p| p.item.contains("prod/web")),
+        "{err}"
+    );
+
+    let input = release(
+        vec![
+            service("prod", "web", containers(&[("sidecar", "repo/x:v1")])),
+            service("nowhere", "web", default_image("web", "repo/web:v2")),
+            service("staging", "web", default_image("web", "repo/web:v2")),
+            service("prod", "missing", default_image("missing", "repo/m:v2")),
+            service("prod", "legacy", default_image("api", "repo/api:v2")),
+            service("prod", "gone", default_image("api", "repo/api:v2")),
+        ],
+        vec![
+            rule("absent", default_image("absent", "repo/job:v2")),
+            rule("only-lambda", default_image("x", "repo/job:v2")),
+        ],
+    );
+    let err = plan(&ecs, &events, input).await.unwrap_err();
+    assert_eq!(err.name(), "PreflightFailed");
+    let Error::PreflightFailed(problems) = &err else {
+        unreachable!()
+    };
+    let got: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p.item.as_str(), p.field.as_str()))
+        .collect();
+    let want = [
+        ("services[1] (nowhere/web)", "cluster"),
+        ("services[2] (staging/web)", "cluster"),
+        ("services[3] (prod/missing)", "service"),
+        ("services[4] (prod/legacy)", "service"),
+        ("services[5] (prod/gone)", "service"),
+        ("tasks[0] (absent)", "rule"),
+        ("tasks[1] (only-lambda)", "rule"),
+        ("services[0] (prod/web)", "containers"),
+    ];
+    assert_eq!(got, want, "{err}");
+    let text = err.to_string();
+    for fragment in [
+        "cluster `nowhere` not found",
+        "cluster `staging` is DRAINING",
+        "service `missing` not found in cluster `prod` (MISSING)",
+        "CODE_DEPLOY is not supported",
+        "INACTIVE",
+        "rule `absent` not found",
+        "no ECS targets (1 other target)",
+        "`sidecar`",
+    ] {
+        assert!(text.contains(fragment), "missing {fragment:?} in {text}");
+    }
+    assert!(problems.iter().all(|p| p.file == "deployment.yaml"));
+    assert_eq!(ecs.calls("RegisterTaskDefinition"), 0);
+    assert_eq!(ecs.calls("UpdateService"), 0);
+}
+
+#[tokio::test]
+async fn invalid_input_fails_before_any_call() {
+    let (ecs, _, _) = world();
+    let events = FakeEvents::default();
+    let mut input = release(
+        vec![service("prod", "web", default_image("web", "repo/web:v2"))],
+        vec![],
+    );
+    input.release.id = "not valid!".into();
+    let err = plan(&ecs, &events, input).await.unwrap_err();
+    assert_eq!(err.name(), "ManifestInvalid");
+    assert_eq!(ecs.total_calls(), 0);
+    assert_eq!(*events.calls.lock().unwrap(), 0);
+}
+
+#[test]
+fn deployable_services() {
+    let with = |status: &str, controller: Option<Controller>, td: Option<&str>| {
+        let mut b = Service::builder()
+            .status(status)
+            .set_task_definition(td.map(str::to_owned));
+        if let Some(c) = controller {
+            b = b.deployment_controller(
+                aws_sdk_ecs::types::DeploymentController::builder()
+                    .r#type(c)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        b.build()
+    };
+    let cases = [
+        (with("ACTIVE", Some(Controller::Ecs), Some("web:1")), None),
+        (with("ACTIVE", None, Some("web:1")), None),
+        (with("DRAINING", None, Some("web:1")), Some("DRAINING")),
+        (
+            with("ACTIVE", Some(Controller::External), Some("web:1")),
+            Some("EXTERNAL"),
+        ),
+        (
+            with("ACTIVE", Some(Controller::CodeDeploy), Some("web:1")),
+            Some("CODE_DEPLOY"),
+        ),
+        (with("ACTIVE", None, None), Some("no task definition")),
+    ];
+    for (service, want) in cases {
+        let got = service_problem(&service);
+        match want {
+            None => assert_eq!(got, None),
+            Some(fragment) => assert!(
+                got.as_deref().is_some_and(|m| m.contains(fragment)),
+                "{got:?}"
+            ),
+        }
+    }
+}
