@@ -204,53 +204,53 @@ mod tests {
     fn valid_references_split_into_parts() {
         let with_digest = format!("nginx@{DIGEST}");
         let full = format!("localhost:5000/team/app:v2@{DIGEST}");
-        let cases: [(&str, Option<&str>, &str, Option<&str>, Option<&str>); 8] = [
-            ("nginx:1.25", None, "nginx", Some("1.25"), None),
+        let image = |registry, repository, tag, digest| ImageRef {
+            registry,
+            repository,
+            tag,
+            digest,
+        };
+        let cases: [(&str, ImageRef); 8] = [
+            ("nginx:1.25", image(None, "nginx", Some("1.25"), None)),
             (
                 "library/nginx:1.25-alpine",
-                None,
-                "library/nginx",
-                Some("1.25-alpine"),
-                None,
+                image(None, "library/nginx", Some("1.25-alpine"), None),
             ),
             (
                 "111111111111.dkr.ecr.us-east-1.amazonaws.com/service-a:2.0.0",
-                Some("111111111111.dkr.ecr.us-east-1.amazonaws.com"),
-                "service-a",
-                Some("2.0.0"),
-                None,
+                image(
+                    Some("111111111111.dkr.ecr.us-east-1.amazonaws.com"),
+                    "service-a",
+                    Some("2.0.0"),
+                    None,
+                ),
             ),
             (
                 "public.ecr.aws/convoy-demo/web:1.1.0",
-                Some("public.ecr.aws"),
-                "convoy-demo/web",
-                Some("1.1.0"),
-                None,
+                image(
+                    Some("public.ecr.aws"),
+                    "convoy-demo/web",
+                    Some("1.1.0"),
+                    None,
+                ),
             ),
-            (&with_digest, None, "nginx", None, Some(DIGEST)),
+            (&with_digest, image(None, "nginx", None, Some(DIGEST))),
             (
                 &full,
-                Some("localhost:5000"),
-                "team/app",
-                Some("v2"),
-                Some(DIGEST),
+                image(Some("localhost:5000"), "team/app", Some("v2"), Some(DIGEST)),
             ),
             (
                 "registry.example.com:8443/a__b/c.d/e---f:TAG_1",
-                Some("registry.example.com:8443"),
-                "a__b/c.d/e---f",
-                Some("TAG_1"),
-                None,
+                image(
+                    Some("registry.example.com:8443"),
+                    "a__b/c.d/e---f",
+                    Some("TAG_1"),
+                    None,
+                ),
             ),
-            ("nginx", None, "nginx", None, None),
+            ("nginx", image(None, "nginx", None, None)),
         ];
-        for (text, registry, repository, tag, digest) in cases {
-            let want = ImageRef {
-                registry,
-                repository,
-                tag,
-                digest,
-            };
+        for (text, want) in cases {
             assert_eq!(ImageRef::parse(text), Ok(want), "{text}");
         }
     }
