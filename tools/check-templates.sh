@@ -3,7 +3,8 @@
 #   sam validate --lint; cfn-lint on the template AND on its offline SAM transform (cfn-lint no longer
 #   transforms SAM itself); checkov on both (0 failed, every in-template skip carries a comment);
 #   DefinitionUri placeholders <-> DefinitionSubstitutions; asl-validator + statelint on the rendered ASL;
-#   and a negative control: a copy with a dangling Next must be rejected, so a silent checker cannot pass.
+#   a negative control: a copy with a dangling Next must be rejected, so a silent checker cannot pass; and
+#   the ASL's data flow on moto's Step Functions engine with scripted functions (tools/test_asl_flow.py).
 #
 #   tools/check-templates.sh [DIR]     # DIR holds template.yaml + statemachine/ (default: the repo root)
 # Tools come from tools/install-checkers.sh (.tools/). Output goes to $OUT (default build/check-templates).
@@ -94,5 +95,10 @@ if validate_asl "$broken" > "$OUT/negative-control.log" 2>&1; then
   exit 1
 fi
 grep -q "NoSuchState" "$OUT/negative-control.log" || { cat "$OUT/negative-control.log" >&2; exit 1; }
+
+step "ASL data flow on moto's Step Functions engine (tools/test_asl_flow.py)"
+MOTO_PY="$TOOLS/venv/bin/python" # the local stack's venv: moto + pytest, pinned in local/requirements.txt
+[ -x "$MOTO_PY" ] || { echo "check-templates: $MOTO_PY missing: run local/install.sh" >&2; exit 2; }
+(cd "$ROOT" && "$MOTO_PY" -m pytest -q -p no:cacheprovider tools/test_asl_flow.py)
 
 echo "check-templates: all checks passed"
