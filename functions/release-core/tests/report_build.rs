@@ -1,0 +1,470 @@
+//! The release report and the choice of revisions to clean up, as tables.
+
+use std::collections::BTreeSet;
+
+use release_core::report::{build, referenced_revisions, revisions_to_deregister, Observed};
+use release_core::step::{
+    CaughtError, DeploymentStatus, FinishInput, ItemKind, ItemOutcome, ItemResult, Outcome, Plan,
+    ReleaseMeta, ReleaseOutcome, Restore, RestoreOutcome, RollbackOutput, RollbackPolicy, RuleItem,
+    RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings, StabilityOutput,
+    TargetChange,
+};
+
+fn td(family: &str, revision: u32) -> String {
+    format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:{revision}")
+}
+
+fn service(name: &str, noop: bool) -> ServiceItem {
+    ServiceItem {
+        id: format!("prod/{name}"),
+        cluster: "prod".into(),
+        service: name.into(),
+        previous_task_definition: td(name, 1),
+        images: Default::default(),
+        noop,
+        desired_count: None,
+        minimum_healthy_percent: None,
+        maximum_percent: None,
+        timeout_seconds: 600,
+        new_task_definition: None,
+    }
+}
+
+fn plan(policy: RollbackPolicy) -> Plan {
+    Plan {
+        release: ReleaseMeta {
+            id: "r1".into(),
+            description: None,
+            source: "deployment.yaml".into(),
+        },
+        settings: Settings {
+            rollback: policy,
+            keep_revisions: 2,
+            ..Settings::default()
+        },
+        services: vec![
+            service("web", false),
+            service("api", false),
+            service("cron", true),
+        ],
+        tasks: vec![RuleItem {
+            id: "default/nightly".into(),
+            rule: "nightly".into(),
+            event_bus: "default".into(),
+            noop: false,
+            targets: vec![RuleTaskTarget {
+                target_id: "report".into(),
+                previous_task_definition: td("report", 4),
+                images: Default::default(),
+                noop: false,
+                new_task_definition: None,
+            }],
+        }],
+        changed_services: 2,
+        changed_tasks: 1,
+    }
+}
+
+fn deployment(name: &str) -> ServiceDeployment {
+    ServiceDeployment {
+        id: format!("prod/{name}"),
+        cluster: "prod".into(),
+        service: name.into(),
+        previous_task_definition: td(name, 1),
+        new_task_definition: td(name, 2),
+        deployment_id: format!("ecs-svc/{name}"),
+        deadline: 0,
+    }
+}
+
+fn results() -> Vec<ItemResult> {
+    let deployed = |name: &str| ItemResult {
+        id: format!("prod/{name}"),
+        deployment: Some(deployment(name)),
+        rule: None,
+        error: None,
+    };
+    vec![
+        deployed("web"),
+        deployed("api"),
+        ItemResult {
+            id: "prod/cron".into(),
+            deployment: None,
+            rule: None,
+            error: None,
+        },
+        ItemResult {
+            id: "default/nightly".into(),
+            deployment: None,
+            rule: Some(RuleUpdate {
+                id: "default/nightly".into(),
+                rule: "nightly".into(),
+                event_bus: "default".into(),
+                targets: vec![TargetChange {
+                    target_id: "report".into(),
+                    previous_task_definition: td("report", 4),
+                    new_task_definition: td("report", 5),
+                }],
+            }),
+            error: None,
+        },
+    ]
+}
+
+fn verdicts(web: Outcome, api: Outcome) -> StabilityOutput {
+    let status = |name: &str, outcome| DeploymentStatus {
+        deployment: deployment(name),
+        outcome,
+        reason: Some(format!("{name} {outcome:?}")),
+        stopped_reasons: if outcome == Outcome::Failed {
+            vec!["Essential container in task exited".into()]
+        } else {
+            Vec::new()
+        },
+    };
+    let items = vec![status("web", web), status("api", api)];
+    release_core::stability::summarize(items)
+}
+
+fn restored(ids: &[(&str, RestoreOutcome)]) -> RollbackOutput {
+    RollbackOutput {
+        restores: ids
+            .iter()
+            .map(|(id, outcome)| Restore {
+                id: (*id).into(),
+                outcome: *outcome,
+                task_definition: String::new(),
+                reason: None,
+            })
+            .collect(),
+        items: Vec::new(),
+        pending: 0,
+        failed: 0,
+    }
+}
+
+type Line = (&'static str, ItemOutcome, String);
+
+fn lines(input: &FinishInput) -> (ReleaseOutcome, Vec<Line>) {
+    let report = build(input, &Observed::new());
+    let ids = [
+        "prod/web",
+        "prod/api",
+        "prod/cron",
+        "default/nightly/report",
+    ];
+    assert_eq!(
+        report
+            .items
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    let lines = report
+        .items
+        .iter()
+        .zip(ids)
+        .map(|(i, id)| (id, i.outcome, i.final_task_definition.clone()))
+        .collect();
+    (report.outcome, lines)
+}
+
+#[test]
+fn report_for_each_way_a_release_ends() {
+    use ItemOutcome::*;
+    use RestoreOutcome::{AlreadyCurrent, Restored, Skipped};
+    let all_restored = restored(&[
+        ("prod/web", Restored),
+        ("prod/api", AlreadyCurrent),
+        ("default/nightly/report", Restored),
+    ]);
+    let cases: Vec<(
+        &str,
+        FinishInput,
+        ReleaseOutcome,
+        [(ItemOutcome, String); 4],
+    )> = vec![
+        (
+            "everything deployed",
+            FinishInput {
+                plan: plan(RollbackPolicy::All),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::Succeeded)),
+                rollback: None,
+                rollback_stability: None,
+            },
+            ReleaseOutcome::Succeeded,
+            [
+                (Deployed, td("web", 2)),
+                (Deployed, td("api", 2)),
+                (Unchanged, td("cron", 1)),
+                (Deployed, td("report", 5)),
+            ],
+        ),
+        (
+            "api failed, policy all restored everything",
+            FinishInput {
+                plan: plan(RollbackPolicy::All),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
+                rollback: Some(all_restored.clone()),
+                rollback_stability: Some(verdicts(Outcome::Succeeded, Outcome::Succeeded)),
+            },
+            ReleaseOutcome::RolledBack,
+            [
+                (RolledBack, td("web", 1)),
+                (Failed, td("api", 1)),
+                (Unchanged, td("cron", 1)),
+                (RolledBack, td("report", 4)),
+            ],
+        ),
+        (
+            "api timed out, policy failed restored only api",
+            FinishInput {
+                plan: plan(RollbackPolicy::Failed),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::TimedOut)),
+                rollback: Some(restored(&[
+                    ("prod/web", Skipped),
+                    ("prod/api", Restored),
+                    ("default/nightly/report", Skipped),
+                ])),
+                rollback_stability: None,
+            },
+            ReleaseOutcome::RolledBack,
+            [
+                (Deployed, td("web", 2)),
+                (TimedOut, td("api", 1)),
+                (Unchanged, td("cron", 1)),
+                (Deployed, td("report", 5)),
+            ],
+        ),
+        (
+            "api superseded, policy none",
+            FinishInput {
+                plan: plan(RollbackPolicy::None),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::Superseded)),
+                rollback: Some(restored(&[
+                    ("prod/web", Skipped),
+                    ("prod/api", Skipped),
+                    ("default/nightly/report", Skipped),
+                ])),
+                rollback_stability: None,
+            },
+            ReleaseOutcome::Failed,
+            [
+                (Deployed, td("web", 2)),
+                (Superseded, td("api", 2)),
+                (Unchanged, td("cron", 1)),
+                (Deployed, td("report", 5)),
+            ],
+        ),
+        (
+            "rule update failed, services never awaited, everything restored",
+            FinishInput {
+                plan: plan(RollbackPolicy::All),
+                results: {
+                    let mut r = results();
+                    r[3] = ItemResult {
+                        id: "default/nightly".into(),
+                        deployment: None,
+                        rule: None,
+                        error: Some(CaughtError {
+                            error: "TargetsRejected".into(),
+                            cause: r#"{"errorType":"TargetsRejected","errorMessage":"targets rejected: report: bad"}"#.into(),
+                        }),
+                    };
+                    r
+                },
+                stability: Some(verdicts(Outcome::InProgress, Outcome::InProgress)),
+                rollback: Some(all_restored.clone()),
+                rollback_stability: Some(verdicts(Outcome::Succeeded, Outcome::Succeeded)),
+            },
+            ReleaseOutcome::RolledBack,
+            [
+                (RolledBack, td("web", 1)),
+                (RolledBack, td("api", 1)),
+                (Unchanged, td("cron", 1)),
+                (Failed, td("report", 4)),
+            ],
+        ),
+        (
+            "a restore failed",
+            FinishInput {
+                plan: plan(RollbackPolicy::All),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
+                rollback: Some(restored(&[
+                    ("prod/web", RestoreOutcome::Failed),
+                    ("prod/api", Restored),
+                    ("default/nightly/report", Restored),
+                ])),
+                rollback_stability: None,
+            },
+            ReleaseOutcome::Failed,
+            [
+                (Deployed, td("web", 2)),
+                (Failed, td("api", 1)),
+                (Unchanged, td("cron", 1)),
+                (RolledBack, td("report", 4)),
+            ],
+        ),
+        (
+            "the rollback's own rollout failed",
+            FinishInput {
+                plan: plan(RollbackPolicy::All),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
+                rollback: Some(all_restored.clone()),
+                rollback_stability: Some(verdicts(Outcome::Failed, Outcome::Succeeded)),
+            },
+            ReleaseOutcome::Failed,
+            [
+                (RolledBack, td("web", 1)),
+                (Failed, td("api", 1)),
+                (Unchanged, td("cron", 1)),
+                (RolledBack, td("report", 4)),
+            ],
+        ),
+        (
+            "release stopped before the Map states ran",
+            FinishInput {
+                plan: plan(RollbackPolicy::All),
+                results: Vec::new(),
+                stability: None,
+                rollback: None,
+                rollback_stability: None,
+            },
+            ReleaseOutcome::Failed,
+            [
+                (NotStarted, td("web", 1)),
+                (NotStarted, td("api", 1)),
+                (Unchanged, td("cron", 1)),
+                (NotStarted, td("report", 4)),
+            ],
+        ),
+    ];
+    for (name, input, outcome, expected) in cases {
+        let (got_outcome, got) = lines(&input);
+        assert_eq!(got_outcome, outcome, "{name}");
+        let got: Vec<_> = got.into_iter().map(|(_, o, f)| (o, f)).collect();
+        assert_eq!(got, expected.to_vec(), "{name}");
+    }
+}
+
+#[test]
+fn report_lines_carry_reasons_and_kinds() {
+    let input = FinishInput {
+        plan: plan(RollbackPolicy::All),
+        results: results(),
+        stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
+        rollback: Some(restored(&[
+            ("prod/web", RestoreOutcome::Restored),
+            ("prod/api", RestoreOutcome::Restored),
+            ("default/nightly/report", RestoreOutcome::Restored),
+        ])),
+        rollback_stability: None,
+    };
+    let report = build(&input, &Observed::new());
+    let api = &report.items[1];
+    assert_eq!(api.kind, ItemKind::Service);
+    assert_eq!(
+        api.new_task_definition.as_deref(),
+        Some(td("api", 2).as_str())
+    );
+    assert_eq!(
+        api.reason.as_deref(),
+        Some("api Failed; restored to the previous task definition")
+    );
+    assert_eq!(api.stopped_reasons, ["Essential container in task exited"]);
+    assert_eq!(report.items[3].kind, ItemKind::RuleTarget);
+    assert_eq!(
+        report.items[0].reason.as_deref(),
+        Some("restored after another item failed")
+    );
+}
+
+#[test]
+fn observed_task_definitions_win_over_inference() {
+    let input = FinishInput {
+        plan: plan(RollbackPolicy::None),
+        results: results(),
+        stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
+        rollback: None,
+        rollback_stability: None,
+    };
+    // ECS's circuit breaker put api back on revision 1 by itself.
+    let observed: Observed = [("prod/api".to_owned(), td("api", 1))].into();
+    let report = build(&input, &observed);
+    assert_eq!(report.items[1].final_task_definition, td("api", 1));
+    assert_eq!(report.items[0].final_task_definition, td("web", 2));
+}
+
+#[test]
+fn caught_errors_show_the_function_message() {
+    let mut r = results();
+    r[0] = ItemResult {
+        id: "prod/web".into(),
+        deployment: None,
+        rule: None,
+        error: Some(CaughtError {
+            error: "TaskDefinitionRejected".into(),
+            cause: r#"{"errorType":"TaskDefinitionRejected","errorMessage":"task definition rejected: memory"}"#
+                .into(),
+        }),
+    };
+    let input = FinishInput {
+        plan: plan(RollbackPolicy::None),
+        results: r,
+        stability: None,
+        rollback: None,
+        rollback_stability: None,
+    };
+    let report = build(&input, &Observed::new());
+    assert_eq!(report.items[0].outcome, ItemOutcome::Failed);
+    assert_eq!(
+        report.items[0].reason.as_deref(),
+        Some("TaskDefinitionRejected: task definition rejected: memory")
+    );
+    assert_eq!(report.outcome, ReleaseOutcome::Failed);
+}
+
+#[test]
+fn clean_up_keeps_the_newest_and_every_referenced_revision() {
+    let revisions: Vec<String> = (1..=8).rev().map(|r| td("web", r)).collect(); // 8 .. 1
+    let referenced: BTreeSet<String> = ["web:3".to_owned(), "web:7".to_owned()].into();
+    let cases: [(usize, Vec<u32>); 4] = [
+        (2, vec![6, 5, 4, 2, 1]),
+        (0, vec![8, 6, 5, 4, 2, 1]),
+        (5, vec![2, 1]),
+        (10, vec![]),
+    ];
+    for (keep, expected) in cases {
+        let expected: Vec<String> = expected.into_iter().map(|r| td("web", r)).collect();
+        assert_eq!(
+            revisions_to_deregister(&revisions, keep, &referenced),
+            expected,
+            "keep {keep}"
+        );
+    }
+}
+
+#[test]
+fn referenced_revisions_cover_previous_and_new_of_every_item() {
+    let input = FinishInput {
+        plan: plan(RollbackPolicy::All),
+        results: results(),
+        stability: None,
+        rollback: None,
+        rollback_stability: None,
+    };
+    let referenced = referenced_revisions(&input);
+    for key in [
+        "web:1", "web:2", "api:1", "api:2", "cron:1", "report:4", "report:5",
+    ] {
+        assert!(referenced.contains(key), "{key} in {referenced:?}");
+    }
+    assert_eq!(referenced.len(), 7);
+}
