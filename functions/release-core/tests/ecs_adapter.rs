@@ -1,0 +1,536 @@
+//! The ECS adapter against aws-smithy-mocks: batching, pagination, `failures`, retries and the
+//! mapping of SDK errors to convoy's error names.
+#![allow(deprecated)] // InferenceAccelerator: deprecated by ECS, still copied by the adapter.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_ecs::config::retry::RetryConfig;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput;
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionOutput;
+use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, CpuArchitecture, Deployment, DeploymentAlarms,
+    DeploymentCircuitBreaker, DeploymentConfiguration, EphemeralStorage, Failure,
+    InferenceAccelerator, IpcMode, NetworkMode, OsFamily, PidMode, ProxyConfiguration,
+    ProxyConfigurationType, RuntimePlatform, Service, Tag, TaskDefinition,
+    TaskDefinitionPlacementConstraint, TaskDefinitionPlacementConstraintType, Volume,
+};
+use aws_sdk_ecs::Client;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use release_core::aws::ecs::{classify, ErrorKind, Op};
+use release_core::aws::{EcsApi, ServiceUpdate};
+
+fn with_retries(conf: aws_sdk_ecs::config::Builder) -> aws_sdk_ecs::config::Builder {
+    conf.retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1)),
+    )
+}
+
+fn services_named(names: &[String]) -> DescribeServicesOutput {
+    DescribeServicesOutput::builder()
+        .set_services(Some(
+            names
+                .iter()
+                .map(|n| Service::builder().service_name(n).status("ACTIVE").build())
+                .collect(),
+        ))
+        .build()
+}
+
+#[tokio::test]
+async fn describe_services_batches_ten_per_call() {
+    let rule = mock!(Client::describe_services)
+        .match_requests(|r| r.cluster() == Some("prod") && r.services().len() <= 10)
+        .then_compute_output(|r| services_named(r.services()));
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&rule]);
+    let names: Vec<String> = (0..23).map(|i| format!("svc-{i}")).collect();
+    let found = EcsApi::describe_services(&ecs, "prod", &names)
+        .await
+        .unwrap();
+    assert_eq!(rule.num_calls(), 3);
+    let got: Vec<&str> = found
+        .items
+        .iter()
+        .filter_map(|s| s.service_name())
+        .collect();
+    assert_eq!(got, names.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn missing_services_come_back_as_failures() {
+    let rule = mock!(Client::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .services(
+                Service::builder()
+                    .service_name("web")
+                    .status("ACTIVE")
+                    .build(),
+            )
+            .failures(
+                Failure::builder()
+                    .arn("arn:aws:ecs:us-east-1:123456789012:service/prod/api")
+                    .reason("MISSING")
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, [&rule]);
+    let found = EcsApi::describe_services(&ecs, "prod", &["web".into(), "api".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.failures.len(), 1);
+    assert_eq!(found.failures[0].reason(), Some("MISSING"));
+}
+
+const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+
+#[tokio::test]
+async fn throttling_is_retried_then_succeeds() {
+    let rule = mock!(Client::describe_services)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .output(|| services_named(&["web".into()]))
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule], with_retries);
+    let found = EcsApi::describe_services(&ecs, "prod", &["web".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn throttling_that_outlasts_the_retries_is_throttled() {
+    let rule = mock!(Client::describe_services)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .times(3)
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule], with_retries);
+    let err = EcsApi::describe_services(&ecs, "prod", &["web".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Throttled");
+    assert_eq!(rule.num_calls(), 3);
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the SDK error is kept"
+    );
+}
+
+/// Error bodies as ECS sends them, so the SDK's own deserializer fills in the error code the
+/// mapping reads (hand-built modeled errors carry no code).
+#[tokio::test]
+async fn service_errors_map_to_stable_names() {
+    let cases = [
+        (
+            400,
+            "ClusterNotFoundException",
+            "Cluster not found.",
+            "ClusterNotFound",
+        ),
+        (
+            400,
+            "AccessDeniedException",
+            "not authorized",
+            "AccessDenied",
+        ),
+        (400, "ClientException", "Rate exceeded", "Throttled"),
+        (400, "ClientException", "bad request", "Internal"),
+        (400, "InvalidParameterException", "bad", "Internal"),
+        (500, "ServerException", "oops", "AwsUnavailable"),
+    ];
+    for (status, code, message, want) in cases {
+        let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
+        let rule = mock!(Client::describe_services)
+            .sequence()
+            .http_status(status, Some(body))
+            .repeatedly()
+            .build();
+        let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule], with_retries);
+        let err = EcsApi::describe_services(&ecs, "prod", &["web".into()])
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), want, "{code} {message}: {err}");
+        assert!(err.to_string().contains(message), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn server_errors_are_aws_unavailable() {
+    let rule = mock!(Client::describe_services)
+        .sequence()
+        .http_status(503, None)
+        .times(3)
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule], with_retries);
+    let err = EcsApi::describe_services(&ecs, "prod", &["web".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "AwsUnavailable", "{err}");
+}
+
+#[tokio::test]
+async fn rejected_registration_is_task_definition_rejected() {
+    let body = r#"{"__type":"ClientException","message":"Invalid 'cpu' setting for task."}"#;
+    let rule = mock!(Client::register_task_definition)
+        .sequence()
+        .http_status(400, Some(body.into()))
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, [&rule]);
+    let definition = TaskDefinition::builder().family("web").build();
+    let err = ecs
+        .register_task_definition_api(&definition)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "TaskDefinitionRejected");
+    assert!(err.to_string().contains("Invalid 'cpu' setting"), "{err}");
+}
+
+/// Calls the trait method (the inherent SDK method of the same name would shadow it).
+trait RegisterViaTrait {
+    async fn register_task_definition_api(
+        &self,
+        definition: &TaskDefinition,
+    ) -> Result<TaskDefinition, release_core::Error>;
+}
+
+impl RegisterViaTrait for Client {
+    async fn register_task_definition_api(
+        &self,
+        definition: &TaskDefinition,
+    ) -> Result<TaskDefinition, release_core::Error> {
+        EcsApi::register_task_definition(self, definition, &[]).await
+    }
+}
+
+#[test]
+fn classification_table() {
+    use ErrorKind::*;
+    let cases: [(Op, Option<&str>, Option<&str>, Option<u16>, ErrorKind); 14] = [
+        (
+            Op::DescribeServices,
+            Some("ThrottlingException"),
+            None,
+            Some(400),
+            Throttled,
+        ),
+        (
+            Op::UpdateService,
+            Some("TooManyRequestsException"),
+            None,
+            Some(400),
+            Throttled,
+        ),
+        (
+            Op::RegisterTaskDefinition,
+            Some("ClientException"),
+            Some("Rate exceeded"),
+            Some(400),
+            Throttled,
+        ),
+        (
+            Op::UpdateService,
+            Some("AccessDeniedException"),
+            None,
+            Some(400),
+            AccessDenied,
+        ),
+        (
+            Op::DescribeServices,
+            Some("ClusterNotFoundException"),
+            None,
+            Some(400),
+            ClusterNotFound,
+        ),
+        (
+            Op::UpdateService,
+            Some("ServiceNotFoundException"),
+            None,
+            Some(400),
+            ServiceNotFound,
+        ),
+        (
+            Op::UpdateService,
+            Some("ServiceNotActiveException"),
+            None,
+            Some(400),
+            ServiceNotFound,
+        ),
+        (
+            Op::DescribeClusters,
+            Some("ServerException"),
+            None,
+            Some(500),
+            AwsUnavailable,
+        ),
+        (Op::DescribeClusters, None, None, Some(503), AwsUnavailable),
+        (
+            Op::DescribeClusters,
+            Some("SomethingNew"),
+            None,
+            Some(502),
+            AwsUnavailable,
+        ),
+        (
+            Op::RegisterTaskDefinition,
+            Some("ClientException"),
+            Some("Invalid cpu"),
+            Some(400),
+            TaskDefinitionRejected,
+        ),
+        (
+            Op::RegisterTaskDefinition,
+            Some("InvalidParameterException"),
+            None,
+            Some(400),
+            TaskDefinitionRejected,
+        ),
+        (
+            Op::UpdateService,
+            Some("InvalidParameterException"),
+            None,
+            Some(400),
+            Internal,
+        ),
+        (
+            Op::DescribeTaskDefinition,
+            Some("ClientException"),
+            Some("Unable to describe task definition."),
+            Some(400),
+            Internal,
+        ),
+    ];
+    for (op, code, message, status, want) in cases {
+        assert_eq!(
+            classify(op, code, message, status),
+            want,
+            "{op:?} {code:?} {message:?}"
+        );
+    }
+}
+
+#[allow(deprecated)] // inferenceAccelerators is deprecated but still accepted: it must be copied.
+fn fully_populated() -> TaskDefinition {
+    TaskDefinition::builder()
+        .task_definition_arn("arn:aws:ecs:us-east-1:123456789012:task-definition/web:7")
+        .family("web")
+        .revision(7)
+        .task_role_arn("arn:aws:iam::123456789012:role/task")
+        .execution_role_arn("arn:aws:iam::123456789012:role/exec")
+        .network_mode(NetworkMode::Awsvpc)
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image("web:1")
+                .build(),
+        )
+        .volumes(Volume::builder().name("data").build())
+        .placement_constraints(
+            TaskDefinitionPlacementConstraint::builder()
+                .r#type(TaskDefinitionPlacementConstraintType::MemberOf)
+                .expression("attribute:ecs.os-type == linux")
+                .build(),
+        )
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("512")
+        .memory("1024")
+        .pid_mode(PidMode::Task)
+        .ipc_mode(IpcMode::Task)
+        .proxy_configuration(
+            ProxyConfiguration::builder()
+                .r#type(ProxyConfigurationType::Appmesh)
+                .container_name("envoy")
+                .build()
+                .unwrap(),
+        )
+        .inference_accelerators(
+            InferenceAccelerator::builder()
+                .device_name("gpu0")
+                .device_type("eia2.medium")
+                .build()
+                .unwrap(),
+        )
+        .ephemeral_storage(EphemeralStorage::builder().size_in_gib(40).build())
+        .runtime_platform(
+            RuntimePlatform::builder()
+                .cpu_architecture(CpuArchitecture::Arm64)
+                .operating_system_family(OsFamily::Linux)
+                .build(),
+        )
+        .enable_fault_injection(true)
+        .build()
+}
+
+/// Top-level `field: value` pairs of a pretty Debug rendering.
+fn debug_fields(pretty: &str) -> Vec<(String, String)> {
+    pretty
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("    ")?;
+            if rest.starts_with(' ') {
+                return None;
+            }
+            let (name, value) = rest.split_once(": ")?;
+            Some((name.to_owned(), value.trim_end_matches(',').to_owned()))
+        })
+        .collect()
+}
+
+/// The request RegisterTaskDefinition would send must have no field left `None` when the described
+/// definition has every field: a field added to the SDK's RegisterTaskDefinitionInput shows up
+/// here as `None` until `copy_register_fields` copies it.
+#[tokio::test]
+async fn register_copies_every_accepted_field() {
+    let captured = Arc::new(Mutex::new(None));
+    let sink = captured.clone();
+    let rule = mock!(Client::register_task_definition)
+        .match_requests(move |input| {
+            *sink.lock().unwrap() = Some(format!("{input:#?}"));
+            true
+        })
+        .then_output(|| {
+            RegisterTaskDefinitionOutput::builder()
+                .task_definition(TaskDefinition::builder().family("web").revision(8).build())
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, [&rule]);
+    let tags = [Tag::builder().key("convoy:release").value("r-1").build()];
+    EcsApi::register_task_definition(&ecs, &fully_populated(), &tags)
+        .await
+        .unwrap();
+    let request = captured.lock().unwrap().clone().expect("request captured");
+    let fields = debug_fields(&request);
+    assert!(fields.len() >= 18, "parsed the request: {request}");
+    let unset: Vec<&str> = fields
+        .iter()
+        .filter(|(_, value)| value == "None")
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(
+        unset.is_empty(),
+        "RegisterTaskDefinition fields not copied: {unset:?}\n{request}"
+    );
+    // And the values are the described ones, not defaults.
+    for fragment in [
+        "Arm64",
+        "size_in_gib: 40",
+        "Appmesh",
+        "enable_fault_injection: Some(\n        true",
+    ] {
+        assert!(
+            request.contains(fragment),
+            "missing {fragment:?} in {request}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn update_service_keeps_circuit_breaker_and_alarms() {
+    let describe = mock!(Client::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .services(
+                Service::builder()
+                    .service_name("web")
+                    .deployment_configuration(
+                        DeploymentConfiguration::builder()
+                            .deployment_circuit_breaker(
+                                DeploymentCircuitBreaker::builder()
+                                    .enable(true)
+                                    .rollback(true)
+                                    .build(),
+                            )
+                            .alarms(
+                                DeploymentAlarms::builder()
+                                    .alarm_names("web-5xx")
+                                    .enable(true)
+                                    .rollback(true)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .minimum_healthy_percent(100)
+                            .maximum_percent(200)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let update = mock!(Client::update_service)
+        .match_requests(|r| {
+            let c = r.deployment_configuration();
+            r.task_definition() == Some("web:8")
+                && r.desired_count() == Some(4)
+                && c.and_then(|c| c.minimum_healthy_percent()) == Some(50)
+                && c.and_then(|c| c.maximum_percent()) == Some(200)
+                && c.and_then(|c| c.deployment_circuit_breaker())
+                    .is_some_and(|b| b.enable() && b.rollback())
+                && c.and_then(|c| c.alarms())
+                    .is_some_and(|a| a.alarm_names() == ["web-5xx".to_string()])
+        })
+        .then_output(|| {
+            UpdateServiceOutput::builder()
+                .service(
+                    Service::builder()
+                        .service_name("web")
+                        .deployments(
+                            Deployment::builder()
+                                .id("ecs-svc/42")
+                                .status("PRIMARY")
+                                .task_definition("web:8")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe, &update]);
+    let service = EcsApi::update_service(
+        &ecs,
+        &ServiceUpdate {
+            cluster: "prod".into(),
+            service: "web".into(),
+            task_definition: "web:8".into(),
+            desired_count: Some(4),
+            minimum_healthy_percent: Some(50),
+            maximum_percent: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(service.deployments()[0].id(), Some("ecs-svc/42"));
+    assert_eq!((describe.num_calls(), update.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn revisions_follow_pages_and_skip_other_families() {
+    let arn = |name: &str| format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{name}");
+    let (a1, a2, b1) = (arn("web:3"), arn("web-worker:9"), arn("web:2"));
+    let page1 = mock!(Client::list_task_definitions)
+        .match_requests(|r| r.next_token().is_none() && r.family_prefix() == Some("web"))
+        .then_output(move || {
+            ListTaskDefinitionsOutput::builder()
+                .task_definition_arns(a1.clone())
+                .task_definition_arns(a2.clone())
+                .next_token("page-2")
+                .build()
+        });
+    let page2 = mock!(Client::list_task_definitions)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(move || {
+            ListTaskDefinitionsOutput::builder()
+                .task_definition_arns(b1.clone())
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&page1, &page2]);
+    let got = EcsApi::list_task_definition_revisions(&ecs, "web")
+        .await
+        .unwrap();
+    assert_eq!(got, [arn("web:3"), arn("web:2")]);
+    assert_eq!((page1.num_calls(), page2.num_calls()), (1, 1));
+}
