@@ -212,7 +212,15 @@ impl RegisterViaTrait for Client {
 #[test]
 fn classification_table() {
     use ErrorKind::*;
-    let cases: [(Op, Option<&str>, Option<&str>, Option<u16>, ErrorKind); 14] = [
+    // operation, error code, message, HTTP status → kind
+    type Row = (
+        Op,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<u16>,
+        ErrorKind,
+    );
+    let cases: [Row; 14] = [
         (
             Op::DescribeServices,
             Some("ThrottlingException"),
