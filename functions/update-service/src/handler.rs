@@ -27,3 +27,172 @@ pub async fn handle<E: EcsApi>(
     .instrument(span)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::{
+        AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition,
+        DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType, NetworkConfiguration,
+        NetworkMode,
+    };
+    use lambda_runtime::{Context, LambdaEvent};
+    use serde_json::json;
+
+    use super::*;
+
+    async fn ecs() -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&convoy_testkit::moto().sdk_config().await)
+    }
+
+    async fn register(ecs: &aws_sdk_ecs::Client, family: &str, image: &str) -> String {
+        ecs.register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image(image)
+                    .essential(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("register")
+            .task_definition()
+            .and_then(|d| d.task_definition_arn())
+            .expect("ARN")
+            .to_owned()
+    }
+
+    /// A Fargate service with the circuit breaker on, running `family:1`; returns (old, new) ARNs.
+    async fn seed(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str) -> (String, String) {
+        let net = convoy_testkit::moto().network();
+        ecs.create_cluster()
+            .cluster_name(cluster)
+            .send()
+            .await
+            .expect("cluster");
+        let old = register(ecs, service, "registry.example.com/web:v1").await;
+        let new = register(ecs, service, "registry.example.com/web:v2").await;
+        ecs.create_service()
+            .cluster(cluster)
+            .service_name(service)
+            .task_definition(&old)
+            .desired_count(2)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .set_subnets(Some(net.subnet_ids.clone()))
+                            .security_groups(&net.security_group_id)
+                            .assign_public_ip(AssignPublicIp::Disabled)
+                            .build()
+                            .expect("subnets set"),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("service");
+        // moto keeps a deployment configuration only when UpdateService sets it.
+        ecs.update_service()
+            .cluster(cluster)
+            .service(service)
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .deployment_circuit_breaker(
+                        DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(true)
+                            .build(),
+                    )
+                    .minimum_healthy_percent(100)
+                    .maximum_percent(200)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("deployment configuration");
+        (old, new)
+    }
+
+    fn payload(cluster: &str, service: &str, old: &str, new: &str) -> Value {
+        json!({
+            "releaseId": "r-update",
+            "item": {
+                "id": format!("{cluster}/{service}"),
+                "cluster": cluster,
+                "service": service,
+                "previousTaskDefinition": old,
+                "images": {"app": "registry.example.com/web:v2"},
+                "noop": false,
+                "desiredCount": 3,
+                "minimumHealthyPercent": 50,
+                "timeoutSeconds": 900,
+                "newTaskDefinition": new
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn returns_the_deployment_update_service_created() {
+        let ecs = ecs().await;
+        let (cluster, service) = ("update-ok", "web");
+        let (old, new) = seed(&ecs, cluster, service).await;
+        let before = deploy::unix_now();
+        let event = LambdaEvent::new(payload(cluster, service, &old, &new), Context::default());
+        let out = handle(&ecs, event).await.unwrap();
+
+        let described = ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .unwrap();
+        let svc = &described.services()[0];
+        let primary = svc
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+            .expect("a PRIMARY deployment");
+        assert_eq!(primary.task_definition(), Some(new.as_str()));
+        assert_eq!(Some(out.deployment_id.as_str()), primary.id());
+        assert!(
+            svc.deployments().len() >= 2,
+            "the old deployment is still draining"
+        );
+        assert_eq!(out.new_task_definition, new);
+        assert_eq!(out.previous_task_definition, old);
+        assert_eq!(out.id, "update-ok/web");
+        assert!((before + 900..=deploy::unix_now() + 900).contains(&out.deadline));
+        assert_eq!(svc.desired_count(), 3);
+        let config = svc
+            .deployment_configuration()
+            .expect("deployment configuration");
+        assert_eq!(config.minimum_healthy_percent(), Some(50));
+        assert_eq!(config.maximum_percent(), Some(200));
+        assert!(
+            config
+                .deployment_circuit_breaker()
+                .is_some_and(|b| b.enable() && b.rollback()),
+            "circuit breaker kept: {config:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_service_is_service_not_found() {
+        let ecs = ecs().await;
+        let (old, new) = seed(&ecs, "update-missing", "present").await;
+        let event = LambdaEvent::new(
+            payload("update-missing", "absent", &old, &new),
+            Context::default(),
+        );
+        let err = handle(&ecs, event).await.unwrap_err();
+        assert_eq!(err.error_type, "ServiceNotFound", "{}", err.error_message);
+    }
+}
