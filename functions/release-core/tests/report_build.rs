@@ -144,6 +144,13 @@ fn restored(ids: &[(&str, RestoreOutcome)]) -> RollbackOutput {
 }
 
 type Line = (&'static str, ItemOutcome, String);
+/// Name, input, release outcome, and (outcome, final task definition) per report line.
+type Case = (
+    &'static str,
+    FinishInput,
+    ReleaseOutcome,
+    [(ItemOutcome, String); 4],
+);
 
 fn lines(input: &FinishInput) -> (ReleaseOutcome, Vec<Line>) {
     let report = build(input, &Observed::new());
@@ -179,12 +186,7 @@ fn report_for_each_way_a_release_ends() {
         ("prod/api", AlreadyCurrent),
         ("default/nightly/report", Restored),
     ]);
-    let cases: Vec<(
-        &str,
-        FinishInput,
-        ReleaseOutcome,
-        [(ItemOutcome, String); 4],
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "everything deployed",
             FinishInput {
