@@ -16,3 +16,196 @@ pub async fn handle<E: EcsApi, V: EventsApi>(
         e.into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::{
+        AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType,
+        NetworkConfiguration, NetworkMode,
+    };
+    use aws_sdk_eventbridge::types::{EcsParameters, Target};
+    use lambda_runtime::{Context, LambdaEvent};
+    use serde_json::json;
+
+    use super::*;
+
+    async fn register(
+        ecs: &aws_sdk_ecs::Client,
+        family: &str,
+        containers: &[(&str, &str)],
+    ) -> String {
+        let mut request = ecs
+            .register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512");
+        for (name, image) in containers {
+            request = request.container_definitions(
+                ContainerDefinition::builder()
+                    .name(*name)
+                    .image(*image)
+                    .essential(true)
+                    .build(),
+            );
+        }
+        request
+            .send()
+            .await
+            .expect("register")
+            .task_definition()
+            .and_then(|d| d.task_definition_arn())
+            .expect("ARN")
+            .to_owned()
+    }
+
+    async fn create_service(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str, td: &str) {
+        let net = convoy_testkit::moto().network();
+        ecs.create_service()
+            .cluster(cluster)
+            .service_name(name)
+            .task_definition(td)
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .set_subnets(Some(net.subnet_ids.clone()))
+                            .security_groups(&net.security_group_id)
+                            .assign_public_ip(AssignPublicIp::Disabled)
+                            .build()
+                            .expect("subnets set"),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("service");
+    }
+
+    fn release(services: Value, tasks: Value) -> Value {
+        json!({
+            "release": {"id": "r-plan", "source": "deployment.yaml"},
+            "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 5,
+                         "keepRevisions": 0, "allowLatest": false},
+            "services": services,
+            "tasks": tasks,
+        })
+    }
+
+    /// One test on purpose: it counts moto's RegisterTaskDefinition calls, which concurrent seeding
+    /// in the same process would disturb.
+    #[tokio::test]
+    async fn plans_against_moto_and_reports_every_problem_without_changing_anything() {
+        let moto = convoy_testkit::moto();
+        let conf = moto.sdk_config().await;
+        let ecs = aws_sdk_ecs::Client::new(&conf);
+        let events = aws_sdk_eventbridge::Client::new(&conf);
+        ecs.create_cluster()
+            .cluster_name("plan-prod")
+            .send()
+            .await
+            .expect("cluster");
+        let web = register(
+            &ecs,
+            "plan-web",
+            &[
+                ("app", "registry.example.com/web:v1"),
+                ("envoy", "envoy:v1.29.1"),
+            ],
+        )
+        .await;
+        let job = register(&ecs, "plan-job", &[("job", "registry.example.com/job:v1")]).await;
+        create_service(&ecs, "plan-prod", "web", &web).await;
+        events
+            .put_rule()
+            .name("plan-nightly")
+            .schedule_expression("cron(0 3 * * ? *)")
+            .send()
+            .await
+            .expect("rule");
+        events
+            .put_targets()
+            .rule("plan-nightly")
+            .targets(
+                Target::builder()
+                    .id("report")
+                    .arn("arn:aws:ecs:us-east-1:123456789012:cluster/plan-prod")
+                    .role_arn("arn:aws:iam::123456789012:role/events")
+                    .ecs_parameters(
+                        EcsParameters::builder()
+                            .task_definition_arn(&job)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("targets");
+
+        // A plan that works: one change, one no-op rule target.
+        let good = release(
+            json!([{"cluster": "plan-prod", "service": "web",
+                    "images": {"containers": {"app": "registry.example.com/web:v2"}},
+                    "timeoutSeconds": 600}]),
+            json!([{"rule": "plan-nightly", "eventBus": "default",
+                    "images": {"default": {"preferred": "plan-nightly",
+                                           "image": "registry.example.com/job:v1"}}}]),
+        );
+        let registrations = moto.calls("ecs.RegisterTaskDefinition");
+        let updates = moto.calls("ecs.UpdateService");
+        let target_writes = moto.calls("PutTargets");
+        let plan = handle(&ecs, &events, LambdaEvent::new(good, Context::default()))
+            .await
+            .unwrap();
+        assert_eq!(plan.services.len(), 1);
+        assert_eq!(plan.services[0].previous_task_definition, web);
+        assert!(!plan.services[0].noop);
+        assert_eq!(plan.changed_services, 1);
+        assert_eq!(plan.tasks[0].targets[0].target_id, "report");
+        assert_eq!(plan.tasks[0].targets[0].previous_task_definition, job);
+        assert!(plan.tasks[0].noop, "the job already runs job:v1");
+        assert_eq!(plan.changed_tasks, 0);
+
+        // A missing cluster, a missing service, a missing container and a missing rule: all at once.
+        let bad = release(
+            json!([
+                {"cluster": "plan-nowhere", "service": "web",
+                 "images": {"default": {"preferred": "web", "image": "registry.example.com/web:v2"}},
+                 "timeoutSeconds": 600},
+                {"cluster": "plan-prod", "service": "ghost",
+                 "images": {"default": {"preferred": "ghost", "image": "registry.example.com/g:v2"}},
+                 "timeoutSeconds": 600},
+                {"cluster": "plan-prod", "service": "web",
+                 "images": {"containers": {"sidecar": "registry.example.com/s:v2"}},
+                 "timeoutSeconds": 600}
+            ]),
+            json!([{"rule": "plan-absent", "eventBus": "default",
+                    "images": {"default": {"preferred": "x", "image": "registry.example.com/x:v2"}}}]),
+        );
+        let err = handle(&ecs, &events, LambdaEvent::new(bad, Context::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type, "PreflightFailed", "{}", err.error_message);
+        for fragment in [
+            "4 problems",
+            "services[0] (plan-nowhere/web): field `cluster`: cluster `plan-nowhere` not found",
+            "services[1] (plan-prod/ghost): field `service`: service `ghost` not found",
+            "services[2] (plan-prod/web): field `containers`: container `sidecar`",
+            "tasks[0] (plan-absent): field `rule`: rule `plan-absent` not found",
+        ] {
+            assert!(
+                err.error_message.contains(fragment),
+                "missing {fragment:?} in:\n{}",
+                err.error_message
+            );
+        }
+        assert_eq!(moto.calls("ecs.RegisterTaskDefinition"), registrations);
+        assert_eq!(moto.calls("ecs.UpdateService"), updates);
+        assert_eq!(moto.calls("PutTargets"), target_writes);
+    }
+}
