@@ -197,6 +197,14 @@ pub fn family_of(task_definition: &str) -> &str {
     name.rsplit_once(':').map_or(name, |(family, _)| family)
 }
 
+/// The revision number at the end of a task definition reference (0 when there is none).
+pub fn revision_of(task_definition: &str) -> i32 {
+    task_definition
+        .rsplit_once(':')
+        .and_then(|(_, revision)| revision.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Merges the requested percentages into the service's current deployment configuration: ECS
 /// replaces the whole structure on UpdateService, so sending only the percentages would drop the
 /// circuit breaker and alarms.
@@ -311,10 +319,13 @@ impl EcsApi for Client {
             .await
             .map_err(|e| map_sdk_error(Op::ListTaskDefinitions, family, e))?;
         // `familyPrefix` is a prefix: `web` also lists `web-worker`.
-        Ok(arns
+        let mut arns: Vec<String> = arns
             .into_iter()
             .filter(|arn| family_of(arn) == family)
-            .collect())
+            .collect();
+        // Newest first whatever order the server kept (moto ignores `sort`).
+        arns.sort_by_key(|arn| std::cmp::Reverse(revision_of(arn)));
+        Ok(arns)
     }
 
     async fn deregister_task_definition(&self, task_definition: &str) -> Result<(), Error> {
