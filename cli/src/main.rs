@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod aws;
 mod io;
+mod output;
+mod plan;
 mod render;
 mod validate;
 
@@ -32,11 +35,29 @@ enum Command {
     Validate(validate::Args),
     /// Print the JSON input the release state machine is started with.
     Render(render::Args),
+    /// Show what a release would change, without changing anything (exit 2 when it would).
+    Plan(plan::Args),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Validate(args) => validate::run(&args),
         Command::Render(args) => render::run(&args),
+        Command::Plan(args) => block_on(plan::run(&args)),
+    }
+}
+
+/// Runs an AWS-talking verb to completion on a runtime made for it.
+fn block_on(verb: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(verb),
+        Err(e) => {
+            eprintln!("convoy: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_INVALID)
+        }
     }
 }
