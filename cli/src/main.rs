@@ -7,11 +7,17 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod aws;
+mod deploy;
+mod execution;
 mod io;
 mod output;
 mod plan;
+mod progress;
 mod render;
+mod rollback;
+mod status;
 mod validate;
+mod watch;
 
 /// Exit code of a manifest that is not a valid release.
 const EXIT_INVALID: u8 = 1;
@@ -37,6 +43,14 @@ enum Command {
     Render(render::Args),
     /// Show what a release would change, without changing anything (exit 2 when it would).
     Plan(plan::Args),
+    /// Start a release on the release state machine, then watch it.
+    Deploy(deploy::Args),
+    /// Follow a release execution to its end, with per-item progress and the final report.
+    Watch(watch::Args),
+    /// Print where a release execution is now (once).
+    Status(status::Args),
+    /// Put a finished release's items back on the task definitions they ran before it.
+    Rollback(rollback::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +58,10 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Render(args) => render::run(&args),
         Command::Plan(args) => block_on(plan::run(&args)),
+        Command::Deploy(args) => block_on(deploy::run(&args)),
+        Command::Watch(args) => block_on(watch::run(&args)),
+        Command::Status(args) => block_on(status::run(&args)),
+        Command::Rollback(args) => block_on(rollback::run(&args)),
     }
 }
 

@@ -23,6 +23,14 @@ pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
+/// Whether stderr (progress) gets colour.
+pub fn stderr_color() -> bool {
+    color_for(
+        stderr_is_terminal(),
+        std::env::var("NO_COLOR").ok().as_deref(),
+    )
+}
+
 /// Colours a word green (good), red (bad) or yellow (in between), or leaves it alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {

@@ -1,0 +1,485 @@
+//! Per-item progress of a release, derived from its execution history: the outputs of the states
+//! the items pass through (planned → registered → updating → deployed, or failed → rolled back).
+//!
+//! Pure: events in, rows out. Events are applied in id order and each at most once, so the history
+//! can be read incrementally.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
+use release_core::rollback::target_item_id;
+use release_core::step::{
+    CaughtError, ItemKind, ItemOutcome, Outcome, Plan, PlanItem, ReleaseReport, RestoreOutcome,
+    RollbackOutput, RuleUpdate, ServiceDeployment, StabilityOutput,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::output::{paint, short, table, Tone};
+
+/// The states of `statemachine/release.asl.json` whose outputs move items forward.
+pub mod states {
+    pub const PLAN_RELEASE: &str = "PlanRelease";
+    pub const REGISTER_SERVICE: &str = "RegisterServiceTaskDefinition";
+    pub const REGISTER_RULE: &str = "RegisterRuleTaskDefinitions";
+    pub const UPDATE_SERVICE: &str = "UpdateService";
+    pub const UPDATE_RULE: &str = "UpdateScheduledRule";
+    pub const SERVICE_FAILED: &str = "ServiceFailed";
+    pub const RULE_FAILED: &str = "RuleFailed";
+    pub const AWAIT_RELEASE: &str = "AwaitRelease";
+    pub const ROLLBACK_RELEASE: &str = "RollbackRelease";
+    pub const START_AWAIT_ROLLBACK: &str = "StartAwaitRollback";
+    pub const AWAIT_ROLLBACK: &str = "AwaitRollback";
+    pub const FINISH_RELEASE: &str = "FinishRelease";
+
+    pub const ALL: [&str; 12] = [
+        PLAN_RELEASE,
+        REGISTER_SERVICE,
+        REGISTER_RULE,
+        UPDATE_SERVICE,
+        UPDATE_RULE,
+        SERVICE_FAILED,
+        RULE_FAILED,
+        AWAIT_RELEASE,
+        ROLLBACK_RELEASE,
+        START_AWAIT_ROLLBACK,
+        AWAIT_ROLLBACK,
+        FINISH_RELEASE,
+    ];
+}
+
+/// Where an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stage {
+    Planned,
+    Unchanged,
+    /// Its new task definition is registered.
+    Registered,
+    /// UpdateService started its rollout.
+    Updating,
+    /// Rollout stable (services) or targets pointed at the new revision (rule targets).
+    Deployed,
+    Failed,
+    RollingBack,
+    RolledBack,
+    RestoreFailed,
+    /// The rollback policy left it on the new revision.
+    NotRestored,
+    NotStarted,
+}
+
+impl Stage {
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Planned => "planned",
+            Stage::Unchanged => "unchanged",
+            Stage::Registered => "registered",
+            Stage::Updating => "updating",
+            Stage::Deployed => "deployed",
+            Stage::Failed => "failed",
+            Stage::RollingBack => "rolling back",
+            Stage::RolledBack => "rolled back",
+            Stage::RestoreFailed => "restore failed",
+            Stage::NotRestored => "not restored",
+            Stage::NotStarted => "not started",
+        }
+    }
+
+    /// Steps done out of [`STEPS`], for a progress bar.
+    pub fn position(self) -> u64 {
+        match self {
+            Stage::Planned => 0,
+            Stage::Registered => 1,
+            Stage::Updating | Stage::RollingBack => 2,
+            Stage::Unchanged
+            | Stage::Deployed
+            | Stage::Failed
+            | Stage::RolledBack
+            | Stage::RestoreFailed
+            | Stage::NotRestored
+            | Stage::NotStarted => STEPS,
+        }
+    }
+
+    pub fn tone(self) -> Tone {
+        match self {
+            Stage::Planned | Stage::NotStarted => Tone::Plain,
+            Stage::Unchanged | Stage::Deployed => Tone::Good,
+            Stage::Registered | Stage::Updating | Stage::RollingBack | Stage::RolledBack => {
+                Tone::Busy
+            }
+            Stage::Failed | Stage::RestoreFailed | Stage::NotRestored => Tone::Bad,
+        }
+    }
+}
+
+/// register → update → stable.
+pub const STEPS: u64 = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    pub id: String,
+    pub kind: ItemKind,
+    pub stage: Stage,
+    /// The revision it is moving to (or, rolling back, back to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Tracker {
+    pub rows: Vec<Row>,
+    /// The state the execution entered last.
+    pub state: Option<String>,
+    /// Highest event id applied.
+    pub last_event_id: i64,
+    index: BTreeMap<String, usize>,
+    /// Rule id → its target rows.
+    rule_targets: BTreeMap<String, Vec<String>>,
+}
+
+impl Tracker {
+    /// Applies new events (older or repeated ones are ignored). Returns the ids of rows that changed.
+    pub fn apply(&mut self, events: &[HistoryEvent]) -> Vec<String> {
+        let mut ordered: Vec<&HistoryEvent> = events
+            .iter()
+            .filter(|e| e.id() > self.last_event_id)
+            .collect();
+        ordered.sort_by_key(|e| e.id());
+        let mut changed = Vec::new();
+        for event in ordered {
+            if event.id() <= self.last_event_id {
+                continue; // a duplicate within the batch
+            }
+            self.last_event_id = event.id();
+            if let Some(entered) = event.state_entered_event_details() {
+                self.state = Some(entered.name().to_owned());
+            }
+            let exited = match event.r#type() {
+                HistoryEventType::TaskStateExited | HistoryEventType::PassStateExited => {
+                    event.state_exited_event_details()
+                }
+                _ => None,
+            };
+            if let Some(exited) = exited {
+                let output = exited.output().unwrap_or("null");
+                if let Ok(value) = serde_json::from_str::<Value>(output) {
+                    changed.extend(self.exited(exited.name(), &value));
+                }
+            }
+        }
+        changed.sort();
+        changed.dedup();
+        changed
+    }
+
+    pub fn row(&self, id: &str) -> Option<&Row> {
+        self.index.get(id).map(|&i| &self.rows[i])
+    }
+
+    fn exited(&mut self, state: &str, output: &Value) -> Vec<String> {
+        let mut changed = Vec::new();
+        match state {
+            states::PLAN_RELEASE => {
+                if let Some(plan) = field::<Plan>(output, "plan") {
+                    changed.extend(self.planned(&plan));
+                }
+            }
+            states::REGISTER_SERVICE | states::REGISTER_RULE => {
+                match field::<PlanItem>(output, "item") {
+                    Some(PlanItem::Service(item)) => self.set(
+                        &mut changed,
+                        &item.id,
+                        Stage::Registered,
+                        item.new_task_definition,
+                        None,
+                    ),
+                    Some(PlanItem::Rule(rule)) => {
+                        for target in rule.targets.into_iter().filter(|t| !t.noop) {
+                            let id = target_item_id(&rule.id, &target.target_id);
+                            self.set(
+                                &mut changed,
+                                &id,
+                                Stage::Registered,
+                                target.new_task_definition,
+                                None,
+                            );
+                        }
+                    }
+                    None => {}
+                }
+            }
+            states::UPDATE_SERVICE => {
+                if let Some(d) = field::<ServiceDeployment>(output, "deployment") {
+                    self.set(
+                        &mut changed,
+                        &d.id,
+                        Stage::Updating,
+                        Some(d.new_task_definition),
+                        None,
+                    );
+                }
+            }
+            states::UPDATE_RULE => {
+                if let Some(rule) = field::<RuleUpdate>(output, "rule") {
+                    for t in rule.targets {
+                        let id = target_item_id(&rule.id, &t.target_id);
+                        self.set(
+                            &mut changed,
+                            &id,
+                            Stage::Deployed,
+                            Some(t.new_task_definition),
+                            None,
+                        );
+                    }
+                }
+            }
+            states::SERVICE_FAILED | states::RULE_FAILED => {
+                let id = output
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let reason = field::<CaughtError>(output, "error").map(|e| error_reason(&e));
+                for row in self.rows_of(&id) {
+                    self.set(&mut changed, &row, Stage::Failed, None, reason.clone());
+                }
+            }
+            states::AWAIT_RELEASE => {
+                if let Some(stability) = field::<StabilityOutput>(output, "stability") {
+                    for item in stability.items {
+                        let stage = match item.outcome {
+                            Outcome::InProgress => Stage::Updating,
+                            Outcome::Succeeded => Stage::Deployed,
+                            Outcome::Failed | Outcome::TimedOut | Outcome::Superseded => {
+                                Stage::Failed
+                            }
+                        };
+                        let reason = (stage == Stage::Failed).then(|| {
+                            failure_reason(
+                                item.outcome,
+                                item.reason.as_deref(),
+                                &item.stopped_reasons,
+                            )
+                        });
+                        self.set(
+                            &mut changed,
+                            &item.deployment.id,
+                            stage,
+                            None,
+                            reason.flatten(),
+                        );
+                    }
+                }
+            }
+            states::ROLLBACK_RELEASE => {
+                if let Some(rollback) = field::<RollbackOutput>(output, "rollback") {
+                    for restore in rollback.restores {
+                        let (stage, reason) = match restore.outcome {
+                            RestoreOutcome::Restored => (Stage::RollingBack, None),
+                            RestoreOutcome::AlreadyCurrent => (Stage::RolledBack, None),
+                            RestoreOutcome::Skipped => (Stage::NotRestored, restore.reason),
+                            RestoreOutcome::Failed => (Stage::RestoreFailed, restore.reason),
+                        };
+                        self.set(
+                            &mut changed,
+                            &restore.id,
+                            stage,
+                            Some(restore.task_definition),
+                            reason,
+                        );
+                    }
+                }
+            }
+            states::START_AWAIT_ROLLBACK | states::AWAIT_ROLLBACK => {
+                if let Some(stability) = field::<StabilityOutput>(output, "rollbackStability") {
+                    for item in stability.items {
+                        let (stage, reason) = match item.outcome {
+                            Outcome::InProgress => (Stage::RollingBack, None),
+                            Outcome::Succeeded => (Stage::RolledBack, None),
+                            Outcome::Failed | Outcome::TimedOut | Outcome::Superseded => (
+                                Stage::RestoreFailed,
+                                failure_reason(
+                                    item.outcome,
+                                    item.reason.as_deref(),
+                                    &item.stopped_reasons,
+                                ),
+                            ),
+                        };
+                        self.set(&mut changed, &item.deployment.id, stage, None, reason);
+                    }
+                }
+            }
+            states::FINISH_RELEASE => {
+                if let Ok(report) = serde_json::from_value::<ReleaseReport>(output.clone()) {
+                    for item in report.items {
+                        let stage = match item.outcome {
+                            ItemOutcome::Deployed => Stage::Deployed,
+                            ItemOutcome::Unchanged => Stage::Unchanged,
+                            ItemOutcome::Failed
+                            | ItemOutcome::TimedOut
+                            | ItemOutcome::Superseded => Stage::Failed,
+                            ItemOutcome::RolledBack => Stage::RolledBack,
+                            ItemOutcome::NotStarted => Stage::NotStarted,
+                        };
+                        if self.row(&item.id).is_none() {
+                            self.add(item.id.clone(), item.kind, Stage::Planned);
+                        }
+                        self.set(
+                            &mut changed,
+                            &item.id,
+                            stage,
+                            Some(item.final_task_definition),
+                            item.reason,
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        changed
+    }
+
+    fn planned(&mut self, plan: &Plan) -> Vec<String> {
+        let mut added = Vec::new();
+        let stage = |noop: bool| {
+            if noop {
+                Stage::Unchanged
+            } else {
+                Stage::Planned
+            }
+        };
+        for s in &plan.services {
+            self.add(s.id.clone(), ItemKind::Service, stage(s.noop));
+            added.push(s.id.clone());
+        }
+        for rule in &plan.tasks {
+            for t in &rule.targets {
+                let id = target_item_id(&rule.id, &t.target_id);
+                self.add(id.clone(), ItemKind::RuleTarget, stage(t.noop));
+                self.rule_targets
+                    .entry(rule.id.clone())
+                    .or_default()
+                    .push(id.clone());
+                added.push(id);
+            }
+        }
+        added
+    }
+
+    fn add(&mut self, id: String, kind: ItemKind, stage: Stage) {
+        if self.index.contains_key(&id) {
+            return;
+        }
+        self.index.insert(id.clone(), self.rows.len());
+        self.rows.push(Row {
+            id,
+            kind,
+            stage,
+            task_definition: None,
+            reason: None,
+        });
+    }
+
+    /// A rule id stands for all its target rows; anything else for itself.
+    fn rows_of(&self, id: &str) -> Vec<String> {
+        match self.rule_targets.get(id) {
+            Some(targets) => targets.clone(),
+            None => vec![id.to_owned()],
+        }
+    }
+
+    fn set(
+        &mut self,
+        changed: &mut Vec<String>,
+        id: &str,
+        stage: Stage,
+        task_definition: Option<String>,
+        reason: Option<String>,
+    ) {
+        let Some(&i) = self.index.get(id) else {
+            return; // not in the plan (an event of another shape): nothing to show
+        };
+        let row = &mut self.rows[i];
+        row.stage = stage;
+        if task_definition.is_some() {
+            row.task_definition = task_definition;
+        }
+        if reason.is_some() {
+            row.reason = reason;
+        }
+        changed.push(id.to_owned());
+    }
+
+    /// One line per item: ITEM, STATE, TASK DEFINITION, REASON.
+    pub fn table(&self, color: bool) -> String {
+        let rows: Vec<Vec<(String, Tone)>> = self.rows.iter().map(|r| row_cells(r)).collect();
+        table(
+            &["ITEM", "STATE", "TASK DEFINITION", "REASON"],
+            &rows,
+            color,
+        )
+    }
+}
+
+fn row_cells(row: &Row) -> Vec<(String, Tone)> {
+    vec![
+        (row.id.clone(), Tone::Plain),
+        (row.stage.label().to_owned(), row.stage.tone()),
+        (
+            row.task_definition
+                .as_deref()
+                .map(short)
+                .unwrap_or("-")
+                .to_owned(),
+            Tone::Plain,
+        ),
+        (row.reason.clone().unwrap_or_default(), Tone::Plain),
+    ]
+}
+
+/// One line of a row, for plain (non-terminal) progress output.
+pub fn line(row: &Row, color: bool) -> String {
+    let mut text = format!(
+        "{}: {}",
+        row.id,
+        paint(row.stage.label(), row.stage.tone(), color)
+    );
+    if let Some(td) = &row.task_definition {
+        text.push_str(&format!(" ({})", short(td)));
+    }
+    if let Some(reason) = &row.reason {
+        text.push_str(&format!(": {reason}"));
+    }
+    text
+}
+
+fn field<T: DeserializeOwned>(value: &Value, key: &str) -> Option<T> {
+    serde_json::from_value(value.get(key)?.clone()).ok()
+}
+
+/// `Error: message` of a caught Lambda error (its cause is the function's JSON error).
+fn error_reason(error: &CaughtError) -> String {
+    let message = serde_json::from_str::<Value>(&error.cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| error.cause.clone());
+    let first = message.lines().next().unwrap_or_default();
+    format!("{}: {first}", error.error)
+}
+
+fn failure_reason(outcome: Outcome, reason: Option<&str>, stopped: &[String]) -> Option<String> {
+    let mut text = format!("{outcome:?}");
+    if let Some(reason) = reason {
+        text.push_str(&format!(": {reason}"));
+    }
+    if !stopped.is_empty() {
+        text.push_str(&format!(" [tasks: {}]", stopped.join("; ")));
+    }
+    Some(text)
+}

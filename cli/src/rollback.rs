@@ -1,0 +1,262 @@
+//! `convoy rollback EXECUTION`: puts every item of a finished release back on the task definition
+//! it ran before (the report's `previousTaskDefinition`), through the same code path as the
+//! rollback function (`release_core::rollback::rollback`), then awaits the restoring rollouts.
+//! Idempotent: what already runs its previous revision is reported `AlreadyCurrent`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use release_core::rollback::rollback;
+use release_core::stability::check;
+use release_core::step::{
+    DeploymentStatus, ItemKind, ItemOutcome, Outcome, Plan, ReleaseMeta, ReleaseReport, Restore,
+    RestoreOutcome, RollbackInput, RollbackPolicy, RuleItem, RuleTaskTarget, ServiceItem, Settings,
+    StabilityInput,
+};
+use serde::Serialize;
+
+use crate::aws::Aws;
+use crate::execution::{self, ExecutionArgs};
+use crate::output::{fail, short, stdout_color, table, Tone};
+use crate::watch::Format;
+
+/// One awaiting round of check-stability at most this long; rounds repeat until nothing is pending.
+const ROUND: Duration = Duration::from_secs(60);
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    execution: ExecutionArgs,
+    /// Do not wait for the restoring rollouts to finish.
+    #[arg(long)]
+    no_wait: bool,
+    /// Seconds a restoring rollout may take before it counts as timed out.
+    #[arg(long, default_value_t = release_core::manifest::DEFAULT_TIMEOUT_SECONDS, value_name = "SECONDS")]
+    timeout: u32,
+    /// Seconds between DescribeServices polls while waiting.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    poll_interval: u32,
+    /// `text` for people, `json` for machines.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Restored {
+    release_id: String,
+    restores: Vec<Restore>,
+    /// The restoring rollouts and how they ended (empty with --no-wait or when nothing moved).
+    rollouts: Vec<DeploymentStatus>,
+}
+
+pub async fn run(args: &Args) -> ExitCode {
+    let aws = match Aws::connect(&args.execution.aws).await {
+        Ok(aws) => aws,
+        Err(e) => return fail(&e),
+    };
+    let arn = match execution::resolve(&aws, &args.execution).await {
+        Ok(arn) => arn,
+        Err(e) => return fail(&e),
+    };
+    let described = match execution::describe(&aws, &arn).await {
+        Ok(described) => described,
+        Err(e) => return fail(&e),
+    };
+    if described.is_running() {
+        eprintln!(
+            "convoy: execution {} is still {}: its own rollback handles failures; stop it or wait for its end first",
+            described.name, described.status
+        );
+        return ExitCode::from(crate::EXIT_INVALID);
+    }
+    let Some(report) = &described.report else {
+        eprintln!(
+            "convoy: execution {} ({}) has no release report, so no recorded previous revisions: \
+             a release rejected by its pre-flight changed nothing",
+            described.name, described.status
+        );
+        return ExitCode::from(crate::EXIT_INVALID);
+    };
+    let input = rollback_input(report, args.timeout);
+    let output = match rollback(&aws.ecs, &aws.events, &input).await {
+        Ok(output) => output,
+        Err(e) => return fail(&e),
+    };
+    let mut rollouts = output.items;
+    if !args.no_wait && output.pending > 0 {
+        rollouts =
+            match await_rollouts(&aws, &report.release_id, rollouts, args.poll_interval).await {
+                Ok(done) => done,
+                Err(e) => return fail(&e),
+            };
+    }
+    let ok = output
+        .restores
+        .iter()
+        .all(|r| r.outcome != RestoreOutcome::Failed)
+        && rollouts
+            .iter()
+            .all(|d| matches!(d.outcome, Outcome::Succeeded | Outcome::InProgress));
+    let restored = Restored {
+        release_id: report.release_id.clone(),
+        restores: output.restores,
+        rollouts,
+    };
+    let text = match args.format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&restored).expect("restores serialize")
+        ),
+        Format::Text => text(&restored, stdout_color()),
+    };
+    crate::io::print(&text);
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(execution::EXIT_FAILED)
+    }
+}
+
+async fn await_rollouts(
+    aws: &Aws,
+    release_id: &str,
+    mut items: Vec<DeploymentStatus>,
+    poll_interval_seconds: u32,
+) -> Result<Vec<DeploymentStatus>, release_core::Error> {
+    loop {
+        let input = StabilityInput {
+            release_id: release_id.to_owned(),
+            poll_interval_seconds,
+            items,
+        };
+        let round = check(&aws.ecs, input, ROUND).await?;
+        // Unlike a release, one failed restore does not stop the others from being awaited.
+        if round.items.iter().all(|i| i.outcome.is_terminal()) {
+            return Ok(round.items);
+        }
+        items = round.items;
+    }
+}
+
+/// The rollback function's input for a finished release: every changed item of the report, with
+/// the previous task definition the report recorded, under policy `all`.
+///
+/// Report ids are `cluster/service` and `eventBus/rule/targetId`; cluster, service, rule and target
+/// names hold no `/` (an event bus name may), so they split from the right.
+pub fn rollback_input(report: &ReleaseReport, timeout_seconds: u32) -> RollbackInput {
+    let mut services = Vec::new();
+    let mut tasks: Vec<RuleItem> = Vec::new();
+    for item in &report.items {
+        let noop = item.outcome == ItemOutcome::Unchanged;
+        match item.kind {
+            ItemKind::Service => {
+                let (cluster, service) = item.id.split_once('/').unwrap_or(("", &item.id));
+                services.push(ServiceItem {
+                    id: item.id.clone(),
+                    cluster: cluster.to_owned(),
+                    service: service.to_owned(),
+                    previous_task_definition: item.previous_task_definition.clone(),
+                    images: Default::default(),
+                    noop,
+                    desired_count: None,
+                    minimum_healthy_percent: None,
+                    maximum_percent: None,
+                    timeout_seconds,
+                    new_task_definition: item.new_task_definition.clone(),
+                });
+            }
+            ItemKind::RuleTarget => {
+                let (rule_id, target_id) = item.id.rsplit_once('/').unwrap_or(("", &item.id));
+                let (event_bus, rule) = rule_id.rsplit_once('/').unwrap_or(("default", rule_id));
+                let target = RuleTaskTarget {
+                    target_id: target_id.to_owned(),
+                    previous_task_definition: item.previous_task_definition.clone(),
+                    images: Default::default(),
+                    noop,
+                    new_task_definition: item.new_task_definition.clone(),
+                };
+                match tasks.iter_mut().find(|r| r.id == rule_id) {
+                    Some(existing) => {
+                        existing.noop &= noop;
+                        existing.targets.push(target);
+                    }
+                    None => tasks.push(RuleItem {
+                        id: rule_id.to_owned(),
+                        rule: rule.to_owned(),
+                        event_bus: event_bus.to_owned(),
+                        targets: vec![target],
+                        noop,
+                    }),
+                }
+            }
+        }
+    }
+    let changed = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    RollbackInput {
+        plan: Plan {
+            release: ReleaseMeta {
+                id: report.release_id.clone(),
+                description: None,
+                source: format!("report of release {}", report.release_id),
+            },
+            settings: Settings {
+                rollback: RollbackPolicy::All,
+                ..Settings::default()
+            },
+            changed_services: changed(services.iter().filter(|s| !s.noop).count()),
+            changed_tasks: changed(tasks.iter().filter(|t| !t.noop).count()),
+            services,
+            tasks,
+        },
+        results: Vec::new(),
+        stability: None,
+    }
+}
+
+fn text(restored: &Restored, color: bool) -> String {
+    let rollout_of = |id: &str| restored.rollouts.iter().find(|d| d.deployment.id == id);
+    let rows: Vec<Vec<(String, Tone)>> = restored
+        .restores
+        .iter()
+        .map(|r| {
+            let tone = match r.outcome {
+                RestoreOutcome::Restored | RestoreOutcome::AlreadyCurrent => Tone::Good,
+                RestoreOutcome::Skipped => Tone::Busy,
+                RestoreOutcome::Failed => Tone::Bad,
+            };
+            let (rollout, rollout_tone) = match rollout_of(&r.id) {
+                Some(d) => (
+                    format!("{:?}", d.outcome),
+                    match d.outcome {
+                        Outcome::Succeeded => Tone::Good,
+                        Outcome::InProgress => Tone::Busy,
+                        Outcome::Failed | Outcome::TimedOut | Outcome::Superseded => Tone::Bad,
+                    },
+                ),
+                None => ("-".to_owned(), Tone::Plain),
+            };
+            let reason = r
+                .reason
+                .clone()
+                .or_else(|| rollout_of(&r.id).and_then(|d| d.reason.clone()))
+                .unwrap_or_default();
+            vec![
+                (r.id.clone(), Tone::Plain),
+                (format!("{:?}", r.outcome), tone),
+                (short(&r.task_definition).to_owned(), Tone::Plain),
+                (rollout, rollout_tone),
+                (reason, Tone::Plain),
+            ]
+        })
+        .collect();
+    format!(
+        "rollback of release {}\n{}",
+        restored.release_id,
+        table(
+            &["ITEM", "RESTORE", "TASK DEFINITION", "ROLLOUT", "REASON"],
+            &rows,
+            color
+        )
+    )
+}
