@@ -33,6 +33,8 @@ pub mod states {
     pub const AWAIT_ROLLBACK: &str = "AwaitRollback";
     pub const FINISH_RELEASE: &str = "FinishRelease";
 
+    /// Every state above (the contract test checks each exists in the ASL).
+    #[cfg(test)]
     pub const ALL: [&str; 12] = [
         PLAN_RELEASE,
         REGISTER_SERVICE,
@@ -482,4 +484,236 @@ fn failure_reason(outcome: Outcome, reason: Option<&str>, stopped: &[String]) ->
         text.push_str(&format!(" [tasks: {}]", stopped.join("; ")));
     }
     Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::{StateEnteredEventDetails, StateExitedEventDetails};
+    use serde_json::json;
+
+    use super::*;
+
+    fn exited(id: i64, kind: HistoryEventType, state: &str, output: Value) -> HistoryEvent {
+        HistoryEvent::builder()
+            .id(id)
+            .r#type(kind)
+            .timestamp(DateTime::from_secs(0))
+            .state_exited_event_details(
+                StateExitedEventDetails::builder()
+                    .name(state)
+                    .output(output.to_string())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn task(id: i64, state: &str, output: Value) -> HistoryEvent {
+        exited(id, HistoryEventType::TaskStateExited, state, output)
+    }
+
+    fn entered(id: i64, state: &str) -> HistoryEvent {
+        HistoryEvent::builder()
+            .id(id)
+            .r#type(HistoryEventType::TaskStateEntered)
+            .timestamp(DateTime::from_secs(0))
+            .state_entered_event_details(
+                StateEnteredEventDetails::builder()
+                    .name(state)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn plan() -> Value {
+        json!({"plan": {
+            "release": {"id": "r1", "source": "d.yaml"},
+            "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 5, "keepRevisions": 0},
+            "services": [
+                {"id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
+                 "images": {"web": "web:2"}, "noop": false, "timeoutSeconds": 600},
+                {"id": "c/api", "cluster": "c", "service": "api", "previousTaskDefinition": "api:1",
+                 "images": {"api": "api:1"}, "noop": true, "timeoutSeconds": 600}
+            ],
+            "tasks": [{"id": "default/nightly", "rule": "nightly", "eventBus": "default", "noop": false,
+                       "targets": [{"targetId": "a", "previousTaskDefinition": "rep:1", "images": {}, "noop": false},
+                                   {"targetId": "b", "previousTaskDefinition": "rep:1", "images": {}, "noop": false}]}],
+            "changedServices": 1, "changedTasks": 1
+        }})
+    }
+
+    /// What UpdateService returns.
+    fn started() -> Value {
+        json!({"id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
+               "newTaskDefinition": "web:2", "deploymentId": "ecs-svc/1", "deadline": 10})
+    }
+
+    /// A check-stability record of that deployment.
+    fn deployment(outcome: &str, reason: &str) -> Value {
+        let mut status = started();
+        status["outcome"] = json!(outcome);
+        status["reason"] = json!(reason);
+        status
+    }
+
+    fn stages(t: &Tracker) -> Vec<(&str, Stage)> {
+        t.rows.iter().map(|r| (r.id.as_str(), r.stage)).collect()
+    }
+
+    #[test]
+    fn items_move_through_the_states_of_a_release() {
+        use Stage::*;
+        let lambda_error =
+            json!({"errorType": "TargetsRejected", "errorMessage": "targets rejected: a\nmore"});
+        // (events, expected stages of c/web, c/api, default/nightly/a, default/nightly/b)
+        let cases: Vec<(Vec<HistoryEvent>, [Stage; 4])> = vec![
+            (
+                vec![task(2, "PlanRelease", plan())],
+                [Planned, Unchanged, Planned, Planned],
+            ),
+            (
+                vec![task(
+                    3,
+                    "RegisterServiceTaskDefinition",
+                    json!({"releaseId": "r1", "item":
+                    {"id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
+                     "images": {}, "noop": false, "timeoutSeconds": 600, "newTaskDefinition": "web:2"}}),
+                )],
+                [Registered, Unchanged, Planned, Planned],
+            ),
+            (
+                vec![task(
+                    4,
+                    "UpdateService",
+                    json!({"id": "c/web", "deployment": started()}),
+                )],
+                [Updating, Unchanged, Planned, Planned],
+            ),
+            (
+                vec![exited(
+                    5,
+                    HistoryEventType::PassStateExited,
+                    "RuleFailed",
+                    json!({"id": "default/nightly", "error": {"Error": "TargetsRejected", "Cause": lambda_error.to_string()}}),
+                )],
+                [Updating, Unchanged, Failed, Failed],
+            ),
+            (
+                vec![task(
+                    6,
+                    "AwaitRelease",
+                    json!({"stability": {"items": [deployment("Succeeded", "ok")], "pending": 0, "failed": 0}}),
+                )],
+                [Deployed, Unchanged, Failed, Failed],
+            ),
+            (
+                vec![task(
+                    7,
+                    "RollbackRelease",
+                    json!({"rollback": {"restores": [
+                    {"id": "c/web", "outcome": "Restored", "taskDefinition": "web:1"},
+                    {"id": "default/nightly/a", "outcome": "AlreadyCurrent", "taskDefinition": "rep:1"},
+                    {"id": "default/nightly/b", "outcome": "Failed", "taskDefinition": "rep:1", "reason": "gone"}],
+                    "items": [], "pending": 1, "failed": 0}}),
+                )],
+                [RollingBack, Unchanged, RolledBack, RestoreFailed],
+            ),
+            (
+                vec![task(
+                    8,
+                    "AwaitRollback",
+                    json!({"rollbackStability": {"items": [deployment("Succeeded", "ok")], "pending": 0, "failed": 0}}),
+                )],
+                [RolledBack, Unchanged, RolledBack, RestoreFailed],
+            ),
+            (
+                vec![task(
+                    9,
+                    "FinishRelease",
+                    json!({"releaseId": "r1", "outcome": "RolledBack", "items": [
+                    {"id": "c/web", "kind": "service", "outcome": "RolledBack", "previousTaskDefinition": "web:1", "finalTaskDefinition": "web:1"},
+                    {"id": "default/nightly/b", "kind": "ruleTarget", "outcome": "Failed", "previousTaskDefinition": "rep:1", "finalTaskDefinition": "rep:2"}]}),
+                )],
+                [RolledBack, Unchanged, RolledBack, Failed],
+            ),
+        ];
+        let mut tracker = Tracker::default();
+        let ids = ["c/web", "c/api", "default/nightly/a", "default/nightly/b"];
+        for (events, want) in cases {
+            tracker.apply(&events);
+            let want: Vec<(&str, Stage)> = ids.into_iter().zip(want).collect();
+            assert_eq!(
+                stages(&tracker),
+                want,
+                "after event {}",
+                tracker.last_event_id
+            );
+        }
+        let a = tracker.row("default/nightly/a").unwrap();
+        assert_eq!(
+            a.reason.as_deref(),
+            Some("TargetsRejected: targets rejected: a")
+        );
+    }
+
+    #[test]
+    fn events_apply_once_in_id_order() {
+        let update = task(
+            4,
+            "UpdateService",
+            json!({"id": "c/web", "deployment": started()}),
+        );
+        let stable = task(
+            5,
+            "AwaitRelease",
+            json!({"stability": {"items": [deployment("Succeeded", "ok")], "pending": 0, "failed": 0}}),
+        );
+        let mut tracker = Tracker::default();
+        // Out of order in one batch: sorted before applying.
+        let changed = tracker.apply(&[
+            stable.clone(),
+            entered(3, "UpdateService"),
+            task(2, "PlanRelease", plan()),
+            update.clone(),
+        ]);
+        assert_eq!(tracker.row("c/web").unwrap().stage, Stage::Deployed);
+        assert!(changed.contains(&"c/web".to_string()));
+        assert_eq!(tracker.state.as_deref(), Some("UpdateService"));
+        // Seen again (a history re-read): ignored.
+        assert!(tracker.apply(&[update, stable]).is_empty());
+        assert_eq!(tracker.row("c/web").unwrap().stage, Stage::Deployed);
+        assert_eq!(tracker.last_event_id, 5);
+    }
+
+    #[test]
+    fn every_tracked_state_exists_in_the_state_machine() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../statemachine/release.asl.json"
+        );
+        let asl: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        fn names(v: &Value, out: &mut Vec<String>) {
+            if let Some(states) = v.get("States").and_then(Value::as_object) {
+                for (name, state) in states {
+                    out.push(name.clone());
+                    names(state, out);
+                }
+            }
+            if let Some(processor) = v.get("ItemProcessor").or_else(|| v.get("Iterator")) {
+                names(processor, out);
+            }
+        }
+        let mut found = Vec::new();
+        names(&asl, &mut found);
+        for state in states::ALL {
+            assert!(
+                found.iter().any(|n| n == state),
+                "{state} is not a state of {path}"
+            );
+        }
+    }
 }

@@ -260,3 +260,127 @@ fn text(restored: &Restored, color: bool) -> String {
         )
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use release_core::step::{ReleaseOutcome, ReportItem};
+
+    use super::*;
+
+    fn item(id: &str, kind: ItemKind, outcome: ItemOutcome) -> ReportItem {
+        ReportItem {
+            id: id.into(),
+            kind,
+            outcome,
+            previous_task_definition: format!("{id}:1"),
+            new_task_definition: Some(format!("{id}:2")),
+            final_task_definition: format!("{id}:2"),
+            reason: None,
+            stopped_reasons: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn report_items_become_the_plan_rollback_restores() {
+        let report = ReleaseReport {
+            release_id: "r1".into(),
+            outcome: ReleaseOutcome::Succeeded,
+            items: vec![
+                item("prod/web", ItemKind::Service, ItemOutcome::Deployed),
+                item("prod/api", ItemKind::Service, ItemOutcome::Unchanged),
+                item(
+                    "default/nightly/a",
+                    ItemKind::RuleTarget,
+                    ItemOutcome::Deployed,
+                ),
+                item(
+                    "default/nightly/b",
+                    ItemKind::RuleTarget,
+                    ItemOutcome::Unchanged,
+                ),
+                item(
+                    "aws.partner/x/bus/hourly/t1",
+                    ItemKind::RuleTarget,
+                    ItemOutcome::RolledBack,
+                ),
+            ],
+        };
+        let input = rollback_input(&report, 300);
+        let plan = &input.plan;
+        assert_eq!(plan.settings.rollback, RollbackPolicy::All);
+        assert!(input.results.is_empty());
+        let services: Vec<(&str, &str, &str, bool, u32)> = plan
+            .services
+            .iter()
+            .map(|s| {
+                let td = s.previous_task_definition.as_str();
+                (
+                    s.cluster.as_str(),
+                    s.service.as_str(),
+                    td,
+                    s.noop,
+                    s.timeout_seconds,
+                )
+            })
+            .collect();
+        assert_eq!(
+            services,
+            [
+                ("prod", "web", "prod/web:1", false, 300),
+                ("prod", "api", "prod/api:1", true, 300)
+            ]
+        );
+        let rules: Vec<(&str, &str, &str, Vec<(&str, bool)>, bool)> = plan
+            .tasks
+            .iter()
+            .map(|r| {
+                let targets = r
+                    .targets
+                    .iter()
+                    .map(|t| (t.target_id.as_str(), t.noop))
+                    .collect();
+                (
+                    r.id.as_str(),
+                    r.event_bus.as_str(),
+                    r.rule.as_str(),
+                    targets,
+                    r.noop,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (
+                    "default/nightly",
+                    "default",
+                    "nightly",
+                    vec![("a", false), ("b", true)],
+                    false
+                ),
+                (
+                    "aws.partner/x/bus/hourly",
+                    "aws.partner/x/bus",
+                    "hourly",
+                    vec![("t1", false)],
+                    false
+                ),
+            ]
+        );
+        assert_eq!((plan.changed_services, plan.changed_tasks), (1, 2));
+        // The same selection the rollback function makes: every changed item, nothing unchanged.
+        let selected: Vec<String> = release_core::rollback::select(plan, &[], None)
+            .restore
+            .iter()
+            .map(|c| c.id())
+            .collect();
+        assert_eq!(
+            selected,
+            [
+                "prod/web",
+                "default/nightly/a",
+                "aws.partner/x/bus/hourly/t1"
+            ]
+        );
+    }
+}

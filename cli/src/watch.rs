@@ -57,7 +57,10 @@ pub async fn follow(aws: &Aws, arn: &str, args: &FollowArgs) -> ExitCode {
     let mut progress = match args.format {
         Format::Json => Progress::Quiet,
         Format::Text if stderr_is_terminal() => Progress::Bars(Bars::new(stderr_color)),
-        Format::Text => Progress::Lines(stderr_color),
+        Format::Text => Progress::Lines {
+            color: stderr_color,
+            shown: BTreeMap::new(),
+        },
     };
     let mut tracker = Tracker::default();
     loop {
@@ -123,7 +126,10 @@ pub fn render(described: &Described, tracker: &Tracker, format: Format, color: b
 enum Progress {
     Quiet,
     /// Not a terminal: one line on stderr per item change.
-    Lines(bool),
+    Lines {
+        color: bool,
+        shown: BTreeMap<String, String>,
+    },
     Bars(Bars),
 }
 
@@ -131,9 +137,14 @@ impl Progress {
     fn show(&mut self, tracker: &Tracker, changed: &[String], described: &Described) {
         match self {
             Progress::Quiet => {}
-            Progress::Lines(color) => {
-                for row in changed.iter().filter_map(|id| tracker.row(id)) {
-                    eprintln!("{}", line(row, *color));
+            Progress::Lines { color, shown } => {
+                // In plan order, and only lines that read differently from the last one shown.
+                for row in tracker.rows.iter().filter(|r| changed.contains(&r.id)) {
+                    let text = line(row, *color);
+                    if shown.get(&row.id) != Some(&text) {
+                        eprintln!("{text}");
+                        shown.insert(row.id.clone(), text);
+                    }
                 }
             }
             Progress::Bars(bars) => bars.show(tracker, changed, described),
