@@ -1,0 +1,163 @@
+//! `convoy plan` against moto (the testkit's per-process server) seeded with the demo world of
+//! `local/seed_demo.py`: exit codes, every pre-flight problem at once, and the human outputs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// The testkit's moto with the demo world (clusters convoy-demo-a/b, rule convoy-demo-nightly, all
+/// on 1.0.0), seeded once per test process. Read-only from here on: every test plans against it.
+fn demo_world() -> &'static str {
+    static SEEDED: OnceLock<String> = OnceLock::new();
+    SEEDED.get_or_init(|| {
+        let moto = convoy_testkit::moto();
+        let python = std::env::var("CONVOY_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo(".tools/venv/bin/python"));
+        let seeded = Command::new(python)
+            .arg(repo("local/seed_demo.py"))
+            .args(["--endpoint", &moto.endpoint])
+            .output()
+            .expect("seed_demo.py runs");
+        assert!(
+            seeded.status.success(),
+            "{}",
+            String::from_utf8_lossy(&seeded.stderr)
+        );
+        moto.endpoint.clone()
+    })
+}
+
+fn convoy(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(args)
+        .current_dir(repo(""))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", demo_world())
+        .env("CONVOY_MAX_ATTEMPTS", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("convoy runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("utf-8")
+}
+
+/// A manifest in a temporary file (the demo release with other images or names).
+fn manifest(name: &str, yaml: &str) -> String {
+    let path = std::env::temp_dir().join(format!("convoy-plan-{}-{name}.yaml", std::process::id()));
+    std::fs::write(&path, yaml).expect("write manifest");
+    path.display().to_string()
+}
+
+#[test]
+fn a_release_with_changes_exits_2_and_shows_every_image() {
+    let out = convoy(&["plan", "examples/deployment.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        !stdout.contains('\x1b'),
+        "no ANSI when stdout is not a terminal"
+    );
+    insta::assert_snapshot!("plan_demo_text", stdout);
+}
+
+#[test]
+fn markdown_is_one_table_row_per_service_and_rule_target() {
+    let out = convoy(&["plan", "examples/deployment.yaml", "--format", "markdown"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    insta::assert_snapshot!("plan_demo_markdown", text(&out.stdout));
+}
+
+#[test]
+fn json_names_current_and_desired_images() {
+    let out = convoy(&["plan", "examples/deployment.yaml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(view["changed"], 7);
+    assert_eq!(view["unchanged"], 0);
+    let web = &view["services"][0];
+    assert_eq!(web["id"], "convoy-demo-a/web");
+    assert_eq!(
+        web["taskDefinition"],
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/convoy-demo-web:1"
+    );
+    assert_eq!(
+        web["images"],
+        serde_json::json!([
+            {"container": "log-router", "current": "public.ecr.aws/convoy-demo/log-router:1.0.0",
+             "desired": "public.ecr.aws/convoy-demo/log-router:1.1.0"},
+            {"container": "web", "current": "public.ecr.aws/convoy-demo/web:1.0.0",
+             "desired": "public.ecr.aws/convoy-demo/web:1.1.0"}
+        ])
+    );
+    assert_eq!(
+        view["rules"][0]["targets"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn what_already_runs_exits_0() {
+    let yaml = "release:\n  id: convoy-demo-noop\nservices:\n  - clusterName: convoy-demo-a\n    \
+                serviceName: api\n    image: public.ecr.aws/convoy-demo/api:1.0.0\n    service: api\n  \
+                - clusterName: convoy-demo-b\n    serviceName: billing\n    service: billing\n    \
+                image: public.ecr.aws/convoy-demo/billing:1.1.0\n    desiredCount: 3\n";
+    let path = manifest(
+        "noop",
+        &yaml.replace("billing:1.1.0\n    desiredCount: 3\n", "billing:1.0.0\n"),
+    );
+    let out = convoy(&["plan", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!(
+        "plan_noop_text",
+        text(&out.stdout).replace(&path, "noop.yaml")
+    );
+
+    // The service field a release would change shows up too, with its current value.
+    let path = manifest("count", yaml);
+    let out = convoy(&["plan", &path]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("desiredCount: 2 -> 3"), "{stdout}");
+}
+
+#[test]
+fn preflight_problems_are_all_listed_and_exit_1() {
+    let yaml = "release:\n  id: convoy-demo-missing\nservices:\n  - clusterName: nowhere\n    \
+                serviceName: web\n    containers:\n      web: public.ecr.aws/convoy-demo/web:1.1.0\n  \
+                - clusterName: convoy-demo-a\n    serviceName: ghost\n    containers:\n      \
+                ghost: public.ecr.aws/convoy-demo/ghost:1.1.0\n  - clusterName: convoy-demo-a\n    \
+                serviceName: api\n    containers:\n      sidecar: public.ecr.aws/convoy-demo/x:1.1.0\n\
+                tasks:\n  - ruleName: no-such-rule\n    containers:\n      report: public.ecr.aws/convoy-demo/report:1.1.0\n";
+    let path = manifest("missing", yaml);
+    let out = convoy(&["plan", &path, "--endpoint-url", demo_world()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr).replace(&path, "missing.yaml");
+    insta::assert_snapshot!("plan_preflight_problems", stderr);
+}
+
+#[test]
+fn an_invalid_manifest_exits_1_before_any_aws_call() {
+    let out = Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(["plan", "tests/manifests/bad/image-latest.yaml"])
+        .current_dir(repo(""))
+        // Nothing listens here: reaching AWS would fail differently.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("convoy runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("manifest invalid, 1 problem"), "{stderr}");
+}
