@@ -146,8 +146,9 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Applies new events (older or repeated ones are ignored). Returns the ids of rows that changed.
-    pub fn apply(&mut self, events: &[HistoryEvent]) -> Vec<String> {
+    /// Applies new events (older or repeated ones are ignored). Returns each change as the row
+    /// read right after it, in event order: every step shows, even several in one poll.
+    pub fn apply(&mut self, events: &[HistoryEvent]) -> Vec<Row> {
         let mut ordered: Vec<&HistoryEvent> = events
             .iter()
             .filter(|e| e.id() > self.last_event_id)
@@ -175,16 +176,15 @@ impl Tracker {
                 }
             }
         }
-        changed.sort();
-        changed.dedup();
         changed
     }
 
+    #[cfg(test)]
     pub fn row(&self, id: &str) -> Option<&Row> {
         self.index.get(id).map(|&i| &self.rows[i])
     }
 
-    fn exited(&mut self, state: &str, output: &Value) -> Vec<String> {
+    fn exited(&mut self, state: &str, output: &Value) -> Vec<Row> {
         let mut changed = Vec::new();
         match state {
             states::PLAN_RELEASE => {
@@ -329,9 +329,8 @@ impl Tracker {
                             ItemOutcome::RolledBack => Stage::RolledBack,
                             ItemOutcome::NotStarted => Stage::NotStarted,
                         };
-                        if self.row(&item.id).is_none() {
-                            self.add(item.id.clone(), item.kind, Stage::Planned);
-                        }
+                        // Items the plan did not show (a history cut short): from the report.
+                        let _ = self.add(item.id.clone(), item.kind, Stage::Planned);
                         self.set(
                             &mut changed,
                             &item.id,
@@ -347,7 +346,7 @@ impl Tracker {
         changed
     }
 
-    fn planned(&mut self, plan: &Plan) -> Vec<String> {
+    fn planned(&mut self, plan: &Plan) -> Vec<Row> {
         let mut added = Vec::new();
         let stage = |noop: bool| {
             if noop {
@@ -357,26 +356,25 @@ impl Tracker {
             }
         };
         for s in &plan.services {
-            self.add(s.id.clone(), ItemKind::Service, stage(s.noop));
-            added.push(s.id.clone());
+            added.extend(self.add(s.id.clone(), ItemKind::Service, stage(s.noop)));
         }
         for rule in &plan.tasks {
             for t in &rule.targets {
                 let id = target_item_id(&rule.id, &t.target_id);
-                self.add(id.clone(), ItemKind::RuleTarget, stage(t.noop));
                 self.rule_targets
                     .entry(rule.id.clone())
                     .or_default()
                     .push(id.clone());
-                added.push(id);
+                added.extend(self.add(id, ItemKind::RuleTarget, stage(t.noop)));
             }
         }
         added
     }
 
-    fn add(&mut self, id: String, kind: ItemKind, stage: Stage) {
+    /// Adds a row unless there is one; returns it when added.
+    fn add(&mut self, id: String, kind: ItemKind, stage: Stage) -> Option<Row> {
         if self.index.contains_key(&id) {
-            return;
+            return None;
         }
         self.index.insert(id.clone(), self.rows.len());
         self.rows.push(Row {
@@ -386,6 +384,7 @@ impl Tracker {
             task_definition: None,
             reason: None,
         });
+        self.rows.last().cloned()
     }
 
     /// A rule id stands for all its target rows; anything else for itself.
@@ -398,7 +397,7 @@ impl Tracker {
 
     fn set(
         &mut self,
-        changed: &mut Vec<String>,
+        changed: &mut Vec<Row>,
         id: &str,
         stage: Stage,
         task_definition: Option<String>,
@@ -415,7 +414,7 @@ impl Tracker {
         if reason.is_some() {
             row.reason = reason;
         }
-        changed.push(id.to_owned());
+        changed.push(row.clone());
     }
 
     /// One line per item: ITEM, STATE, TASK DEFINITION, REASON.
@@ -681,7 +680,13 @@ mod tests {
             update.clone(),
         ]);
         assert_eq!(tracker.row("c/web").unwrap().stage, Stage::Deployed);
-        assert!(changed.contains(&"c/web".to_string()));
+        let web: Vec<Stage> = changed
+            .iter()
+            .filter(|r| r.id == "c/web")
+            .map(|r| r.stage)
+            .collect();
+        // Every step shows, even when several arrive in one batch.
+        assert_eq!(web, [Stage::Planned, Stage::Updating, Stage::Deployed]);
         assert_eq!(tracker.state.as_deref(), Some("UpdateService"));
         // Seen again (a history re-read): ignored.
         assert!(tracker.apply(&[update, stable]).is_empty());

@@ -134,12 +134,12 @@ enum Progress {
 }
 
 impl Progress {
-    fn show(&mut self, tracker: &Tracker, changed: &[String], described: &Described) {
+    fn show(&mut self, tracker: &Tracker, changed: &[Row], described: &Described) {
         match self {
             Progress::Quiet => {}
             Progress::Lines { color, shown } => {
-                // In plan order, and only lines that read differently from the last one shown.
-                for row in tracker.rows.iter().filter(|r| changed.contains(&r.id)) {
+                // Each step in order, and only lines that read differently from the last one shown.
+                for row in changed {
                     let text = line(row, *color);
                     if shown.get(&row.id) != Some(&text) {
                         eprintln!("{text}");
@@ -188,7 +188,7 @@ impl Bars {
         }
     }
 
-    fn show(&mut self, tracker: &Tracker, changed: &[String], described: &Described) {
+    fn show(&mut self, tracker: &Tracker, changed: &[Row], described: &Described) {
         let state = tracker.state.as_deref().unwrap_or("starting");
         self.header
             .set_message(format!("{} {}: {state}", described.name, described.status));
@@ -209,7 +209,7 @@ impl Bars {
             }
         }
         for row in &tracker.rows {
-            if widened || changed.contains(&row.id) {
+            if widened || changed.iter().any(|c| c.id == row.id) {
                 update(&self.bars[&row.id], row, self.width);
             }
         }

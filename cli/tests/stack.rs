@@ -1,0 +1,329 @@
+//! deploy, watch, status and rollback against the whole local stack (moto's Step Functions engine
+//! running the real state machine, the functions served by `cargo lambda watch`, the ECS rollout
+//! simulator). The test starts its own stack (`local/stack.sh`, on ports of its own) and stops it.
+//!
+//! One test, scenarios in order: they share one world, and a stack takes a while to start.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+fn python() -> PathBuf {
+    std::env::var("CONVOY_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo(".tools/venv/bin/python"))
+}
+
+/// A local stack of this test's own, stopped when dropped (also when a scenario panics).
+struct Stack {
+    dir: PathBuf,
+    ports: [u16; 3],
+    endpoint: String,
+}
+
+impl Stack {
+    fn start() -> Stack {
+        let base: u16 = std::env::var("CONVOY_CLI_STACK_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(5340);
+        let stack = Stack {
+            dir: repo("target/convoy-cli-stack"),
+            ports: [base, base + 1, base + 2],
+            endpoint: format!("http://127.0.0.1:{base}"),
+        };
+        let out = stack.script("start");
+        assert!(
+            out.status.success(),
+            "local/stack.sh start: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        stack
+    }
+
+    fn script(&self, verb: &str) -> Output {
+        Command::new(repo("local/stack.sh"))
+            .arg(verb)
+            .env("CONVOY_STACK_DIR", &self.dir)
+            .env("CONVOY_MOTO_PORT", self.ports[0].to_string())
+            .env("CONVOY_WATCH_PORT", self.ports[1].to_string())
+            .env("CONVOY_SHIM_PORT", self.ports[2].to_string())
+            .output()
+            .expect("local/stack.sh runs")
+    }
+
+    fn convoy(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_convoy"))
+            .args(args)
+            .current_dir(repo(""))
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .output()
+            .expect("convoy runs")
+    }
+
+    fn sfn(&self) -> aws_sdk_sfn::Client {
+        let conf = runtime().block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .test_credentials()
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(&self.endpoint)
+                .load(),
+        );
+        aws_sdk_sfn::Client::new(&conf)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.script("stop");
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("utf-8")
+}
+
+/// ECS deployment ids are random: `ecs-svc/[id]` keeps snapshots stable.
+fn redacted(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("ecs-svc/") {
+        let (before, after) = rest.split_at(at + "ecs-svc/".len());
+        out.push_str(before);
+        out.push_str("[id]");
+        rest = after.trim_start_matches(|c: char| c.is_ascii_alphanumeric());
+    }
+    out.push_str(rest);
+    out
+}
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn manifest(name: &str, yaml: &str) -> String {
+    let path =
+        std::env::temp_dir().join(format!("convoy-stack-{}-{name}.yaml", std::process::id()));
+    std::fs::write(&path, yaml).expect("write manifest");
+    path.display().to_string()
+}
+
+/// Seeds the demo world and creates the state machine `convoy-cli-release` (stack `convoy-cli`).
+fn prepare(stack: &Stack) -> String {
+    let seeded = Command::new(python())
+        .arg(repo("local/seed_demo.py"))
+        .args(["--endpoint", &stack.endpoint])
+        .output()
+        .expect("seed_demo.py runs");
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let definition =
+        std::env::temp_dir().join(format!("convoy-stack-{}-sm.json", std::process::id()));
+    let rendered = Command::new(python())
+        .arg(repo("local/render_sfn.py"))
+        .args(["--max-wait", "1", "-o"])
+        .arg(&definition)
+        .output()
+        .expect("render_sfn.py runs");
+    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    let definition = std::fs::read_to_string(&definition).expect("rendered definition");
+    let sfn = stack.sfn();
+    runtime()
+        .block_on(
+            sfn.create_state_machine()
+                .name("convoy-cli-release")
+                .definition(definition)
+                .role_arn("arn:aws:iam::123456789012:role/convoy-cli-release")
+                .send(),
+        )
+        .expect("CreateStateMachine")
+        .state_machine_arn()
+        .to_owned()
+}
+
+fn executions_named(stack: &Stack, machine: &str, name: &str) -> usize {
+    let sfn = stack.sfn();
+    let listed = runtime()
+        .block_on(sfn.list_executions().state_machine_arn(machine).send())
+        .expect("ListExecutions");
+    listed
+        .executions()
+        .iter()
+        .filter(|e| e.name() == name)
+        .count()
+}
+
+#[test]
+fn commands_against_the_local_stack() {
+    let stack = Stack::start();
+    let machine = prepare(&stack);
+    // The testkit's control calls (faults) go to this stack's moto.
+    std::env::set_var(convoy_testkit::ENDPOINT_VAR, &stack.endpoint);
+    let moto = convoy_testkit::moto();
+
+    // A release that succeeds: deploy starts it by release id and watches it to the end.
+    let out = stack.convoy(&[
+        "deploy",
+        "examples/deployment.yaml",
+        "--stack",
+        "convoy-cli",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("started release convoy-demo-1_1_0"),
+        "{stderr}"
+    );
+    // Not a terminal: progress is one line per change, without ANSI.
+    assert!(
+        stderr.contains("convoy-demo-a/web: registered (convoy-demo-web:2)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\x1b') && !text(&out.stdout).contains('\x1b'));
+    insta::assert_snapshot!("deploy_succeeded", redacted(&text(&out.stdout)));
+
+    // The same release again: refused, not started twice.
+    let out = stack.convoy(&[
+        "deploy",
+        "examples/deployment.yaml",
+        "--state-machine",
+        &machine,
+    ]);
+    assert_eq!(code(&out), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("release `convoy-demo-1_1_0` was already started (SUCCEEDED)"),
+        "{stderr}"
+    );
+    assert_eq!(executions_named(&stack, &machine, "convoy-demo-1_1_0"), 1);
+
+    // status by release id: the report again, once; JSON for machines.
+    let out = stack.convoy(&["status", "convoy-demo-1_1_0", "--stack", "convoy-cli"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("status_succeeded", redacted(&text(&out.stdout)));
+    let out = stack.convoy(&[
+        "status",
+        "convoy-demo-1_1_0",
+        "--stack",
+        "convoy-cli",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), Some(0));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("JSON status");
+    assert_eq!(status["status"], "SUCCEEDED");
+    assert_eq!(status["report"]["outcome"], "Succeeded");
+    let stages: Vec<&str> = status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["deployed"; 7]);
+    // Without a way to find the release id, a clear error.
+    let out = stack.convoy(&["status", "convoy-demo-1_1_0"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(text(&out.stderr).contains("give --state-machine ARN or --stack NAME"));
+
+    // A release where one service fails its rollout: rolled back, exit 1.
+    let failing = manifest(
+        "fail",
+        "release:\n  id: cli-fail-1\nsettings:\n  pollIntervalSeconds: 1\nservices:\n  \
+         - clusterName: convoy-demo-a\n    serviceName: api\n    service: api\n    \
+         image: public.ecr.aws/convoy-demo/api:1.2.0\n  - clusterName: convoy-demo-b\n    \
+         serviceName: search\n    service: search\n    image: public.ecr.aws/convoy-demo/search:1.2.0\n",
+    );
+    moto.post(
+        "/_fault/ecs/arm",
+        json!({"cluster": "convoy-demo-b", "service": "search", "mode": "fail"}),
+    );
+    let out = stack.convoy(&["deploy", &failing, "--stack", "convoy-cli", "--no-watch"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let arn = text(&out.stdout).trim().to_owned();
+    assert!(
+        arn.ends_with(":execution:convoy-cli-release:cli-fail-1"),
+        "{arn}"
+    );
+    let out = stack.convoy(&["watch", &arn, "--interval", "1"]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
+    insta::assert_snapshot!("watch_rolled_back", redacted(&text(&out.stdout)));
+    let out = stack.convoy(&[
+        "status",
+        "cli-fail-1",
+        "--stack",
+        "convoy-cli",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), Some(1));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("JSON status");
+    assert_eq!(status["error"], "ReleaseFailed");
+    assert_eq!(status["report"]["outcome"], "RolledBack");
+
+    // rollback of the first release: back to the revisions it started from, then nothing to do.
+    let out = stack.convoy(&[
+        "rollback",
+        "convoy-demo-1_1_0",
+        "--stack",
+        "convoy-cli",
+        "--poll-interval",
+        "1",
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("rollback_restored", redacted(&text(&out.stdout)));
+    let out = stack.convoy(&["rollback", "convoy-demo-1_1_0", "--stack", "convoy-cli"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("rollback_again", redacted(&text(&out.stdout)));
+    let out = stack.convoy(&["plan", "examples/deployment.yaml"]);
+    assert_eq!(
+        code(&out),
+        Some(2),
+        "everything changes again after the rollback"
+    );
+
+    // A stopped execution: exit 3, and nothing recorded for rollback to restore.
+    let stuck = manifest(
+        "stuck",
+        "release:\n  id: cli-stuck-1\nservices:\n  - clusterName: convoy-demo-a\n    \
+         serviceName: worker\n    service: worker\n    image: public.ecr.aws/convoy-demo/worker:1.3.0\n",
+    );
+    moto.post(
+        "/_fault/ecs/arm",
+        json!({"cluster": "convoy-demo-a", "service": "worker", "mode": "stuck"}),
+    );
+    let out = stack.convoy(&["deploy", &stuck, "--stack", "convoy-cli", "--no-watch"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let arn = text(&out.stdout).trim().to_owned();
+    let out = stack.convoy(&["status", &arn]);
+    assert_eq!(code(&out), Some(4), "still running: {}", text(&out.stdout));
+    runtime()
+        .block_on(stack.sfn().stop_execution().execution_arn(&arn).send())
+        .expect("StopExecution");
+    let out = stack.convoy(&["watch", &arn]);
+    assert_eq!(code(&out), Some(3), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("execution cli-stuck-1: ABORTED"));
+    let out = stack.convoy(&["rollback", &arn]);
+    assert_eq!(code(&out), Some(1));
+    assert!(
+        text(&out.stderr).contains("has no release report"),
+        "{}",
+        text(&out.stderr)
+    );
+}
