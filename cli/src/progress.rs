@@ -419,7 +419,7 @@ impl Tracker {
 
     /// One line per item: ITEM, STATE, TASK DEFINITION, REASON.
     pub fn table(&self, color: bool) -> String {
-        let rows: Vec<Vec<(String, Tone)>> = self.rows.iter().map(|r| row_cells(r)).collect();
+        let rows: Vec<Vec<(String, Tone)>> = self.rows.iter().map(row_cells).collect();
         table(
             &["ITEM", "STATE", "TASK DEFINITION", "REASON"],
             &rows,

@@ -330,7 +330,9 @@ mod tests {
                 ("prod", "api", "prod/api:1", true, 300)
             ]
         );
-        let rules: Vec<(&str, &str, &str, Vec<(&str, bool)>, bool)> = plan
+        // (rule id, bus, rule, [(target, noop)], rule noop)
+        type RuleRow<'a> = (&'a str, &'a str, &'a str, Vec<(&'a str, bool)>, bool);
+        let rules: Vec<RuleRow> = plan
             .tasks
             .iter()
             .map(|r| {
