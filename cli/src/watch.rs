@@ -12,6 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::aws::Aws;
 use crate::execution::{self, Described, ExecutionArgs, Snapshot};
+use crate::output::Tone;
 use crate::output::{fail, stderr_color, stderr_is_terminal, stdout_color};
 use crate::progress::{line, Row, Tracker, STEPS};
 
@@ -223,7 +224,12 @@ fn update(bar: &ProgressBar, row: &Row, width: usize) {
     if let Some(td) = &row.task_definition {
         message.push_str(&format!(" {}", crate::output::short(td)));
     }
-    if let Some(reason) = &row.reason {
+    // One bar is one terminal line: only a failure's reason earns the width.
+    if let Some(reason) = row
+        .reason
+        .as_ref()
+        .filter(|_| row.stage.tone() == Tone::Bad)
+    {
         message.push_str(&format!(": {reason}"));
     }
     bar.set_message(message);
