@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make e2e`: the real state machine and functions on a local stack of its own, driven by tests/e2e (pytest).
+#   local/e2e.sh [pytest args...]      e.g. local/e2e.sh -k rollback -x
+# The stack uses its own state dir and ports (CONVOY_E2E_PORT, default 5100..5102), so a running dev stack or
+# demo is not disturbed; it is stopped at the end whatever happens.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY=$ROOT/.tools/venv/bin/python
+BASE=${CONVOY_E2E_PORT:-5100}
+FUNCTIONS=(plan-release register-task-definition update-service check-stability update-scheduled-rule rollback
+  finish-release)
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+bash local/install.sh
+
+step "build (debug): convoy and ${#FUNCTIONS[@]} functions"
+cargo build --quiet -p convoy
+for fn in "${FUNCTIONS[@]}"; do cargo build --quiet --bin "$fn"; done  # as `cargo lambda watch` builds them
+
+step "local stack (ports $BASE..$((BASE + 2)))"
+export CONVOY_STACK_DIR=$ROOT/.local-stack/e2e CONVOY_MOTO_PORT=$BASE CONVOY_WATCH_PORT=$((BASE + 1))
+export CONVOY_SHIM_PORT=$((BASE + 2))
+trap 'bash local/stack.sh stop' EXIT
+bash local/stack.sh start
+# shellcheck disable=SC1091
+source "$CONVOY_STACK_DIR/env"
+
+step "tests/e2e"
+"$PY" -m pytest -p no:cacheprovider tests/e2e "$@"
