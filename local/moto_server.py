@@ -27,9 +27,12 @@ Endpoints (JSON in, JSON out)
   POST /_fault/ecs/service  {cluster, service, runningCount?, pendingCount?, desiredCount?, failedTasks?,
                              rolloutState?, rolloutStateReason?, syncDeploymentTaskDefinition?}
         Sets fields of the service and of its PRIMARY deployment directly.
-  POST /_fault/throttle     {operation, count}  the next `count` calls of `operation` ("RegisterTaskDefinition"
+  POST /_fault/throttle     {operation, count, match?}  the next `count` calls of `operation` ("RegisterTaskDefinition"
                              for any service, or "ecs.RegisterTaskDefinition") answer ThrottlingException.
-  POST /_fault/reset        clears armed faults and throttles (POST /moto-api/reset clears moto's state).
+  POST /_fault/error        {operation, count, match?, code?, message?, status?}  the next `count` calls of
+                             `operation` whose body contains `match` answer that error (default ClientException,
+                             HTTP 400), e.g. to fail one service's UpdateService.
+  POST /_fault/reset        clears armed faults, throttles and errors (POST /moto-api/reset clears moto's state).
   POST /_seed/network       -> {vpcId, subnetIds, securityGroupId}; seeded once, re-seeded after a moto reset.
   GET  /_stats/calls        -> {"ecs.RegisterTaskDefinition": 3, ...} every request received (throttled ones too)
   POST /_stats/reset        zeroes the counters.
@@ -64,7 +67,8 @@ DEFAULT_STOPPED_REASON = "Essential container in task exited"
 
 LOCK = threading.RLock()
 ARMED: dict[str, dict[str, Any]] = {}  # "cluster:service" -> fault for the next rollout
-THROTTLES: dict[str, int] = {}  # "RegisterTaskDefinition" or "ecs.RegisterTaskDefinition" -> calls left
+# Armed error answers, first match wins: {operation, count (calls left), match (body substring), code, message, status}
+ERRORS: list[dict[str, Any]] = []
 CALLS: dict[str, int] = {}  # "ecs.RegisterTaskDefinition" -> requests received
 NETWORK: dict[str, Any] = {}
 
@@ -281,13 +285,16 @@ def _set_service(body: dict) -> Response:
                       "runningCount": svc.running_count, "deployments": [_public(d) for d in svc.deployments]})
 
 
-def _throttle(body: dict) -> Response:
+def _arm_error(body: dict, code: str, message: str) -> Response:
     operation = body.get("operation")
     if not operation:
         return _json({"error": "operation is required"}, 400)
+    rule = {"operation": operation, "count": int(body.get("count", 1)), "match": body.get("match", ""),
+            "code": body.get("code", code), "message": body.get("message", message),
+            "status": int(body.get("status", 400))}
     with LOCK:
-        THROTTLES[operation] = int(body.get("count", 1))
-    return _json({"operation": operation, "count": THROTTLES[operation]})
+        ERRORS.append(rule)
+    return _json(rule)
 
 
 def _seed_network(body: dict) -> Response:
@@ -324,14 +331,16 @@ def handle_control(req: Request) -> Response:
     if path == "/_fault/reset":
         with LOCK:
             ARMED.clear()
-            THROTTLES.clear()
+            ERRORS.clear()
         return _json({"ok": True})
     if path == "/_fault/ecs/arm":
         return _arm(body)
     if path == "/_fault/ecs/service":
         return _set_service(body)
     if path == "/_fault/throttle":
-        return _throttle(body)
+        return _arm_error(body, "ThrottlingException", "Rate exceeded")
+    if path == "/_fault/error":
+        return _arm_error(body, "ClientException", "injected by the local stack")
     if path == "/_seed/network":
         return _seed_network(body)
     return _json({"error": f"unknown endpoint {path}"}, 404)
@@ -361,20 +370,23 @@ def operation_of(environ: dict, body: bytes) -> Optional[tuple[str, str]]:
     return None
 
 
-def _take_throttle(service: str, operation: str) -> bool:
+def _take_error(service: str, operation: str, body: bytes) -> Optional[dict]:
     with LOCK:
-        for key in (f"{service}.{operation}", operation):
-            if THROTTLES.get(key, 0) > 0:
-                THROTTLES[key] -= 1
-                return True
-    return False
+        for rule in ERRORS:
+            if (rule["count"] > 0 and rule["operation"] in (operation, f"{service}.{operation}")
+                    and rule["match"].encode() in body):
+                rule["count"] -= 1
+                return rule
+    return None
 
 
-def _throttled(start_response):
-    body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
-                                       ("x-amzn-ErrorType", "ThrottlingException"),
-                                       ("Content-Length", str(len(body)))])
+def _error_answer(start_response, rule: dict):
+    """An AWS JSON-protocol error (ECS, EventBridge, Step Functions)."""
+    body = json.dumps({"__type": rule["code"], "message": rule["message"]}).encode()
+    reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}.get(rule["status"], "Error")
+    start_response(f"{rule['status']} {reason}", [("Content-Type", "application/x-amz-json-1.1"),
+                                                 ("x-amzn-ErrorType", rule["code"]),
+                                                 ("Content-Length", str(len(body)))])
     return [body]
 
 
@@ -396,8 +408,9 @@ def app(environ, start_response):
         service, operation = op
         with LOCK:
             CALLS[f"{service}.{operation}"] = CALLS.get(f"{service}.{operation}", 0) + 1
-        if _take_throttle(service, operation):
-            return _throttled(start_response)
+        rule = _take_error(service, operation, body)
+        if rule:
+            return _error_answer(start_response, rule)
     return moto_app(environ, start_response)
 
 

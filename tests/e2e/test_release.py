@@ -184,3 +184,16 @@ def test_throttled_registrations_are_retried_and_the_release_succeeds(stack):
     assert revisions(stack) == all_on(2)
     # 6 families registered once each, plus the 3 throttled answers (each throttle is consumed by one request)
     assert stack.calls("RegisterTaskDefinition") >= 6 + 3
+
+
+def test_a_failed_update_inside_the_deploy_map_rolls_the_release_back(stack):
+    # the worker's UpdateService is refused: the Map iteration's Catch turns it into that item's error
+    stack.post("/_fault/error", {"operation": "ecs.UpdateService", "match": '"worker"', "count": 1,
+                                 "code": "InvalidParameterException", "message": "injected: worker refused"})
+    result = stack.run(stack.release())
+
+    assert result["status"] == "FAILED", result
+    assert revisions(stack) == all_on(1)
+    worker = report_items(result)["convoy-demo-a/worker"]
+    assert worker["outcome"] == "Failed", worker
+    assert "worker refused" in json.dumps(worker), worker
