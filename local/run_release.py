@@ -109,7 +109,8 @@ def format_report(report: dict) -> str:
         if item.get("stoppedReasons"):
             reason = f"{reason} [tasks: {'; '.join(item['stoppedReasons'])}]".strip()
         rows.append([item.get("id", "?"), item.get("kind", ""), item.get("outcome", ""), revision, reason])
-    return f"release {report.get('releaseId')}: {report.get('outcome')}\n" + table(rows)
+    problems = "".join(f"\n  problem: {p}" for p in report.get("problems", []))
+    return f"release {report.get('releaseId')}: {report.get('outcome')}{problems}\n" + table(rows)
 
 
 def world_state(endpoint: str, release: dict) -> str:

@@ -196,8 +196,13 @@ pub fn report_text(report: &ReleaseReport, color: bool) -> String {
             ]
         })
         .collect();
+    let problems: String = report
+        .problems
+        .iter()
+        .map(|p| format!("\n  problem: {p}"))
+        .collect();
     format!(
-        "release {}: {}\n{}",
+        "release {}: {}{problems}\n{}",
         report.release_id,
         paint(
             &format!("{:?}", report.outcome),

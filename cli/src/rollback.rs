@@ -283,6 +283,7 @@ mod tests {
     #[test]
     fn report_items_become_the_plan_rollback_restores() {
         let report = ReleaseReport {
+            problems: Vec::new(),
             release_id: "r1".into(),
             outcome: ReleaseOutcome::Succeeded,
             items: vec![

@@ -267,6 +267,11 @@ pub fn build(input: &FinishInput, observed: &Observed) -> ReleaseReport {
         release_id: input.plan.release.id.clone(),
         outcome,
         items,
+        problems: input
+            .failures
+            .iter()
+            .map(|(state, error)| format!("{state} failed: {}", caught_reason(error)))
+            .collect(),
     }
 }
 
@@ -280,6 +285,10 @@ fn release_outcome(input: &FinishInput, items: &[ReportItem]) -> ReleaseOutcome 
     let Some(rollback) = &input.rollback else {
         return ReleaseOutcome::Failed;
     };
+    if input.failures.await_rollback.is_some() {
+        // The restoring rollouts were never confirmed.
+        return ReleaseOutcome::Failed;
+    }
     let restored = input.plan.settings.rollback != RollbackPolicy::None
         && rollback
             .restores

@@ -377,6 +377,9 @@ pub struct ReleaseReport {
     pub release_id: String,
     pub outcome: ReleaseOutcome,
     pub items: Vec<ReportItem>,
+    /// Release-level problems: steps that failed as a whole (`AwaitRelease failed: Throttled: …`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -438,6 +441,34 @@ pub struct FinishInput {
     /// The last AwaitRollback round, if a rollback ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_stability: Option<StabilityOutput>,
+    /// Steps that failed as a whole after their retries; their records above are then partial.
+    #[serde(default)]
+    pub failures: StepFailures,
+}
+
+/// What the state machine caught from a step that failed as a whole (each `null` when it did not).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StepFailures {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub await_release: Option<CaughtError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<CaughtError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub await_rollback: Option<CaughtError>,
+}
+
+impl StepFailures {
+    /// `(state name, error)` of every failed step, in execution order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &CaughtError)> {
+        [
+            ("AwaitRelease", &self.await_release),
+            ("RollbackRelease", &self.rollback),
+            ("AwaitRollback", &self.await_rollback),
+        ]
+        .into_iter()
+        .filter_map(|(state, error)| error.as_ref().map(|e| (state, e)))
+    }
 }
 
 /// Parses a step's raw JSON input into its type. A mismatch (the ASL and the Rust types drifted, or

@@ -754,6 +754,7 @@ fn finish_input_for(n: usize) -> FinishInput {
         stability: Some(stability.clone()),
         rollback: sample.rollback,
         rollback_stability: Some(stability),
+        failures: Default::default(),
     }
 }
 

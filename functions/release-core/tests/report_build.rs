@@ -7,7 +7,7 @@ use release_core::step::{
     CaughtError, DeploymentStatus, FinishInput, ItemKind, ItemOutcome, ItemResult, Outcome, Plan,
     ReleaseMeta, ReleaseOutcome, Restore, RestoreOutcome, RollbackOutput, RollbackPolicy, RuleItem,
     RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings, StabilityOutput,
-    TargetChange,
+    StepFailures, TargetChange,
 };
 
 fn td(family: &str, revision: u32) -> String {
@@ -195,6 +195,7 @@ fn report_for_each_way_a_release_ends() {
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Succeeded)),
                 rollback: None,
                 rollback_stability: None,
+                failures: Default::default(),
             },
             ReleaseOutcome::Succeeded,
             [
@@ -212,6 +213,7 @@ fn report_for_each_way_a_release_ends() {
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
                 rollback: Some(all_restored.clone()),
                 rollback_stability: Some(verdicts(Outcome::Succeeded, Outcome::Succeeded)),
+                failures: Default::default(),
             },
             ReleaseOutcome::RolledBack,
             [
@@ -233,6 +235,7 @@ fn report_for_each_way_a_release_ends() {
                     ("default/nightly/report", Skipped),
                 ])),
                 rollback_stability: None,
+                failures: Default::default(),
             },
             ReleaseOutcome::RolledBack,
             [
@@ -254,6 +257,7 @@ fn report_for_each_way_a_release_ends() {
                     ("default/nightly/report", Skipped),
                 ])),
                 rollback_stability: None,
+                failures: Default::default(),
             },
             ReleaseOutcome::Failed,
             [
@@ -283,6 +287,7 @@ fn report_for_each_way_a_release_ends() {
                 stability: Some(verdicts(Outcome::InProgress, Outcome::InProgress)),
                 rollback: Some(all_restored.clone()),
                 rollback_stability: Some(verdicts(Outcome::Succeeded, Outcome::Succeeded)),
+                failures: Default::default(),
             },
             ReleaseOutcome::RolledBack,
             [
@@ -304,6 +309,7 @@ fn report_for_each_way_a_release_ends() {
                     ("default/nightly/report", Restored),
                 ])),
                 rollback_stability: None,
+                failures: Default::default(),
             },
             ReleaseOutcome::Failed,
             [
@@ -321,6 +327,7 @@ fn report_for_each_way_a_release_ends() {
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
                 rollback: Some(all_restored.clone()),
                 rollback_stability: Some(verdicts(Outcome::Failed, Outcome::Succeeded)),
+                failures: Default::default(),
             },
             ReleaseOutcome::Failed,
             [
@@ -338,6 +345,7 @@ fn report_for_each_way_a_release_ends() {
                 stability: None,
                 rollback: None,
                 rollback_stability: None,
+                failures: Default::default(),
             },
             ReleaseOutcome::Failed,
             [
@@ -345,6 +353,48 @@ fn report_for_each_way_a_release_ends() {
                 (NotStarted, td("api", 1)),
                 (Unchanged, td("cron", 1)),
                 (NotStarted, td("report", 4)),
+            ],
+        ),
+        (
+            "the rollback step failed as a whole",
+            FinishInput {
+                plan: plan(RollbackPolicy::All),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
+                rollback: None,
+                rollback_stability: None,
+                failures: StepFailures {
+                    rollback: Some(caught("RollbackFailed", "prod/web not restored")),
+                    ..Default::default()
+                },
+            },
+            ReleaseOutcome::Failed,
+            [
+                (Deployed, td("web", 2)),
+                (Failed, td("api", 2)),
+                (Unchanged, td("cron", 1)),
+                (Deployed, td("report", 5)),
+            ],
+        ),
+        (
+            "restores issued but the rollback rollouts were never confirmed",
+            FinishInput {
+                plan: plan(RollbackPolicy::All),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
+                rollback: Some(all_restored.clone()),
+                rollback_stability: None,
+                failures: StepFailures {
+                    await_rollback: Some(caught("AwsUnavailable", "DescribeServices: 503")),
+                    ..Default::default()
+                },
+            },
+            ReleaseOutcome::Failed,
+            [
+                (RolledBack, td("web", 1)),
+                (Failed, td("api", 1)),
+                (Unchanged, td("cron", 1)),
+                (RolledBack, td("report", 4)),
             ],
         ),
     ];
@@ -368,6 +418,7 @@ fn report_lines_carry_reasons_and_kinds() {
             ("default/nightly/report", RestoreOutcome::Restored),
         ])),
         rollback_stability: None,
+        failures: Default::default(),
     };
     let report = build(&input, &Observed::new());
     let api = &report.items[1];
@@ -396,6 +447,7 @@ fn observed_task_definitions_win_over_inference() {
         stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
         rollback: None,
         rollback_stability: None,
+        failures: Default::default(),
     };
     // ECS's circuit breaker put api back on revision 1 by itself.
     let observed: Observed = [("prod/api".to_owned(), td("api", 1))].into();
@@ -423,6 +475,7 @@ fn caught_errors_show_the_function_message() {
         stability: None,
         rollback: None,
         rollback_stability: None,
+        failures: Default::default(),
     };
     let report = build(&input, &Observed::new());
     assert_eq!(report.items[0].outcome, ItemOutcome::Failed);
@@ -461,6 +514,7 @@ fn referenced_revisions_cover_previous_and_new_of_every_item() {
         stability: None,
         rollback: None,
         rollback_stability: None,
+        failures: Default::default(),
     };
     let referenced = referenced_revisions(&input);
     for key in [
@@ -469,4 +523,38 @@ fn referenced_revisions_cover_previous_and_new_of_every_item() {
         assert!(referenced.contains(key), "{key} in {referenced:?}");
     }
     assert_eq!(referenced.len(), 7);
+}
+
+fn caught(error: &str, message: &str) -> CaughtError {
+    CaughtError {
+        error: error.into(),
+        cause: serde_json::json!({"errorType": error, "errorMessage": message}).to_string(),
+    }
+}
+
+#[test]
+fn steps_that_failed_as_a_whole_are_release_problems() {
+    let input = FinishInput {
+        plan: plan(RollbackPolicy::All),
+        results: results(),
+        stability: Some(verdicts(Outcome::Succeeded, Outcome::InProgress)),
+        rollback: None,
+        rollback_stability: None,
+        failures: StepFailures {
+            await_release: Some(caught("Throttled", "DescribeServices: Rate exceeded")),
+            rollback: Some(caught("RollbackFailed", "prod/web not restored")),
+            await_rollback: None,
+        },
+    };
+    let report = build(&input, &Observed::new());
+    assert_eq!(report.outcome, ReleaseOutcome::Failed);
+    assert_eq!(
+        report.problems,
+        [
+            "AwaitRelease failed: Throttled: DescribeServices: Rate exceeded",
+            "RollbackRelease failed: RollbackFailed: prod/web not restored",
+        ]
+    );
+    let json = serde_json::to_value(&report).expect("report serializes");
+    assert_eq!(json["problems"].as_array().map(Vec::len), Some(2));
 }
