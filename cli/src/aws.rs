@@ -118,7 +118,7 @@ pub fn sfn_error<E>(
 where
     E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    release_core::aws::events::sdk_error(context, err)
+    release_core::aws::sdk_error(context, err)
 }
 
 #[cfg(test)]

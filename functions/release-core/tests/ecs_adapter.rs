@@ -19,7 +19,8 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use release_core::aws::ecs::{classify, ErrorKind, Op};
+use release_core::aws::ecs::{classify, Op};
+use release_core::aws::ErrorKind;
 use release_core::aws::{EcsApi, ServiceUpdate};
 
 fn with_retries(conf: aws_sdk_ecs::config::Builder) -> aws_sdk_ecs::config::Builder {
@@ -541,4 +542,17 @@ async fn revisions_follow_pages_and_skip_other_families() {
         .unwrap();
     assert_eq!(got, [arn("web:3"), arn("web:2")]);
     assert_eq!((page1.num_calls(), page2.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn unreadable_answers_are_aws_unavailable() {
+    let rule = mock!(Client::describe_services)
+        .sequence()
+        .http_status(200, Some("not json".into()))
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let err = EcsApi::describe_services(&ecs, "prod", &["web".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "AwsUnavailable", "{err}");
 }

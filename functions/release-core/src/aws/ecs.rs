@@ -1,9 +1,11 @@
 //! `EcsApi` over `aws_sdk_ecs::Client`: batching, pagination and SDK error mapping, nothing else.
 //!
 //! The SDK retries throttling and 5xx itself (see `config`); what still fails after its retries is
-//! mapped here, in one place ([`map_sdk_error`]), to the stable error names.
+//! mapped to the stable error names by the shared [`map_sdk_error`], told here what ECS's own codes
+//! mean ([`classify`]).
 
-use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
 use aws_sdk_ecs::types::{
     Cluster, DeploymentConfiguration, DesiredStatus, Service, SortOrder, Tag, Task, TaskDefinition,
@@ -11,7 +13,7 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_ecs::Client;
 
-use super::{EcsApi, Found, ServiceUpdate};
+use super::{map_sdk_error, CallFailure, EcsApi, ErrorKind, Found, Reached, ServiceUpdate};
 use crate::Error;
 
 /// DescribeClusters accepts up to 100 clusters per call.
@@ -36,119 +38,51 @@ pub enum Op {
     DescribeTasks,
 }
 
-/// What an error is, before it gets its message and source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Throttled,
-    AccessDenied,
-    ClusterNotFound,
-    ServiceNotFound,
-    AwsUnavailable,
-    TaskDefinitionRejected,
-    Internal,
-}
-
-/// Error codes that mean "slow down" on ECS and its front door.
-const THROTTLING_CODES: [&str; 5] = [
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "Throttling",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-];
-
-const ACCESS_DENIED_CODES: [&str; 4] = [
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnauthorizedOperation",
-    "UnrecognizedClientException",
-];
-
-/// Classifies a service error by its code, message and HTTP status (`None` when there was no
-/// response at all).
+/// Classifies an ECS service error by its code, message and HTTP status.
 pub fn classify(
     op: Op,
     code: Option<&str>,
     message: Option<&str>,
     status: Option<u16>,
 ) -> ErrorKind {
-    let code = code.unwrap_or_default();
-    let message = message.unwrap_or_default();
-    if THROTTLING_CODES.contains(&code)
+    super::classify(&CallFailure::service_error(code, message, status), |f| {
+        ecs_specific(op, f)
+    })
+}
+
+/// What ECS's own codes mean, and what the same code means on one operation; the rest is shared
+/// by every AWS service ([`super::classify`]).
+fn ecs_specific(op: Op, failure: &CallFailure<'_>) -> Option<ErrorKind> {
+    if failure.reached == Reached::Unreadable {
+        // An ECS answer the SDK could not read is taken for a passing outage.
+        return Some(ErrorKind::AwsUnavailable);
+    }
+    let server_error = failure.status.is_some_and(|s| s >= 500);
+    match (op, failure.code.unwrap_or_default()) {
         // ECS reports its per-API rate limit as a plain ClientException; the message is the only
         // thing that tells it apart from a real client error.
-        || (code == "ClientException" && message.contains("Rate exceeded"))
-    {
-        return ErrorKind::Throttled;
-    }
-    if ACCESS_DENIED_CODES.contains(&code) {
-        return ErrorKind::AccessDenied;
-    }
-    match code {
-        "ClusterNotFoundException" => return ErrorKind::ClusterNotFound,
-        "ServiceNotFoundException" | "ServiceNotActiveException" => {
-            return ErrorKind::ServiceNotFound
+        (_, "ClientException") if failure.message.is_some_and(|m| m.contains("Rate exceeded")) => {
+            Some(ErrorKind::Throttled)
         }
-        "ServerException" | "ServiceUnavailableException" | "InternalFailure" => {
-            return ErrorKind::AwsUnavailable
+        (_, "ClusterNotFoundException") => Some(ErrorKind::ClusterNotFound),
+        (_, "ServiceNotFoundException" | "ServiceNotActiveException") => {
+            Some(ErrorKind::ServiceNotFound)
         }
-        _ => {}
-    }
-    if status.is_some_and(|s| s >= 500) {
-        return ErrorKind::AwsUnavailable;
-    }
-    match (op, code) {
-        (Op::RegisterTaskDefinition, "ClientException" | "InvalidParameterException") => {
-            ErrorKind::TaskDefinitionRejected
+        (Op::RegisterTaskDefinition, "ClientException" | "InvalidParameterException")
+            if !server_error =>
+        {
+            Some(ErrorKind::TaskDefinitionRejected)
         }
-        _ => ErrorKind::Internal,
+        _ => None,
     }
 }
 
-/// The one place an ECS SDK error becomes a convoy [`Error`]; the SDK error stays as the source.
-pub fn map_sdk_error<E, R>(op: Op, subject: &str, err: SdkError<E, R>) -> Error
+/// An ECS SDK error as a convoy [`Error`], through the shared [`map_sdk_error`].
+fn ecs_error<E>(op: Op, subject: &str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-    SdkError<E, R>: std::error::Error,
 {
-    let (kind, code) = match &err {
-        SdkError::ServiceError(ctx) => {
-            let e = ctx.err();
-            let status = status_of(ctx.raw());
-            (
-                classify(op, e.code(), e.message(), status),
-                e.code().map(str::to_owned),
-            )
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            (ErrorKind::AwsUnavailable, None)
-        }
-        // ConstructionFailure and any future variant: our request was wrong.
-        _ => (ErrorKind::Internal, None),
-    };
-    let message = format!(
-        "{op:?} {subject}: {}{}",
-        code.map(|c| format!("{c}: ")).unwrap_or_default(),
-        DisplayErrorContext(&err)
-    );
-    let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(err));
-    match kind {
-        ErrorKind::Throttled => Error::Throttled { message, source },
-        ErrorKind::AccessDenied => Error::AccessDenied { message, source },
-        ErrorKind::ClusterNotFound => Error::ClusterNotFound(message),
-        ErrorKind::ServiceNotFound => Error::ServiceNotFound(message),
-        ErrorKind::AwsUnavailable => Error::AwsUnavailable { message, source },
-        ErrorKind::TaskDefinitionRejected => Error::TaskDefinitionRejected { message, source },
-        ErrorKind::Internal => Error::Internal { message, source },
-    }
-}
-
-/// HTTP status of a raw response, when the response type carries one.
-fn status_of<R: std::fmt::Debug + 'static>(raw: &R) -> Option<u16> {
-    let any: &dyn std::any::Any = raw;
-    any.downcast_ref::<aws_sdk_ecs::config::http::HttpResponse>()
-        .map(|r| r.status().as_u16())
+    map_sdk_error(&format!("{op:?} {subject}"), err, |f| ecs_specific(op, f))
 }
 
 /// Copies every field RegisterTaskDefinition accepts from a described definition onto the request.
@@ -240,7 +174,7 @@ impl EcsApi for Client {
                 .set_clusters(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(Op::DescribeClusters, &batch.join(","), e))?;
+                .map_err(|e| ecs_error(Op::DescribeClusters, &batch.join(","), e))?;
             found.items.extend(out.clusters.unwrap_or_default());
             found.failures.extend(out.failures.unwrap_or_default());
         }
@@ -263,7 +197,7 @@ impl EcsApi for Client {
                 .set_services(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(Op::DescribeServices, cluster, e))?;
+                .map_err(|e| ecs_error(Op::DescribeServices, cluster, e))?;
             found.items.extend(out.services.unwrap_or_default());
             found.failures.extend(out.failures.unwrap_or_default());
         }
@@ -280,7 +214,7 @@ impl EcsApi for Client {
             .include(TaskDefinitionField::Tags)
             .send()
             .await
-            .map_err(|e| map_sdk_error(Op::DescribeTaskDefinition, task_definition, e))?;
+            .map_err(|e| ecs_error(Op::DescribeTaskDefinition, task_definition, e))?;
         let definition = out.task_definition.ok_or_else(|| {
             Error::internal(format!(
                 "DescribeTaskDefinition {task_definition}: no task definition in the response"
@@ -298,7 +232,7 @@ impl EcsApi for Client {
         let out = copy_register_fields(self.register_task_definition(), definition, tags)
             .send()
             .await
-            .map_err(|e| map_sdk_error(Op::RegisterTaskDefinition, &family, e))?;
+            .map_err(|e| ecs_error(Op::RegisterTaskDefinition, &family, e))?;
         out.task_definition.ok_or_else(|| {
             Error::internal(format!(
                 "RegisterTaskDefinition {family}: no task definition in the response"
@@ -317,7 +251,7 @@ impl EcsApi for Client {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(|e| map_sdk_error(Op::ListTaskDefinitions, family, e))?;
+            .map_err(|e| ecs_error(Op::ListTaskDefinitions, family, e))?;
         // `familyPrefix` is a prefix: `web` also lists `web-worker`.
         let mut arns: Vec<String> = arns
             .into_iter()
@@ -333,7 +267,7 @@ impl EcsApi for Client {
             .task_definition(task_definition)
             .send()
             .await
-            .map_err(|e| map_sdk_error(Op::DeregisterTaskDefinition, task_definition, e))?;
+            .map_err(|e| ecs_error(Op::DeregisterTaskDefinition, task_definition, e))?;
         Ok(())
     }
 
@@ -367,7 +301,7 @@ impl EcsApi for Client {
             .set_deployment_configuration(deployment_configuration)
             .send()
             .await
-            .map_err(|e| map_sdk_error(Op::UpdateService, &subject, e))?;
+            .map_err(|e| ecs_error(Op::UpdateService, &subject, e))?;
         out.service.ok_or_else(|| {
             Error::internal(format!(
                 "UpdateService {subject}: no service in the response"
@@ -396,7 +330,7 @@ impl EcsApi for Client {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(|e| map_sdk_error(Op::ListTasks, &format!("{cluster}/{service}"), e))
+            .map_err(|e| ecs_error(Op::ListTasks, &format!("{cluster}/{service}"), e))
     }
 
     async fn describe_tasks(&self, cluster: &str, tasks: &[String]) -> Result<Vec<Task>, Error> {
@@ -408,7 +342,7 @@ impl EcsApi for Client {
                 .set_tasks(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(Op::DescribeTasks, cluster, e))?;
+                .map_err(|e| ecs_error(Op::DescribeTasks, cluster, e))?;
             found.extend(out.tasks.unwrap_or_default());
         }
         Ok(found)

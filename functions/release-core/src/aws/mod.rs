@@ -6,8 +6,12 @@
 
 use std::future::Future;
 
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::types::{Cluster, Failure, Service, Tag, Task, TaskDefinition};
 use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::Error;
 
@@ -123,4 +127,253 @@ pub trait EventsApi: Send + Sync {
         rule: &str,
         targets: &[Target],
     ) -> impl Future<Output = Result<Vec<PutTargetsResultEntry>, Error>> + Send;
+}
+
+/// Error codes AWS services use for throttling (the list the SDK's retry classifier uses, plus
+/// ECS's `RequestThrottled`).
+const THROTTLING_CODES: [&str; 10] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "RequestThrottled",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "SlowDown",
+];
+
+const ACCESS_DENIED_CODES: [&str; 5] = [
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "NotAuthorized",
+];
+
+/// Codes that say "try again later" without being throttling.
+const UNAVAILABLE_CODES: [&str; 6] = [
+    "InternalException",
+    "InternalFailure",
+    "ServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ConcurrentModificationException",
+];
+
+/// What an error is, before it gets its message and source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Throttled,
+    AccessDenied,
+    ClusterNotFound,
+    ServiceNotFound,
+    AwsUnavailable,
+    TaskDefinitionRejected,
+    Internal,
+}
+
+/// How far a failed call got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached {
+    /// The service answered with an error it names by code.
+    ServiceError,
+    /// An answer came that the SDK could not read.
+    Unreadable,
+    /// No answer at all (timeout, connection refused, DNS).
+    Unreachable,
+    /// The request could not even be built: a bug on our side.
+    NotSent,
+}
+
+/// What a failed AWS call told us, read off the SDK error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallFailure<'a> {
+    pub reached: Reached,
+    pub code: Option<&'a str>,
+    pub message: Option<&'a str>,
+    /// HTTP status of the answer, `None` when there was none.
+    pub status: Option<u16>,
+}
+
+impl<'a> CallFailure<'a> {
+    /// A service error as the table tests describe it: code, message and status.
+    pub fn service_error(
+        code: Option<&'a str>,
+        message: Option<&'a str>,
+        status: Option<u16>,
+    ) -> Self {
+        CallFailure {
+            reached: Reached::ServiceError,
+            code,
+            message,
+            status,
+        }
+    }
+}
+
+/// Classifies a failed call. `specific` is asked first: it holds what only one service's codes
+/// or one operation mean (ECS's `ClusterNotFoundException`, a rejected task definition); `None`
+/// leaves the decision to the codes and statuses every AWS service shares.
+pub fn classify(
+    failure: &CallFailure<'_>,
+    specific: impl FnOnce(&CallFailure<'_>) -> Option<ErrorKind>,
+) -> ErrorKind {
+    if let Some(kind) = specific(failure) {
+        return kind;
+    }
+    let code = failure.code.unwrap_or_default();
+    let status = failure.status;
+    if THROTTLING_CODES.contains(&code) || status == Some(429) {
+        ErrorKind::Throttled
+    } else if ACCESS_DENIED_CODES.contains(&code) || status == Some(403) {
+        ErrorKind::AccessDenied
+    } else if UNAVAILABLE_CODES.contains(&code)
+        || status.is_some_and(|s| s >= 500)
+        || failure.reached == Reached::Unreachable
+    {
+        ErrorKind::AwsUnavailable
+    } else {
+        ErrorKind::Internal
+    }
+}
+
+/// The one place an SDK error (of any aws-sdk client: they share `SdkError` and `HttpResponse`)
+/// becomes a convoy [`Error`]; the SDK error stays as the source. `context` names the call and the
+/// resource (`PutTargets default/nightly`), so the message alone can be acted on; `specific` is
+/// handed to [`classify`].
+pub fn map_sdk_error<E>(
+    context: &str,
+    err: SdkError<E, HttpResponse>,
+    specific: impl FnOnce(&CallFailure<'_>) -> Option<ErrorKind>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let failure = match &err {
+        SdkError::ServiceError(ctx) => CallFailure::service_error(
+            ctx.err().code(),
+            ctx.err().message(),
+            Some(ctx.raw().status().as_u16()),
+        ),
+        SdkError::ResponseError(ctx) => CallFailure {
+            reached: Reached::Unreadable,
+            code: None,
+            message: None,
+            status: Some(ctx.raw().status().as_u16()),
+        },
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => CallFailure {
+            reached: Reached::Unreachable,
+            code: None,
+            message: None,
+            status: None,
+        },
+        // ConstructionFailure and any future variant: our request was wrong.
+        _ => CallFailure {
+            reached: Reached::NotSent,
+            code: None,
+            message: None,
+            status: None,
+        },
+    };
+    let kind = classify(&failure, specific);
+    let message = format!(
+        "{context}: {}{}",
+        failure.code.map(|c| format!("{c}: ")).unwrap_or_default(),
+        DisplayErrorContext(&err)
+    );
+    let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(err));
+    match kind {
+        ErrorKind::Throttled => Error::Throttled { message, source },
+        ErrorKind::AccessDenied => Error::AccessDenied { message, source },
+        ErrorKind::ClusterNotFound => Error::ClusterNotFound(message),
+        ErrorKind::ServiceNotFound => Error::ServiceNotFound(message),
+        ErrorKind::AwsUnavailable => Error::AwsUnavailable { message, source },
+        ErrorKind::TaskDefinitionRejected => Error::TaskDefinitionRejected { message, source },
+        ErrorKind::Internal => Error::Internal { message, source },
+    }
+}
+
+/// [`map_sdk_error`] for calls whose errors mean nothing beyond what every AWS service shares.
+pub fn sdk_error<E>(context: &str, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    map_sdk_error(context, err, |_| None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_classification_table() {
+        use ErrorKind::*;
+        use Reached::*;
+        // how far the call got, code, HTTP status → kind
+        let cases: [(Reached, Option<&str>, Option<u16>, ErrorKind); 14] = [
+            (
+                ServiceError,
+                Some("ThrottlingException"),
+                Some(400),
+                Throttled,
+            ),
+            (ServiceError, Some("RequestThrottled"), Some(400), Throttled),
+            (ServiceError, Some("SlowDown"), Some(503), Throttled),
+            (ServiceError, Some("SomethingNew"), Some(429), Throttled),
+            (ServiceError, Some("NotAuthorized"), Some(400), AccessDenied),
+            (ServiceError, Some("SomethingNew"), Some(403), AccessDenied),
+            (
+                ServiceError,
+                Some("InternalException"),
+                Some(400),
+                AwsUnavailable,
+            ),
+            (
+                ServiceError,
+                Some("ServerException"),
+                Some(500),
+                AwsUnavailable,
+            ),
+            (
+                ServiceError,
+                Some("SomethingNew"),
+                Some(502),
+                AwsUnavailable,
+            ),
+            (
+                ServiceError,
+                Some("ValidationException"),
+                Some(400),
+                Internal,
+            ),
+            (Unreadable, None, Some(429), Throttled),
+            (Unreadable, None, Some(200), Internal),
+            (Unreachable, None, None, AwsUnavailable),
+            (NotSent, None, None, Internal),
+        ];
+        for (reached, code, status, want) in cases {
+            let failure = CallFailure {
+                reached,
+                code,
+                message: None,
+                status,
+            };
+            assert_eq!(
+                classify(&failure, |_| None),
+                want,
+                "{reached:?} {code:?} {status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_specific_answer_comes_first() {
+        let failure = CallFailure::service_error(Some("ThrottlingException"), None, Some(400));
+        assert_eq!(
+            classify(&failure, |_| Some(ErrorKind::ClusterNotFound)),
+            ErrorKind::ClusterNotFound
+        );
+    }
 }
