@@ -32,10 +32,19 @@ Endpoints (JSON in, JSON out)
   POST /_fault/error        {operation, count, match?, code?, message?, status?}  the next `count` calls of
                              `operation` whose body contains `match` answer that error (default ClientException,
                              HTTP 400), e.g. to fail one service's UpdateService.
-  POST /_fault/reset        clears armed faults, throttles and errors (POST /moto-api/reset clears moto's state).
+  POST /_fault/ecs/defaults {steps}  describes every unarmed rollout needs before it completes (default 2).
+  POST /_fault/buckets      {enabled?, rateScale?, burstScale?}  ECS-like token buckets per account (task definition
+                             modify 20 burst + 1/s, service modify 50 + 5/s, service read 100 + 20/s; rates and
+                             bursts multiplied by the scales): a call finding its bucket empty answers
+                             ThrottlingException, as ECS does. Off by default.
+  POST /_fault/reset        clears armed faults, throttles, errors, buckets and default steps (POST /moto-api/reset
+                             clears moto's state).
   POST /_seed/network       -> {vpcId, subnetIds, securityGroupId}; seeded once, re-seeded after a moto reset.
   GET  /_stats/calls        -> {"ecs.RegisterTaskDefinition": 3, ...} every request received (throttled ones too)
-  POST /_stats/reset        zeroes the counters.
+  GET  /_stats/throttled    -> {"ecs.RegisterTaskDefinition": 7, ...} calls answered by an empty bucket
+  GET  /_stats/rollouts     -> [{cluster, service, deploymentId, state: COMPLETED|FAILED, at: unix seconds}, ...]
+                             when the simulator moved each rollout to a terminal state
+  POST /_stats/reset        zeroes the counters and forgets the rollout records.
 """
 
 import argparse
@@ -70,6 +79,9 @@ ARMED: dict[str, dict[str, Any]] = {}  # "cluster:service" -> fault for the next
 # Armed error answers, first match wins: {operation, count (calls left), match (body substring), code, message, status}
 ERRORS: list[dict[str, Any]] = []
 CALLS: dict[str, int] = {}  # "ecs.RegisterTaskDefinition" -> requests received
+THROTTLED: dict[str, int] = {}  # "ecs.RegisterTaskDefinition" -> requests answered by an empty bucket
+ROLLOUTS: list[dict[str, Any]] = []  # terminal rollout transitions, in order: {cluster, service, ..., at}
+SIM = {"steps": DEFAULT_STEPS}  # describes an unarmed rollout needs
 NETWORK: dict[str, Any] = {}
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -183,11 +195,12 @@ def _advance(backend, svc) -> None:
     fault = deployment.get("_sim_fault") or {"mode": "ok"}
     mode = fault.get("mode", "ok")
     deployment["_sim_step"] += 1
-    if mode == "stuck" or deployment["_sim_step"] < int(fault.get("steps", DEFAULT_STEPS)):
+    if mode == "stuck" or deployment["_sim_step"] < int(fault.get("steps", SIM["steps"])):
         deployment["pendingCount"] = svc.desired_count
         return
     if mode == "ok":
         _complete(svc, deployment)
+        _record_rollout(svc, deployment, "COMPLETED")
         return
     # fail / rollback: the circuit breaker trips
     failed = int(fault.get("failedTasks", 3))
@@ -202,6 +215,7 @@ def _advance(backend, svc) -> None:
             "rolloutStateReason": fault.get("rolloutStateReason", CIRCUIT_BREAKER_REASON),
         }
     )
+    _record_rollout(svc, deployment, "FAILED")
     _stop_failed_tasks(backend, svc, deployment, failed, fault.get("reason", DEFAULT_STOPPED_REASON))
     svc.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": utcnow(),
                           "message": f"(service {svc.name}) (deployment {deployment['id']}) deployment failed: "
@@ -215,6 +229,12 @@ def _advance(backend, svc) -> None:
         svc.task_definition = previous["taskDefinition"]
         back = _new_deployment(svc, deployment, previous["taskDefinition"], {"mode": "ok", **_steps(fault)})
         svc.deployments.insert(0, back)
+
+
+def _record_rollout(svc, deployment: dict, state: str) -> None:
+    # The wall-clock moment a poller could first see the outcome: benchmarks compare it with the history.
+    ROLLOUTS.append({"cluster": svc.cluster_name, "service": svc.name, "deploymentId": deployment["id"],
+                     "state": state, "at": time.time()})
 
 
 def _steps(fault: dict) -> dict:
@@ -313,6 +333,55 @@ def _seed_network(body: dict) -> Response:
         return _json(NETWORK)
 
 
+# ECS request throttling (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html):
+# one bucket per category per account, shared by every action of the category.
+ECS_BUCKETS = {
+    "task-definition-modify": (20, 1.0, ("RegisterTaskDefinition", "DeregisterTaskDefinition")),
+    "service-modify": (50, 5.0, ("CreateService", "UpdateService", "DeleteService")),
+    "service-read": (100, 20.0, ("DescribeServices", "ListServices")),
+}
+
+
+class TokenBucket:
+    def __init__(self, burst: float, rate: float):
+        self.burst, self.rate, self.tokens, self.stamp = burst, rate, burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+BUCKETS: dict[str, TokenBucket] = {}  # ECS operation -> its category's bucket (shared objects); empty = off
+
+
+def _configure_buckets(body: dict) -> Response:
+    rate_scale, burst_scale = float(body.get("rateScale", 1)), float(body.get("burstScale", 1))
+    with LOCK:
+        BUCKETS.clear()
+        if body.get("enabled", True):
+            for burst, rate, operations in ECS_BUCKETS.values():
+                bucket = TokenBucket(max(1.0, burst * burst_scale), rate * rate_scale)
+                for operation in operations:
+                    BUCKETS[operation] = bucket
+        config = {category: {"burst": max(1.0, burst * burst_scale), "perSecond": rate * rate_scale}
+                  for category, (burst, rate, _) in ECS_BUCKETS.items()}
+    return _json({"enabled": bool(BUCKETS), "buckets": config if BUCKETS else {}})
+
+
+def _bucket_refuses(service: str, operation: str) -> bool:
+    with LOCK:
+        bucket = BUCKETS.get(operation) if service == "ecs" else None
+        if bucket is None or bucket.take():
+            return False
+        THROTTLED[f"{service}.{operation}"] = THROTTLED.get(f"{service}.{operation}", 0) + 1
+        return True
+
+
 def handle_control(req: Request) -> Response:
     try:
         body = json.loads(req.get_data() or b"{}")
@@ -322,17 +391,34 @@ def handle_control(req: Request) -> Response:
     if path == "/_stats/calls" and method == "GET":
         with LOCK:
             return _json(dict(sorted(CALLS.items())))
+    if path == "/_stats/throttled" and method == "GET":
+        with LOCK:
+            return _json(dict(sorted(THROTTLED.items())))
+    if path == "/_stats/rollouts" and method == "GET":
+        with LOCK:
+            return _json(list(ROLLOUTS))
     if method != "POST":
         return _json({"error": f"{method} {path}: use POST"}, 405)
     if path == "/_stats/reset":
         with LOCK:
             CALLS.clear()
+            THROTTLED.clear()
+            ROLLOUTS.clear()
         return _json({"ok": True})
     if path == "/_fault/reset":
         with LOCK:
             ARMED.clear()
             ERRORS.clear()
+            BUCKETS.clear()
+            SIM["steps"] = DEFAULT_STEPS
         return _json({"ok": True})
+    if path == "/_fault/ecs/defaults":
+        if "steps" in body:
+            with LOCK:
+                SIM["steps"] = max(1, int(body["steps"]))
+        return _json(dict(SIM))
+    if path == "/_fault/buckets":
+        return _configure_buckets(body)
     if path == "/_fault/ecs/arm":
         return _arm(body)
     if path == "/_fault/ecs/service":
@@ -411,6 +497,9 @@ def app(environ, start_response):
         rule = _take_error(service, operation, body)
         if rule:
             return _error_answer(start_response, rule)
+        if _bucket_refuses(service, operation):
+            return _error_answer(start_response, {"code": "ThrottlingException", "message": "Rate exceeded",
+                                                  "status": 400})
     return moto_app(environ, start_response)
 
 

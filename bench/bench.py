@@ -1,0 +1,289 @@
+"""Fleet-scale figures of a release on the local stack (real ASL on moto's engine, real functions).
+
+    python bench/bench.py [--sizes 10,100,500] [--clusters 5] [--rules 2] [--steps 3] [--poll 2]
+                          [--rate-scale 10] [--no-buckets] [--skip noop,failure] [--json out.json]
+
+Needs a running stack (bench/run.sh starts one). For each N it seeds N services spread over `--clusters`
+clusters (each its own task-definition family) plus `--rules` scheduled rules with two ECS targets each,
+arms the simulator so every rollout needs `--steps` DescribeServices, turns on ECS-like token buckets (rates
+x `--rate-scale`), releases every service and rule to a new image and prints, from GetExecutionHistory and the
+simulator's counters: history events, state transitions, the largest state payload, ECS/EventBridge calls by
+operation (throttled answers apart), RegisterTaskDefinition calls and the orchestration wall time. Then a no-op
+release of 10 services, and the delay from the simulator failing a rollout to RollbackRelease being entered.
+
+Figures only: nothing here asserts a target (docs/performance.md states them next to the numbers).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "local"))
+
+import render_sfn  # noqa: E402
+import run_release  # noqa: E402
+
+ENDPOINT = os.environ.get("CONVOY_MOTO_ENDPOINT", "http://127.0.0.1:5000")
+ACCOUNT, REGION = "123456789012", "us-east-1"
+IMAGE_REPO = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+PAYLOAD_LIMIT = 256 * 1024
+STATE_MACHINE = "convoy-bench-release"
+
+
+def request(method: str, path: str, body=None):
+    data = json.dumps(body or {}).encode() if method == "POST" else None
+    req = urllib.request.Request(ENDPOINT + path, method=method, data=data,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as answer:
+        text = answer.read()
+    return json.loads(text) if text.strip() else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The world: N services over several clusters, a few rules with ECS targets, everything on 1.0.0
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def service_name(i: int) -> str:
+    return f"svc-{i:03d}"
+
+
+def image(name: str, version: str) -> str:
+    return f"{IMAGE_REPO}/{name}:{version}"
+
+
+def seed(n: int, clusters: int, rules: int) -> dict:
+    request("POST", "/moto-api/reset")
+    request("POST", "/_fault/reset")
+    net = request("POST", "/_seed/network")
+    ecs = run_release.client("ecs", ENDPOINT)
+    events = run_release.client("events", ENDPOINT)
+    awsvpc = {"subnets": net["subnetIds"], "securityGroups": [net["securityGroupId"]], "assignPublicIp": "DISABLED"}
+    cluster_names = [f"bench-{c}" for c in range(clusters)]
+    for cluster in cluster_names:
+        ecs.create_cluster(clusterName=cluster)
+
+    def register(family: str, container: str) -> str:
+        return ecs.register_task_definition(
+            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            containerDefinitions=[{"name": container, "image": image(container, "1.0.0"), "essential": True,
+                                   "portMappings": [{"containerPort": 8080, "protocol": "tcp"}]}],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    services = []
+    for i in range(n):
+        cluster, name = cluster_names[i % clusters], service_name(i)
+        arn = register(f"bench-{name}", name)
+        ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=arn, desiredCount=2,
+                           launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": awsvpc},
+                           deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": False},
+                                                    "maximumPercent": 200, "minimumHealthyPercent": 100})
+        request("POST", "/_fault/ecs/service", {"cluster": cluster, "service": name, "runningCount": 2,
+                                                "pendingCount": 0, "rolloutState": "COMPLETED"})
+        services.append((cluster, name))
+    rule_names = []
+    for r in range(rules):
+        rule, container = f"bench-rule-{r}", f"job-{r}"
+        arn = register(f"bench-{container}", container)
+        events.put_rule(Name=rule, ScheduleExpression="rate(1 hour)", State="ENABLED")
+        targets = [{"Id": f"{rule}-{t}", "Arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster_names[0]}",
+                    "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/bench-events",
+                    "EcsParameters": {"TaskDefinitionArn": arn, "TaskCount": 1, "LaunchType": "FARGATE",
+                                      "NetworkConfiguration": {"awsvpcConfiguration": {
+                                          "Subnets": net["subnetIds"], "SecurityGroups": [net["securityGroupId"]],
+                                          "AssignPublicIp": "DISABLED"}}}}
+                   for t in range(2)]
+        events.put_targets(Rule=rule, Targets=targets)
+        rule_names.append((rule, container))
+    return {"services": services, "rules": rule_names}
+
+
+def release_input(world: dict, release_id: str, version: str, poll: int, concurrency: int) -> dict:
+    return {
+        "release": {"id": release_id, "source": "bench"},
+        "settings": {"rollback": "all", "maxConcurrency": concurrency, "pollIntervalSeconds": poll,
+                     "keepRevisions": 0, "allowLatest": False},
+        "services": [{"cluster": cluster, "service": name, "images": {"containers": {name: image(name, version)}},
+                      "timeoutSeconds": 1800} for cluster, name in world["services"]],
+        "tasks": [{"rule": rule, "eventBus": "default", "images": {"containers": {container: image(container, version)}}}
+                  for rule, container in world["rules"]],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One measured release
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def payloads(event: dict):
+    """(bytes, where) of every input/output/parameters text an event carries."""
+    for key, details in event.items():
+        if key.endswith("EventDetails") and isinstance(details, dict):
+            for field in ("input", "output", "parameters"):
+                if isinstance(details.get(field), str):
+                    where = f"{event['type']} {details.get('name', '')}".strip()
+                    yield len(details[field].encode()), f"{where} .{field}"
+
+
+def measure(sfn, definition: dict, release: dict, timeout: float) -> dict:
+    # After seeding: a moto reset forgets state machines too.
+    machine = run_release.ensure_state_machine(sfn, definition, STATE_MACHINE)
+    request("POST", "/_stats/reset")
+    result = run_release.start_and_wait(sfn, machine, release, timeout=timeout, poll=0.5)
+    events = run_release.history(sfn, result["executionArn"])
+    calls = request("GET", "/_stats/calls")
+    throttled = request("GET", "/_stats/throttled")
+    rollouts = request("GET", "/_stats/rollouts")
+    largest = max((p for e in events for p in payloads(e)), default=(0, "-"))
+    report = result["report"] or {}
+    outcomes: dict[str, int] = {}
+    for item in report.get("items", []):
+        outcomes[item["outcome"]] = outcomes.get(item["outcome"], 0) + 1
+    stamps = [e["timestamp"].timestamp() for e in events]
+    return {
+        "status": result["status"],
+        "error": result["error"],
+        "outcomes": outcomes,
+        "historyEvents": len(events),
+        "stateTransitions": sum(1 for e in events if e["type"].endswith("StateEntered")),
+        "lambdaInvocations": sum(1 for e in events if e["type"] == "LambdaFunctionScheduled"),
+        "largestPayload": {"bytes": largest[0], "where": largest[1]},
+        "calls": {k: v for k, v in calls.items() if k.startswith(("ecs.", "events."))},
+        "throttled": throttled,
+        "registerTaskDefinition": calls.get("ecs.RegisterTaskDefinition", 0),
+        "orchestrationSeconds": round(max(stamps) - min(stamps), 2) if stamps else None,
+        "clientSeconds": result["seconds"],
+        "events": events,
+        "rollouts": rollouts,
+    }
+
+
+def per_changed_service(m: dict, changed: int) -> float:
+    """ECS calls per changed service, leaving out the batched polls (DescribeServices) and failure diagnosis."""
+    polls = {"ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks"}
+    total = sum(v for k, v in m["calls"].items() if k.startswith("ecs.") and k not in polls)
+    accepted = total - sum(v for k, v in m["throttled"].items() if k not in polls)
+    return round(accepted / changed, 2) if changed else 0.0
+
+
+def fleet(sfn, definition, args, n: int) -> dict:
+    world = seed(n, min(args.clusters, n), args.rules)
+    request("POST", "/_fault/ecs/defaults", {"steps": args.steps})
+    if not args.no_buckets:
+        request("POST", "/_fault/buckets", {"rateScale": args.rate_scale})
+    release = release_input(world, f"bench-{n}-{int(time.time())}", "1.1.0", args.poll, args.concurrency)
+    m = measure(sfn, definition, release, args.timeout)
+    request("POST", "/_fault/buckets", {"enabled": False})
+    m["n"] = n
+    m["perChangedService"] = per_changed_service(m, n)
+    return m
+
+
+def noop(sfn, definition, args) -> dict:
+    world = seed(10, min(args.clusters, 10), 0)
+    request("POST", "/_fault/ecs/defaults", {"steps": args.steps})
+    m = measure(sfn, definition, release_input(world, f"bench-noop-{int(time.time())}", "1.0.0", args.poll,
+                                            args.concurrency), args.timeout)
+    m["n"] = 10
+    return m
+
+
+def failure(sfn, definition, args) -> dict:
+    """One of 10 services fails its rollout: how long after the simulator marked it FAILED is rollback entered."""
+    world = seed(10, min(args.clusters, 10), 0)
+    request("POST", "/_fault/ecs/defaults", {"steps": args.steps})
+    cluster, name = world["services"][3]
+    request("POST", "/_fault/ecs/arm", {"cluster": cluster, "service": name, "mode": "fail"})
+    m = measure(sfn, definition, release_input(world, f"bench-fail-{int(time.time())}", "1.1.0", args.poll,
+                                            args.concurrency), args.timeout)
+    failed_at = next((r["at"] for r in m["rollouts"] if r["state"] == "FAILED"), None)
+    entered = next((e["timestamp"].timestamp() for e in m["events"] if e["type"] == "TaskStateEntered"
+                    and e.get("stateEnteredEventDetails", {}).get("name") == "RollbackRelease"), None)
+    m["n"] = 10
+    m["failureToRollbackSeconds"] = round(entered - failed_at, 2) if failed_at and entered else None
+    return m
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def kib(n: int) -> str:
+    return f"{n / 1024:.1f} KiB"
+
+
+def print_fleet(rows: list[dict]) -> None:
+    print("\n== release of N services (every rollout needs k DescribeServices; ECS-like token buckets)")
+    header = ["N", "status", "items", "history events", "transitions", "largest payload", "wall s",
+              "Register calls", "ECS calls/changed svc"]
+    table = [header]
+    for m in rows:
+        table.append([m["n"], m["status"], " ".join(f"{k}={v}" for k, v in sorted(m["outcomes"].items())),
+                      m["historyEvents"], m["stateTransitions"], kib(m["largestPayload"]["bytes"]),
+                      m["orchestrationSeconds"], m["registerTaskDefinition"], m["perChangedService"]])
+    print(run_release.table([[str(c) for c in r] for r in table]))
+    for m in rows:
+        print(f"\nN={m['n']}: largest payload {m['largestPayload']['bytes']} B at {m['largestPayload']['where']}"
+              f"{'  (OVER 256 KiB)' if m['largestPayload']['bytes'] >= PAYLOAD_LIMIT else ''}")
+        print("  calls:     " + ", ".join(f"{k}={v}" for k, v in m["calls"].items()))
+        if m["throttled"]:
+            print("  throttled: " + ", ".join(f"{k}={v}" for k, v in m["throttled"].items()))
+        if m["status"] != "SUCCEEDED":
+            print(f"  error: {m['error']}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="10,100,500")
+    ap.add_argument("--clusters", type=int, default=5)
+    ap.add_argument("--rules", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=3, help="DescribeServices a rollout needs to finish")
+    ap.add_argument("--poll", type=int, default=2, help="settings.pollIntervalSeconds")
+    ap.add_argument("--concurrency", type=int, default=10, help="settings.maxConcurrency")
+    ap.add_argument("--rate-scale", type=float, default=10, help="token bucket refill rates x this")
+    ap.add_argument("--no-buckets", action="store_true")
+    ap.add_argument("--skip", default="", help="comma list of: fleet, noop, failure")
+    ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--json", type=Path, help="also write every figure here")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+
+    sfn = run_release.client("stepfunctions", ENDPOINT)
+    definition = render_sfn.render(ROOT / "template.yaml", "ReleaseStateMachine", max_wait=1)
+    figures: dict = {"settings": {k: v for k, v in vars(args).items() if k != "json"}}
+    if "fleet" not in skip:
+        rows = []
+        for n in (int(s) for s in args.sizes.split(",") if s):
+            print(f"bench: release of {n} services ...", file=sys.stderr, flush=True)
+            rows.append(fleet(sfn, definition, args, n))
+            print_fleet(rows[-1:])
+        figures["fleet"] = rows
+        if len(rows) > 1:
+            print_fleet(rows)
+    if "noop" not in skip:
+        print("bench: no-op release of 10 services ...", file=sys.stderr, flush=True)
+        m = noop(sfn, definition, args)
+        figures["noop"] = m
+        print(f"\n== no-op release, N=10: {m['status']}, {m['orchestrationSeconds']} s of orchestration, "
+              f"{m['registerTaskDefinition']} RegisterTaskDefinition, {m['historyEvents']} history events, "
+              f"items {m['outcomes']}")
+    if "failure" not in skip:
+        print("bench: one failing rollout among 10 ...", file=sys.stderr, flush=True)
+        m = failure(sfn, definition, args)
+        figures["failure"] = m
+        print(f"\n== failure -> rollback, N=10: simulator marked the rollout FAILED, RollbackRelease entered "
+              f"{m['failureToRollbackSeconds']} s later (poll interval {args.poll} s); release {m['status']}, "
+              f"items {m['outcomes']}")
+    if args.json:
+        def strip(m):
+            return {k: v for k, v in m.items() if k not in ("events",)} if isinstance(m, dict) else m
+        out = {k: ([strip(r) for r in v] if isinstance(v, list) else strip(v)) for k, v in figures.items()}
+        args.json.write_text(json.dumps(out, indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Fleet-scale figures on a local stack of its own (ports CONVOY_BENCH_PORT..+2, default 5500..5502), stopped at
+# the end whatever happens. Figures only, never part of the test command; see docs/performance.md.
+#   bash bench/run.sh [bench.py args]       e.g. bash bench/run.sh --sizes 10,100 --skip failure
+#   bash bench/run.sh --coldstart           start-up of each release binary under cargo lambda watch, zip sizes
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY=$ROOT/.tools/venv/bin/python
+BASE=${CONVOY_BENCH_PORT:-5500}
+FUNCTIONS=(plan-release register-task-definition update-service check-stability update-scheduled-rule rollback
+  finish-release)
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+MODE=release
+if [ "${1:-}" = "--coldstart" ]; then MODE=coldstart; shift; fi
+
+bash local/install.sh >&2
+export CONVOY_STACK_DIR=$ROOT/.local-stack/bench CONVOY_MOTO_PORT=$BASE CONVOY_WATCH_PORT=$((BASE + 1))
+export CONVOY_SHIM_PORT=$((BASE + 2)) CONVOY_LAMBDA_CONCURRENCY=${CONVOY_LAMBDA_CONCURRENCY:-4}
+export RUST_LOG=${RUST_LOG:-warn}
+
+if [ "$MODE" = coldstart ]; then
+  step "build (release, host target): ${#FUNCTIONS[@]} functions"
+  for fn in "${FUNCTIONS[@]}"; do cargo build --quiet --release --bin "$fn"; done
+  export CONVOY_WATCH_ARGS="--release"
+else
+  step "build (debug): ${#FUNCTIONS[@]} functions"
+  for fn in "${FUNCTIONS[@]}"; do cargo build --quiet --bin "$fn"; done  # as `cargo lambda watch` builds them
+fi
+
+step "local stack (ports $BASE..$((BASE + 2)))"
+trap 'bash local/stack.sh stop' EXIT
+bash local/stack.sh start
+# shellcheck disable=SC1091
+source "$CONVOY_STACK_DIR/env"
+
+if [ "$MODE" = coldstart ]; then
+  "$PY" bench/coldstart.py "$@"
+else
+  "$PY" bench/bench.py "$@"
+fi
