@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+step() { printf '\n==> [%4ds] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+trap 'printf "\n==> [%4ds] done\n" "$(( $(date +%s) - started ))"' EXIT
 
 step "tools"
 bash local/install.sh
