@@ -1,62 +1,36 @@
 //! `convoy plan` against moto (the testkit's per-process server) seeded with the demo world of
 //! `local/seed_demo.py`: exit codes, every pre-flight problem at once, and the human outputs.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
-}
+use common::{convoy_on, repo, seed_demo_world, text};
 
-/// The testkit's moto with the demo world (clusters convoy-demo-a/b, rule convoy-demo-nightly, all
-/// on 1.0.0), seeded once per test process. Read-only from here on: every test plans against it.
+/// The testkit's moto with the demo world, seeded once per test process. Read-only from here on:
+/// every test plans against it.
 fn demo_world() -> &'static str {
     static SEEDED: OnceLock<String> = OnceLock::new();
     SEEDED.get_or_init(|| {
         let moto = convoy_testkit::moto();
-        let python = std::env::var("CONVOY_PYTHON")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| repo(".tools/venv/bin/python"));
-        let seeded = Command::new(python)
-            .arg(repo("local/seed_demo.py"))
-            .args(["--endpoint", &moto.endpoint])
-            .output()
-            .expect("seed_demo.py runs");
-        assert!(
-            seeded.status.success(),
-            "{}",
-            String::from_utf8_lossy(&seeded.stderr)
-        );
+        seed_demo_world(&moto.endpoint);
         moto.endpoint.clone()
     })
 }
 
 fn convoy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convoy"))
+    convoy_on(demo_world())
         .args(args)
-        .current_dir(repo(""))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", demo_world())
         .env("CONVOY_MAX_ATTEMPTS", "1")
         .env_remove("NO_COLOR")
         .output()
         .expect("convoy runs")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
-
 /// A manifest in a temporary file (the demo release with other images or names).
 fn manifest(name: &str, yaml: &str) -> String {
-    let path = std::env::temp_dir().join(format!("convoy-plan-{}-{name}.yaml", std::process::id()));
-    std::fs::write(&path, yaml).expect("write manifest");
-    path.display().to_string()
+    common::manifest("plan", name, yaml)
 }
 
 #[test]

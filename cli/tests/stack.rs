@@ -4,22 +4,13 @@
 //!
 //! One test, scenarios in order: they share one world, and a stack takes a while to start.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use common::{convoy_on, python, repo, seed_demo_world, text};
 use serde_json::{json, Value};
-
-fn repo(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
-}
-
-fn python() -> PathBuf {
-    std::env::var("CONVOY_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo(".tools/venv/bin/python"))
-}
 
 /// A local stack of this test's own, stopped when dropped (also when a scenario panics).
 struct Stack {
@@ -61,13 +52,8 @@ impl Stack {
     }
 
     fn convoy(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_convoy"))
+        convoy_on(&self.endpoint)
             .args(args)
-            .current_dir(repo(""))
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
             .output()
             .expect("convoy runs")
     }
@@ -97,10 +83,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
-
 /// ECS deployment ids are random: `ecs-svc/[id]` keeps snapshots stable.
 fn redacted(text: &str) -> String {
     let mut out = String::new();
@@ -120,20 +102,12 @@ fn code(out: &Output) -> Option<i32> {
 }
 
 fn manifest(name: &str, yaml: &str) -> String {
-    let path =
-        std::env::temp_dir().join(format!("convoy-stack-{}-{name}.yaml", std::process::id()));
-    std::fs::write(&path, yaml).expect("write manifest");
-    path.display().to_string()
+    common::manifest("stack", name, yaml)
 }
 
 /// Seeds the demo world and creates the state machine `convoy-cli-release` (stack `convoy-cli`).
 fn prepare(stack: &Stack) -> String {
-    let seeded = Command::new(python())
-        .arg(repo("local/seed_demo.py"))
-        .args(["--endpoint", &stack.endpoint])
-        .output()
-        .expect("seed_demo.py runs");
-    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    seed_demo_world(&stack.endpoint);
     let definition =
         std::env::temp_dir().join(format!("convoy-stack-{}-sm.json", std::process::id()));
     let rendered = Command::new(python())

@@ -19,71 +19,12 @@ pub async fn handle<E: EcsApi, V: EventsApi>(
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_ecs::types::{
-        AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType,
-        NetworkConfiguration, NetworkMode,
-    };
     use aws_sdk_eventbridge::types::{EcsParameters, Target};
+    use convoy_testkit::seed;
     use lambda_runtime::{Context, LambdaEvent};
     use serde_json::json;
 
     use super::*;
-
-    async fn register(
-        ecs: &aws_sdk_ecs::Client,
-        family: &str,
-        containers: &[(&str, &str)],
-    ) -> String {
-        let mut request = ecs
-            .register_task_definition()
-            .family(family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512");
-        for (name, image) in containers {
-            request = request.container_definitions(
-                ContainerDefinition::builder()
-                    .name(*name)
-                    .image(*image)
-                    .essential(true)
-                    .build(),
-            );
-        }
-        request
-            .send()
-            .await
-            .expect("register")
-            .task_definition()
-            .and_then(|d| d.task_definition_arn())
-            .expect("ARN")
-            .to_owned()
-    }
-
-    async fn create_service(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str, td: &str) {
-        let net = convoy_testkit::moto().network();
-        ecs.create_service()
-            .cluster(cluster)
-            .service_name(name)
-            .task_definition(td)
-            .desired_count(1)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .set_subnets(Some(net.subnet_ids.clone()))
-                            .security_groups(&net.security_group_id)
-                            .assign_public_ip(AssignPublicIp::Disabled)
-                            .build()
-                            .expect("subnets set"),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("service");
-    }
 
     fn release(services: Value, tasks: Value) -> Value {
         json!({
@@ -103,12 +44,8 @@ mod tests {
         let conf = moto.sdk_config().await;
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
-        ecs.create_cluster()
-            .cluster_name("plan-prod")
-            .send()
-            .await
-            .expect("cluster");
-        let web = register(
+        seed::cluster(&ecs, "plan-prod").await;
+        let web = seed::fargate_task_definition(
             &ecs,
             "plan-web",
             &[
@@ -117,35 +54,26 @@ mod tests {
             ],
         )
         .await;
-        let job = register(&ecs, "plan-job", &[("job", "registry.example.com/job:v1")]).await;
-        create_service(&ecs, "plan-prod", "web", &web).await;
-        events
-            .put_rule()
-            .name("plan-nightly")
-            .schedule_expression("cron(0 3 * * ? *)")
-            .send()
-            .await
-            .expect("rule");
-        events
-            .put_targets()
-            .rule("plan-nightly")
-            .targets(
-                Target::builder()
-                    .id("report")
-                    .arn("arn:aws:ecs:us-east-1:123456789012:cluster/plan-prod")
-                    .role_arn("arn:aws:iam::123456789012:role/events")
-                    .ecs_parameters(
-                        EcsParameters::builder()
-                            .task_definition_arn(&job)
-                            .build()
-                            .unwrap(),
-                    )
+        let job = seed::fargate_task_definition(
+            &ecs,
+            "plan-job",
+            &[("job", "registry.example.com/job:v1")],
+        )
+        .await;
+        seed::fargate_service(&ecs, "plan-prod", "web", &web, 1).await;
+        let report = Target::builder()
+            .id("report")
+            .arn("arn:aws:ecs:us-east-1:123456789012:cluster/plan-prod")
+            .role_arn("arn:aws:iam::123456789012:role/events")
+            .ecs_parameters(
+                EcsParameters::builder()
+                    .task_definition_arn(&job)
                     .build()
                     .unwrap(),
             )
-            .send()
-            .await
-            .expect("targets");
+            .build()
+            .unwrap();
+        seed::scheduled_rule(&events, "plan-nightly", &[report]).await;
 
         // A plan that works: one change, one no-op rule target.
         let good = release(

@@ -37,7 +37,7 @@ mod tests {
     }
 
     async fn ecs() -> aws_sdk_ecs::Client {
-        aws_sdk_ecs::Client::new(&convoy_testkit::moto().sdk_config().await)
+        convoy_testkit::moto().ecs().await
     }
 
     /// A two-container Fargate definition with the fields a lossy clone usually drops.

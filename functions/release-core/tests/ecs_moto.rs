@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use aws_sdk_ecs::config::retry::RetryConfig;
-use aws_sdk_ecs::types::ContainerDefinition;
 use release_core::aws::EcsApi;
 use serde_json::json;
 
@@ -21,18 +20,7 @@ async fn ecs_with_retries(max_attempts: u32) -> aws_sdk_ecs::Client {
 }
 
 async fn register(ecs: &aws_sdk_ecs::Client, family: &str) {
-    ecs.register_task_definition()
-        .family(family)
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image("registry.example.com/app:v1")
-                .memory(128)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("register");
+    convoy_testkit::seed::task_definition(ecs, family, "registry.example.com/app:v1", 128).await;
 }
 
 /// ListTaskDefinitions is throttled only by this test, so the armed fault cannot hit another one.

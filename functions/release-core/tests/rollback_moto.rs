@@ -5,6 +5,7 @@ mod rollback_fixture;
 
 use std::time::Duration;
 
+use convoy_testkit::seed;
 use release_core::plan::deploy::unix_now;
 use release_core::rollback::rollback;
 use release_core::stability::check;
@@ -13,8 +14,8 @@ use release_core::step::{
     RuleItem, RuleTaskTarget, RuleUpdate, ServiceItem, Settings, StabilityInput, TargetChange,
 };
 use rollback_fixture::{
-    aws, cluster, deploy, ecs_target, queue_target, revision, rule, running, service, targets,
-    task_definition_of, unique, Aws,
+    aws, deploy, ecs_target, queue_target, revision, running, service, targets, task_definition_of,
+    unique, Aws,
 };
 
 struct Release {
@@ -31,7 +32,7 @@ struct Release {
 /// update-scheduled-rule would), with the plan and Map results a real release would record.
 async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
     let c = unique("rb");
-    cluster(aws, &c).await;
+    seed::cluster(&aws.ecs, &c).await;
     let cluster_arn = format!("arn:aws:ecs:us-east-1:123456789012:cluster/{c}");
     let old = [
         revision(aws, &format!("{c}-web"), "web:1").await,
@@ -69,8 +70,8 @@ async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
         });
     }
     let rule_name = unique("rb-nightly");
-    rule(
-        aws,
+    seed::scheduled_rule(
+        &aws.events,
         &rule_name,
         &[
             ecs_target("a", &cluster_arn, &report_new),

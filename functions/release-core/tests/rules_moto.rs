@@ -2,9 +2,10 @@
 
 mod rollback_fixture;
 
+use convoy_testkit::seed;
 use release_core::rules::update_rule;
 use release_core::step::{RuleItem, RuleTaskTarget, UpdateRuleInput};
-use rollback_fixture::{aws, ecs_target, queue_target, rule, targets, unique};
+use rollback_fixture::{aws, ecs_target, queue_target, targets, unique};
 
 const CLUSTER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/jobs";
 
@@ -43,7 +44,7 @@ async fn every_ecs_target_is_updated_with_all_fields_intact() {
         ecs_target("report-eu", CLUSTER, &td("report-eu", 7)),
         queue_target("zz-audit"),
     ];
-    rule(&aws, &name, &before).await;
+    seed::scheduled_rule(&aws.events, &name, &before).await;
     let listed = targets(&aws, &name).await;
     assert_eq!(listed, before, "moto keeps every field (precondition)");
 
@@ -111,7 +112,7 @@ async fn a_target_added_after_the_plan_stops_the_update() {
         ecs_target("a", CLUSTER, &td("hourly", 1)),
         ecs_target("b", CLUSTER, &td("hourly", 1)),
     ];
-    rule(&aws, &name, &before).await;
+    seed::scheduled_rule(&aws.events, &name, &before).await;
     let err = update_rule(
         &aws.events,
         &input(&name, &[("a", td("hourly", 1), td("hourly", 2))]),

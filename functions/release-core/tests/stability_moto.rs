@@ -4,16 +4,17 @@ mod rollback_fixture;
 
 use std::time::Duration;
 
+use convoy_testkit::seed;
 use release_core::plan::deploy::unix_now;
 use release_core::stability::check;
 use release_core::step::{DeploymentStatus, Outcome, StabilityInput, StabilityOutput};
-use rollback_fixture::{aws, cluster, deploy, revision, service, unique, Aws};
+use rollback_fixture::{aws, deploy, revision, service, unique, Aws};
 use serde_json::json;
 
 /// A service on revision 1 with a rollout to revision 2 started (after arming `fault`, if any).
 async fn started(aws: &Aws, fault: Option<serde_json::Value>, deadline: i64) -> DeploymentStatus {
     let c = unique("stab");
-    cluster(aws, &c).await;
+    seed::cluster(&aws.ecs, &c).await;
     let old = revision(aws, &c, "web:1").await;
     let new = revision(aws, &c, "web:2").await;
     service(aws, &c, "web", &old).await;

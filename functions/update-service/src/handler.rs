@@ -30,74 +30,27 @@ pub async fn handle<E: EcsApi>(
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_ecs::types::{
-        AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition,
-        DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType, NetworkConfiguration,
-        NetworkMode,
-    };
+    use aws_sdk_ecs::types::{DeploymentCircuitBreaker, DeploymentConfiguration};
+    use convoy_testkit::seed;
     use lambda_runtime::{Context, LambdaEvent};
     use serde_json::json;
 
     use super::*;
 
     async fn ecs() -> aws_sdk_ecs::Client {
-        aws_sdk_ecs::Client::new(&convoy_testkit::moto().sdk_config().await)
-    }
-
-    async fn register(ecs: &aws_sdk_ecs::Client, family: &str, image: &str) -> String {
-        ecs.register_task_definition()
-            .family(family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("app")
-                    .image(image)
-                    .essential(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("register")
-            .task_definition()
-            .and_then(|d| d.task_definition_arn())
-            .expect("ARN")
-            .to_owned()
+        convoy_testkit::moto().ecs().await
     }
 
     /// A Fargate service with the circuit breaker on, running `family:1`; returns (old, new) ARNs.
     async fn seed(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str) -> (String, String) {
-        let net = convoy_testkit::moto().network();
-        ecs.create_cluster()
-            .cluster_name(cluster)
-            .send()
-            .await
-            .expect("cluster");
-        let old = register(ecs, service, "registry.example.com/web:v1").await;
-        let new = register(ecs, service, "registry.example.com/web:v2").await;
-        ecs.create_service()
-            .cluster(cluster)
-            .service_name(service)
-            .task_definition(&old)
-            .desired_count(2)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .set_subnets(Some(net.subnet_ids.clone()))
-                            .security_groups(&net.security_group_id)
-                            .assign_public_ip(AssignPublicIp::Disabled)
-                            .build()
-                            .expect("subnets set"),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("service");
+        seed::cluster(ecs, cluster).await;
+        let old =
+            seed::fargate_task_definition(ecs, service, &[("app", "registry.example.com/web:v1")])
+                .await;
+        let new =
+            seed::fargate_task_definition(ecs, service, &[("app", "registry.example.com/web:v2")])
+                .await;
+        seed::fargate_service(ecs, cluster, service, &old, 2).await;
         // moto keeps a deployment configuration only when UpdateService sets it.
         ecs.update_service()
             .cluster(cluster)

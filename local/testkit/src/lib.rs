@@ -16,6 +16,7 @@
 //! ```
 //!
 //! moto's state is shared by every test of the process: give each test its own resource names.
+//! [`seed`] creates the clusters, task definitions, services and rules tests start from.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -27,6 +28,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use serde_json::Value;
+
+pub mod seed;
 
 /// Set to use an already running server (for example the local stack's) instead of starting one.
 pub const ENDPOINT_VAR: &str = "CONVOY_MOTO_ENDPOINT";
@@ -93,6 +96,16 @@ impl Moto {
             .retry_config(RetryConfig::standard().with_max_attempts(1))
             .load()
             .await
+    }
+
+    /// An ECS client for this server ([`Moto::sdk_config`]).
+    pub async fn ecs(&self) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.sdk_config().await)
+    }
+
+    /// An EventBridge client for this server ([`Moto::sdk_config`]).
+    pub async fn events(&self) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::new(&self.sdk_config().await)
     }
 
     /// The seeded network (VPC, two subnets, one security group), created on first use.

@@ -1,66 +1,19 @@
 //! The fixture against a real moto: start, seed, simulator, faults, call counters.
 
-use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, Deployment, LaunchType,
-    NetworkConfiguration, NetworkMode,
-};
+use aws_sdk_ecs::types::{ContainerDefinition, Deployment};
 use aws_sdk_ecs::Client;
-use convoy_testkit::{moto, Network};
+use convoy_testkit::{moto, seed};
 use serde_json::json;
 
-async fn ecs() -> Client {
-    Client::new(&moto().sdk_config().await)
-}
-
 async fn register(ecs: &Client, family: &str, image: &str) -> String {
-    ecs.register_task_definition()
-        .family(family)
-        .network_mode(NetworkMode::Awsvpc)
-        .requires_compatibilities(Compatibility::Fargate)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image(image)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("register task definition")
-        .task_definition()
-        .and_then(|td| td.task_definition_arn())
-        .expect("task definition arn")
-        .to_string()
+    seed::fargate_task_definition(ecs, family, &[("app", image)]).await
 }
 
 /// A cluster with one ACTIVE service whose first deployment is COMPLETED, on `family:1`.
-async fn service(ecs: &Client, net: &Network, cluster: &str, family: &str) -> String {
-    ecs.create_cluster()
-        .cluster_name(cluster)
-        .send()
-        .await
-        .expect("create cluster");
+async fn service(ecs: &Client, cluster: &str, family: &str) -> String {
+    seed::cluster(ecs, cluster).await;
     let first = register(ecs, family, "repo/app:1").await;
-    let vpc = AwsVpcConfiguration::builder()
-        .set_subnets(Some(net.subnet_ids.clone()))
-        .security_groups(&net.security_group_id)
-        .build()
-        .expect("awsvpc configuration");
-    ecs.create_service()
-        .cluster(cluster)
-        .service_name("svc")
-        .task_definition(&first)
-        .desired_count(2)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(
-            NetworkConfiguration::builder()
-                .awsvpc_configuration(vpc)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create service");
+    seed::fargate_service(ecs, cluster, "svc", &first, 2).await;
     moto().post(
         "/_fault/ecs/service",
         json!({"cluster": cluster, "service": "svc", "runningCount": 2, "pendingCount": 0,
@@ -116,8 +69,8 @@ async fn seeds_the_network_once() {
 
 #[tokio::test]
 async fn rollout_completes_after_two_describes_and_drains_the_old_deployment() {
-    let ecs = ecs().await;
-    service(&ecs, moto().network(), "testkit-ok", "testkit-ok").await;
+    let ecs = moto().ecs().await;
+    service(&ecs, "testkit-ok", "testkit-ok").await;
     let second = register(&ecs, "testkit-ok", "repo/app:2").await;
     let updated = ecs
         .update_service()
@@ -149,8 +102,8 @@ async fn rollout_completes_after_two_describes_and_drains_the_old_deployment() {
 
 #[tokio::test]
 async fn armed_failure_fails_the_next_rollout_with_stopped_tasks() {
-    let ecs = ecs().await;
-    service(&ecs, moto().network(), "testkit-fail", "testkit-fail").await;
+    let ecs = moto().ecs().await;
+    service(&ecs, "testkit-fail", "testkit-fail").await;
     register(&ecs, "testkit-fail", "repo/app:2").await;
     moto().post(
         "/_fault/ecs/arm",
@@ -216,7 +169,7 @@ async fn armed_failure_fails_the_next_rollout_with_stopped_tasks() {
 
 #[tokio::test]
 async fn throttles_the_next_calls_and_counts_every_request() {
-    let ecs = ecs().await;
+    let ecs = moto().ecs().await;
     let before = moto().calls("RegisterTaskDefinition");
     moto().post(
         "/_fault/throttle",

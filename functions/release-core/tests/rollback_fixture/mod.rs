@@ -5,11 +5,12 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use aws_sdk_ecs::types::{ContainerDefinition, DeploymentRolloutState};
+use aws_sdk_ecs::types::DeploymentRolloutState;
 use aws_sdk_eventbridge::types::{
     AwsVpcConfiguration, EcsParameters, LaunchType, NetworkConfiguration, PropagateTags,
     RetryPolicy, Tag, Target,
 };
+use convoy_testkit::seed;
 use release_core::aws::{EcsApi, ServiceUpdate};
 use release_core::step::ServiceDeployment;
 
@@ -19,10 +20,10 @@ pub struct Aws {
 }
 
 pub async fn aws() -> Aws {
-    let conf = convoy_testkit::moto().sdk_config().await;
+    let moto = convoy_testkit::moto();
     Aws {
-        ecs: aws_sdk_ecs::Client::new(&conf),
-        events: aws_sdk_eventbridge::Client::new(&conf),
+        ecs: moto.ecs().await,
+        events: moto.events().await,
     }
 }
 
@@ -35,35 +36,9 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-pub async fn cluster(aws: &Aws, name: &str) {
-    aws.ecs
-        .create_cluster()
-        .cluster_name(name)
-        .send()
-        .await
-        .unwrap();
-}
-
 /// Registers a revision of `family` running `image`; returns its ARN.
 pub async fn revision(aws: &Aws, family: &str, image: &str) -> String {
-    aws.ecs
-        .register_task_definition()
-        .family(family)
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image(image)
-                .memory(256)
-                .essential(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .task_definition
-        .unwrap()
-        .task_definition_arn
-        .unwrap()
+    seed::task_definition(&aws.ecs, family, image, 256).await
 }
 
 pub async fn service(aws: &Aws, cluster: &str, name: &str, task_definition: &str) {
@@ -187,26 +162,6 @@ pub fn queue_target(id: &str) -> Target {
         .input(r#"{"audit":true}"#)
         .build()
         .unwrap()
-}
-
-/// A scheduled rule on the default bus with the given targets.
-pub async fn rule(aws: &Aws, name: &str, targets: &[Target]) {
-    aws.events
-        .put_rule()
-        .name(name)
-        .schedule_expression("cron(0 3 * * ? *)")
-        .send()
-        .await
-        .unwrap();
-    let out = aws
-        .events
-        .put_targets()
-        .rule(name)
-        .set_targets(Some(targets.to_vec()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.failed_entry_count, 0);
 }
 
 pub async fn targets(aws: &Aws, rule: &str) -> Vec<Target> {
