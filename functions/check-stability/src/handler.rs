@@ -4,8 +4,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::EcsApi;
 use release_core::stability;
 use release_core::step::{self, StabilityInput, StabilityOutput};
+use release_core::telemetry;
 use serde_json::Value;
-use tracing::Instrument;
 
 pub async fn handle<E: EcsApi>(
     ecs: &E,
@@ -14,12 +14,10 @@ pub async fn handle<E: EcsApi>(
 ) -> Result<StabilityOutput, Diagnostic> {
     let input: StabilityInput = step::parse(event.payload)?;
     let span = tracing::info_span!("check_stability", release_id = %input.release_id);
-    async {
-        stability::check(ecs, input, budget).await.map_err(|e| {
-            tracing::error!(error = %e, error_type = e.name(), "check-stability failed");
-            e.into()
-        })
-    }
-    .instrument(span)
+    telemetry::traced(
+        "check-stability",
+        span,
+        stability::check(ecs, input, budget),
+    )
     .await
 }

@@ -1,7 +1,7 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::{EcsApi, EventsApi};
-use release_core::plan;
 use release_core::step::{self, Plan, ReleaseInput};
+use release_core::{plan, telemetry};
 use serde_json::Value;
 
 pub async fn handle<E: EcsApi, V: EventsApi>(
@@ -10,11 +10,8 @@ pub async fn handle<E: EcsApi, V: EventsApi>(
     event: LambdaEvent<Value>,
 ) -> Result<Plan, Diagnostic> {
     let input: ReleaseInput = step::parse(event.payload)?;
-    // Boxed: the nested SDK futures are too deep to lay out inline in `main`.
-    Box::pin(plan::plan(ecs, events, input)).await.map_err(|e| {
-        tracing::error!(error = %e, error_type = e.name(), "plan-release failed");
-        e.into()
-    })
+    let work = plan::plan(ecs, events, input);
+    telemetry::traced("plan-release", tracing::Span::current(), work).await
 }
 
 #[cfg(test)]

@@ -122,6 +122,23 @@ impl Clients {
     }
 }
 
+/// A function's whole cold start: JSON logs, the clients built once, then the Lambda runtime calling
+/// `handler` with them for every invocation.
+pub async fn serve<F, Fut, R>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static Clients, lambda_runtime::LambdaEvent<serde_json::Value>) -> Fut,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Diagnostic>>,
+    R: serde::Serialize,
+{
+    crate::telemetry::init();
+    // Lives as long as the process, like the runtime loop that uses it.
+    let clients: &'static Clients = Box::leak(Box::new(Clients::from_env().await?));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        handler(clients, event)
+    }))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::{EcsApi, EventsApi};
 use release_core::rollback;
 use release_core::step::{self, RollbackInput, RollbackOutput};
+use release_core::telemetry;
 use serde_json::Value;
-use tracing::Instrument;
 
 pub async fn handle<E: EcsApi, V: EventsApi>(
     ecs: &E,
@@ -12,12 +12,5 @@ pub async fn handle<E: EcsApi, V: EventsApi>(
 ) -> Result<RollbackOutput, Diagnostic> {
     let input: RollbackInput = step::parse(event.payload)?;
     let span = tracing::info_span!("rollback", release_id = %input.plan.release.id);
-    async {
-        rollback::rollback(ecs, events, &input).await.map_err(|e| {
-            tracing::error!(error = %e, error_type = e.name(), "rollback failed");
-            e.into()
-        })
-    }
-    .instrument(span)
-    .await
+    telemetry::traced("rollback", span, rollback::rollback(ecs, events, &input)).await
 }

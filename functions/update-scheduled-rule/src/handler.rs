@@ -2,8 +2,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::EventsApi;
 use release_core::rules;
 use release_core::step::{self, RuleUpdate, UpdateRuleInput};
+use release_core::telemetry;
 use serde_json::Value;
-use tracing::Instrument;
 
 pub async fn handle<V: EventsApi>(
     events: &V,
@@ -15,12 +15,10 @@ pub async fn handle<V: EventsApi>(
         release_id = %input.release_id,
         rule = %input.item.id,
     );
-    async {
-        rules::update_rule(events, &input).await.map_err(|e| {
-            tracing::error!(error = %e, error_type = e.name(), "update-scheduled-rule failed");
-            e.into()
-        })
-    }
-    .instrument(span)
+    telemetry::traced(
+        "update-scheduled-rule",
+        span,
+        rules::update_rule(events, &input),
+    )
     .await
 }

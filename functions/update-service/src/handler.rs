@@ -2,8 +2,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::EcsApi;
 use release_core::plan::deploy;
 use release_core::step::{self, ServiceDeployment, UpdateServiceInput};
+use release_core::telemetry;
 use serde_json::Value;
-use tracing::Instrument;
 
 pub async fn handle<E: EcsApi>(
     ecs: &E,
@@ -16,16 +16,8 @@ pub async fn handle<E: EcsApi>(
         cluster = %input.item.cluster,
         service = %input.item.service,
     );
-    async {
-        deploy::update_service(ecs, &input, deploy::unix_now())
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, error_type = e.name(), "update-service failed");
-                e.into()
-            })
-    }
-    .instrument(span)
-    .await
+    let work = deploy::update_service(ecs, &input, deploy::unix_now());
+    telemetry::traced("update-service", span, work).await
 }
 
 #[cfg(test)]

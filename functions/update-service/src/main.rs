@@ -1,13 +1,8 @@
 //! update-service: points one service at its newly registered task definition.
 
-use lambda_runtime::service_fn;
-
 mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    release_core::telemetry::init();
-    let clients = release_core::config::Clients::from_env().await?;
-    let ecs = &clients.ecs;
-    lambda_runtime::run(service_fn(move |event| handler::handle(ecs, event))).await
+    release_core::config::serve(|clients, event| handler::handle(&clients.ecs, event)).await
 }
