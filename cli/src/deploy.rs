@@ -10,7 +10,7 @@ use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use release_core::manifest;
 
 use crate::aws::{execution_arn, sfn_error, state_machine_arn, Aws, AwsArgs, MachineArgs};
-use crate::output::{fail, plural};
+use crate::output::fail;
 use crate::watch::{follow, FollowArgs};
 
 #[derive(Debug, clap::Args)]
@@ -29,23 +29,9 @@ pub struct Args {
 }
 
 pub async fn run(args: &Args) -> ExitCode {
-    let input = match crate::io::read(&args.file) {
-        Ok(input) => input,
+    let release = match crate::io::read_release(&args.file, "not deployed") {
+        Ok((_, release)) => release,
         Err(code) => return code,
-    };
-    let release = match manifest::validate(&input.name, &input.text) {
-        Ok(release) => release,
-        Err(problems) => {
-            for problem in &problems {
-                eprintln!("{problem}");
-            }
-            eprintln!(
-                "{}: not deployed, {}",
-                input.name,
-                plural(problems.len(), "problem")
-            );
-            return ExitCode::from(crate::EXIT_INVALID);
-        }
     };
     let id = release.release.id.clone();
     let aws = match Aws::connect(&args.aws).await {

@@ -33,6 +33,14 @@ pub struct ExecutionArgs {
     pub aws: AwsArgs,
 }
 
+/// Connects to AWS and finds the execution `args` name: where every verb on an existing
+/// execution starts.
+pub async fn open(args: &ExecutionArgs) -> Result<(Aws, String), Error> {
+    let aws = Aws::connect(&args.aws).await?;
+    let arn = resolve(&aws, args).await?;
+    Ok((aws, arn))
+}
+
 /// The execution ARN `args` name.
 pub async fn resolve(aws: &Aws, args: &ExecutionArgs) -> Result<String, Error> {
     if args.execution.starts_with("arn:") {

@@ -4,6 +4,11 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use release_core::manifest;
+use release_core::step::ReleaseInput;
+
+use crate::output::problems_found;
+
 /// A manifest's text and the name problems refer to it by (the path as given, or `-`).
 pub struct Manifest {
     pub name: String,
@@ -26,6 +31,16 @@ pub fn read(path: &PathBuf) -> Result<Manifest, ExitCode> {
             eprintln!("convoy: cannot read {shown}: {e}");
             Err(ExitCode::from(crate::EXIT_USAGE))
         }
+    }
+}
+
+/// Reads and validates the manifest at `path`: its name and the release. On failure prints why
+/// (every problem, then `FILE: REFUSAL, N problems`) and returns the exit code to end with.
+pub fn read_release(path: &PathBuf, refusal: &str) -> Result<(String, ReleaseInput), ExitCode> {
+    let input = read(path)?;
+    match manifest::validate(&input.name, &input.text) {
+        Ok(release) => Ok((input.name, release)),
+        Err(problems) => Err(problems_found(&input.name, refusal, &problems)),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use release_core::Error;
+use release_core::{Error, Problem};
 
 /// ANSI colour only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
 pub fn color_for(terminal: bool, no_color: Option<&str>) -> bool {
@@ -101,6 +101,15 @@ pub fn fail(e: &Error) -> ExitCode {
         Error::Internal { message, .. } => eprintln!("convoy: {message}"),
         other => eprintln!("convoy: {other}"),
     }
+    ExitCode::from(crate::EXIT_INVALID)
+}
+
+/// Prints every problem, then `FILE: WHAT, N problems`, on stderr and returns exit code 1.
+pub fn problems_found(file: &str, what: &str, problems: &[Problem]) -> ExitCode {
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    eprintln!("{file}: {what}, {}", plural(problems.len(), "problem"));
     ExitCode::from(crate::EXIT_INVALID)
 }
 

@@ -14,11 +14,11 @@ use clap::ValueEnum;
 use release_core::aws::EcsApi;
 use release_core::step::{ImageMap, Plan, ReleaseInput, RuleItem, ServiceItem};
 use release_core::taskdef::{current_images, rewrite};
-use release_core::{manifest, Error, Problem};
+use release_core::Error;
 use serde::Serialize;
 
 use crate::aws::{Aws, AwsArgs};
-use crate::output::{paint, plural, short, Tone};
+use crate::output::{paint, plural, problems_found, short, Tone};
 
 /// Exit code when the release would change something.
 pub const EXIT_CHANGES: u8 = 2;
@@ -58,13 +58,8 @@ pub struct PlanView {
 #[serde(rename_all = "camelCase")]
 pub struct ServiceChange {
     pub id: String,
-    pub changes: bool,
-    /// What the service runs now.
-    pub task_definition: String,
-    /// The named containers: current → desired image.
-    pub images: Vec<ImageChange>,
-    /// Task-definition and service fields that would change, besides the images.
-    pub fields: Vec<FieldChange>,
+    #[serde(flatten)]
+    pub change: DefinitionChange,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,9 +74,21 @@ pub struct RuleChange {
 #[serde(rename_all = "camelCase")]
 pub struct TargetChange {
     pub target_id: String,
+    #[serde(flatten)]
+    pub change: DefinitionChange,
+}
+
+/// What a service or rule target would get: the task definition it runs now and what the release
+/// changes over it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionChange {
     pub changes: bool,
+    /// What the item runs now.
     pub task_definition: String,
+    /// The named containers: current → desired image.
     pub images: Vec<ImageChange>,
+    /// Task-definition fields (and a service's own fields) that would change, besides the images.
     pub fields: Vec<FieldChange>,
 }
 
@@ -102,13 +109,9 @@ pub struct FieldChange {
 }
 
 pub async fn run(args: &Args) -> ExitCode {
-    let input = match crate::io::read(&args.file) {
-        Ok(input) => input,
+    let (name, release) = match crate::io::read_release(&args.file, "manifest invalid") {
+        Ok(read) => read,
         Err(code) => return code,
-    };
-    let release = match manifest::validate(&input.name, &input.text) {
-        Ok(release) => release,
-        Err(problems) => return problems_found(&input.name, "manifest invalid", &problems),
     };
     let aws = match Aws::connect(&args.aws).await {
         Ok(aws) => aws,
@@ -117,10 +120,10 @@ pub async fn run(args: &Args) -> ExitCode {
     let view = match view(&aws, release).await {
         Ok(view) => view,
         Err(Error::ManifestInvalid(problems)) => {
-            return problems_found(&input.name, "manifest invalid", &problems)
+            return problems_found(&name, "manifest invalid", &problems)
         }
         Err(Error::PreflightFailed(problems)) => {
-            return problems_found(&input.name, "pre-flight failed", &problems)
+            return problems_found(&name, "pre-flight failed", &problems)
         }
         Err(e) => return crate::output::fail(&e),
     };
@@ -140,14 +143,6 @@ pub async fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn problems_found(file: &str, what: &str, problems: &[Problem]) -> ExitCode {
-    for problem in problems {
-        eprintln!("{problem}");
-    }
-    eprintln!("{file}: {what}, {}", plural(problems.len(), "problem"));
-    ExitCode::from(crate::EXIT_INVALID)
-}
-
 /// Plans the release against AWS and describes what each item would change.
 pub async fn view(aws: &Aws, release: ReleaseInput) -> Result<PlanView, Error> {
     let plan = release_core::plan::plan(&aws.ecs, &aws.events, release.clone()).await?;
@@ -163,10 +158,10 @@ pub async fn view(aws: &Aws, release: ReleaseInput) -> Result<PlanView, Error> {
     for rule in &plan.tasks {
         rule_changes.push(rule_change(&aws.ecs, &mut definitions, &plan, rule).await?);
     }
-    let items = service_changes.iter().map(|s| s.changes).chain(
+    let items = service_changes.iter().map(|s| s.change.changes).chain(
         rule_changes
             .iter()
-            .flat_map(|r| r.targets.iter().map(|t| t.changes)),
+            .flat_map(|r| r.targets.iter().map(|t| t.change.changes)),
     );
     let (changed, unchanged) = items.fold(
         (0, 0),
@@ -228,14 +223,18 @@ async fn current_services(
     Ok(found)
 }
 
-/// The images and task-definition fields registering `images` over `arn` would change: the same
-/// rewrite register-task-definition performs.
-fn definition_diff(
-    described: &(TaskDefinition, Vec<Tag>),
+/// The images and task-definition fields registering `images` over `previous` would change: the
+/// same rewrite register-task-definition performs. A no-op item registers nothing, so its tags
+/// stay too.
+async fn definition_change(
+    ecs: &impl EcsApi,
+    definitions: &mut Definitions,
+    previous: &str,
     images: &ImageMap,
+    noop: bool,
     release_id: &str,
-) -> Result<(Vec<ImageChange>, Vec<FieldChange>), Error> {
-    let (current, tags) = described;
+) -> Result<DefinitionChange, Error> {
+    let (current, tags) = definitions.get(ecs, previous).await?;
     let desired = rewrite(current, tags, images, release_id)?;
     let before = current_images(current);
     let after = current_images(&desired.definition);
@@ -266,7 +265,12 @@ fn definition_diff(
             })
         })
         .collect();
-    Ok((image_changes, fields))
+    Ok(DefinitionChange {
+        changes: !noop,
+        task_definition: previous.to_owned(),
+        images: image_changes,
+        fields: if noop { Vec::new() } else { fields },
+    })
 }
 
 fn service_fields(item: &ServiceItem, service: Option<&Service>) -> Vec<FieldChange> {
@@ -308,19 +312,19 @@ async fn service_change(
     item: &ServiceItem,
     service: Option<&Service>,
 ) -> Result<ServiceChange, Error> {
-    let described = definitions.get(ecs, &item.previous_task_definition).await?;
-    let (images, mut fields) = definition_diff(described, &item.images, &plan.release.id)?;
-    if item.noop {
-        // A no-op item registers nothing: its tags stay too.
-        fields.clear();
-    }
-    fields.extend(service_fields(item, service));
+    let mut change = definition_change(
+        ecs,
+        definitions,
+        &item.previous_task_definition,
+        &item.images,
+        item.noop,
+        &plan.release.id,
+    )
+    .await?;
+    change.fields.extend(service_fields(item, service));
     Ok(ServiceChange {
         id: item.id.clone(),
-        changes: !item.noop,
-        task_definition: item.previous_task_definition.clone(),
-        images,
-        fields,
+        change,
     })
 }
 
@@ -332,16 +336,18 @@ async fn rule_change(
 ) -> Result<RuleChange, Error> {
     let mut targets = Vec::with_capacity(rule.targets.len());
     for target in &rule.targets {
-        let described = definitions
-            .get(ecs, &target.previous_task_definition)
-            .await?;
-        let (images, fields) = definition_diff(described, &target.images, &plan.release.id)?;
+        let change = definition_change(
+            ecs,
+            definitions,
+            &target.previous_task_definition,
+            &target.images,
+            target.noop,
+            &plan.release.id,
+        )
+        .await?;
         targets.push(TargetChange {
             target_id: target.target_id.clone(),
-            changes: !target.noop,
-            task_definition: target.previous_task_definition.clone(),
-            images,
-            fields: if target.noop { Vec::new() } else { fields },
+            change,
         });
     }
     Ok(RuleChange {
@@ -365,8 +371,19 @@ fn field_value(value: Option<&str>) -> &str {
     value.unwrap_or("(none)")
 }
 
-fn item_lines(out: &mut String, indent: &str, images: &[ImageChange], fields: &[FieldChange]) {
-    for image in images {
+/// `~ service prod/web  (new revision of web:7)` at `indent`, then the item's changes below it.
+fn item_lines(out: &mut String, indent: &str, mark: &str, item: &str, change: &DefinitionChange) {
+    let what = if change.changes {
+        "new revision of"
+    } else {
+        "unchanged,"
+    };
+    out.push_str(&format!(
+        "{indent}{mark} {item}  ({what} {})\n",
+        short(&change.task_definition)
+    ));
+    let indent = format!("{indent}    ");
+    for image in &change.images {
         if image.current == image.desired {
             out.push_str(&format!(
                 "{indent}container {}: {} (already)\n",
@@ -379,7 +396,7 @@ fn item_lines(out: &mut String, indent: &str, images: &[ImageChange], fields: &[
             ));
         }
     }
-    for field in fields {
+    for field in &change.fields {
         out.push_str(&format!(
             "{indent}{}: {} -> {}\n",
             field.field,
@@ -400,18 +417,15 @@ pub fn text(view: &PlanView, color: bool) -> String {
     };
     let mut out = format!("{}\n", summary(view));
     for service in &view.services {
-        let what = if service.changes {
-            "new revision of"
-        } else {
-            "unchanged,"
-        };
-        out.push_str(&format!(
-            "\n{} service {}  ({what} {})\n",
-            mark(service.changes),
-            service.id,
-            short(&service.task_definition)
-        ));
-        item_lines(&mut out, "    ", &service.images, &service.fields);
+        out.push('\n');
+        let item = format!("service {}", service.id);
+        item_lines(
+            &mut out,
+            "",
+            &mark(service.change.changes),
+            &item,
+            &service.change,
+        );
     }
     for rule in &view.rules {
         out.push_str(&format!(
@@ -421,25 +435,32 @@ pub fn text(view: &PlanView, color: bool) -> String {
             plural(rule.targets.len(), "ECS target")
         ));
         for target in &rule.targets {
-            let what = if target.changes {
-                "new revision of"
-            } else {
-                "unchanged,"
-            };
-            out.push_str(&format!(
-                "  {} target {}  ({what} {})\n",
-                mark(target.changes),
-                target.target_id,
-                short(&target.task_definition)
-            ));
-            item_lines(&mut out, "      ", &target.images, &target.fields);
+            let item = format!("target {}", target.target_id);
+            item_lines(
+                &mut out,
+                "  ",
+                &mark(target.change.changes),
+                &item,
+                &target.change,
+            );
         }
     }
     out
 }
 
-fn md_changes(images: &[ImageChange], fields: &[FieldChange]) -> String {
-    let mut parts: Vec<String> = images
+/// One table row: mark, item, what it runs now, its changes.
+fn md_row(out: &mut String, item: &str, change: &DefinitionChange) {
+    let mark = if change.changes { "🔄" } else { "✅" };
+    out.push_str(&format!(
+        "| {mark} | {item} | `{}` | {} |\n",
+        short(&change.task_definition),
+        md_changes(change)
+    ));
+}
+
+fn md_changes(change: &DefinitionChange) -> String {
+    let mut parts: Vec<String> = change
+        .images
         .iter()
         .map(|i| {
             if i.current == i.desired {
@@ -449,7 +470,7 @@ fn md_changes(images: &[ImageChange], fields: &[FieldChange]) -> String {
             }
         })
         .collect();
-    parts.extend(fields.iter().map(|f| {
+    parts.extend(change.fields.iter().map(|f| {
         format!(
             "`{}`: `{}` → `{}`",
             f.field,
@@ -470,26 +491,16 @@ pub fn markdown(view: &PlanView) -> String {
         view.source
     );
     out.push_str("| | Item | Runs now | Changes |\n|---|---|---|---|\n");
-    let mark = |changes: bool| if changes { "🔄" } else { "✅" };
     for s in &view.services {
-        out.push_str(&format!(
-            "| {} | service `{}` | `{}` | {} |\n",
-            mark(s.changes),
-            s.id,
-            short(&s.task_definition),
-            md_changes(&s.images, &s.fields)
-        ));
+        md_row(&mut out, &format!("service `{}`", s.id), &s.change);
     }
     for r in &view.rules {
         for t in &r.targets {
-            out.push_str(&format!(
-                "| {} | rule `{}` target `{}` | `{}` | {} |\n",
-                mark(t.changes),
-                r.id,
-                t.target_id,
-                short(&t.task_definition),
-                md_changes(&t.images, &t.fields)
-            ));
+            md_row(
+                &mut out,
+                &format!("rule `{}` target `{}`", r.id, t.target_id),
+                &t.change,
+            );
         }
     }
     out

@@ -12,26 +12,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let input = match crate::io::read(&args.file) {
-        Ok(input) => input,
-        Err(code) => return code,
-    };
-    match manifest::validate(&input.name, &input.text) {
-        Ok(release) => {
+    match crate::io::read_release(&args.file, "not rendered") {
+        Ok((_, release)) => {
             crate::io::print(&format!("{}\n", manifest::render(&release)));
             ExitCode::SUCCESS
         }
-        Err(problems) => {
-            for problem in &problems {
-                eprintln!("{problem}");
-            }
-            eprintln!(
-                "{}: not rendered, {} problem{}",
-                input.name,
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" }
-            );
-            ExitCode::from(crate::EXIT_INVALID)
-        }
+        Err(code) => code,
     }
 }

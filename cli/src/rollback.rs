@@ -51,24 +51,18 @@ struct Restored {
 }
 
 pub async fn run(args: &Args) -> ExitCode {
-    let aws = match Aws::connect(&args.execution.aws).await {
-        Ok(aws) => aws,
-        Err(e) => return fail(&e),
-    };
-    let arn = match execution::resolve(&aws, &args.execution).await {
-        Ok(arn) => arn,
-        Err(e) => return fail(&e),
-    };
-    let described = match execution::describe(&aws, &arn).await {
-        Ok(described) => described,
-        Err(e) => return fail(&e),
-    };
+    restore(args).await.unwrap_or_else(|e| fail(&e))
+}
+
+async fn restore(args: &Args) -> Result<ExitCode, release_core::Error> {
+    let (aws, arn) = execution::open(&args.execution).await?;
+    let described = execution::describe(&aws, &arn).await?;
     if described.is_running() {
         eprintln!(
             "convoy: execution {} is still {}: its own rollback handles failures; stop it or wait for its end first",
             described.name, described.status
         );
-        return ExitCode::from(crate::EXIT_INVALID);
+        return Ok(ExitCode::from(crate::EXIT_INVALID));
     }
     let Some(report) = &described.report else {
         eprintln!(
@@ -76,20 +70,13 @@ pub async fn run(args: &Args) -> ExitCode {
              a release rejected by its pre-flight changed nothing",
             described.name, described.status
         );
-        return ExitCode::from(crate::EXIT_INVALID);
+        return Ok(ExitCode::from(crate::EXIT_INVALID));
     };
     let input = rollback_input(report, args.timeout);
-    let output = match rollback(&aws.ecs, &aws.events, &input).await {
-        Ok(output) => output,
-        Err(e) => return fail(&e),
-    };
+    let output = rollback(&aws.ecs, &aws.events, &input).await?;
     let mut rollouts = output.items;
     if !args.no_wait && output.pending > 0 {
-        rollouts =
-            match await_rollouts(&aws, &report.release_id, rollouts, args.poll_interval).await {
-                Ok(done) => done,
-                Err(e) => return fail(&e),
-            };
+        rollouts = await_rollouts(&aws, &report.release_id, rollouts, args.poll_interval).await?;
     }
     let ok = output
         .restores
@@ -111,11 +98,11 @@ pub async fn run(args: &Args) -> ExitCode {
         Format::Text => text(&restored, stdout_color()),
     };
     crate::io::print(&text);
-    if ok {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(execution::EXIT_FAILED)
-    }
+    })
 }
 
 async fn await_rollouts(

@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use crate::aws::Aws;
+use release_core::Error;
+
 use crate::execution::{self, ExecutionArgs};
 use crate::output::{fail, stdout_color};
 use crate::progress::Tracker;
@@ -19,24 +20,15 @@ pub struct Args {
 }
 
 pub async fn run(args: &Args) -> ExitCode {
-    let aws = match Aws::connect(&args.execution.aws).await {
-        Ok(aws) => aws,
-        Err(e) => return fail(&e),
-    };
-    let arn = match execution::resolve(&aws, &args.execution).await {
-        Ok(arn) => arn,
-        Err(e) => return fail(&e),
-    };
-    let described = match execution::describe(&aws, &arn).await {
-        Ok(described) => described,
-        Err(e) => return fail(&e),
-    };
-    let events = match execution::new_events(&aws, &arn, 0).await {
-        Ok(events) => events,
-        Err(e) => return fail(&e),
-    };
+    status(args).await.unwrap_or_else(|e| fail(&e))
+}
+
+async fn status(args: &Args) -> Result<ExitCode, Error> {
+    let (aws, arn) = execution::open(&args.execution).await?;
+    let described = execution::describe(&aws, &arn).await?;
+    let events = execution::new_events(&aws, &arn, 0).await?;
     let mut tracker = Tracker::default();
     tracker.apply(&events);
     crate::io::print(&render(&described, &tracker, args.format, stdout_color()));
-    execution::exit(&described)
+    Ok(execution::exit(&described))
 }

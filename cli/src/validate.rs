@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use release_core::{manifest, Problem};
 
+use crate::output::plural;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The manifest (`deployment.yaml`), or `-` for stdin.
@@ -40,15 +42,15 @@ pub fn run(args: &Args) -> ExitCode {
             "{}: valid release {} ({}, {})\n",
             input.name,
             release.release.id,
-            count(release.services.len(), "service"),
-            count(release.tasks.len(), "task"),
+            plural(release.services.len(), "service"),
+            plural(release.tasks.len(), "task"),
         ),
         (Format::Text, Err(problems)) => {
             let mut lines: String = problems.iter().map(|p| format!("{p}\n")).collect();
             lines.push_str(&format!(
                 "{}: {}\n",
                 input.name,
-                count(problems.len(), "problem")
+                plural(problems.len(), "problem")
             ));
             lines
         }
@@ -59,8 +61,4 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         ExitCode::from(crate::EXIT_INVALID)
     }
-}
-
-fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

@@ -41,15 +41,10 @@ pub enum Format {
 }
 
 pub async fn run(args: &Args) -> ExitCode {
-    let aws = match Aws::connect(&args.execution.aws).await {
-        Ok(aws) => aws,
-        Err(e) => return fail(&e),
-    };
-    let arn = match execution::resolve(&aws, &args.execution).await {
-        Ok(arn) => arn,
-        Err(e) => return fail(&e),
-    };
-    follow(&aws, &arn, &args.follow).await
+    match execution::open(&args.execution).await {
+        Ok((aws, arn)) => follow(&aws, &arn, &args.follow).await,
+        Err(e) => fail(&e),
+    }
 }
 
 /// Polls DescribeExecution and the new history events until the execution ends.
