@@ -164,10 +164,18 @@ pub async fn register<E: EcsApi>(
     previous: &str,
     images: &ImageMap,
 ) -> Result<String, Error> {
-    let (current, tags) = ecs.describe_task_definition(previous).await?;
+    // The family's newest revision first: it is what a retry of this release would reuse, and most
+    // services run it, so one DescribeTaskDefinition usually serves both (the read bucket is shared).
+    let (latest, latest_tags) = ecs.describe_task_definition(family_of(previous)).await?;
+    let (current, tags) = if latest
+        .task_definition_arn()
+        .is_some_and(|arn| crate::stability::same_task_definition(arn, previous))
+    {
+        (latest.clone(), latest_tags.clone())
+    } else {
+        ecs.describe_task_definition(previous).await?
+    };
     let desired = rewrite(&current, &tags, images, release_id)?;
-    let family = current.family().unwrap_or_default();
-    let (latest, latest_tags) = ecs.describe_task_definition(family).await?;
     if reusable(&latest, &latest_tags, &desired, release_id) {
         let arn = display_name(&latest);
         info!(task_definition = %arn, "reusing the revision this release registered");
@@ -179,6 +187,15 @@ pub async fn register<E: EcsApi>(
     let arn = display_name(&registered);
     info!(task_definition = %arn, previous, "registered");
     Ok(arn)
+}
+
+/// The family of a task definition ARN or `family:revision` (a bare family is its own family).
+pub fn family_of(task_definition: &str) -> &str {
+    let key = crate::stability::task_definition_key(task_definition);
+    match key.rsplit_once(':') {
+        Some((family, revision)) if revision.parse::<u32>().is_ok() => family,
+        _ => key,
+    }
 }
 
 /// register-task-definition: the item with `newTaskDefinition` filled in. No-op items and targets
@@ -481,6 +498,41 @@ mod tests {
         // Another release with the same images gets its own revision.
         let other = register(&ecs, "r-3", &previous, &wanted).await.unwrap();
         assert!(other.ends_with("task-definition/web:3"), "{other}");
+    }
+
+    #[tokio::test]
+    async fn registering_from_the_newest_revision_describes_it_once() {
+        let ecs = FakeEcs::default();
+        let previous = ecs.definition("web", &[("app", "web:1")], &[]);
+        register(&ecs, "r-2", &previous, &images(&[("app", "web:2")]))
+            .await
+            .unwrap();
+        assert_eq!(ecs.calls("DescribeTaskDefinition"), 1);
+        // From an older revision: the newest and the previous one are both needed.
+        ecs.definition("web", &[("app", "web:9")], &[]);
+        register(&ecs, "r-3", &previous, &images(&[("app", "web:3")]))
+            .await
+            .unwrap();
+        assert_eq!(ecs.calls("DescribeTaskDefinition"), 3);
+    }
+
+    #[test]
+    fn family_of_arns_and_short_forms() {
+        let cases = [
+            (
+                "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+                "web",
+            ),
+            ("web:7", "web"),
+            ("web", "web"),
+            (
+                "arn:aws:ecs:us-east-1:123456789012:task-definition/web",
+                "web",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(family_of(input), want, "{input}");
+        }
     }
 
     #[tokio::test]
