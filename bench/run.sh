@@ -14,6 +14,13 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 MODE=release
 if [ "${1:-}" = "--coldstart" ]; then MODE=coldstart; shift; fi
+for arg in "$@"; do
+  case "$arg" in -h|--help)  # answer without building or starting anything
+    bash local/install.sh >&2
+    [ "$MODE" = coldstart ] && exec "$PY" bench/coldstart.py --help
+    exec "$PY" bench/bench.py --help ;;
+  esac
+done
 
 bash local/install.sh >&2
 export CONVOY_STACK_DIR=$ROOT/.local-stack/bench CONVOY_MOTO_PORT=$BASE CONVOY_WATCH_PORT=$((BASE + 1))
