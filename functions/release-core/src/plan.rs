@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ecs::types::{DeploymentControllerType, Service, TaskDefinition};
+use futures::stream::{self, StreamExt};
 use tracing::{info, info_span, Instrument};
 
 use crate::aws::{EcsApi, EventsApi};
@@ -20,6 +21,9 @@ pub mod deploy;
 
 /// The event bus the manifest means when it names none.
 const DEFAULT_EVENT_BUS: &str = "default";
+/// DescribeTaskDefinition calls in flight during pre-flight: well inside ECS's describe rate, and
+/// the SDK retries what gets throttled.
+const DESCRIBE_CONCURRENCY: usize = 8;
 
 /// Validates `input`, checks every cluster, service, rule, target, task definition and container
 /// against AWS, and returns the plan. Read-only: nothing is registered or updated.
@@ -322,16 +326,23 @@ impl Preflight {
         Ok(Ok(ecs_targets))
     }
 
-    /// Describes every referenced task definition once.
+    /// Describes every referenced task definition once, a few at a time: a release of hundreds of
+    /// services has hundreds of families, and one after another that is minutes of pre-flight.
     async fn describe_definitions<E: EcsApi>(&mut self, ecs: &E) -> Result<(), Error> {
         let arns: Vec<String> = self.definitions.keys().cloned().collect();
-        for arn in arns {
-            let described = match ecs.describe_task_definition(&arn).await {
+        let mut described = stream::iter(arns)
+            .map(|arn| async move {
+                let answer = ecs.describe_task_definition(&arn).await;
+                (arn, answer)
+            })
+            .buffer_unordered(DESCRIBE_CONCURRENCY);
+        while let Some((arn, answer)) = described.next().await {
+            let definition = match answer {
                 Ok((definition, _tags)) => Ok(definition),
                 Err(e) if aborts_plan(&e) => return Err(e),
                 Err(e) => Err(format!("task definition {arn} could not be described: {e}")),
             };
-            self.definitions.insert(arn, described);
+            self.definitions.insert(arn, definition);
         }
         Ok(())
     }
