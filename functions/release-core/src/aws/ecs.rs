@@ -164,10 +164,7 @@ pub fn merged_deployment_configuration(
 
 impl EcsApi for Client {
     async fn describe_clusters(&self, clusters: &[String]) -> Result<Found<Cluster>, Error> {
-        let mut found = Found {
-            items: Vec::new(),
-            failures: Vec::new(),
-        };
+        let mut found = Found::default();
         for batch in clusters.chunks(DESCRIBE_CLUSTERS_BATCH) {
             let out = self
                 .describe_clusters()
@@ -186,10 +183,7 @@ impl EcsApi for Client {
         cluster: &str,
         services: &[String],
     ) -> Result<Found<Service>, Error> {
-        let mut found = Found {
-            items: Vec::new(),
-            failures: Vec::new(),
-        };
+        let mut found = Found::default();
         for batch in services.chunks(DESCRIBE_SERVICES_BATCH) {
             let out = self
                 .describe_services()

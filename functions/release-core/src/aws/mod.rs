@@ -19,10 +19,20 @@ pub mod ecs;
 pub mod events;
 
 /// DescribeServices / DescribeClusters style answer: what was found and what was reported missing.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Found<T> {
     pub items: Vec<T>,
     pub failures: Vec<Failure>,
+}
+
+// By hand: the derive would demand `T: Default`, which SDK types need not be.
+impl<T> Default for Found<T> {
+    fn default() -> Self {
+        Found {
+            items: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
 }
 
 /// The service fields convoy changes; `None` leaves the current value.

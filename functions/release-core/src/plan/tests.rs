@@ -214,22 +214,26 @@ async fn every_problem_is_reported_at_once() {
     let (ecs, _, _) = world();
     let events =
         FakeEvents::default().rule("default", "only-lambda", vec![lambda_target("notify")]);
-    let input = release(
-        vec![
-            service("prod", "web", containers(&[("sidecar", "repo/x:v1")])),
-            service("nowhere", "web", default_image("web", "repo/web:v2")),
-            service("staging", "web", default_image("web", "repo/web:v2")),
-            service("prod", "missing", default_image("missing", "repo/m:v2")),
-            service("prod", "legacy", default_image("api", "repo/api:v2")),
-            service("prod", "gone", default_image("api", "repo/api:v2")),
-            service("prod", "web", default_image("web", "repo/web:v2")),
-        ],
+    let services = vec![
+        service("prod", "web", containers(&[("sidecar", "repo/x:v1")])),
+        service("nowhere", "web", default_image("web", "repo/web:v2")),
+        service("staging", "web", default_image("web", "repo/web:v2")),
+        service("prod", "missing", default_image("missing", "repo/m:v2")),
+        service("prod", "legacy", default_image("api", "repo/api:v2")),
+        service("prod", "gone", default_image("api", "repo/api:v2")),
+    ];
+    let rules = || {
         vec![
             rule("absent", default_image("absent", "repo/job:v2")),
             rule("only-lambda", default_image("x", "repo/job:v2")),
-        ],
-    );
-    let err = plan(&ecs, &events, input).await.unwrap_err();
+        ]
+    };
+
+    let mut duplicated = services.clone();
+    duplicated.push(service("prod", "web", default_image("web", "repo/web:v2")));
+    let err = plan(&ecs, &events, release(duplicated, rules()))
+        .await
+        .unwrap_err();
     // Two entries for prod/web: check_input reports the duplicate first.
     let Error::ManifestInvalid(problems) = &err else {
         panic!("duplicate services are a manifest problem: {err}");
@@ -239,20 +243,7 @@ async fn every_problem_is_reported_at_once() {
         "{err}"
     );
 
-    let input = release(
-        vec![
-            service("prod", "web", containers(&[("sidecar", "repo/x:v1")])),
-            service("nowhere", "web", default_image("web", "repo/web:v2")),
-            service("staging", "web", default_image("web", "repo/web:v2")),
-            service("prod", "missing", default_image("missing", "repo/m:v2")),
-            service("prod", "legacy", default_image("api", "repo/api:v2")),
-            service("prod", "gone", default_image("api", "repo/api:v2")),
-        ],
-        vec![
-            rule("absent", default_image("absent", "repo/job:v2")),
-            rule("only-lambda", default_image("x", "repo/job:v2")),
-        ],
-    );
+    let input = release(services, rules());
     let err = plan(&ecs, &events, input).await.unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     let Error::PreflightFailed(problems) = &err else {

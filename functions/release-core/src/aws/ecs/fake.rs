@@ -176,10 +176,7 @@ impl EcsApi for FakeEcs {
     async fn describe_clusters(&self, clusters: &[String]) -> Result<Found<Cluster>, Error> {
         self.count("DescribeClusters");
         let state = self.state();
-        let mut found = Found {
-            items: Vec::new(),
-            failures: Vec::new(),
-        };
+        let mut found = Found::default();
         for name in clusters {
             match state.clusters.get(name) {
                 Some(status) => found.items.push(
@@ -207,10 +204,7 @@ impl EcsApi for FakeEcs {
         if !state.clusters.contains_key(cluster) {
             return Err(Error::ClusterNotFound(cluster.into()));
         }
-        let mut found = Found {
-            items: Vec::new(),
-            failures: Vec::new(),
-        };
+        let mut found = Found::default();
         for name in services {
             match state.services.get(&(cluster.to_owned(), name.clone())) {
                 Some(service) => found.items.push(service.clone()),
