@@ -48,18 +48,14 @@ async fn every_ecs_target_is_updated_with_all_fields_intact() {
     let listed = targets(&aws, &name).await;
     assert_eq!(listed, before, "moto keeps every field (precondition)");
 
-    let update = update_rule(
-        &aws.events,
-        &input(
-            &name,
-            &[
-                ("report", td("report", 1), td("report", 2)),
-                ("report-eu", td("report-eu", 7), td("report-eu", 8)),
-            ],
-        ),
-    )
-    .await
-    .unwrap();
+    let request = input(
+        &name,
+        &[
+            ("report", td("report", 1), td("report", 2)),
+            ("report-eu", td("report-eu", 7), td("report-eu", 8)),
+        ],
+    );
+    let update = update_rule(&aws.events, &request).await.unwrap();
 
     let after = targets(&aws, &name).await;
     let mut expected = before.clone();
@@ -88,18 +84,7 @@ async fn every_ecs_target_is_updated_with_all_fields_intact() {
     );
 
     // Run again (a Step Functions retry): nothing left to send, same answer.
-    let again = update_rule(
-        &aws.events,
-        &input(
-            &name,
-            &[
-                ("report", td("report", 1), td("report", 2)),
-                ("report-eu", td("report-eu", 7), td("report-eu", 8)),
-            ],
-        ),
-    )
-    .await
-    .unwrap();
+    let again = update_rule(&aws.events, &request).await.unwrap();
     assert_eq!(again, update);
     assert_eq!(targets(&aws, &name).await, expected);
 }
