@@ -145,11 +145,36 @@ impl Error {
     }
 }
 
+/// The longest error message a function hands to Step Functions. It becomes a `Cause` in the
+/// execution state (256 KiB for everything) or a Fail cause (32 KiB); the log keeps it whole.
+pub const MAX_MESSAGE_BYTES: usize = 24 * 1024;
+
+/// `message` cut to at most `max` bytes, at a line end when there is one, saying how much was cut.
+pub fn cut_message(message: &str, max: usize) -> String {
+    if message.len() <= max {
+        return message.to_owned();
+    }
+    const NOTE: usize = 80;
+    let mut end = max.saturating_sub(NOTE);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = message[..end]
+        .rfind('\n')
+        .filter(|&i| i > end / 2)
+        .unwrap_or(end);
+    format!(
+        "{}\n  … {} more bytes: the function's log has the whole message",
+        &message[..end],
+        message.len() - end
+    )
+}
+
 impl From<Error> for lambda_runtime::Diagnostic {
     fn from(e: Error) -> Self {
         lambda_runtime::Diagnostic {
             error_type: e.name().to_string(),
-            error_message: e.to_string(),
+            error_message: cut_message(&e.to_string(), MAX_MESSAGE_BYTES),
         }
     }
 }
@@ -199,6 +224,37 @@ mod tests {
         let d: lambda_runtime::Diagnostic = Error::RuleNotFound("nightly".into()).into();
         assert_eq!(d.error_type, "RuleNotFound");
         assert_eq!(d.error_message, "rule not found: nightly");
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_a_line_and_say_so() {
+        let problems: Vec<Problem> = (0..2000)
+            .map(|i| Problem {
+                file: "deployment.yaml".into(),
+                item: format!("services[{i}] (prod/svc-{i})"),
+                field: "image".into(),
+                message: "must not be empty".into(),
+            })
+            .collect();
+        let d: lambda_runtime::Diagnostic = Error::ManifestInvalid(problems).into();
+        assert!(
+            d.error_message.len() <= MAX_MESSAGE_BYTES,
+            "{}",
+            d.error_message.len()
+        );
+        assert!(d
+            .error_message
+            .starts_with("manifest invalid: 2000 problems"));
+        let (kept, note) = d.error_message.rsplit_once('\n').unwrap();
+        assert!(
+            kept.ends_with("must not be empty"),
+            "cut at a line end: {kept:?}"
+        );
+        assert!(note.contains("more bytes: the function's log"), "{note}");
+
+        assert_eq!(cut_message("short", 10), "short");
+        let multibyte = "é".repeat(100);
+        assert!(cut_message(&multibyte, 90).len() <= 90);
     }
 
     #[test]
