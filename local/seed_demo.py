@@ -1,6 +1,6 @@
 """Seed moto with the demo world that examples/deployment.yaml releases.
 
-    python local/seed_demo.py [--endpoint http://127.0.0.1:5000] [--no-reset]
+    python local/seed_demo.py [--endpoint http://127.0.0.1:5000] [--no-reset] [--only-records-bucket]
 
 Clusters convoy-demo-a (web, api, worker) and convoy-demo-b (billing, search): Fargate, awsvpc, 2 tasks each,
 every rollout COMPLETED; `web` runs two containers, `web` and `log-router`. Every image is
@@ -9,11 +9,16 @@ ephemeralStorage, ports, environment and logging, so a release can be checked to
 Rule convoy-demo-nightly (cron, default bus) has two ECS targets running family convoy-demo-report
 (container `report`) with full EcsParameters.
 
+The release records bucket (CONVOY_RECORDS_BUCKET, default convoy-records) is created too: the functions write
+every execution's records there, and a moto reset deletes it. `--only-records-bucket` creates just that bucket
+(local/stack.sh start does, before anything is seeded).
+
 By default the moto state and armed faults are reset first (the demo owns the local stack).
 """
 
 import argparse
 import json
+import os
 import urllib.request
 
 import boto3
@@ -45,6 +50,23 @@ def clients(endpoint: str):
     kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
               aws_secret_access_key="testing")
     return boto3.client("ecs", **kw), boto3.client("events", **kw)
+
+
+def records_bucket() -> str:
+    """The bucket the functions keep release records in: local/stack.sh passes the same name to them."""
+    return os.environ.get("CONVOY_RECORDS_BUCKET", "convoy-records")
+
+
+def create_records_bucket(endpoint: str, name: str = "") -> str:
+    """Creates the release records bucket unless it exists (us-east-1: no LocationConstraint); returns its name."""
+    name = name or records_bucket()
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    try:
+        s3.create_bucket(Bucket=name)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    return name
 
 
 def container_definition(name: str, family: str, essential: bool = True) -> dict:
@@ -83,10 +105,12 @@ def register(ecs, family: str, containers: list[str], service: str) -> str:
 
 
 def seed(endpoint: str, reset: bool = True) -> dict:
-    """Creates the demo world; returns what was made (network, services → task definition ARN, rule targets)."""
+    """Creates the demo world; returns what was made (network, services → task definition ARN, rule targets,
+    records bucket)."""
     if reset:
         post(endpoint, "/moto-api/reset")
         post(endpoint, "/_fault/reset")
+    bucket = create_records_bucket(endpoint)
     net = post(endpoint, "/_seed/network")
     ecs, events = clients(endpoint)
     awsvpc = {"subnets": net["subnetIds"], "securityGroups": [net["securityGroupId"]], "assignPublicIp": "DISABLED"}
@@ -137,14 +161,19 @@ def seed(endpoint: str, reset: bool = True) -> dict:
     if failed.get("FailedEntryCount"):
         raise SystemExit(f"seed_demo: PutTargets failed: {failed['FailedEntries']}")
     return {"network": net, "services": services, "rule": RULE,
-            "targets": {t["Id"]: report for t in targets}}
+            "targets": {t["Id"]: report for t in targets}, "recordsBucket": bucket}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--endpoint", default="http://127.0.0.1:5000")
     ap.add_argument("--no-reset", action="store_true", help="keep moto's current state")
+    ap.add_argument("--only-records-bucket", action="store_true",
+                    help="create the release records bucket only (no reset, no demo world)")
     args = ap.parse_args()
+    if args.only_records_bucket:
+        print(f"records bucket {create_records_bucket(args.endpoint)}")
+        return
     world = seed(args.endpoint, reset=not args.no_reset)
     print(f"seeded {len(world['services'])} services in {len(CLUSTERS)} clusters and rule {RULE} "
           f"with {len(world['targets'])} ECS targets, all on {VERSION}")

@@ -10,6 +10,8 @@
 #   local/stack.sh status
 #   local/stack.sh stop      # stops what `start` started, by PID (state in .local-stack/)
 #
+# moto also serves S3: `start` creates the release records bucket there (CONVOY_RECORDS_BUCKET, default
+# convoy-records) and gives its name to the functions.
 # `start` writes .local-stack/env (CONVOY_MOTO_ENDPOINT, AWS_ENDPOINT_URL, ...) for the other scripts.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +22,7 @@ MOTO_PORT_HTTP=${CONVOY_MOTO_PORT:-5000}
 WATCH_PORT=${CONVOY_WATCH_PORT:-9000}
 SHIM_PORT=${CONVOY_SHIM_PORT:-9001}
 CONCURRENCY=${CONVOY_LAMBDA_CONCURRENCY:-2}
+RECORDS_BUCKET=${CONVOY_RECORDS_BUCKET:-convoy-records}
 PROCS=(moto watch shim)
 
 say() { printf 'stack: %s\n' "$*" >&2; }
@@ -44,6 +47,16 @@ wait_http() { # name url seconds
     fi
     sleep 0.1
   done
+}
+
+# The bucket the functions keep release records in (docs/decisions/0003); a moto reset deletes it and
+# local/seed_demo.py creates it again.
+create_records_bucket() { # moto_url
+  CONVOY_RECORDS_BUCKET=$RECORDS_BUCKET "$PY" "$ROOT/local/seed_demo.py" --endpoint "$1" --only-records-bucket \
+    >"$STATE/records-bucket.log" 2>&1 && return 0
+  say "could not create the records bucket $RECORDS_BUCKET in moto; $STATE/records-bucket.log:"
+  tail -n 20 "$STATE/records-bucket.log" >&2 || true
+  return 1
 }
 
 # Runs a command in its own session (so `stop` can end it with everything it spawned) and records its PID.
@@ -93,12 +106,13 @@ start() {
     --upstream "127.0.0.1:$WATCH_PORT" --fallback "127.0.0.1:$MOTO_PORT_HTTP"
   # `watch` runs `cargo run --bin <function>` on a function's first invoke: fresh binaries start at once.
   # --ignore-changes: source edits during a run must not rebuild and restart the functions.
-  (cd "$ROOT" && AWS_ENDPOINT_URL=$moto_url RUST_LOG=${RUST_LOG:-info} \
+  (cd "$ROOT" && AWS_ENDPOINT_URL=$moto_url CONVOY_RECORDS_BUCKET=$RECORDS_BUCKET RUST_LOG=${RUST_LOG:-info} \
     launch watch "$CARGO_LAMBDA" lambda watch -A 127.0.0.1 -P "$WATCH_PORT" \
       --concurrency "$CONCURRENCY" --ignore-changes ${CONVOY_WATCH_ARGS:-})
 
   local ok=0
   wait_http moto "$moto_url/moto-api/" 60 &&
+    create_records_bucket "$moto_url" &&
     wait_http shim "http://127.0.0.1:$SHIM_PORT/moto-api/" 30 &&
     wait_http watch "http://127.0.0.1:$WATCH_PORT/" 60 || ok=1
   if [ $ok -ne 0 ]; then
@@ -113,8 +127,9 @@ export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
 export CONVOY_LAMBDA_ENDPOINT=http://127.0.0.1:$SHIM_PORT
+export CONVOY_RECORDS_BUCKET=$RECORDS_BUCKET
 EOF
-  say "moto $moto_url  cargo-lambda :$WATCH_PORT  shim :$SHIM_PORT  (logs and PIDs in $STATE)"
+  say "moto $moto_url (records: s3://$RECORDS_BUCKET)  cargo-lambda :$WATCH_PORT  shim :$SHIM_PORT  (logs and PIDs in $STATE)"
 }
 
 case "${1:-}" in
