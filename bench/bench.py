@@ -8,8 +8,9 @@ clusters (each its own task-definition family) plus `--rules` scheduled rules wi
 arms the simulator so every rollout needs `--steps` DescribeServices, turns on ECS-like token buckets (rates
 x `--rate-scale`), releases every service and rule to a new image and prints, from GetExecutionHistory and the
 simulator's counters: history events, state transitions, the largest state payload, ECS/EventBridge calls by
-operation (throttled answers apart), RegisterTaskDefinition calls and the orchestration wall time. Then a no-op
-release of 10 services, and the delay from the simulator failing a rollout to RollbackRelease being entered.
+operation (throttled answers apart), RegisterTaskDefinition calls, the orchestration wall time and the release
+records the execution left in S3 (count, total, largest object). Then a no-op release of 10 services, and the
+delay from the simulator failing a rollout to RollbackRelease being entered.
 
 Figures only: nothing here asserts a target (docs/performance.md states them next to the numbers).
 """
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT / "local"))
 
 import render_sfn  # noqa: E402
 import run_release  # noqa: E402
+import seed_demo  # noqa: E402
 
 ENDPOINT = os.environ.get("CONVOY_MOTO_ENDPOINT", "http://127.0.0.1:5000")
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -60,6 +62,7 @@ def image(name: str, version: str) -> str:
 def seed(n: int, clusters: int, rules: int) -> dict:
     request("POST", "/moto-api/reset")
     request("POST", "/_fault/reset")
+    seed_demo.create_records_bucket(ENDPOINT)  # the reset deleted it
     net = request("POST", "/_seed/network")
     ecs = run_release.client("ecs", ENDPOINT)
     events = run_release.client("events", ENDPOINT)
@@ -130,6 +133,22 @@ def payloads(event: dict):
                     yield len(details[field].encode()), f"{where} .{field}"
 
 
+def records(execution_arn: str) -> dict:
+    """Objects the execution wrote under its records prefix, releases/<release id>/<execution name>/."""
+    s3 = run_release.client("s3", ENDPOINT)
+    bucket, marker = seed_demo.records_bucket(), f"/{execution_arn.rsplit(':', 1)[-1]}/"
+    sizes, prefix = {}, "releases/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="releases/"):
+        for o in page.get("Contents", []):
+            if marker in o["Key"]:
+                prefix, name = o["Key"].split(marker, 1)
+                prefix += marker
+                sizes[name] = o["Size"]
+    largest = max(sizes.items(), key=lambda kv: kv[1], default=("-", 0))
+    return {"bucket": bucket, "prefix": prefix, "objects": len(sizes), "bytes": sum(sizes.values()),
+            "largest": {"bytes": largest[1], "key": largest[0]}}
+
+
 def measure(sfn, definition: dict, release: dict, timeout: float) -> dict:
     # After seeding: a moto reset forgets state machines too.
     machine = run_release.ensure_state_machine(sfn, definition, STATE_MACHINE)
@@ -140,7 +159,7 @@ def measure(sfn, definition: dict, release: dict, timeout: float) -> dict:
     throttled = request("GET", "/_stats/throttled")
     rollouts = request("GET", "/_stats/rollouts")
     largest = max((p for e in events for p in payloads(e)), default=(0, "-"))
-    report = result["report"] or {}
+    report = result["report"] or {}  # every item: run_release reads the full report when the output omits some
     outcomes: dict[str, int] = {}
     for item in report.get("items", []):
         outcomes[item["outcome"]] = outcomes.get(item["outcome"], 0) + 1
@@ -158,6 +177,7 @@ def measure(sfn, definition: dict, release: dict, timeout: float) -> dict:
         "registerTaskDefinition": calls.get("ecs.RegisterTaskDefinition", 0),
         "orchestrationSeconds": round(max(stamps) - min(stamps), 2) if stamps else None,
         "clientSeconds": result["seconds"],
+        "records": records(result["executionArn"]),
         "events": events,
         "rollouts": rollouts,
     }
@@ -231,6 +251,9 @@ def print_fleet(rows: list[dict]) -> None:
         print(f"\nN={m['n']}: largest payload {m['largestPayload']['bytes']} B at {m['largestPayload']['where']}"
               f"{'  (OVER 256 KiB)' if m['largestPayload']['bytes'] >= PAYLOAD_LIMIT else ''}")
         print("  calls:     " + ", ".join(f"{k}={v}" for k, v in m["calls"].items()))
+        r = m["records"]
+        print(f"  records:   {r['objects']} objects, {kib(r['bytes'])} in s3://{r['bucket']}/{r['prefix']}, "
+              f"largest {kib(r['largest']['bytes'])} ({r['largest']['key']})")
         if m["throttled"]:
             print("  throttled: " + ", ".join(f"{k}={v}" for k, v in m["throttled"].items()))
         if m["status"] != "SUCCEEDED":

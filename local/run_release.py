@@ -7,6 +7,8 @@
 Creates (or updates) the state machine `convoy-local-release` from the rendered template, starts an execution
 with the release, polls it, prints the report (one row per item: outcome, old -> new revision, reason) and the
 state of the services and rule targets afterwards. Exit 0 when the execution SUCCEEDED, 1 otherwise.
+The execution output (or Fail cause) is a bounded report that may omit items; the full one it names in S3
+(`fullReport`) is read from moto and shown instead.
 """
 
 import argparse
@@ -50,8 +52,19 @@ def ensure_state_machine(sfn, definition: dict, name: str = STATE_MACHINE) -> st
     return sfn.create_state_machine(name=name, definition=text, roleArn=ROLE, type="STANDARD")["stateMachineArn"]
 
 
+def read_full_report(s3, uri: str) -> dict:
+    """The report FinishRelease wrote to s3://bucket/key: the bounded one's shape, with every item."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except Exception as exc:
+        raise RuntimeError(f"run_release: the report names its full version {uri}, which cannot be read: {exc}") \
+            from exc
+
+
 def start_and_wait(sfn, machine_arn: str, release: dict, timeout: float = 300, poll: float = 0.25) -> dict:
-    """Starts an execution and waits for its end: {status, seconds, output, error, cause, report, executionArn}."""
+    """Starts an execution and waits for its end: {status, seconds, output, error, cause, report, executionArn}.
+    `report` is the full report: read from S3 when the execution's own (bounded) one names it in `fullReport`."""
     name = f"{release.get('release', {}).get('id', 'release')}-{int(time.time() * 1000)}"[:80]
     started = time.time()
     execution = sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(release))["executionArn"]
@@ -73,6 +86,8 @@ def start_and_wait(sfn, machine_arn: str, release: dict, timeout: float = 300, p
             report = parsed if isinstance(parsed, dict) and "items" in parsed else None
         except ValueError:
             pass
+    if report and report.get("fullReport"):
+        report = read_full_report(client("s3", sfn.meta.endpoint_url), report["fullReport"])
     return {"executionArn": execution, "status": described["status"], "seconds": round(time.time() - started, 2),
             "output": output, "error": described.get("error"), "cause": cause, "report": report}
 

@@ -3,6 +3,7 @@
 
 use aws_config::{BehaviorVersion, Region};
 use release_core::config::{Clients, RetrySettings};
+use release_core::records::RecordStore;
 use release_core::Error;
 
 /// Where AWS calls go. Without flags, the SDK's usual chain decides (`AWS_ENDPOINT_URL`,
@@ -30,11 +31,13 @@ pub struct MachineArgs {
 }
 
 /// Every client the CLI uses, sharing one configuration (credentials, region, endpoint, retries).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// The release records executions keep in S3 (path-style with an endpoint override, as locally).
+    pub records: RecordStore<aws_sdk_s3::Client>,
 }
 
 impl Aws {
@@ -49,11 +52,17 @@ impl Aws {
             loader = loader.region(Region::new(region.clone()));
         }
         let conf = loader.load().await;
-        let Clients { ecs, events } = Clients::from_conf(&conf);
+        let Clients {
+            ecs,
+            events,
+            records,
+            ..
+        } = Clients::from_conf(&conf);
         Ok(Aws {
             ecs,
             events,
             sfn: aws_sdk_sfn::Client::new(&conf),
+            records,
         })
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::{execution_arn, sfn_error, state_machine_arn, Aws, AwsArgs, MachineArgs};
-use crate::output::{paint, short, table, Tone};
+use crate::output::{paint, plural, short, table, Tone};
 use crate::progress::Row;
 
 /// Exit code of a release that failed or was rolled back.
@@ -56,7 +56,8 @@ pub async fn resolve(aws: &Aws, args: &ExecutionArgs) -> Result<String, Error> {
     Ok(execution_arn(&machine, &args.execution))
 }
 
-/// What DescribeExecution says, with the report read out of it.
+/// What DescribeExecution says, with the report read out of it (replaced by the full report, every
+/// item, when it left items out and the full one could be read: `records::Reader::complete`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Described {
@@ -209,8 +210,17 @@ pub fn report_text(report: &ReleaseReport, color: bool) -> String {
         .iter()
         .map(|p| format!("\n  problem: {p}"))
         .collect();
+    // Only when the full report could not be read: say where the rest is.
+    let omitted = match (report.omitted_items, &report.full_report) {
+        (0, _) => String::new(),
+        (n, uri) => format!(
+            "({} not shown: {})\n",
+            plural(n as usize, "more item"),
+            uri.as_deref().unwrap_or("no full report")
+        ),
+    };
     format!(
-        "release {}: {}{problems}\n{}",
+        "release {}: {}{problems}\n{}{omitted}",
         report.release_id,
         paint(
             &format!("{:?}", report.outcome),
@@ -309,6 +319,23 @@ mod tests {
             let got = report_of(output, cause).map(|r| r.release_id);
             assert_eq!(got.as_deref(), want, "{output:?} {cause:?}");
         }
+    }
+
+    #[test]
+    fn a_report_that_left_items_out_says_where_the_rest_is() {
+        let item = r#"{"id":"c/web","kind":"service","outcome":"Failed","previousTaskDefinition":"web:1","finalTaskDefinition":"web:1"}"#;
+        let full = format!(r#"{{"releaseId":"r1","outcome":"RolledBack","items":[{item}]}}"#);
+        let bounded = format!(
+            r#"{{"releaseId":"r1","outcome":"RolledBack","items":[{item}],"omittedItems":3,"fullReport":"s3://b/releases/r1/r1/report.json"}}"#
+        );
+        let text = |json: &str| report_text(&report_of(Some(json), None).unwrap(), false);
+        assert!(!text(&full).contains("not shown"), "{}", text(&full));
+        assert!(
+            text(&bounded)
+                .ends_with("(3 more items not shown: s3://b/releases/r1/r1/report.json)\n"),
+            "{}",
+            text(&bounded)
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod io;
 mod output;
 mod plan;
 mod progress;
+mod records;
 mod render;
 mod rollback;
 mod status;

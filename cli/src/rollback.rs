@@ -1,6 +1,7 @@
 //! `convoy rollback EXECUTION`: puts every item of a finished release back on the task definition
-//! it ran before (the report's `previousTaskDefinition`), through the same code path as the
-//! rollback function (`release_core::rollback::rollback`), then awaits the restoring rollouts.
+//! it ran before (the report's `previousTaskDefinition`; the full report in S3 when the execution's
+//! own left items out), through the same code path as the rollback function
+//! (`release_core::rollback::rollback`), then awaits the restoring rollouts.
 //! Idempotent: what already runs its previous revision is reported `AlreadyCurrent`.
 
 use std::process::ExitCode;
@@ -9,9 +10,9 @@ use std::time::Duration;
 use release_core::rollback::rollback;
 use release_core::stability::check;
 use release_core::step::{
-    DeploymentStatus, ItemKind, ItemOutcome, Outcome, Plan, ReleaseMeta, ReleaseReport, Restore,
-    RestoreOutcome, RollbackInput, RollbackPolicy, RuleItem, RuleTaskTarget, ServiceItem, Settings,
-    StabilityInput,
+    DeploymentStatus, ItemKind, ItemOutcome, Outcome, Plan, ReleaseMeta, ReleaseRecords,
+    ReleaseReport, Restore, RestoreOutcome, RollbackPolicy, RuleItem, RuleTaskTarget, ServiceItem,
+    Settings,
 };
 use serde::Serialize;
 
@@ -72,11 +73,13 @@ async fn restore(args: &Args) -> Result<ExitCode, release_core::Error> {
         );
         return Ok(ExitCode::from(crate::EXIT_INVALID));
     };
-    let input = rollback_input(report, args.timeout);
+    // Every item, or the rollback would leave the ones a bounded report omits on the new revision.
+    let report = &crate::records::full_report(&aws.records, report).await?;
+    let input = rollback_records(report, args.timeout);
     let output = rollback(&aws.ecs, &aws.events, &input).await?;
     let mut rollouts = output.items;
     if !args.no_wait && output.pending > 0 {
-        rollouts = await_rollouts(&aws, &report.release_id, rollouts, args.poll_interval).await?;
+        rollouts = await_rollouts(&aws, rollouts, args.poll_interval).await?;
     }
     let ok = output
         .restores
@@ -107,17 +110,11 @@ async fn restore(args: &Args) -> Result<ExitCode, release_core::Error> {
 
 async fn await_rollouts(
     aws: &Aws,
-    release_id: &str,
     mut items: Vec<DeploymentStatus>,
     poll_interval_seconds: u32,
 ) -> Result<Vec<DeploymentStatus>, release_core::Error> {
     loop {
-        let input = StabilityInput {
-            release_id: release_id.to_owned(),
-            poll_interval_seconds,
-            items,
-        };
-        let round = check(&aws.ecs, input, ROUND).await?;
+        let round = check(&aws.ecs, items, poll_interval_seconds, ROUND).await?;
         // Unlike a release, one failed restore does not stop the others from being awaited.
         if round.items.iter().all(|i| i.outcome.is_terminal()) {
             return Ok(round.items);
@@ -126,12 +123,13 @@ async fn await_rollouts(
     }
 }
 
-/// The rollback function's input for a finished release: every changed item of the report, with
-/// the previous task definition the report recorded, under policy `all`.
+/// What the rollback function reads from an execution's records, made from a finished release's
+/// report: every changed item of the report, with the previous task definition the report
+/// recorded, under policy `all` (which restores every changed item whatever its result).
 ///
 /// Report ids are `cluster/service` and `eventBus/rule/targetId`; cluster, service, rule and target
 /// names hold no `/` (an event bus name may), so they split from the right.
-pub fn rollback_input(report: &ReleaseReport, timeout_seconds: u32) -> RollbackInput {
+pub fn rollback_records(report: &ReleaseReport, timeout_seconds: u32) -> ReleaseRecords {
     let mut services = Vec::new();
     let mut tasks: Vec<RuleItem> = Vec::new();
     for item in &report.items {
@@ -180,25 +178,22 @@ pub fn rollback_input(report: &ReleaseReport, timeout_seconds: u32) -> RollbackI
         }
     }
     let changed = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    RollbackInput {
-        plan: Plan {
-            release: ReleaseMeta {
-                id: report.release_id.clone(),
-                description: None,
-                source: format!("report of release {}", report.release_id),
-            },
-            settings: Settings {
-                rollback: RollbackPolicy::All,
-                ..Settings::default()
-            },
-            changed_services: changed(services.iter().filter(|s| !s.noop).count()),
-            changed_tasks: changed(tasks.iter().filter(|t| !t.noop).count()),
-            services,
-            tasks,
+    let plan = Plan {
+        release: ReleaseMeta {
+            id: report.release_id.clone(),
+            description: None,
+            source: format!("report of release {}", report.release_id),
         },
-        results: Vec::new(),
-        stability: None,
-    }
+        settings: Settings {
+            rollback: RollbackPolicy::All,
+            ..Settings::default()
+        },
+        changed_services: changed(services.iter().filter(|s| !s.noop).count()),
+        changed_tasks: changed(tasks.iter().filter(|t| !t.noop).count()),
+        services,
+        tasks,
+    };
+    ReleaseRecords::new(plan, Vec::new())
 }
 
 fn text(restored: &Restored, color: bool) -> String {
@@ -273,6 +268,8 @@ mod tests {
             problems: Vec::new(),
             release_id: "r1".into(),
             outcome: ReleaseOutcome::Succeeded,
+            omitted_items: 0,
+            full_report: None,
             items: vec![
                 item("prod/web", ItemKind::Service, ItemOutcome::Deployed),
                 item("prod/api", ItemKind::Service, ItemOutcome::Unchanged),
@@ -293,10 +290,11 @@ mod tests {
                 ),
             ],
         };
-        let input = rollback_input(&report, 300);
+        let input = rollback_records(&report, 300);
         let plan = &input.plan;
         assert_eq!(plan.settings.rollback, RollbackPolicy::All);
         assert!(input.results.is_empty());
+        assert_eq!(input.stability, None);
         let services: Vec<(&str, &str, &str, bool, u32)> = plan
             .services
             .iter()

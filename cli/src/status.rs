@@ -1,5 +1,6 @@
 //! `convoy status EXECUTION`: where a release is now, printed once — per-item state while it runs,
-//! the report once it ended. Exit codes as `watch`, plus 4 while it still runs.
+//! the report once it ended (every item: the full one from S3 when the execution's own left some
+//! out). Exit codes as `watch`, plus 4 while it still runs.
 
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use release_core::Error;
 use crate::execution::{self, ExecutionArgs};
 use crate::output::{fail, stdout_color};
 use crate::progress::Tracker;
+use crate::records::Reader;
 use crate::watch::{render, Format};
 
 #[derive(Debug, clap::Args)]
@@ -25,10 +27,14 @@ pub async fn run(args: &Args) -> ExitCode {
 
 async fn status(args: &Args) -> Result<ExitCode, Error> {
     let (aws, arn) = execution::open(&args.execution).await?;
-    let described = execution::describe(&aws, &arn).await?;
+    let mut described = execution::describe(&aws, &arn).await?;
     let events = execution::new_events(&aws, &arn, 0).await?;
     let mut tracker = Tracker::default();
-    tracker.apply(&events);
+    let mut reader = Reader::new(&aws.records);
+    reader.track(&mut tracker, &events).await;
+    if !described.is_running() {
+        reader.complete(&mut described, &mut tracker).await;
+    }
     crate::io::print(&render(&described, &tracker, args.format, stdout_color()));
     Ok(execution::exit(&described))
 }

@@ -15,6 +15,7 @@ use crate::execution::{self, Described, ExecutionArgs, Snapshot};
 use crate::output::Tone;
 use crate::output::{fail, stderr_color, stderr_is_terminal, stdout_color};
 use crate::progress::{line, Row, Tracker, STEPS};
+use crate::records::Reader;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,7 +48,8 @@ pub async fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// Polls DescribeExecution and the new history events until the execution ends.
+/// Polls DescribeExecution and the new history events (with the release records they point at)
+/// until the execution ends.
 pub async fn follow(aws: &Aws, arn: &str, args: &FollowArgs) -> ExitCode {
     let stderr_color = stderr_color();
     let mut progress = match args.format {
@@ -59,9 +61,10 @@ pub async fn follow(aws: &Aws, arn: &str, args: &FollowArgs) -> ExitCode {
         },
     };
     let mut tracker = Tracker::default();
+    let mut reader = Reader::new(&aws.records);
     loop {
         // Describe first: when it says the execution ended, the history read next is complete.
-        let described = match execution::describe(aws, arn).await {
+        let mut described = match execution::describe(aws, arn).await {
             Ok(described) => described,
             Err(e) => return fail(&e),
         };
@@ -69,9 +72,10 @@ pub async fn follow(aws: &Aws, arn: &str, args: &FollowArgs) -> ExitCode {
             Ok(events) => events,
             Err(e) => return fail(&e),
         };
-        let changed = tracker.apply(&events);
+        let changed = reader.track(&mut tracker, &events).await;
         progress.show(&tracker, &changed, &described);
         if !described.is_running() {
+            reader.complete(&mut described, &mut tracker).await;
             progress.clear();
             crate::io::print(&render(&described, &tracker, args.format, stdout_color()));
             return execution::exit(&described);

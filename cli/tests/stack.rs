@@ -238,6 +238,19 @@ fn commands_against_the_local_stack() {
     let out = stack.convoy(&["watch", &arn, "--interval", "1"]);
     assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
     insta::assert_snapshot!("watch_rolled_back", redacted(&text(&out.stdout)));
+    // The steps between come from the release records in S3: the verdict of the stability round
+    // (the revision it moved to, the check's own wording), then the restores.
+    let stderr = text(&out.stderr);
+    for step in [
+        "convoy-demo-b/search: failed (convoy-demo-search:3): Failed: deployment ecs-svc/",
+        "convoy-demo-a/api: rolling back (convoy-demo-api:2)",
+    ] {
+        assert!(stderr.contains(step), "{step}\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("cannot read the release records"),
+        "{stderr}"
+    );
     let out = stack.convoy(&[
         "status",
         "cli-fail-1",

@@ -76,6 +76,15 @@ class Stack:
     def history(self, execution_arn: str) -> list:
         return run_release.history(self.sfn, execution_arn)
 
+    def records(self, result: dict) -> dict:
+        """The execution's release records in S3: name under its prefix -> parsed JSON."""
+        uri = result["output"]["fullReport"] if result["output"] else json.loads(result["cause"])["fullReport"]
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        prefix = key.removesuffix("report.json")
+        s3 = run_release.client("s3", ENDPOINT)
+        names = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+        return {n.removeprefix(prefix): json.loads(s3.get_object(Bucket=bucket, Key=n)["Body"].read()) for n in names}
+
 
 @pytest.fixture(scope="session")
 def definition() -> dict:

@@ -67,6 +67,16 @@ def test_happy_path_moves_every_service_and_rule_target_and_keeps_every_other_fi
         expected["EcsParameters"]["TaskDefinitionArn"] = report_td["taskDefinitionArn"]
         assert without_false_flags(target) == without_false_flags(expected), target_id
 
+    # The records of the execution: the plan, one result per changed item, the stability rounds, the report.
+    records = stack.records(result)
+    assert sorted(records) == sorted(
+        ["plan.json", "stability/release.json", "report.json", f"results/rule/default/{seed_demo.RULE}.json"]
+        + [f"results/service/{c}/{s}.json" for c, s in SERVICES])
+    assert records["report.json"] == result["report"]
+    assert all(r["deployment"]["id"] == f"{c}/{s}" for (c, s) in SERVICES
+               for r in [records[f"results/service/{c}/{s}.json"]])
+    assert {i["outcome"] for i in records["stability/release.json"]["items"]} == {"Succeeded"}
+
 
 def without_false_flags(target: dict) -> dict:
     """The Rust SDK leaves `false` booleans out of PutTargets, and moto then returns them absent: for EventBridge
@@ -94,6 +104,10 @@ def test_one_failing_rollout_rolls_the_whole_release_back(stack):
     others = {k: v["outcome"] for k, v in items.items() if k != "convoy-demo-a/worker"}
     assert set(others.values()) <= {"RolledBack", "NotStarted"}, others
     assert result["report"]["outcome"] == "RolledBack"
+    records = stack.records(result)
+    restored = {r["id"] for r in records["rollback.json"]["restores"] if r["outcome"] == "Restored"}
+    assert {k for k, v in others.items() if v == "RolledBack"} <= restored, restored
+    assert records["stability/rollback.json"]["pending"] == 0
 
 
 def test_stuck_rollout_hits_its_deadline_and_is_rolled_back(stack):

@@ -1,23 +1,25 @@
 use std::time::Duration;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::EcsApi;
+use release_core::aws::{EcsApi, ObjectStore};
+use release_core::records::RecordStore;
 use release_core::stability;
-use release_core::step::{self, StabilityInput, StabilityOutput};
+use release_core::step::{self, StabilityCounts, StabilityInput};
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi>(
+pub async fn handle<E: EcsApi, S: ObjectStore>(
     ecs: &E,
+    store: &RecordStore<S>,
     budget: Duration,
     event: LambdaEvent<Value>,
-) -> Result<StabilityOutput, Diagnostic> {
+) -> Result<StabilityCounts, Diagnostic> {
     let input: StabilityInput = step::parse(event.payload)?;
-    let span = tracing::info_span!("check_stability", release_id = %input.release_id);
-    telemetry::traced(
-        "check-stability",
-        span,
-        stability::check(ecs, input, budget),
-    )
-    .await
+    let span = tracing::info_span!(
+        "check_stability",
+        release_id = %input.release_id,
+        phase = ?input.phase,
+    );
+    let work = stability::check_round(ecs, store, &input, budget);
+    telemetry::traced("check-stability", span, work).await
 }

@@ -7,5 +7,8 @@ mod handler;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let budget = stability::budget_from(std::env::var(stability::BUDGET_ENV).ok().as_deref())?;
-    release_core::config::serve(|clients, event| handler::handle(&clients.ecs, budget, event)).await
+    release_core::config::serve(|clients, event| {
+        handler::handle(&clients.ecs, &clients.records, budget, event)
+    })
+    .await
 }

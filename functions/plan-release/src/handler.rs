@@ -1,16 +1,19 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::{EcsApi, EventsApi};
-use release_core::step::{self, Plan, ReleaseInput};
+use release_core::aws::{EcsApi, EventsApi, ObjectStore};
+use release_core::records::RecordStore;
+use release_core::step::{self, PlanRequest, PlannedRelease};
 use release_core::{plan, telemetry};
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi, V: EventsApi>(
+pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
     ecs: &E,
     events: &V,
+    store: &RecordStore<S>,
+    bucket: Option<&str>,
     event: LambdaEvent<Value>,
-) -> Result<Plan, Diagnostic> {
-    let input: ReleaseInput = step::parse(event.payload)?;
-    let work = plan::plan(ecs, events, input);
+) -> Result<PlannedRelease, Diagnostic> {
+    let input: PlanRequest = step::parse(event.payload)?;
+    let work = plan::plan_release(ecs, events, store, bucket, input);
     telemetry::traced("plan-release", tracing::Span::current(), work).await
 }
 
@@ -21,16 +24,23 @@ mod tests {
     use lambda_runtime::{Context, LambdaEvent};
     use serde_json::json;
 
+    use release_core::records::PLAN;
+    use release_core::step::{Plan, Records};
+
     use super::*;
 
-    fn release(services: Value, tasks: Value) -> Value {
-        json!({
+    const BUCKET: &str = "plan-records";
+
+    fn request(execution: &str, services: Value, tasks: Value) -> LambdaEvent<Value> {
+        let release = json!({
             "release": {"id": "r-plan", "source": "deployment.yaml"},
             "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 5,
                          "keepRevisions": 0, "allowLatest": false},
             "services": services,
             "tasks": tasks,
-        })
+        });
+        let payload = json!({"release": release, "executionName": execution});
+        LambdaEvent::new(payload, Context::default())
     }
 
     /// One test on purpose: it counts moto's RegisterTaskDefinition calls, which concurrent seeding
@@ -41,6 +51,7 @@ mod tests {
         let conf = moto.sdk_config().await;
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
+        let store = RecordStore::new(moto.bucket(BUCKET).await);
         seed::cluster(&ecs, "plan-prod").await;
         let web = seed::fargate_task_definition(
             &ecs,
@@ -73,7 +84,8 @@ mod tests {
         seed::scheduled_rule(&events, "plan-nightly", &[report]).await;
 
         // A plan that works: one change, one no-op rule target.
-        let good = release(
+        let good = request(
+            "e-good",
             json!([{"cluster": "plan-prod", "service": "web",
                     "images": {"containers": {"app": "registry.example.com/web:v2"}},
                     "timeoutSeconds": 600}]),
@@ -84,9 +96,24 @@ mod tests {
         let registrations = moto.calls("ecs.RegisterTaskDefinition");
         let updates = moto.calls("ecs.UpdateService");
         let target_writes = moto.calls("PutTargets");
-        let plan = handle(&ecs, &events, LambdaEvent::new(good, Context::default()))
+        let planned = handle(&ecs, &events, &store, Some(BUCKET), good)
             .await
             .unwrap();
+        let records = Records::for_execution(BUCKET, "r-plan", "e-good");
+        assert_eq!(planned.records, records);
+        assert_eq!(
+            planned.services,
+            ["plan-prod/web"],
+            "the changed service only"
+        );
+        assert!(planned.tasks.is_empty(), "the rule does not change");
+        assert_eq!(planned.unchanged, 1);
+        // The plan itself is in S3 (read with a fresh store: no cache).
+        let plan: Plan = RecordStore::new(moto.s3().await)
+            .read(&records, PLAN)
+            .await
+            .unwrap()
+            .expect("plan.json written");
         assert_eq!(plan.services.len(), 1);
         assert_eq!(plan.services[0].previous_task_definition, web);
         assert!(!plan.services[0].noop);
@@ -97,22 +124,25 @@ mod tests {
         assert_eq!(plan.changed_tasks, 0);
 
         // A missing cluster, a missing service, a missing container and a missing rule: all at once.
-        let bad = release(
-            json!([
-                {"cluster": "plan-nowhere", "service": "web",
-                 "images": {"default": {"preferred": "web", "image": "registry.example.com/web:v2"}},
-                 "timeoutSeconds": 600},
-                {"cluster": "plan-prod", "service": "ghost",
-                 "images": {"default": {"preferred": "ghost", "image": "registry.example.com/g:v2"}},
-                 "timeoutSeconds": 600},
-                {"cluster": "plan-prod", "service": "web",
-                 "images": {"containers": {"sidecar": "registry.example.com/s:v2"}},
-                 "timeoutSeconds": 600}
-            ]),
-            json!([{"rule": "plan-absent", "eventBus": "default",
+        let bad = || {
+            request(
+                "e-bad",
+                json!([
+                    {"cluster": "plan-nowhere", "service": "web",
+                     "images": {"default": {"preferred": "web", "image": "registry.example.com/web:v2"}},
+                     "timeoutSeconds": 600},
+                    {"cluster": "plan-prod", "service": "ghost",
+                     "images": {"default": {"preferred": "ghost", "image": "registry.example.com/g:v2"}},
+                     "timeoutSeconds": 600},
+                    {"cluster": "plan-prod", "service": "web",
+                     "images": {"containers": {"sidecar": "registry.example.com/s:v2"}},
+                     "timeoutSeconds": 600}
+                ]),
+                json!([{"rule": "plan-absent", "eventBus": "default",
                     "images": {"default": {"preferred": "x", "image": "registry.example.com/x:v2"}}}]),
-        );
-        let err = handle(&ecs, &events, LambdaEvent::new(bad, Context::default()))
+            )
+        };
+        let err = handle(&ecs, &events, &store, Some(BUCKET), bad())
             .await
             .unwrap_err();
         assert_eq!(err.error_type, "PreflightFailed", "{}", err.error_message);
@@ -132,5 +162,19 @@ mod tests {
         assert_eq!(moto.calls("ecs.RegisterTaskDefinition"), registrations);
         assert_eq!(moto.calls("ecs.UpdateService"), updates);
         assert_eq!(moto.calls("PutTargets"), target_writes);
+        let bad_records = Records::for_execution(BUCKET, "r-plan", "e-bad");
+        let nothing: Option<Plan> = store.read(&bad_records, PLAN).await.unwrap();
+        assert!(nothing.is_none(), "a rejected release records nothing");
+
+        // Without a bucket there is nowhere to record the release: said, not guessed.
+        let err = handle(&ecs, &events, &store, None, bad())
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type, "Internal");
+        assert!(
+            err.error_message.contains("CONVOY_RECORDS_BUCKET"),
+            "{}",
+            err.error_message
+        );
     }
 }

@@ -1,13 +1,22 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::EcsApi;
+use release_core::aws::{EcsApi, ObjectStore};
+use release_core::records::RecordStore;
 use release_core::step::{self, PlanItem, RegisterInput};
 use release_core::{taskdef, telemetry};
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi>(ecs: &E, event: LambdaEvent<Value>) -> Result<PlanItem, Diagnostic> {
+pub async fn handle<E: EcsApi, S: ObjectStore>(
+    ecs: &E,
+    store: &RecordStore<S>,
+    event: LambdaEvent<Value>,
+) -> Result<PlanItem, Diagnostic> {
     let input: RegisterInput = step::parse(event.payload)?;
-    let span = tracing::info_span!("register_task_definition", release_id = %input.release_id);
-    let work = taskdef::register_item(ecs, input);
+    let span = tracing::info_span!(
+        "register_task_definition",
+        release_id = %input.release_id,
+        item = %input.id,
+    );
+    let work = taskdef::register_planned(ecs, store, &input);
     telemetry::traced("register-task-definition", span, work).await
 }
 
@@ -19,6 +28,9 @@ mod tests {
         Tag, TaskDefinition, Volume,
     };
     use lambda_runtime::{Context, LambdaEvent};
+    use release_core::aws::s3::MemoryStore;
+    use release_core::records::result_name;
+    use release_core::step::{ItemResult, Plan, PlanItemKind, Records};
     use release_core::taskdef::{PREVIOUS_TAG, RELEASE_TAG};
     use serde_json::json;
 
@@ -94,6 +106,27 @@ mod tests {
         })
     }
 
+    /// A store holding a one-service plan, and the Map iteration's input naming that service.
+    async fn planned(release_id: &str, item: Value) -> (RecordStore<MemoryStore>, Records, Value) {
+        let plan: Plan = serde_json::from_value(json!({
+            "release": {"id": release_id, "source": "deployment.yaml"},
+            "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 5,
+                         "keepRevisions": 0},
+            "services": [item],
+            "tasks": [],
+            "changedServices": 1,
+            "changedTasks": 0,
+        }))
+        .expect("a plan");
+        let records = Records::for_execution("records", release_id, "e1");
+        let store = RecordStore::new(MemoryStore::default());
+        store.write_plan(&records, plan).await.unwrap();
+        let payload = json!({
+            "releaseId": release_id, "records": records, "kind": "service", "id": "prod/web",
+        });
+        (store, records, payload)
+    }
+
     /// Describe-only fields: what legitimately differs between two revisions.
     fn registered_part(mut d: TaskDefinition) -> TaskDefinition {
         d.task_definition_arn = None;
@@ -117,12 +150,10 @@ mod tests {
         let ecs = ecs().await;
         let moto = convoy_testkit::moto();
         let previous = seed(&ecs, "register-lossless").await;
-        let payload = json!({
-            "releaseId": "r-lossless",
-            "item": service_item(&previous, json!({"app": "registry.example.com/web:v2"})),
-        });
+        let item = service_item(&previous, json!({"app": "registry.example.com/web:v2"}));
+        let (store, _, payload) = planned("r-lossless", item).await;
         let registrations = moto.calls("ecs.RegisterTaskDefinition");
-        let out = handle(&ecs, event(payload.clone())).await.unwrap();
+        let out = handle(&ecs, &store, event(payload.clone())).await.unwrap();
         let PlanItem::Service(item) = out else {
             panic!("a service item stays a service item");
         };
@@ -164,26 +195,53 @@ mod tests {
         );
 
         // A retried step (same release) finds its revision instead of registering another.
-        let again = handle(&ecs, event(payload)).await.unwrap();
+        let again = handle(&ecs, &store, event(payload)).await.unwrap();
         let PlanItem::Service(again) = again else {
             panic!("a service item stays a service item");
         };
         assert_eq!(again.new_task_definition.as_deref(), Some(new.as_str()));
         assert_eq!(moto.calls("ecs.RegisterTaskDefinition") - registrations, 1);
+        assert_eq!(
+            store.objects().gets(),
+            0,
+            "the plan was read from the cache"
+        );
     }
 
     #[tokio::test]
     async fn unknown_container_is_container_not_found() {
         let ecs = ecs().await;
         let previous = seed(&ecs, "register-unknown-container").await;
-        let payload = json!({
-            "releaseId": "r-unknown",
-            "item": service_item(&previous, json!({"sidecar": "registry.example.com/x:v2"})),
-        });
-        let err = handle(&ecs, event(payload)).await.unwrap_err();
+        let item = service_item(&previous, json!({"sidecar": "registry.example.com/x:v2"}));
+        let (store, records, payload) = planned("r-unknown", item).await;
+        let err = handle(&ecs, &store, event(payload)).await.unwrap_err();
         assert_eq!(err.error_type, "ContainerNotFound");
         assert!(
             err.error_message.contains("`sidecar`"),
+            "{}",
+            err.error_message
+        );
+        // The state machine keeps only the name; the item's record keeps the whole message.
+        let record: ItemResult = store
+            .read(&records, &result_name(PlanItemKind::Service, "prod/web"))
+            .await
+            .unwrap()
+            .expect("failure recorded");
+        let caught = record.error.expect("an error record");
+        assert_eq!(caught.error, "ContainerNotFound");
+        assert_eq!(caught.cause, err.error_message);
+    }
+
+    #[tokio::test]
+    async fn an_item_missing_from_the_plan_is_internal_and_named() {
+        let ecs = ecs().await;
+        let (store, _, mut payload) = planned("r-missing", service_item("web:1", json!({}))).await;
+        payload["id"] = json!("prod/elsewhere");
+        let err = handle(&ecs, &store, event(payload)).await.unwrap_err();
+        assert_eq!(err.error_type, "Internal");
+        assert!(
+            err.error_message
+                .contains("no service `prod/elsewhere` in the plan"),
             "{}",
             err.error_message
         );
@@ -192,9 +250,11 @@ mod tests {
     #[tokio::test]
     async fn malformed_input_names_the_field() {
         let ecs = ecs().await;
-        let payload = json!({"releaseId": "r", "item": {"id": "prod/web", "cluster": "prod"}});
-        let err = handle(&ecs, event(payload)).await.unwrap_err();
+        let store = RecordStore::new(MemoryStore::default());
+        let payload = json!({"releaseId": "r", "records": {"bucket": "b", "prefix": "p/"},
+                             "kind": "task", "id": "prod/web"});
+        let err = handle(&ecs, &store, event(payload)).await.unwrap_err();
         assert_eq!(err.error_type, "ManifestInvalid");
-        assert!(err.error_message.contains("item"), "{}", err.error_message);
+        assert!(err.error_message.contains("kind"), "{}", err.error_message);
     }
 }

@@ -8,6 +8,7 @@
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::records::{RecordStore, BUCKET_VAR};
 use crate::Error;
 
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
@@ -95,11 +96,14 @@ fn env_problem(variable: &str, message: String) -> crate::Problem {
     }
 }
 
-/// The SDK clients every function shares. Cheap to clone (the SDK clients are `Arc`s inside).
-#[derive(Debug, Clone)]
+/// The SDK clients every function shares, and the release records over S3.
+#[derive(Debug)]
 pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub records: RecordStore<aws_sdk_s3::Client>,
+    /// `CONVOY_RECORDS_BUCKET`: where plan-release starts an execution's records.
+    pub records_bucket: Option<String>,
 }
 
 impl Clients {
@@ -110,7 +114,9 @@ impl Clients {
             .retry_config(retry.retry_config())
             .load()
             .await;
-        Ok(Self::from_conf(&conf))
+        let mut clients = Self::from_conf(&conf);
+        clients.records_bucket = std::env::var(BUCKET_VAR).ok().filter(|b| !b.is_empty());
+        Ok(clients)
     }
 
     /// Clients from an existing configuration (tests: moto endpoint, static credentials).
@@ -118,8 +124,19 @@ impl Clients {
         Clients {
             ecs: aws_sdk_ecs::Client::new(conf),
             events: aws_sdk_eventbridge::Client::new(conf),
+            records: RecordStore::new(s3_client(conf)),
+            records_bucket: None,
         }
     }
+}
+
+/// An S3 client; path-style addressing when an endpoint is overridden (moto serves every bucket on
+/// one host, and `bucket.localhost` need not resolve).
+pub fn s3_client(conf: &SdkConfig) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(conf)
+        .force_path_style(conf.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
 }
 
 /// A function's whole cold start: JSON logs, the clients built once, then the Lambda runtime calling

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod manifest;
 pub mod plan;
+pub mod records;
 pub mod report;
 pub mod rollback;
 pub mod rules;

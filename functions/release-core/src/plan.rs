@@ -8,11 +8,12 @@ use aws_sdk_ecs::types::{DeploymentControllerType, Service, TaskDefinition};
 use futures::stream::{self, StreamExt};
 use tracing::{info, info_span, Instrument};
 
-use crate::aws::{EcsApi, EventsApi};
+use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::manifest;
+use crate::records::{RecordStore, BUCKET_VAR};
 use crate::step::{
-    ImageMap, Images, Plan, ReleaseInput, RuleItem, RuleTarget, RuleTaskTarget, ServiceItem,
-    ServiceTarget,
+    ImageMap, Images, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleItem,
+    RuleTarget, RuleTaskTarget, ServiceItem, ServiceTarget,
 };
 use crate::taskdef::current_images;
 use crate::{Error, Problem};
@@ -71,6 +72,26 @@ pub async fn plan<E: EcsApi, V: EventsApi>(
     }
     .instrument(span)
     .await
+}
+
+/// plan-release: [`plan`], then the plan recorded under the execution's prefix in `bucket` (the
+/// function's `CONVOY_RECORDS_BUCKET`). Nothing is written when the release is rejected.
+pub async fn plan_release<E: EcsApi, V: EventsApi>(
+    ecs: &E,
+    events: &V,
+    store: &RecordStore<impl ObjectStore>,
+    bucket: Option<&str>,
+    request: PlanRequest,
+) -> Result<PlannedRelease, Error> {
+    let Some(bucket) = bucket.filter(|b| !b.is_empty()) else {
+        return Err(Error::internal(format!(
+            "{BUCKET_VAR} is not set: plan-release has nowhere to record the release"
+        )));
+    };
+    let plan = plan(ecs, events, request.release).await?;
+    let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
+    let plan = store.write_plan(&records, plan).await?;
+    Ok(plan.planned(records))
 }
 
 fn count<T>(items: impl Iterator<Item = T>) -> u32 {

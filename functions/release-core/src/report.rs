@@ -7,20 +7,25 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::aws::{ecs::family_of, EcsApi, EventsApi};
+use crate::aws::{ecs::family_of, EcsApi, EventsApi, ObjectStore};
+use crate::records::{RecordStore, REPORT};
 use crate::rollback::target_item_id;
 use crate::stability::task_definition_key;
 use crate::step::{
     CaughtError, DeploymentStatus, FinishInput, ItemKind, ItemOutcome, ItemResult, Outcome,
-    ReleaseOutcome, ReleaseReport, ReportItem, RestoreOutcome, RollbackPolicy,
+    ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome, RollbackPolicy,
 };
 use crate::Error;
 
 /// Deregistrations per release: the task-definition modify bucket holds 20 and refills 1/s, and
 /// the next release's registrations share it. What is left over goes with the next release.
 pub const MAX_DEREGISTRATIONS: usize = 20;
-/// Error causes are cut to this many characters: the report travels in the execution state.
+/// Error causes are cut to this many characters: a reason is read by people, not parsed.
 const MAX_REASON_CHARS: usize = 500;
+
+/// The execution output is at most this many bytes of JSON: it is also the Fail cause, which AWS
+/// caps at 32 KiB after `States.JsonToString` escapes it (≈ 10 % longer).
+pub const OUTPUT_BUDGET: usize = 24_000;
 
 /// Item id → the task definition it runs now, as observed by finish-release.
 pub type Observed = BTreeMap<String, String>;
@@ -115,7 +120,7 @@ fn join_reason(reason: Option<String>, more: String) -> Option<String> {
 
 /// Builds the report. `observed` wins for the final task definition; without it, the final one is
 /// inferred from the records.
-pub fn build(input: &FinishInput, observed: &Observed) -> ReleaseReport {
+pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
     let result_of = |id: &str| input.results.iter().find(|r| r.id == id);
     let verdict_of = |id: &str| {
         input
@@ -272,10 +277,12 @@ pub fn build(input: &FinishInput, observed: &Observed) -> ReleaseReport {
             .iter()
             .map(|(state, error)| format!("{state} failed: {}", caught_reason(error)))
             .collect(),
+        omitted_items: 0,
+        full_report: None,
     }
 }
 
-fn release_outcome(input: &FinishInput, items: &[ReportItem]) -> ReleaseOutcome {
+fn release_outcome(input: &ReleaseRecords, items: &[ReportItem]) -> ReleaseOutcome {
     let all_fine = items
         .iter()
         .all(|i| matches!(i.outcome, ItemOutcome::Deployed | ItemOutcome::Unchanged));
@@ -323,7 +330,7 @@ pub fn revisions_to_deregister(
 }
 
 /// Every task definition the release mentions (previous and new, services and rule targets).
-pub fn referenced_revisions(input: &FinishInput) -> BTreeSet<String> {
+pub fn referenced_revisions(input: &ReleaseRecords) -> BTreeSet<String> {
     let mut referenced = BTreeSet::new();
     let mut add = |td: &str| {
         if !td.is_empty() {
@@ -370,7 +377,7 @@ pub struct Cleanup {
 
 /// Deregisters old ACTIVE revisions of each family the release changed, keeping the newest `keep`
 /// and everything the release references. Failures are collected, never returned.
-pub async fn cleanup(ecs: &impl EcsApi, input: &FinishInput, report: &ReleaseReport) -> Cleanup {
+pub async fn cleanup(ecs: &impl EcsApi, input: &ReleaseRecords, report: &ReleaseReport) -> Cleanup {
     let keep = input.plan.settings.keep_revisions as usize;
     let mut summary = Cleanup::default();
     if keep == 0 || report.outcome != ReleaseOutcome::Succeeded {
@@ -420,7 +427,11 @@ pub async fn cleanup(ecs: &impl EcsApi, input: &FinishInput, report: &ReleaseRep
 
 /// Looks up what every changed item runs now. Best effort: what cannot be observed is inferred by
 /// [`build`] instead, and the failure is logged.
-pub async fn observe(ecs: &impl EcsApi, events: &impl EventsApi, input: &FinishInput) -> Observed {
+pub async fn observe(
+    ecs: &impl EcsApi,
+    events: &impl EventsApi,
+    input: &ReleaseRecords,
+) -> Observed {
     let mut observed = Observed::new();
     let mut by_cluster: BTreeMap<&str, Vec<&crate::step::ServiceItem>> = BTreeMap::new();
     for s in input.plan.services.iter().filter(|s| !s.noop) {
@@ -463,10 +474,73 @@ pub async fn observe(ecs: &impl EcsApi, events: &impl EventsApi, input: &FinishI
 pub async fn finish(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
-    input: &FinishInput,
+    input: &ReleaseRecords,
 ) -> Result<ReleaseReport, Error> {
     let observed = observe(ecs, events, input).await;
     let report = build(input, &observed);
     cleanup(ecs, input, &report).await;
     Ok(report)
+}
+
+/// finish-release: reads the execution's records, reports (and cleans up), writes the full report,
+/// and returns it [`bounded`] to [`OUTPUT_BUDGET`].
+pub async fn finish_release(
+    ecs: &impl EcsApi,
+    events: &impl EventsApi,
+    store: &RecordStore<impl ObjectStore>,
+    input: &FinishInput,
+) -> Result<ReleaseReport, Error> {
+    let records = store
+        .release_records(&input.records, &input.deploy, &input.failures)
+        .await?;
+    let report = finish(ecs, events, &records).await?;
+    store.write(&input.records, REPORT, &report).await?;
+    Ok(bounded(report, input.records.uri(REPORT), OUTPUT_BUDGET))
+}
+
+/// Which items a bounded report keeps first: what needs attention, then what changed.
+fn attention(outcome: ItemOutcome) -> u8 {
+    match outcome {
+        ItemOutcome::Failed | ItemOutcome::TimedOut | ItemOutcome::Superseded => 0,
+        ItemOutcome::NotStarted => 1,
+        ItemOutcome::RolledBack => 2,
+        ItemOutcome::Deployed => 3,
+        ItemOutcome::Unchanged => 4,
+    }
+}
+
+fn json_len<T: serde::Serialize>(value: &T) -> usize {
+    serde_json::to_vec(value).map_or(0, |v| v.len())
+}
+
+/// The report with `fullReport` set, keeping every item while the JSON fits `budget` bytes;
+/// otherwise the items that need attention first (in report order among equals), and how many
+/// were left out.
+pub fn bounded(mut report: ReleaseReport, full_report: String, budget: usize) -> ReleaseReport {
+    report.full_report = Some(full_report);
+    if json_len(&report) <= budget {
+        return report;
+    }
+    let items = std::mem::take(&mut report.items);
+    // Room for the omitted-items count the bounded report gains.
+    let mut size = json_len(&report) + r#","omittedItems":4294967295"#.len();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| attention(items[i].outcome));
+    let mut keep = vec![false; items.len()];
+    for i in order {
+        let cost = json_len(&items[i]) + 1;
+        if size + cost > budget {
+            break;
+        }
+        size += cost;
+        keep[i] = true;
+    }
+    let total = items.len();
+    report.items = items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, kept)| kept.then_some(item))
+        .collect();
+    report.omitted_items = (total - report.items.len()) as u32;
+    report
 }

@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{DeploymentRolloutState, Service};
 
-use crate::aws::{EcsApi, EventsApi, ServiceUpdate};
+use crate::aws::{EcsApi, EventsApi, ObjectStore, ServiceUpdate};
+use crate::records::{stability_name, RecordStore, ROLLBACK};
 use crate::rules::retarget;
 use crate::stability::{same_task_definition, summarize};
 use crate::step::{
-    DeploymentStatus, ItemResult, Outcome, Plan, Restore, RestoreOutcome, RollbackInput,
-    RollbackOutput, RollbackPolicy, RuleItem, RuleTaskTarget, ServiceDeployment, ServiceItem,
+    DeploymentStatus, ItemResult, Outcome, Plan, ReleaseRecords, Restore, RestoreOutcome,
+    RollbackInput, RollbackOutput, RollbackPolicy, RuleItem, RuleTaskTarget, ServiceDeployment,
+    ServiceItem, StabilityCounts, StabilityOutput, StabilityPhase,
 };
 use crate::Error;
 
@@ -159,7 +161,7 @@ fn restore(
 pub async fn rollback(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
-    input: &RollbackInput,
+    input: &ReleaseRecords,
 ) -> Result<RollbackOutput, Error> {
     let selection = select(&input.plan, &input.results, input.stability.as_ref());
     let now = crate::plan::deploy::unix_now();
@@ -221,6 +223,34 @@ pub async fn rollback(
         pending: awaited.pending,
         failed: awaited.failed,
     })
+}
+
+/// The rollback function: restores from the execution's records, then records what it restored
+/// and the deployments it started (the first AwaitRollback round); returns that round's counts.
+pub async fn rollback_release(
+    ecs: &impl EcsApi,
+    events: &impl EventsApi,
+    store: &RecordStore<impl ObjectStore>,
+    input: &RollbackInput,
+) -> Result<StabilityCounts, Error> {
+    let records = store
+        .release_records(&input.records, &input.deploy, &Default::default())
+        .await?;
+    let output = rollback(ecs, events, &records).await?;
+    let awaited = StabilityOutput {
+        items: output.items.clone(),
+        pending: output.pending,
+        failed: output.failed,
+    };
+    store.write(&input.records, ROLLBACK, &output).await?;
+    store
+        .write(
+            &input.records,
+            stability_name(StabilityPhase::Rollback),
+            &awaited,
+        )
+        .await?;
+    Ok(awaited.counts())
 }
 
 /// The record check-stability awaits for a rollback deployment: "new" is the previous revision.

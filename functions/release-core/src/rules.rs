@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
 
 use crate::aws::EventsApi;
+use crate::aws::ObjectStore;
+use crate::records::RecordStore;
 use crate::stability::same_task_definition;
-use crate::step::{RuleUpdate, TargetChange, UpdateRuleInput};
+use crate::step::{ItemResult, PlanItemKind, RuleUpdate, TargetChange, UpdateRuleInput};
 use crate::{Error, Problem};
 
 /// `target` with its task definition replaced; `None` for a target that is not an ECS target.
@@ -133,7 +135,30 @@ pub fn plan_update(
     Ok((retarget(current, &wanted), changes))
 }
 
-/// update-scheduled-rule: every ECS target of the rule to its new task definition.
+/// update-scheduled-rule: [`update_rule`], with the change (or the failure) recorded.
+pub async fn update_planned_rule(
+    events: &impl EventsApi,
+    store: &RecordStore<impl ObjectStore>,
+    input: &UpdateRuleInput,
+) -> Result<RuleUpdate, Error> {
+    let outcome = update_rule(events, input).await;
+    store
+        .record_item(
+            &input.records,
+            PlanItemKind::Rule,
+            &input.item.id,
+            outcome,
+            |update| ItemResult {
+                id: update.id.clone(),
+                deployment: None,
+                rule: Some(update.clone()),
+                error: None,
+            },
+        )
+        .await
+}
+
+/// Every ECS target of the rule to its new task definition.
 pub async fn update_rule(
     events: &impl EventsApi,
     input: &UpdateRuleInput,

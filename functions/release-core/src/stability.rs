@@ -10,8 +10,12 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, Task};
 
-use crate::aws::EcsApi;
-use crate::step::{DeploymentStatus, Outcome, ServiceDeployment, StabilityInput, StabilityOutput};
+use crate::aws::{EcsApi, ObjectStore};
+use crate::records::{stability_name, RecordStore};
+use crate::step::{
+    DeployResults, DeploymentStatus, Outcome, ServiceDeployment, StabilityCounts, StabilityInput,
+    StabilityOutput, StabilityPhase,
+};
 use crate::Error;
 
 /// Environment variable bounding how long one check-stability invocation keeps polling.
@@ -268,12 +272,12 @@ pub fn summarize(items: Vec<DeploymentStatus>) -> StabilityOutput {
 /// be exceeded by another round. Terminal items are passed through untouched.
 pub async fn check(
     ecs: &impl EcsApi,
-    input: StabilityInput,
+    mut items: Vec<DeploymentStatus>,
+    poll_interval_seconds: u32,
     budget: Duration,
 ) -> Result<StabilityOutput, Error> {
-    let interval = Duration::from_secs(u64::from(input.poll_interval_seconds));
+    let interval = Duration::from_secs(u64::from(poll_interval_seconds));
     let started = Instant::now();
-    let mut items = input.items;
     loop {
         let newly_failed = poll_once(ecs, &mut items, crate::plan::deploy::unix_now()).await?;
         for index in newly_failed {
@@ -287,6 +291,40 @@ pub async fn check(
         items = out.items;
         tokio::time::sleep(interval).await;
     }
+}
+
+/// check-stability: one invocation of the AwaitRelease / AwaitRollback loop. Continues from the
+/// phase's stability record; the first release round starts from the result records (every service
+/// update-service started). Rewrites the record and returns its counts.
+pub async fn check_round(
+    ecs: &impl EcsApi,
+    store: &RecordStore<impl ObjectStore>,
+    input: &StabilityInput,
+    budget: Duration,
+) -> Result<StabilityCounts, Error> {
+    let name = stability_name(input.phase);
+    let items = match store.read::<StabilityOutput>(&input.records, name).await? {
+        Some(round) => round.items,
+        None if input.phase == StabilityPhase::Release => {
+            let plan = store.plan(&input.records).await?;
+            store
+                .results(&input.records, &plan, &DeployResults::default())
+                .await?
+                .into_iter()
+                .filter_map(|r| r.deployment)
+                .map(DeploymentStatus::started)
+                .collect()
+        }
+        None => {
+            return Err(Error::internal(format!(
+                "{}: the rollback recorded no deployments to await",
+                input.records.uri(name)
+            )))
+        }
+    };
+    let round = check(ecs, items, input.poll_interval_seconds, budget).await?;
+    store.write(&input.records, name, &round).await?;
+    Ok(round.counts())
 }
 
 /// One DescribeServices round over the items still in progress (grouped by cluster, the adapter

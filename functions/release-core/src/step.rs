@@ -1,9 +1,11 @@
 //! Typed input and output of every step of the release state machine.
 //!
 //! These types are the contract between the Lambda functions and `statemachine/release.asl.json`:
-//! the JSON field names here are the paths the ASL reads (`$.item.newTaskDefinition`, ...), and the
-//! contract tests deserialize every file in `events/` into them. Keep records small: the whole release
-//! travels through the execution state, which is limited to 256 KiB.
+//! the JSON field names here are the paths the ASL reads (`$.plan.records`, ...), and the contract
+//! tests deserialize every file in `events/` into them. Per-item records (the plan, each item's
+//! result, stability rounds, restores, the full report) are S3 objects under the execution's
+//! [`Records`] prefix; the state carries only ids, counts and error names, so it stays far below
+//! the 256 KiB limit whatever the size of the release (docs/decisions/0003).
 
 use std::collections::BTreeMap;
 
@@ -116,9 +118,42 @@ pub struct RuleTarget {
 }
 
 // ---------------------------------------------------------------------------------------------
-// plan-release output: the release with AWS facts recorded. Input of both Map states.
+// plan-release: the release with AWS facts recorded, kept as `plan.json`; the state gets the ids.
 // ---------------------------------------------------------------------------------------------
 
+/// plan-release input: the release, and the execution whose records it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanRequest {
+    pub release: ReleaseInput,
+    /// `$$.Execution.Name`: two executions of one release keep separate records.
+    pub execution_name: String,
+}
+
+/// Where an execution keeps its release records: `s3://{bucket}/{prefix}…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Records {
+    pub bucket: String,
+    /// `releases/{release id}/{execution name}/`.
+    pub prefix: String,
+}
+
+/// plan-release output: what the state machine needs to drive the release. The Maps iterate over
+/// `services` and `tasks`, which hold only the ids of items that change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlannedRelease {
+    pub release_id: String,
+    pub records: Records,
+    pub settings: Settings,
+    pub services: Vec<String>,
+    pub tasks: Vec<String>,
+    /// Items whose images already run: no iteration, reported `Unchanged`.
+    pub unchanged: u32,
+}
+
+/// `plan.json`: every item with the AWS facts plan-release recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Plan {
@@ -126,7 +161,6 @@ pub struct Plan {
     pub settings: Settings,
     pub services: Vec<ServiceItem>,
     pub tasks: Vec<RuleItem>,
-    /// Counts the ASL branches on without iterating.
     pub changed_services: u32,
     pub changed_tasks: u32,
 }
@@ -184,16 +218,35 @@ pub struct RuleTaskTarget {
 // Per-item steps inside the Map states.
 // ---------------------------------------------------------------------------------------------
 
-/// What a Map iteration hands to register-task-definition.
+/// Which Map an item belongs to: a service id and a rule id may be equal (`default/app`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PlanItemKind {
+    Service,
+    Rule,
+}
+
+impl PlanItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanItemKind::Service => "service",
+            PlanItemKind::Rule => "rule",
+        }
+    }
+}
+
+/// What a Map iteration hands to register-task-definition: which plan item to register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterInput {
     pub release_id: String,
-    pub item: PlanItem,
+    pub records: Records,
+    pub kind: PlanItemKind,
+    pub id: String,
 }
 
-/// A service or a rule, as the register step sees it. Output of register-task-definition is the
-/// same item with `newTaskDefinition` filled in (per target for rules).
+/// A service or a rule of the plan. Output of register-task-definition: the item with
+/// `newTaskDefinition` filled in (per target for rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum PlanItem {
@@ -205,6 +258,7 @@ pub enum PlanItem {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateServiceInput {
     pub release_id: String,
+    pub records: Records,
     pub item: ServiceItem,
 }
 
@@ -227,6 +281,7 @@ pub struct ServiceDeployment {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateRuleInput {
     pub release_id: String,
+    pub records: Records,
     pub item: RuleItem,
 }
 
@@ -257,7 +312,7 @@ pub struct CaughtError {
     pub cause: String,
 }
 
-/// The result of one Map iteration; failures are data here, never a failed Map.
+/// `results/{kind}/{id}.json`: what one item's deployment did, or the error that stopped it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ItemResult {
@@ -270,17 +325,58 @@ pub struct ItemResult {
     pub error: Option<CaughtError>,
 }
 
+/// The output of one Map iteration as the state keeps it: the error *name* only (the message is in
+/// the item's record), so even a release whose every item failed stays small.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MapItemResult {
+    pub id: String,
+    /// The `ecs-svc/…` id of the deployment update-service started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+}
+
+/// Both Maps' outputs (`$.deploy`); empty lists when a Map did not run or failed as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeployResults {
+    #[serde(default)]
+    pub services: Vec<MapItemResult>,
+    #[serde(default)]
+    pub tasks: Vec<MapItemResult>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // check-stability: judges many deployments at once, polled by the AwaitRelease loop.
 // ---------------------------------------------------------------------------------------------
+
+/// Which deployments a check-stability round judges: the release's, or the rollback's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StabilityPhase {
+    Release,
+    Rollback,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StabilityInput {
     pub release_id: String,
+    pub records: Records,
     pub poll_interval_seconds: u32,
-    /// First round: the started deployments; later rounds: the previous round's `items`.
-    pub items: Vec<DeploymentStatus>,
+    /// The round reads and rewrites `stability/{phase}.json`; the first release round starts from
+    /// the result records, the first rollback round is written by the rollback.
+    pub phase: StabilityPhase,
+}
+
+/// What the AwaitRelease / AwaitRollback loops branch on (the items are in the stability record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StabilityCounts {
+    pub pending: u32,
+    pub failed: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -292,6 +388,67 @@ pub enum Outcome {
     TimedOut,
     /// Someone else's deployment replaced ours before it finished.
     Superseded,
+}
+
+impl Plan {
+    /// The item a Map iteration names.
+    pub fn item(&self, kind: PlanItemKind, id: &str) -> Option<PlanItem> {
+        match kind {
+            PlanItemKind::Service => self
+                .services
+                .iter()
+                .find(|s| s.id == id)
+                .cloned()
+                .map(PlanItem::Service),
+            PlanItemKind::Rule => self
+                .tasks
+                .iter()
+                .find(|r| r.id == id)
+                .cloned()
+                .map(PlanItem::Rule),
+        }
+    }
+
+    /// What the state machine drives: the ids of the items that change.
+    pub fn planned(&self, records: Records) -> PlannedRelease {
+        PlannedRelease {
+            release_id: self.release.id.clone(),
+            records,
+            settings: self.settings.clone(),
+            services: changed_ids(self.services.iter().map(|s| (&s.id, s.noop))),
+            tasks: changed_ids(self.tasks.iter().map(|r| (&r.id, r.noop))),
+            unchanged: (self.services.iter().filter(|s| s.noop).count()
+                + self.tasks.iter().filter(|r| r.noop).count()) as u32,
+        }
+    }
+}
+
+fn changed_ids<'a>(items: impl Iterator<Item = (&'a String, bool)>) -> Vec<String> {
+    items
+        .filter(|(_, noop)| !noop)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+impl DeploymentStatus {
+    /// A deployment not judged yet.
+    pub fn started(deployment: ServiceDeployment) -> Self {
+        DeploymentStatus {
+            deployment,
+            outcome: Outcome::InProgress,
+            reason: None,
+            stopped_reasons: Vec::new(),
+        }
+    }
+}
+
+impl StabilityOutput {
+    pub fn counts(&self) -> StabilityCounts {
+        StabilityCounts {
+            pending: self.pending,
+            failed: self.failed,
+        }
+    }
 }
 
 impl Outcome {
@@ -314,6 +471,7 @@ pub struct DeploymentStatus {
     pub stopped_reasons: Vec<String>,
 }
 
+/// `stability/{phase}.json`: every deployment of the phase with its latest verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StabilityOutput {
@@ -328,15 +486,14 @@ pub struct StabilityOutput {
 // rollback and the final report.
 // ---------------------------------------------------------------------------------------------
 
+/// rollback input; its output is the first AwaitRollback round's [`StabilityCounts`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RollbackInput {
-    pub plan: Plan,
-    /// Map results of both Map states.
-    pub results: Vec<ItemResult>,
-    /// The last AwaitRelease round, if the release got that far.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stability: Option<StabilityOutput>,
+    pub release_id: String,
+    pub records: Records,
+    #[serde(default)]
+    pub deploy: DeployResults,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,6 +517,7 @@ pub struct Restore {
     pub reason: Option<String>,
 }
 
+/// `rollback.json`: what the rollback restored, and the deployments it started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RollbackOutput {
@@ -370,7 +528,8 @@ pub struct RollbackOutput {
     pub failed: u32,
 }
 
-/// The execution output: one line per item.
+/// One line per item. `report.json` holds every item; the execution output (also the Fail cause,
+/// which AWS caps at 32 KiB) holds as many as fit, failures first, and says how many it left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReleaseReport {
@@ -380,6 +539,16 @@ pub struct ReleaseReport {
     /// Release-level problems: steps that failed as a whole (`AwaitRelease failed: Throttled: …`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Items left out of `items` to keep the output small; `fullReport` has them all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted_items: u32,
+    /// `s3://…/report.json`, once written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_report: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -428,11 +597,24 @@ pub enum ItemKind {
     RuleTarget,
 }
 
-/// finish-release input: everything the report is made of.
+/// finish-release input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FinishInput {
+    pub release_id: String,
+    pub records: Records,
+    #[serde(default)]
+    pub deploy: DeployResults,
+    #[serde(default)]
+    pub failures: StepFailures,
+}
+
+/// Everything a rollback and the report are made of, read back from the execution's records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseRecords {
     pub plan: Plan,
+    /// One per item a Map reached: its record, with the error name the state kept when it failed.
     pub results: Vec<ItemResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stability: Option<StabilityOutput>,
@@ -446,10 +628,27 @@ pub struct FinishInput {
     pub failures: StepFailures,
 }
 
+impl ReleaseRecords {
+    /// The records of a release that has not been awaited or rolled back yet.
+    pub fn new(plan: Plan, results: Vec<ItemResult>) -> Self {
+        ReleaseRecords {
+            plan,
+            results,
+            stability: None,
+            rollback: None,
+            rollback_stability: None,
+            failures: StepFailures::default(),
+        }
+    }
+}
+
 /// What the state machine caught from a step that failed as a whole (each `null` when it did not).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepFailures {
+    /// A Map (DeployScheduledTasks or DeployServices) that failed as a whole, not one item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<CaughtError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub await_release: Option<CaughtError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -462,6 +661,7 @@ impl StepFailures {
     /// `(state name, error)` of every failed step, in execution order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &CaughtError)> {
         [
+            ("Deploy", &self.deploy),
             ("AwaitRelease", &self.await_release),
             ("RollbackRelease", &self.rollback),
             ("AwaitRollback", &self.await_rollback),

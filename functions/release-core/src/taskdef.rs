@@ -8,6 +8,8 @@ use aws_sdk_ecs::types::{Tag, TaskDefinition};
 use tracing::{info, info_span, Instrument};
 
 use crate::aws::EcsApi;
+use crate::aws::ObjectStore;
+use crate::records::{RecordStore, PLAN};
 use crate::step::{ImageMap, PlanItem, RegisterInput, RuleItem, ServiceItem};
 use crate::Error;
 
@@ -198,21 +200,52 @@ pub fn family_of(task_definition: &str) -> &str {
     }
 }
 
-/// register-task-definition: the item with `newTaskDefinition` filled in. No-op items and targets
-/// pass through unchanged; a rule registers once per distinct previous definition and images.
-pub async fn register_item<E: EcsApi>(ecs: &E, input: RegisterInput) -> Result<PlanItem, Error> {
-    let release_id = input.release_id;
-    match input.item {
+/// register-task-definition: the plan item named by the Map iteration, with `newTaskDefinition`
+/// filled in. A failure is recorded with its whole message before it is returned.
+pub async fn register_planned<E: EcsApi>(
+    ecs: &E,
+    store: &RecordStore<impl ObjectStore>,
+    input: &RegisterInput,
+) -> Result<PlanItem, Error> {
+    let registered = async {
+        let plan = store.plan(&input.records).await?;
+        let item = plan.item(input.kind, &input.id).ok_or_else(|| {
+            Error::internal(format!(
+                "{}: no {} `{}` in the plan",
+                input.records.uri(PLAN),
+                input.kind.as_str(),
+                input.id
+            ))
+        })?;
+        register_item(ecs, &input.release_id, item).await
+    }
+    .await;
+    if let Err(e) = &registered {
+        store
+            .record_failure(&input.records, input.kind, &input.id, e)
+            .await;
+    }
+    registered
+}
+
+/// The item with `newTaskDefinition` filled in. No-op items and targets pass through unchanged;
+/// a rule registers once per distinct previous definition and images.
+pub async fn register_item<E: EcsApi>(
+    ecs: &E,
+    release_id: &str,
+    item: PlanItem,
+) -> Result<PlanItem, Error> {
+    match item {
         PlanItem::Service(item) => {
             let span = info_span!("register", cluster = %item.cluster, service = %item.service);
-            register_service(ecs, &release_id, item)
+            register_service(ecs, release_id, item)
                 .instrument(span)
                 .await
                 .map(PlanItem::Service)
         }
         PlanItem::Rule(item) => {
             let span = info_span!("register", event_bus = %item.event_bus, rule = %item.rule);
-            register_rule(ecs, &release_id, item)
+            register_rule(ecs, release_id, item)
                 .instrument(span)
                 .await
                 .map(PlanItem::Rule)
@@ -559,15 +592,9 @@ mod tests {
             ],
             noop: false,
         };
-        let out = register_item(
-            &ecs,
-            RegisterInput {
-                release_id: "r-9".into(),
-                item: PlanItem::Rule(item),
-            },
-        )
-        .await
-        .unwrap();
+        let out = register_item(&ecs, "r-9", PlanItem::Rule(item))
+            .await
+            .unwrap();
         let PlanItem::Rule(out) = out else {
             panic!("a rule item stays a rule item");
         };
@@ -603,15 +630,9 @@ mod tests {
             timeout_seconds: 600,
             new_task_definition: None,
         };
-        let out = register_item(
-            &ecs,
-            RegisterInput {
-                release_id: "r".into(),
-                item: PlanItem::Service(item.clone()),
-            },
-        )
-        .await
-        .unwrap();
+        let out = register_item(&ecs, "r", PlanItem::Service(item.clone()))
+            .await
+            .unwrap();
         assert_eq!(out, PlanItem::Service(item));
         assert_eq!(ecs.total_calls(), 0);
     }

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use release_core::step::{
-    FinishInput, Plan, RegisterInput, ReleaseInput, RollbackInput, ServiceDeployment,
-    StabilityInput, StabilityOutput, UpdateRuleInput, UpdateServiceInput,
+    CaughtError, DeployResults, FinishInput, MapItemResult, PlanRequest, PlannedRelease, Records,
+    RegisterInput, ReleaseInput, RollbackInput, Settings, StabilityCounts, StabilityInput,
+    StepFailures, UpdateRuleInput, UpdateServiceInput,
 };
 use release_core::Error;
 use serde::de::DeserializeOwned;
@@ -579,7 +580,8 @@ fn parse_as<T: DeserializeOwned>(name: &str, value: Value) -> Result<(), String>
 
 fn parse_event(name: &str, value: Value) -> Result<(), String> {
     match name {
-        "release" | "plan-release" => parse_as::<ReleaseInput>(name, value),
+        "release" => parse_as::<ReleaseInput>(name, value),
+        "plan-release" => parse_as::<PlanRequest>(name, value),
         "register-task-definition" => parse_as::<RegisterInput>(name, value),
         "update-service" => parse_as::<UpdateServiceInput>(name, value),
         "update-scheduled-rule" => parse_as::<UpdateRuleInput>(name, value),
@@ -703,74 +705,107 @@ fn every_task_has_a_sample_event_and_passes_only_fields_its_input_has() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Payload budget: the largest state the definition builds is FinishRelease's input.
+// Payload budget: the state holds ids, counts and error names only (docs/decisions/0003).
 // ---------------------------------------------------------------------------------------------
 
-/// A release of `n` services shaped like the sample events (realistic ARNs and ECR image names),
-/// and the FinishInput the definition would hand to finish-release after a rolled-back release.
-fn finish_input_for(n: usize) -> FinishInput {
-    let events = events();
-    let sample: FinishInput = serde_json::from_value(events["finish-release"].clone()).unwrap();
-    let mut plan: Plan = sample.plan.clone();
-    let template = plan.services[0].clone();
-    plan.services = (0..n)
-        .map(|i| {
-            let mut s = template.clone();
-            s.service = format!("{}-{i:03}", template.service);
-            s.id = format!("{}/{}", s.cluster, s.service);
-            s
+/// The state after CollectResults for `n` changed services with long ids, and FinishRelease's input
+/// built from it: the two largest payloads the definition builds. `worst`: every item failed (each
+/// keeps an error name) and the four steps that can fail as a whole failed with messages as long as
+/// a function may send ([`release_core::error::MAX_MESSAGE_BYTES`]); otherwise every item deployed.
+fn state_for(n: usize, worst: bool) -> (Value, FinishInput) {
+    let release_id = "release-2026-11-23T21-39-11Z-4f1c2a9";
+    let ids = (0..n).map(|i| {
+        format!(
+            "platform-production-eu-west-1-{}/checkout-payments-api-service-{i:04}",
+            i % 7
+        )
+    });
+    let records = Records::for_execution(
+        "convoy-records-123456789012-eu-west-1",
+        release_id,
+        release_id,
+    );
+    let plan = PlannedRelease {
+        release_id: release_id.into(),
+        records: records.clone(),
+        settings: Settings::default(),
+        services: ids.clone().collect(),
+        tasks: Vec::new(),
+        unchanged: 0,
+    };
+    let result = |id: String| MapItemResult {
+        id,
+        deployment: (!worst).then(|| "ecs-svc/4611686018427387904".into()),
+        error: worst.then(|| CaughtError {
+            error: "TaskDefinitionRejected".into(),
+            cause: String::new(),
+        }),
+    };
+    let deploy = DeployResults {
+        services: ids.map(result).collect(),
+        tasks: Vec::new(),
+    };
+    let caught = || {
+        worst.then(|| CaughtError {
+            error: "RollbackFailed".into(),
+            cause: "x".repeat(release_core::error::MAX_MESSAGE_BYTES),
         })
-        .collect();
-    let deployment_of = |s: &release_core::step::ServiceItem| ServiceDeployment {
-        id: s.id.clone(),
-        cluster: s.cluster.clone(),
-        service: s.service.clone(),
-        previous_task_definition: s.previous_task_definition.clone(),
-        new_task_definition: s.previous_task_definition.replace(":41", ":42"),
-        deployment_id: "ecs-svc/4611686018427387904".into(),
-        deadline: 1_795_435_200,
     };
-    let deployments: Vec<ServiceDeployment> = plan.services.iter().map(deployment_of).collect();
-    let status = |d: &ServiceDeployment| {
-        serde_json::from_value(json!(d)).expect("a deployment is a DeploymentStatus")
+    let failures = StepFailures {
+        deploy: caught(),
+        await_release: caught(),
+        rollback: caught(),
+        await_rollback: caught(),
     };
-    let results = deployments
-        .iter()
-        .map(|d| release_core::step::ItemResult {
-            id: d.id.clone(),
-            deployment: Some(d.clone()),
-            rule: None,
-            error: None,
-        })
-        .collect();
-    let stability = StabilityOutput {
-        items: deployments.iter().map(status).collect(),
-        pending: 0,
-        failed: 1,
+    let errors = if worst { n } else { 0 };
+    let state = json!({
+        "plan": plan,
+        "deploy": deploy,
+        "deployErrors": {"tasks": 0, "services": errors},
+        "stability": StabilityCounts::default(),
+        "rollbackStability": StabilityCounts::default(),
+        "failures": failures,
+    });
+    let finish = FinishInput {
+        release_id: release_id.into(),
+        records,
+        deploy,
+        failures,
     };
-    FinishInput {
-        plan,
-        results,
-        stability: Some(stability.clone()),
-        rollback: sample.rollback,
-        rollback_stability: Some(stability),
-        failures: Default::default(),
-    }
+    (state, finish)
+}
+
+fn largest_payload(n: usize, worst: bool) -> usize {
+    let (state, finish) = state_for(n, worst);
+    let len = |bytes: serde_json::Result<Vec<u8>>| bytes.map_or(0, |b| b.len());
+    len(serde_json::to_vec(&state)).max(len(serde_json::to_vec(&finish)))
 }
 
 #[test]
-fn finish_input_fits_the_payload_limit_at_a_hundred_services() {
-    // Measured, not hoped: print the largest release that still fits, so a type change that grows
-    // the records shows up here. At N=500 the current records do NOT fit (see the report).
-    let size = |n| serde_json::to_vec(&finish_input_for(n)).unwrap().len();
-    let max_fitting = (1..=1000)
-        .take_while(|&n| size(n) < PAYLOAD_LIMIT)
-        .last()
-        .unwrap_or(0);
+fn the_state_fits_the_payload_limit_at_five_hundred_services() {
+    // Measured, not hoped: the state grows by an id and a Map result per changed item, and by at
+    // most four capped error messages; print the largest release that still fits.
+    let max_fitting = |worst| {
+        (1..=3000)
+            .step_by(10)
+            .take_while(|&n| largest_payload(n, worst) < PAYLOAD_LIMIT)
+            .last()
+            .unwrap_or(0)
+    };
     eprintln!(
-        "FinishInput: {} B at N=100, {} B at N=500; largest N under 256 KiB: {max_fitting}",
-        size(100),
-        size(500)
+        "largest payload: {} B at N=500 (all failed, four step failures), {} B at N=1000 (all \
+         deployed); fits up to N≈{} (worst) / N≈{} (all deployed)",
+        largest_payload(500, true),
+        largest_payload(1000, false),
+        max_fitting(true),
+        max_fitting(false),
     );
-    assert!(size(100) < PAYLOAD_LIMIT, "{} B at N=100", size(100));
+    assert!(
+        largest_payload(500, true) < PAYLOAD_LIMIT,
+        "worst case at N=500"
+    );
+    assert!(
+        largest_payload(1000, false) < PAYLOAD_LIMIT,
+        "N=1000 deployed"
+    );
 }

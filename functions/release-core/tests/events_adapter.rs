@@ -15,7 +15,7 @@ use aws_sdk_eventbridge::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use release_core::aws::EventsApi;
 use release_core::rules::update_rule;
-use release_core::step::{RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::step::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
 
 fn ecs_target(id: &str, task_definition: &str) -> Target {
     Target::builder()
@@ -145,6 +145,7 @@ async fn put_targets_sends_ten_per_call_and_returns_failed_entries() {
 fn rule_input(targets: &[(&str, &str, &str)]) -> UpdateRuleInput {
     UpdateRuleInput {
         release_id: "r1".into(),
+        records: Records::for_execution("convoy-records", "r", "e"),
         item: RuleItem {
             id: "bus/nightly".into(),
             rule: "nightly".into(),

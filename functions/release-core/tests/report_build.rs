@@ -4,10 +4,10 @@ use std::collections::BTreeSet;
 
 use release_core::report::{build, referenced_revisions, revisions_to_deregister, Observed};
 use release_core::step::{
-    CaughtError, DeploymentStatus, FinishInput, ItemKind, ItemOutcome, ItemResult, Outcome, Plan,
-    ReleaseMeta, ReleaseOutcome, Restore, RestoreOutcome, RollbackOutput, RollbackPolicy, RuleItem,
-    RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings, StabilityOutput,
-    StepFailures, TargetChange,
+    CaughtError, DeploymentStatus, ItemKind, ItemOutcome, ItemResult, Outcome, Plan, ReleaseMeta,
+    ReleaseOutcome, ReleaseRecords, Restore, RestoreOutcome, RollbackOutput, RollbackPolicy,
+    RuleItem, RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings,
+    StabilityOutput, StepFailures, TargetChange,
 };
 
 fn td(family: &str, revision: u32) -> String {
@@ -147,12 +147,12 @@ type Line = (&'static str, ItemOutcome, String);
 /// Name, input, release outcome, and (outcome, final task definition) per report line.
 type Case = (
     &'static str,
-    FinishInput,
+    ReleaseRecords,
     ReleaseOutcome,
     [(ItemOutcome, String); 4],
 );
 
-fn lines(input: &FinishInput) -> (ReleaseOutcome, Vec<Line>) {
+fn lines(input: &ReleaseRecords) -> (ReleaseOutcome, Vec<Line>) {
     let report = build(input, &Observed::new());
     let ids = [
         "prod/web",
@@ -189,7 +189,7 @@ fn report_for_each_way_a_release_ends() {
     let cases: Vec<Case> = vec![
         (
             "everything deployed",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::All),
                 results: results(),
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Succeeded)),
@@ -207,7 +207,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "api failed, policy all restored everything",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::All),
                 results: results(),
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
@@ -225,7 +225,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "api timed out, policy failed restored only api",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::Failed),
                 results: results(),
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::TimedOut)),
@@ -247,7 +247,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "api superseded, policy none",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::None),
                 results: results(),
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Superseded)),
@@ -269,7 +269,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "rule update failed, services never awaited, everything restored",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::All),
                 results: {
                     let mut r = results();
@@ -299,7 +299,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "a restore failed",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::All),
                 results: results(),
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
@@ -321,7 +321,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "the rollback's own rollout failed",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::All),
                 results: results(),
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
@@ -339,7 +339,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "release stopped before the Map states ran",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::All),
                 results: Vec::new(),
                 stability: None,
@@ -357,7 +357,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "the rollback step failed as a whole",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::All),
                 results: results(),
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
@@ -378,7 +378,7 @@ fn report_for_each_way_a_release_ends() {
         ),
         (
             "restores issued but the rollback rollouts were never confirmed",
-            FinishInput {
+            ReleaseRecords {
                 plan: plan(RollbackPolicy::All),
                 results: results(),
                 stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
@@ -408,7 +408,7 @@ fn report_for_each_way_a_release_ends() {
 
 #[test]
 fn report_lines_carry_reasons_and_kinds() {
-    let input = FinishInput {
+    let input = ReleaseRecords {
         plan: plan(RollbackPolicy::All),
         results: results(),
         stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
@@ -441,7 +441,7 @@ fn report_lines_carry_reasons_and_kinds() {
 
 #[test]
 fn observed_task_definitions_win_over_inference() {
-    let input = FinishInput {
+    let input = ReleaseRecords {
         plan: plan(RollbackPolicy::None),
         results: results(),
         stability: Some(verdicts(Outcome::Succeeded, Outcome::Failed)),
@@ -469,7 +469,7 @@ fn caught_errors_show_the_function_message() {
                 .into(),
         }),
     };
-    let input = FinishInput {
+    let input = ReleaseRecords {
         plan: plan(RollbackPolicy::None),
         results: r,
         stability: None,
@@ -508,7 +508,7 @@ fn clean_up_keeps_the_newest_and_every_referenced_revision() {
 
 #[test]
 fn referenced_revisions_cover_previous_and_new_of_every_item() {
-    let input = FinishInput {
+    let input = ReleaseRecords {
         plan: plan(RollbackPolicy::All),
         results: results(),
         stability: None,
@@ -534,13 +534,14 @@ fn caught(error: &str, message: &str) -> CaughtError {
 
 #[test]
 fn steps_that_failed_as_a_whole_are_release_problems() {
-    let input = FinishInput {
+    let input = ReleaseRecords {
         plan: plan(RollbackPolicy::All),
         results: results(),
         stability: Some(verdicts(Outcome::Succeeded, Outcome::InProgress)),
         rollback: None,
         rollback_stability: None,
         failures: StepFailures {
+            deploy: Some(caught("States.Runtime", "the Map failed")),
             await_release: Some(caught("Throttled", "DescribeServices: Rate exceeded")),
             rollback: Some(caught("RollbackFailed", "prod/web not restored")),
             await_rollback: None,
@@ -551,10 +552,11 @@ fn steps_that_failed_as_a_whole_are_release_problems() {
     assert_eq!(
         report.problems,
         [
+            "Deploy failed: States.Runtime: the Map failed",
             "AwaitRelease failed: Throttled: DescribeServices: Rate exceeded",
             "RollbackRelease failed: RollbackFailed: prod/web not restored",
         ]
     );
     let json = serde_json::to_value(&report).expect("report serializes");
-    assert_eq!(json["problems"].as_array().map(Vec::len), Some(2));
+    assert_eq!(json["problems"].as_array().map(Vec::len), Some(3));
 }

@@ -4,7 +4,7 @@ mod rollback_fixture;
 
 use convoy_testkit::seed;
 use release_core::rules::update_rule;
-use release_core::step::{RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::step::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
 use rollback_fixture::{aws, ecs_target, queue_target, targets, unique};
 
 const CLUSTER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/jobs";
@@ -16,6 +16,7 @@ fn td(family: &str, revision: u32) -> String {
 fn input(rule: &str, targets: &[(&str, String, String)]) -> UpdateRuleInput {
     UpdateRuleInput {
         release_id: "r1".into(),
+        records: Records::for_execution("convoy-records", "r", "e"),
         item: RuleItem {
             id: format!("default/{rule}"),
             rule: rule.into(),

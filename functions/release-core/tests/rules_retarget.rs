@@ -4,7 +4,7 @@ use aws_sdk_eventbridge::types::{
     AwsVpcConfiguration, EcsParameters, LaunchType, NetworkConfiguration, RetryPolicy, Target,
 };
 use release_core::rules::plan_update;
-use release_core::step::{RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::step::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
 
 fn ecs_target(id: &str, task_definition: &str) -> Target {
     Target::builder()
@@ -58,6 +58,7 @@ fn planned(id: &str, noop: bool, new: Option<&str>) -> RuleTaskTarget {
 fn input(targets: Vec<RuleTaskTarget>) -> UpdateRuleInput {
     UpdateRuleInput {
         release_id: "r1".into(),
+        records: Records::for_execution("convoy-records", "r", "e"),
         item: RuleItem {
             id: "default/nightly".into(),
             rule: "nightly".into(),

@@ -5,9 +5,14 @@ mod rollback_fixture;
 use std::time::Duration;
 
 use convoy_testkit::seed;
+use release_core::aws::s3::MemoryStore;
 use release_core::plan::deploy::unix_now;
-use release_core::stability::check;
-use release_core::step::{DeploymentStatus, Outcome, StabilityInput, StabilityOutput};
+use release_core::records::{stability_name, RecordStore};
+use release_core::stability::{check, check_round};
+use release_core::step::{
+    DeploymentStatus, ItemResult, Outcome, Plan, PlanItemKind, Records, StabilityInput,
+    StabilityOutput, StabilityPhase,
+};
 use rollback_fixture::{aws, deploy, revision, service, unique, Aws};
 use serde_json::json;
 
@@ -32,12 +37,7 @@ async fn started(aws: &Aws, fault: Option<serde_json::Value>, deadline: i64) -> 
 }
 
 async fn run(aws: &Aws, item: DeploymentStatus, budget: Duration) -> StabilityOutput {
-    let input = StabilityInput {
-        release_id: "r1".into(),
-        poll_interval_seconds: 0,
-        items: vec![item],
-    };
-    check(&aws.ecs, input, budget).await.unwrap()
+    check(&aws.ecs, vec![item], 0, budget).await.unwrap()
 }
 
 #[tokio::test]
@@ -93,14 +93,108 @@ async fn stuck_rollout_past_its_deadline_times_out() {
 async fn stuck_rollout_before_its_deadline_stays_pending_within_the_budget() {
     let aws = aws().await;
     let item = started(&aws, Some(json!({"mode": "stuck"})), unix_now() + 600).await;
-    let input = StabilityInput {
-        release_id: "r1".into(),
-        poll_interval_seconds: 1,
-        items: vec![item],
-    };
-    let out = check(&aws.ecs, input, Duration::from_secs(3))
+    let out = check(&aws.ecs, vec![item], 1, Duration::from_secs(3))
         .await
         .unwrap();
     assert_eq!((out.pending, out.failed), (1, 0));
     assert_eq!(out.items[0].outcome, Outcome::InProgress);
+}
+
+#[tokio::test]
+async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
+    let aws = aws().await;
+    let done = started(&aws, None, unix_now() + 600).await.deployment;
+    let stuck = started(&aws, Some(json!({"mode": "stuck"})), unix_now() + 600)
+        .await
+        .deployment;
+    let store = RecordStore::new(MemoryStore::default());
+    let records = Records::for_execution("records", "r1", "e1");
+    let item = |d: &release_core::step::ServiceDeployment| {
+        json!({"id": d.id, "cluster": d.cluster, "service": d.service,
+               "previousTaskDefinition": d.previous_task_definition, "images": {},
+               "noop": false, "timeoutSeconds": 600})
+    };
+    let plan: Plan = serde_json::from_value(json!({
+        "release": {"id": "r1", "source": "deployment.yaml"},
+        "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 1,
+                     "keepRevisions": 0},
+        "services": [item(&done), item(&stuck)],
+        "tasks": [],
+        "changedServices": 2,
+        "changedTasks": 0,
+    }))
+    .unwrap();
+    store.write_plan(&records, plan).await.unwrap();
+    for d in [&done, &stuck] {
+        let result = ItemResult {
+            id: d.id.clone(),
+            deployment: Some(d.clone()),
+            rule: None,
+            error: None,
+        };
+        store
+            .write_result(&records, PlanItemKind::Service, &result)
+            .await
+            .unwrap();
+    }
+    let input = |phase| StabilityInput {
+        release_id: "r1".into(),
+        records: records.clone(),
+        poll_interval_seconds: 1,
+        phase,
+    };
+    let release = input(StabilityPhase::Release);
+    let budget = Duration::from_secs(3);
+
+    let first = check_round(&aws.ecs, &store, &release, budget)
+        .await
+        .unwrap();
+    assert_eq!((first.pending, first.failed), (1, 0));
+    let round: StabilityOutput = store
+        .read(&records, stability_name(StabilityPhase::Release))
+        .await
+        .unwrap()
+        .expect("the round is recorded");
+    let outcomes: Vec<_> = round
+        .items
+        .iter()
+        .map(|i| (i.deployment.id.as_str(), i.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (done.id.as_str(), Outcome::Succeeded),
+            (stuck.id.as_str(), Outcome::InProgress)
+        ]
+    );
+
+    // The next round continues from its record, not from the results: a verdict already given
+    // (here: written by hand) is kept, not judged again.
+    let mut judged = round;
+    judged.items[0].outcome = Outcome::Failed;
+    judged.items[0].reason = Some("judged in an earlier round".into());
+    store
+        .write(&records, stability_name(StabilityPhase::Release), &judged)
+        .await
+        .unwrap();
+    let second = check_round(&aws.ecs, &store, &release, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!((second.pending, second.failed), (1, 1), "{second:?}");
+    let round: StabilityOutput = store
+        .read(&records, stability_name(StabilityPhase::Release))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        round.items[0].reason.as_deref(),
+        Some("judged in an earlier round")
+    );
+
+    // A rollback phase without the rollback's own record is a bug, said with the object's name.
+    let err = check_round(&aws.ecs, &store, &input(StabilityPhase::Rollback), budget)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Internal");
+    assert!(err.to_string().contains("stability/rollback.json"), "{err}");
 }

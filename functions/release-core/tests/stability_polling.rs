@@ -11,7 +11,7 @@ use aws_sdk_ecs::types::{
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use release_core::stability::check;
-use release_core::step::{DeploymentStatus, Outcome, ServiceDeployment, StabilityInput};
+use release_core::step::{DeploymentStatus, Outcome, ServiceDeployment};
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
 const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
@@ -91,13 +91,12 @@ async fn run_in_progress_then_completed(poll_interval_seconds: u32) {
         .output(completed)
         .build();
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]);
-    let input = StabilityInput {
-        release_id: "r1".into(),
-        poll_interval_seconds,
-        items: vec![item("web", "ecs-svc/1", far())],
-    };
+    let interval: u32 = poll_interval_seconds;
+    let items = vec![item("web", "ecs-svc/1", far())];
     let started = Instant::now();
-    let out = check(&ecs, input, Duration::from_secs(30)).await.unwrap();
+    let out = check(&ecs, items, interval, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(describe.num_calls(), 3);
     assert_eq!(out.pending, 0);
     assert_eq!(out.failed, 0);
@@ -121,12 +120,9 @@ async fn budget_ends_the_invocation_with_items_still_pending() {
     let describe = mock!(Client::describe_services)
         .then_output(|| services(&[("web", "ecs-svc/1", Rollout::InProgress, 0, true)]));
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe]);
-    let input = StabilityInput {
-        release_id: "r1".into(),
-        poll_interval_seconds: 1,
-        items: vec![item("web", "ecs-svc/1", far())],
-    };
-    let out = check(&ecs, input, Duration::from_millis(2500))
+    let interval: u32 = 1;
+    let items = vec![item("web", "ecs-svc/1", far())];
+    let out = check(&ecs, items, interval, Duration::from_millis(2500))
         .await
         .unwrap();
     assert_eq!(out.pending, 1);
@@ -170,16 +166,15 @@ async fn failed_rollout_returns_at_once_with_stopped_task_reasons() {
                 .build()
         });
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe, &list, &tasks]);
-    let input = StabilityInput {
-        release_id: "r1".into(),
-        poll_interval_seconds: 5,
-        items: vec![
-            item("web", "ecs-svc/1", far()),
-            item("api", "ecs-svc/2", far()),
-        ],
-    };
+    let interval: u32 = 5;
+    let items = vec![
+        item("web", "ecs-svc/1", far()),
+        item("api", "ecs-svc/2", far()),
+    ];
     let started = Instant::now();
-    let out = check(&ecs, input, Duration::from_secs(60)).await.unwrap();
+    let out = check(&ecs, items, interval, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert!(started.elapsed() < Duration::from_secs(5), "did not wait");
     assert_eq!(describe.num_calls(), 1, "both services in one call");
     assert_eq!((out.pending, out.failed), (1, 1));
@@ -213,12 +208,11 @@ async fn terminal_items_are_not_described_again() {
     let mut done = item("api", "ecs-svc/2", far());
     done.outcome = Outcome::Succeeded;
     done.reason = Some("kept".into());
-    let input = StabilityInput {
-        release_id: "r1".into(),
-        poll_interval_seconds: 0,
-        items: vec![item("web", "ecs-svc/1", far()), done.clone()],
-    };
-    let out = check(&ecs, input, Duration::from_secs(5)).await.unwrap();
+    let interval: u32 = 0;
+    let items = vec![item("web", "ecs-svc/1", far()), done.clone()];
+    let out = check(&ecs, items, interval, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(describe.num_calls(), 1);
     assert_eq!(out.items[1], done);
     assert_eq!(out.items[0].outcome, Outcome::Succeeded);

@@ -1,16 +1,19 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::{EcsApi, EventsApi};
+use release_core::aws::{EcsApi, EventsApi, ObjectStore};
+use release_core::records::RecordStore;
 use release_core::rollback;
-use release_core::step::{self, RollbackInput, RollbackOutput};
+use release_core::step::{self, RollbackInput, StabilityCounts};
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi, V: EventsApi>(
+pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
     ecs: &E,
     events: &V,
+    store: &RecordStore<S>,
     event: LambdaEvent<Value>,
-) -> Result<RollbackOutput, Diagnostic> {
+) -> Result<StabilityCounts, Diagnostic> {
     let input: RollbackInput = step::parse(event.payload)?;
-    let span = tracing::info_span!("rollback", release_id = %input.plan.release.id);
-    telemetry::traced("rollback", span, rollback::rollback(ecs, events, &input)).await
+    let span = tracing::info_span!("rollback", release_id = %input.release_id);
+    let work = rollback::rollback_release(ecs, events, store, &input);
+    telemetry::traced("rollback", span, work).await
 }

@@ -5,7 +5,7 @@ mod handler;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     release_core::config::serve(|clients, event| {
-        handler::handle(&clients.ecs, &clients.events, event)
+        handler::handle(&clients.ecs, &clients.events, &clients.records, event)
     })
     .await
 }

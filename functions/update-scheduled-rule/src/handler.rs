@@ -1,12 +1,14 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::EventsApi;
+use release_core::aws::{EventsApi, ObjectStore};
+use release_core::records::RecordStore;
 use release_core::rules;
 use release_core::step::{self, RuleUpdate, UpdateRuleInput};
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<V: EventsApi>(
+pub async fn handle<V: EventsApi, S: ObjectStore>(
     events: &V,
+    store: &RecordStore<S>,
     event: LambdaEvent<Value>,
 ) -> Result<RuleUpdate, Diagnostic> {
     let input: UpdateRuleInput = step::parse(event.payload)?;
@@ -15,10 +17,6 @@ pub async fn handle<V: EventsApi>(
         release_id = %input.release_id,
         rule = %input.item.id,
     );
-    telemetry::traced(
-        "update-scheduled-rule",
-        span,
-        rules::update_rule(events, &input),
-    )
-    .await
+    let work = rules::update_planned_rule(events, store, &input);
+    telemetry::traced("update-scheduled-rule", span, work).await
 }

@@ -1,12 +1,14 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::EcsApi;
+use release_core::aws::{EcsApi, ObjectStore};
 use release_core::plan::deploy;
+use release_core::records::RecordStore;
 use release_core::step::{self, ServiceDeployment, UpdateServiceInput};
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi>(
+pub async fn handle<E: EcsApi, S: ObjectStore>(
     ecs: &E,
+    store: &RecordStore<S>,
     event: LambdaEvent<Value>,
 ) -> Result<ServiceDeployment, Diagnostic> {
     let input: UpdateServiceInput = step::parse(event.payload)?;
@@ -16,7 +18,7 @@ pub async fn handle<E: EcsApi>(
         cluster = %input.item.cluster,
         service = %input.item.service,
     );
-    let work = deploy::update_service(ecs, &input, deploy::unix_now());
+    let work = deploy::update_planned_service(ecs, store, &input, deploy::unix_now());
     telemetry::traced("update-service", span, work).await
 }
 
@@ -25,6 +27,8 @@ mod tests {
     use aws_sdk_ecs::types::{DeploymentCircuitBreaker, DeploymentConfiguration};
     use convoy_testkit::seed;
     use lambda_runtime::{Context, LambdaEvent};
+    use release_core::records::result_name;
+    use release_core::step::{ItemResult, PlanItemKind, Records};
     use serde_json::json;
 
     use super::*;
@@ -68,6 +72,7 @@ mod tests {
     fn payload(cluster: &str, service: &str, old: &str, new: &str) -> Value {
         json!({
             "releaseId": "r-update",
+            "records": records(),
             "item": {
                 "id": format!("{cluster}/{service}"),
                 "cluster": cluster,
@@ -83,14 +88,34 @@ mod tests {
         })
     }
 
+    fn records() -> Records {
+        Records::for_execution("update-records", "r-update", "e1")
+    }
+
+    async fn store() -> RecordStore<aws_sdk_s3::Client> {
+        RecordStore::new(convoy_testkit::moto().bucket("update-records").await)
+    }
+
+    async fn record(store: &RecordStore<aws_sdk_s3::Client>, id: &str) -> ItemResult {
+        store
+            .read(&records(), &result_name(PlanItemKind::Service, id))
+            .await
+            .unwrap()
+            .expect("the item's record")
+    }
+
     #[tokio::test]
     async fn returns_the_deployment_update_service_created() {
         let ecs = ecs().await;
+        let store = store().await;
         let (cluster, service) = ("update-ok", "web");
         let (old, new) = seed(&ecs, cluster, service).await;
         let before = deploy::unix_now();
         let event = LambdaEvent::new(payload(cluster, service, &old, &new), Context::default());
-        let out = handle(&ecs, event).await.unwrap();
+        let out = handle(&ecs, &store, event).await.unwrap();
+        let recorded = record(&store, "update-ok/web").await;
+        assert_eq!(recorded.deployment.as_ref(), Some(&out), "recorded in S3");
+        assert!(recorded.error.is_none());
 
         let described = ecs
             .describe_services()
@@ -137,7 +162,13 @@ mod tests {
             payload("update-missing", "absent", &old, &new),
             Context::default(),
         );
-        let err = handle(&ecs, event).await.unwrap_err();
+        let store = store().await;
+        let err = handle(&ecs, &store, event).await.unwrap_err();
         assert_eq!(err.error_type, "ServiceNotFound", "{}", err.error_message);
+        let caught = record(&store, "update-missing/absent").await.error;
+        assert_eq!(
+            caught.map(|c| (c.error, c.cause)),
+            Some(("ServiceNotFound".into(), err.error_message))
+        );
     }
 }

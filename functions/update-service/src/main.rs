@@ -4,5 +4,8 @@ mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    release_core::config::serve(|clients, event| handler::handle(&clients.ecs, event)).await
+    release_core::config::serve(|clients, event| {
+        handler::handle(&clients.ecs, &clients.records, event)
+    })
+    .await
 }

@@ -108,6 +108,27 @@ impl Moto {
         aws_sdk_eventbridge::Client::new(&self.sdk_config().await)
     }
 
+    /// An S3 client for this server, path-style (moto serves every bucket on one host).
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let conf = self.sdk_config().await;
+        let s3 = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(s3)
+    }
+
+    /// A new bucket (for release records) with this name; an existing one of ours is fine.
+    pub async fn bucket(&self, name: &str) -> aws_sdk_s3::Client {
+        let s3 = self.s3().await;
+        if let Err(e) = s3.create_bucket().bucket(name).send().await {
+            let owned = e
+                .as_service_error()
+                .is_some_and(|e| e.is_bucket_already_owned_by_you());
+            assert!(owned, "create bucket {name}: {e:?}");
+        }
+        s3
+    }
+
     /// The seeded network (VPC, two subnets, one security group), created on first use.
     pub fn network(&self) -> &Network {
         self.network.get_or_init(|| {

@@ -1,4 +1,5 @@
-//! Capability traits over the AWS APIs convoy uses, and their aws-sdk adapters.
+//! Capability traits over the AWS APIs convoy uses (ECS, EventBridge, S3 objects), and their aws-sdk
+//! adapters.
 //!
 //! The traits speak the SDK's own data types (`Service`, `TaskDefinition`, `Target`), which are plain
 //! structs, so decisions can be table-tested with hand-built values and the adapters stay thin:
@@ -17,6 +18,7 @@ use crate::Error;
 
 pub mod ecs;
 pub mod events;
+pub mod s3;
 
 /// DescribeServices / DescribeClusters style answer: what was found and what was reported missing.
 #[derive(Debug, Clone)]
@@ -139,6 +141,23 @@ pub trait EventsApi: Send + Sync {
     ) -> impl Future<Output = Result<Vec<PutTargetsResultEntry>, Error>> + Send;
 }
 
+/// Whole objects in a bucket: the release records (docs/decisions/0003).
+pub trait ObjectStore: Send + Sync {
+    /// `Ok(None)` when the key does not exist.
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, Error>> + Send;
+
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
 /// Error codes AWS services use for throttling (the list the SDK's retry classifier uses, plus
 /// ECS's `RequestThrottled`).
 const THROTTLING_CODES: [&str; 10] = [
@@ -163,7 +182,8 @@ const ACCESS_DENIED_CODES: [&str; 5] = [
 ];
 
 /// Codes that say "try again later" without being throttling.
-const UNAVAILABLE_CODES: [&str; 6] = [
+const UNAVAILABLE_CODES: [&str; 7] = [
+    "InternalError",
     "InternalException",
     "InternalFailure",
     "ServerException",

@@ -3,8 +3,9 @@
 
 use tracing::info;
 
-use crate::aws::{EcsApi, ServiceUpdate};
-use crate::step::{ServiceDeployment, UpdateServiceInput};
+use crate::aws::{EcsApi, ObjectStore, ServiceUpdate};
+use crate::records::RecordStore;
+use crate::step::{ItemResult, PlanItemKind, ServiceDeployment, UpdateServiceInput};
 use crate::{Error, Problem};
 
 /// `family:revision` of an ARN or of an already short reference, so ARNs and short names compare.
@@ -73,6 +74,30 @@ pub async fn update_service<E: EcsApi>(
     })
 }
 
+/// update-service: [`update_service`], with the deployment (or the failure) recorded.
+pub async fn update_planned_service<E: EcsApi>(
+    ecs: &E,
+    store: &RecordStore<impl ObjectStore>,
+    input: &UpdateServiceInput,
+    now: i64,
+) -> Result<ServiceDeployment, Error> {
+    let outcome = update_service(ecs, input, now).await;
+    store
+        .record_item(
+            &input.records,
+            PlanItemKind::Service,
+            &input.item.id,
+            outcome,
+            |deployment| ItemResult {
+                id: deployment.id.clone(),
+                deployment: Some(deployment.clone()),
+                rule: None,
+                error: None,
+            },
+        )
+        .await
+}
+
 /// Unix seconds now (the Lambda's clock).
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -86,11 +111,12 @@ mod tests {
 
     use super::*;
     use crate::aws::ecs::fake::FakeEcs;
-    use crate::step::ServiceItem;
+    use crate::step::{Records, ServiceItem};
 
     fn input(new_task_definition: Option<String>) -> UpdateServiceInput {
         UpdateServiceInput {
             release_id: "r-1".into(),
+            records: Records::for_execution("convoy-records", "r", "e"),
             item: ServiceItem {
                 id: "prod/web".into(),
                 cluster: "prod".into(),

@@ -12,7 +12,11 @@ use aws_sdk_eventbridge::types::{
 };
 use convoy_testkit::seed;
 use release_core::aws::{EcsApi, ServiceUpdate};
-use release_core::step::ServiceDeployment;
+use release_core::plan::deploy::unix_now;
+use release_core::step::{
+    ItemResult, Plan, ReleaseMeta, ReleaseRecords, RollbackPolicy, RuleItem, RuleTaskTarget,
+    RuleUpdate, ServiceDeployment, ServiceItem, Settings, TargetChange,
+};
 
 pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
@@ -180,4 +184,123 @@ pub async fn targets(aws: &Aws, rule: &str) -> Vec<Target> {
 
 pub fn task_definition_of(target: &Target) -> &str {
     &target.ecs_parameters.as_ref().unwrap().task_definition_arn
+}
+
+pub struct Release {
+    pub cluster: String,
+    pub rule: String,
+    pub old: [String; 2],
+    pub new: [String; 2],
+    pub report_old: String,
+    pub report_new: String,
+    pub input: ReleaseRecords,
+}
+
+/// Two services and a two-target rule, all moved to new revisions (the rule by hand, as
+/// update-scheduled-rule would), with the plan and Map results a real release would record.
+pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
+    let c = unique("rb");
+    seed::cluster(&aws.ecs, &c).await;
+    let cluster_arn = format!("arn:aws:ecs:us-east-1:123456789012:cluster/{c}");
+    let old = [
+        revision(aws, &format!("{c}-web"), "web:1").await,
+        revision(aws, &format!("{c}-api"), "api:1").await,
+    ];
+    let new = [
+        revision(aws, &format!("{c}-web"), "web:2").await,
+        revision(aws, &format!("{c}-api"), "api:2").await,
+    ];
+    let report_old = revision(aws, &format!("{c}-report"), "report:1").await;
+    let report_new = revision(aws, &format!("{c}-report"), "report:2").await;
+    let mut results = Vec::new();
+    let mut services = Vec::new();
+    for (i, name) in ["web", "api"].into_iter().enumerate() {
+        service(aws, &c, name, &old[i]).await;
+        let d = deploy(aws, &c, name, &old[i], &new[i], unix_now() + 600).await;
+        services.push(ServiceItem {
+            id: d.id.clone(),
+            cluster: c.clone(),
+            service: name.into(),
+            previous_task_definition: old[i].clone(),
+            images: Default::default(),
+            noop: false,
+            desired_count: None,
+            minimum_healthy_percent: None,
+            maximum_percent: None,
+            timeout_seconds: 300,
+            new_task_definition: None,
+        });
+        results.push(ItemResult {
+            id: d.id.clone(),
+            deployment: Some(d),
+            rule: None,
+            error: None,
+        });
+    }
+    let rule_name = unique("rb-nightly");
+    seed::scheduled_rule(
+        &aws.events,
+        &rule_name,
+        &[
+            ecs_target("a", &cluster_arn, &report_new),
+            ecs_target("b", &cluster_arn, &report_new),
+            queue_target("q"),
+        ],
+    )
+    .await;
+    let rule_id = format!("default/{rule_name}");
+    let planned = |id: &str| RuleTaskTarget {
+        target_id: id.into(),
+        previous_task_definition: report_old.clone(),
+        images: Default::default(),
+        noop: false,
+        new_task_definition: None,
+    };
+    results.push(ItemResult {
+        id: rule_id.clone(),
+        deployment: None,
+        rule: Some(RuleUpdate {
+            id: rule_id.clone(),
+            rule: rule_name.clone(),
+            event_bus: "default".into(),
+            targets: ["a", "b"]
+                .map(|id| TargetChange {
+                    target_id: id.into(),
+                    previous_task_definition: report_old.clone(),
+                    new_task_definition: report_new.clone(),
+                })
+                .to_vec(),
+        }),
+        error: None,
+    });
+    let plan = Plan {
+        release: ReleaseMeta {
+            id: "r1".into(),
+            description: None,
+            source: "deployment.yaml".into(),
+        },
+        settings: Settings {
+            rollback: policy,
+            ..Settings::default()
+        },
+        services,
+        tasks: vec![RuleItem {
+            id: rule_id,
+            rule: rule_name.clone(),
+            event_bus: "default".into(),
+            noop: false,
+            targets: vec![planned("a"), planned("b")],
+        }],
+        changed_services: 2,
+        changed_tasks: 1,
+    };
+    Release {
+        cluster: c,
+        rule: rule_name,
+        old,
+        new,
+        report_old,
+        report_new,
+        input: ReleaseRecords::new(plan, results),
+    }
 }

@@ -1,0 +1,297 @@
+//! The release records of one execution: S3 objects under `releases/{release id}/{execution}/`
+//! (docs/decisions/0003). Steps write what they did here and hand the state machine only ids and
+//! counts; the records are immutable per execution, so the plan is cached per warm instance.
+
+use std::sync::{Arc, Mutex};
+
+use futures::{stream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::aws::ObjectStore;
+use crate::step::{
+    CaughtError, DeployResults, ItemResult, MapItemResult, Plan, PlanItemKind, Records,
+    ReleaseRecords, StabilityPhase, StepFailures,
+};
+use crate::Error;
+
+/// The environment variable naming the records bucket (set by the template and the local stack).
+pub const BUCKET_VAR: &str = "CONVOY_RECORDS_BUCKET";
+
+pub const PLAN: &str = "plan.json";
+pub const ROLLBACK: &str = "rollback.json";
+pub const REPORT: &str = "report.json";
+
+/// Result records read at once; S3 takes thousands of GETs per second per prefix.
+const PARALLEL_READS: usize = 16;
+
+/// `results/{kind}/{id}.json`: ids are `cluster/service` and `eventBus/rule`, valid in a key as is.
+pub fn result_name(kind: PlanItemKind, id: &str) -> String {
+    format!("results/{}/{id}.json", kind.as_str())
+}
+
+pub fn stability_name(phase: StabilityPhase) -> &'static str {
+    match phase {
+        StabilityPhase::Release => "stability/release.json",
+        StabilityPhase::Rollback => "stability/rollback.json",
+    }
+}
+
+impl Records {
+    pub fn for_execution(bucket: &str, release_id: &str, execution_name: &str) -> Records {
+        Records {
+            bucket: bucket.to_owned(),
+            prefix: format!("releases/{release_id}/{execution_name}/"),
+        }
+    }
+
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    pub fn uri(&self, name: &str) -> String {
+        format!("s3://{}/{}", self.bucket, self.key(name))
+    }
+}
+
+/// Typed reads and writes of the records, over any [`ObjectStore`].
+#[derive(Debug)]
+pub struct RecordStore<S> {
+    objects: S,
+    /// The last plan read or written, by its URI.
+    plan: Mutex<Option<(String, Arc<Plan>)>>,
+}
+
+impl<S: ObjectStore> RecordStore<S> {
+    pub fn new(objects: S) -> Self {
+        RecordStore {
+            objects,
+            plan: Mutex::new(None),
+        }
+    }
+
+    pub fn objects(&self) -> &S {
+        &self.objects
+    }
+
+    pub async fn write<T: Serialize>(
+        &self,
+        records: &Records,
+        name: &str,
+        value: &T,
+    ) -> Result<(), Error> {
+        let body = serde_json::to_vec(value).map_err(|e| {
+            Error::internal(format!("{}: cannot serialize: {e}", records.uri(name)))
+        })?;
+        self.objects
+            .put(&records.bucket, &records.key(name), body)
+            .await
+    }
+
+    /// `Ok(None)` when the object does not exist; an unreadable object is `Internal`, naming it.
+    pub async fn read<T: DeserializeOwned>(
+        &self,
+        records: &Records,
+        name: &str,
+    ) -> Result<Option<T>, Error> {
+        let Some(body) = self
+            .objects
+            .get(&records.bucket, &records.key(name))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut de = serde_json::Deserializer::from_slice(&body);
+        serde_path_to_error::deserialize(&mut de)
+            .map(Some)
+            .map_err(|e| {
+                Error::internal(format!(
+                    "{}: unreadable record at `{}`: {}",
+                    records.uri(name),
+                    e.path(),
+                    e.inner()
+                ))
+            })
+    }
+
+    pub async fn write_plan(&self, records: &Records, plan: Plan) -> Result<Arc<Plan>, Error> {
+        self.write(records, PLAN, &plan).await?;
+        let plan = Arc::new(plan);
+        *self.plan.lock().expect("plan cache") = Some((records.uri(PLAN), plan.clone()));
+        Ok(plan)
+    }
+
+    pub async fn plan(&self, records: &Records) -> Result<Arc<Plan>, Error> {
+        let uri = records.uri(PLAN);
+        if let Some((cached, plan)) = self.plan.lock().expect("plan cache").as_ref() {
+            if *cached == uri {
+                return Ok(plan.clone());
+            }
+        }
+        let plan: Plan = self
+            .read(records, PLAN)
+            .await?
+            .ok_or_else(|| Error::internal(format!("{uri}: the release has no plan record")))?;
+        let plan = Arc::new(plan);
+        *self.plan.lock().expect("plan cache") = Some((uri, plan.clone()));
+        Ok(plan)
+    }
+
+    pub async fn write_result(
+        &self,
+        records: &Records,
+        kind: PlanItemKind,
+        result: &ItemResult,
+    ) -> Result<(), Error> {
+        self.write(records, &result_name(kind, &result.id), result)
+            .await
+    }
+
+    /// Keeps a failed step's whole message: the state machine keeps only the error name. Best
+    /// effort — the step's own error is what matters, so a failure to record it is only logged.
+    pub async fn record_failure(
+        &self,
+        records: &Records,
+        kind: PlanItemKind,
+        id: &str,
+        error: &Error,
+    ) {
+        let result = ItemResult {
+            id: id.to_owned(),
+            deployment: None,
+            rule: None,
+            error: Some(CaughtError {
+                error: error.name().to_owned(),
+                cause: error.to_string(),
+            }),
+        };
+        if let Err(e) = self.write_result(records, kind, &result).await {
+            tracing::warn!(item = id, error = %e, "could not record the failure");
+        }
+    }
+
+    /// Records how an item's last Map step ended: its result, or the failure's whole message. A
+    /// success that cannot be recorded fails the step, so the Map's retry redoes both.
+    pub async fn record_item<T>(
+        &self,
+        records: &Records,
+        kind: PlanItemKind,
+        id: &str,
+        outcome: Result<T, Error>,
+        result: impl FnOnce(&T) -> ItemResult,
+    ) -> Result<T, Error> {
+        match outcome {
+            Ok(done) => {
+                self.write_result(records, kind, &result(&done)).await?;
+                Ok(done)
+            }
+            Err(e) => {
+                self.record_failure(records, kind, id, &e).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The result of every changed item of the plan that a Map reached, in plan order (services,
+    /// then rules): its record, unless the Map caught an error for it, which wins (with the
+    /// record's message when the record tells the same error). Items with neither never started.
+    pub async fn results(
+        &self,
+        records: &Records,
+        plan: &Plan,
+        deploy: &DeployResults,
+    ) -> Result<Vec<ItemResult>, Error> {
+        let changed = plan
+            .services
+            .iter()
+            .filter(|s| !s.noop)
+            .map(|s| (PlanItemKind::Service, s.id.as_str(), &deploy.services))
+            .chain(
+                plan.tasks
+                    .iter()
+                    .filter(|r| !r.noop)
+                    .map(|r| (PlanItemKind::Rule, r.id.as_str(), &deploy.tasks)),
+            );
+        let merged: Vec<Option<ItemResult>> = stream::iter(changed)
+            .map(|(kind, id, map_results)| async move {
+                let record: Option<ItemResult> = self.read(records, &result_name(kind, id)).await?;
+                let state = map_results.iter().find(|r| r.id == id);
+                Ok::<_, Error>(merge(records, kind, id, state, record))
+            })
+            .buffered(PARALLEL_READS)
+            .try_collect()
+            .await?;
+        Ok(merged.into_iter().flatten().collect())
+    }
+
+    /// Everything the rollback and the report need, read back.
+    pub async fn release_records(
+        &self,
+        records: &Records,
+        deploy: &DeployResults,
+        failures: &StepFailures,
+    ) -> Result<ReleaseRecords, Error> {
+        let plan = self.plan(records).await?;
+        let results = self.results(records, &plan, deploy).await?;
+        Ok(ReleaseRecords {
+            plan: Plan::clone(&plan),
+            results,
+            stability: self
+                .read(records, stability_name(StabilityPhase::Release))
+                .await?,
+            rollback: self.read(records, ROLLBACK).await?,
+            rollback_stability: self
+                .read(records, stability_name(StabilityPhase::Rollback))
+                .await?,
+            failures: failures.clone(),
+        })
+    }
+}
+
+/// One item's result from what the Map kept (`state`) and what the functions wrote (`record`).
+pub fn merge(
+    records: &Records,
+    kind: PlanItemKind,
+    id: &str,
+    state: Option<&MapItemResult>,
+    record: Option<ItemResult>,
+) -> Option<ItemResult> {
+    match (state, record) {
+        (
+            Some(MapItemResult {
+                error: Some(caught),
+                ..
+            }),
+            record,
+        ) => {
+            let cause = record
+                .and_then(|r| r.error)
+                .filter(|e| e.error == caught.error)
+                .map(|e| e.cause)
+                .unwrap_or_else(|| caught.cause.clone());
+            Some(ItemResult {
+                id: id.to_owned(),
+                deployment: None,
+                rule: None,
+                error: Some(CaughtError {
+                    error: caught.error.clone(),
+                    cause,
+                }),
+            })
+        }
+        (_, Some(record)) => Some(record),
+        (Some(_), None) => Some(ItemResult {
+            id: id.to_owned(),
+            deployment: None,
+            rule: None,
+            error: Some(CaughtError {
+                error: "Internal".into(),
+                cause: format!(
+                    "the step reported success, but {} is missing",
+                    records.uri(&result_name(kind, id))
+                ),
+            }),
+        }),
+        (None, None) => None,
+    }
+}
