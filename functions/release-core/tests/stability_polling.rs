@@ -91,10 +91,9 @@ async fn run_in_progress_then_completed(poll_interval_seconds: u32) {
         .output(completed)
         .build();
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]);
-    let interval: u32 = poll_interval_seconds;
     let items = vec![item("web", "ecs-svc/1", far())];
     let started = Instant::now();
-    let out = check(&ecs, items, interval, Duration::from_secs(30))
+    let out = check(&ecs, items, poll_interval_seconds, Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(describe.num_calls(), 3);
