@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
-use release_core::records::{result_name, stability_name, PLAN, ROLLBACK};
+use release_core::records::{result_name, stability_name, with_recorded_message, PLAN, ROLLBACK};
 use release_core::rollback::target_item_id;
 use release_core::step::{
     CaughtError, ItemKind, ItemOutcome, ItemResult, Outcome, Plan, PlanItem, PlanItemKind, Records,
@@ -322,15 +322,10 @@ impl Tracker {
                     PlanItemKind::Rule
                 };
                 let id = id_of(output).unwrap_or_default();
+                // The state keeps the name; the item's record has the message.
                 let reason = field::<CaughtError>(output, "error").map(|caught| {
-                    // The state keeps the name; the item's record has the message, when it tells
-                    // of the same error (a Step Functions timeout leaves no record).
-                    let recorded = fetched
-                        .results
-                        .get(&result_name(kind, &id))
-                        .and_then(|r| r.error.clone())
-                        .filter(|e| e.error == caught.error);
-                    error_reason(&recorded.unwrap_or(caught))
+                    let record = fetched.results.get(&result_name(kind, &id));
+                    error_reason(&with_recorded_message(&caught, record))
                 });
                 for row in self.rows_of(&id) {
                     self.set(&mut changed, &row, Stage::Failed, None, reason.clone());

@@ -248,6 +248,17 @@ impl<S: ObjectStore> RecordStore<S> {
     }
 }
 
+/// The error the state machine caught for an item, with the whole message from the item's record
+/// when the record tells of the same error (an older attempt's record, or none at all as after a
+/// Step Functions timeout, lends nothing).
+pub fn with_recorded_message(caught: &CaughtError, record: Option<&ItemResult>) -> CaughtError {
+    record
+        .and_then(|r| r.error.as_ref())
+        .filter(|e| e.error == caught.error)
+        .unwrap_or(caught)
+        .clone()
+}
+
 /// One item's result from what the Map kept (`state`) and what the functions wrote (`record`).
 pub fn merge(
     records: &Records,
@@ -263,22 +274,12 @@ pub fn merge(
                 ..
             }),
             record,
-        ) => {
-            let cause = record
-                .and_then(|r| r.error)
-                .filter(|e| e.error == caught.error)
-                .map(|e| e.cause)
-                .unwrap_or_else(|| caught.cause.clone());
-            Some(ItemResult {
-                id: id.to_owned(),
-                deployment: None,
-                rule: None,
-                error: Some(CaughtError {
-                    error: caught.error.clone(),
-                    cause,
-                }),
-            })
-        }
+        ) => Some(ItemResult {
+            id: id.to_owned(),
+            deployment: None,
+            rule: None,
+            error: Some(with_recorded_message(caught, record.as_ref())),
+        }),
         (_, Some(record)) => Some(record),
         (Some(_), None) => Some(ItemResult {
             id: id.to_owned(),
