@@ -224,27 +224,37 @@ impl<S: ObjectStore> RecordStore<S> {
         Ok(merged.into_iter().flatten().collect())
     }
 
-    /// Everything the rollback and the report need, read back.
+    /// What the release deployed, read back: the plan, every item's result and the last
+    /// AwaitRelease round. What the rollback works from.
+    pub async fn deployed(
+        &self,
+        records: &Records,
+        deploy: &DeployResults,
+    ) -> Result<ReleaseRecords, Error> {
+        let plan = self.plan(records).await?;
+        let results = self.results(records, &plan, deploy).await?;
+        let mut deployed = ReleaseRecords::new(Plan::clone(&plan), results);
+        deployed.stability = self
+            .read(records, stability_name(StabilityPhase::Release))
+            .await?;
+        Ok(deployed)
+    }
+
+    /// Everything the report needs: [`RecordStore::deployed`], the rollback's records and the
+    /// steps that failed as a whole.
     pub async fn release_records(
         &self,
         records: &Records,
         deploy: &DeployResults,
         failures: &StepFailures,
     ) -> Result<ReleaseRecords, Error> {
-        let plan = self.plan(records).await?;
-        let results = self.results(records, &plan, deploy).await?;
-        Ok(ReleaseRecords {
-            plan: Plan::clone(&plan),
-            results,
-            stability: self
-                .read(records, stability_name(StabilityPhase::Release))
-                .await?,
-            rollback: self.read(records, ROLLBACK).await?,
-            rollback_stability: self
-                .read(records, stability_name(StabilityPhase::Rollback))
-                .await?,
-            failures: failures.clone(),
-        })
+        let mut all = self.deployed(records, deploy).await?;
+        all.rollback = self.read(records, ROLLBACK).await?;
+        all.rollback_stability = self
+            .read(records, stability_name(StabilityPhase::Rollback))
+            .await?;
+        all.failures = failures.clone();
+        Ok(all)
     }
 }
 

@@ -233,9 +233,7 @@ pub async fn rollback_release(
     store: &RecordStore<impl ObjectStore>,
     input: &RollbackInput,
 ) -> Result<StabilityCounts, Error> {
-    let records = store
-        .release_records(&input.records, &input.deploy, &Default::default())
-        .await?;
+    let records = store.deployed(&input.records, &input.deploy).await?;
     let output = rollback(ecs, events, &records).await?;
     let awaited = StabilityOutput {
         items: output.items.clone(),
