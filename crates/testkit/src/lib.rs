@@ -205,7 +205,7 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
-        .expect("local/testkit sits two levels below the workspace root")
+        .expect("crates/testkit sits two levels below the workspace root")
         .to_path_buf()
 }
 
