@@ -1,7 +1,7 @@
 """Fleet-scale figures of a release on the local stack (real ASL on moto's engine, real functions).
 
-    python bench/bench.py [--sizes 10,100,500] [--clusters 5] [--rules 2] [--steps 3] [--poll 2]
-                          [--rate-scale 10] [--no-buckets] [--skip noop,failure] [--json out.json]
+    PYTHONPATH=local python bench/bench.py [--sizes 10,100,500] [--clusters 5] [--rules 2] [--steps 3] [--poll 2]
+                                           [--rate-scale 10] [--no-buckets] [--skip noop,failure] [--json out.json]
 
 Needs a running stack (bench/run.sh starts one). For each N it seeds N services spread over `--clusters`
 clusters (each its own task-definition family) plus `--rules` scheduled rules with two ECS targets each,
@@ -17,33 +17,18 @@ Figures only: nothing here asserts a target (docs/performance.md states them nex
 
 import argparse
 import json
-import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "local"))
+from convoy_local import release as runner
+from convoy_local import render, seed
+from convoy_local.control import ACCOUNT, REGION, Moto, endpoint_from_env
 
-import render_sfn  # noqa: E402
-import run_release  # noqa: E402
-import seed_demo  # noqa: E402
-
-ENDPOINT = os.environ.get("CONVOY_MOTO_ENDPOINT", "http://127.0.0.1:5000")
-ACCOUNT, REGION = "123456789012", "us-east-1"
+MOTO = Moto(endpoint_from_env())
 IMAGE_REPO = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 PAYLOAD_LIMIT = 256 * 1024
 STATE_MACHINE = "convoy-bench-release"
-
-
-def request(method: str, path: str, body=None):
-    data = json.dumps(body or {}).encode() if method == "POST" else None
-    req = urllib.request.Request(ENDPOINT + path, method=method, data=data,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as answer:
-        text = answer.read()
-    return json.loads(text) if text.strip() else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -59,14 +44,9 @@ def image(name: str, version: str) -> str:
     return f"{IMAGE_REPO}/{name}:{version}"
 
 
-def seed(n: int, clusters: int, rules: int) -> dict:
-    request("POST", "/moto-api/reset")
-    request("POST", "/_fault/reset")
-    seed_demo.create_records_bucket(ENDPOINT)  # the reset deleted it
-    net = request("POST", "/_seed/network")
-    ecs = run_release.client("ecs", ENDPOINT)
-    events = run_release.client("events", ENDPOINT)
-    awsvpc = {"subnets": net["subnetIds"], "securityGroups": [net["securityGroupId"]], "assignPublicIp": "DISABLED"}
+def seed_fleet(n: int, clusters: int, rules: int) -> dict:
+    net = seed.start_world(MOTO)
+    ecs, events = MOTO.client("ecs"), MOTO.client("events")
     cluster_names = [f"bench-{c}" for c in range(clusters)]
     for cluster in cluster_names:
         ecs.create_cluster(clusterName=cluster)
@@ -81,13 +61,7 @@ def seed(n: int, clusters: int, rules: int) -> dict:
     services = []
     for i in range(n):
         cluster, name = cluster_names[i % clusters], service_name(i)
-        arn = register(f"bench-{name}", name)
-        ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=arn, desiredCount=2,
-                           launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": awsvpc},
-                           deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": False},
-                                                    "maximumPercent": 200, "minimumHealthyPercent": 100})
-        request("POST", "/_fault/ecs/service", {"cluster": cluster, "service": name, "runningCount": 2,
-                                                "pendingCount": 0, "rolloutState": "COMPLETED"})
+        seed.create_rolled_out_service(MOTO, ecs, net, cluster, name, register(f"bench-{name}", name), 2)
         services.append((cluster, name))
     rule_names = []
     for r in range(rules):
@@ -97,9 +71,7 @@ def seed(n: int, clusters: int, rules: int) -> dict:
         targets = [{"Id": f"{rule}-{t}", "Arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster_names[0]}",
                     "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/bench-events",
                     "EcsParameters": {"TaskDefinitionArn": arn, "TaskCount": 1, "LaunchType": "FARGATE",
-                                      "NetworkConfiguration": {"awsvpcConfiguration": {
-                                          "Subnets": net["subnetIds"], "SecurityGroups": [net["securityGroupId"]],
-                                          "AssignPublicIp": "DISABLED"}}}}
+                                      "NetworkConfiguration": seed.target_network(net)}}
                    for t in range(2)]
         events.put_targets(Rule=rule, Targets=targets)
         rule_names.append((rule, container))
@@ -135,8 +107,8 @@ def payloads(event: dict):
 
 def records(execution_arn: str) -> dict:
     """Objects the execution wrote under its records prefix, releases/<release id>/<execution name>/."""
-    s3 = run_release.client("s3", ENDPOINT)
-    bucket, marker = seed_demo.records_bucket(), f"/{execution_arn.rsplit(':', 1)[-1]}/"
+    s3 = MOTO.client("s3")
+    bucket, marker = seed.records_bucket(), f"/{execution_arn.rsplit(':', 1)[-1]}/"
     sizes, prefix = {}, "releases/"
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="releases/"):
         for o in page.get("Contents", []):
@@ -151,15 +123,15 @@ def records(execution_arn: str) -> dict:
 
 def measure(sfn, definition: dict, release: dict, timeout: float) -> dict:
     # After seeding: a moto reset forgets state machines too.
-    machine = run_release.ensure_state_machine(sfn, definition, STATE_MACHINE)
-    request("POST", "/_stats/reset")
-    result = run_release.start_and_wait(sfn, machine, release, timeout=timeout, poll=0.5)
-    events = run_release.history(sfn, result["executionArn"])
-    calls = request("GET", "/_stats/calls")
-    throttled = request("GET", "/_stats/throttled")
-    rollouts = request("GET", "/_stats/rollouts")
+    machine = runner.ensure_state_machine(sfn, definition, STATE_MACHINE)
+    MOTO.post("/_stats/reset")
+    result = runner.start_and_wait(sfn, machine, release, timeout=timeout, poll=0.5)
+    events = runner.history(sfn, result["executionArn"])
+    calls = MOTO.get("/_stats/calls")
+    throttled = MOTO.get("/_stats/throttled")
+    rollouts = MOTO.get("/_stats/rollouts")
     largest = max((p for e in events for p in payloads(e)), default=(0, "-"))
-    report = result["report"] or {}  # every item: run_release reads the full report when the output omits some
+    report = result["report"] or {}  # every item: convoy_local.release reads the full report when the output omits some
     outcomes: dict[str, int] = {}
     for item in report.get("items", []):
         outcomes[item["outcome"]] = outcomes.get(item["outcome"], 0) + 1
@@ -193,21 +165,21 @@ def per_changed_item(m: dict, changed: int) -> float:
 
 
 def fleet(sfn, definition, args, n: int) -> dict:
-    world = seed(n, min(args.clusters, n), args.rules)
-    request("POST", "/_fault/ecs/defaults", {"steps": args.steps})
+    world = seed_fleet(n, min(args.clusters, n), args.rules)
+    MOTO.post("/_fault/ecs/defaults", {"steps": args.steps})
     if not args.no_buckets:
-        request("POST", "/_fault/buckets", {"rateScale": args.rate_scale})
+        MOTO.post("/_fault/buckets", {"rateScale": args.rate_scale})
     release = release_input(world, f"bench-{n}-{int(time.time())}", "1.1.0", args.poll, args.concurrency)
     m = measure(sfn, definition, release, args.timeout)
-    request("POST", "/_fault/buckets", {"enabled": False})
+    MOTO.post("/_fault/buckets", {"enabled": False})
     m["n"] = n
     m["perChangedItem"] = per_changed_item(m, n + 2 * args.rules)
     return m
 
 
 def noop(sfn, definition, args) -> dict:
-    world = seed(10, min(args.clusters, 10), 0)
-    request("POST", "/_fault/ecs/defaults", {"steps": args.steps})
+    world = seed_fleet(10, min(args.clusters, 10), 0)
+    MOTO.post("/_fault/ecs/defaults", {"steps": args.steps})
     m = measure(sfn, definition, release_input(world, f"bench-noop-{int(time.time())}", "1.0.0", args.poll,
                                             args.concurrency), args.timeout)
     m["n"] = 10
@@ -216,10 +188,10 @@ def noop(sfn, definition, args) -> dict:
 
 def failure(sfn, definition, args) -> dict:
     """One of 10 services fails its rollout: how long after the simulator marked it FAILED is rollback entered."""
-    world = seed(10, min(args.clusters, 10), 0)
-    request("POST", "/_fault/ecs/defaults", {"steps": args.steps})
+    world = seed_fleet(10, min(args.clusters, 10), 0)
+    MOTO.post("/_fault/ecs/defaults", {"steps": args.steps})
     cluster, name = world["services"][3]
-    request("POST", "/_fault/ecs/arm", {"cluster": cluster, "service": name, "mode": "fail"})
+    MOTO.post("/_fault/ecs/arm", {"cluster": cluster, "service": name, "mode": "fail"})
     m = measure(sfn, definition, release_input(world, f"bench-fail-{int(time.time())}", "1.1.0", args.poll,
                                             args.concurrency), args.timeout)
     failed_at = next((r["at"] for r in m["rollouts"] if r["state"] == "FAILED"), None)
@@ -246,7 +218,7 @@ def print_fleet(rows: list[dict]) -> None:
         table.append([m["n"], m["status"], " ".join(f"{k}={v}" for k, v in sorted(m["outcomes"].items())),
                       m["historyEvents"], m["stateTransitions"], kib(m["largestPayload"]["bytes"]),
                       m["orchestrationSeconds"], m["registerTaskDefinition"], m["perChangedItem"]])
-    print(run_release.table([[str(c) for c in r] for r in table]))
+    print(runner.table([[str(c) for c in r] for r in table]))
     for m in rows:
         print(f"\nN={m['n']}: largest payload {m['largestPayload']['bytes']} B at {m['largestPayload']['where']}"
               f"{'  (OVER 256 KiB)' if m['largestPayload']['bytes'] >= PAYLOAD_LIMIT else ''}")
@@ -276,12 +248,12 @@ def main() -> None:
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
-    sfn = run_release.client("stepfunctions", ENDPOINT)
-    definition = render_sfn.render(ROOT / "template.yaml", "ReleaseStateMachine", max_wait=1)
+    sfn = MOTO.client("stepfunctions")
+    definition = render.render(max_wait=1)
     figures: dict = {"settings": {k: v for k, v in vars(args).items() if k != "json"}}
     # Warm-up: `cargo lambda watch` builds and starts each function on its first invoke; not measured.
     print("bench: warm-up release ...", file=sys.stderr, flush=True)
-    warm = seed(2, 1, 1)
+    warm = seed_fleet(2, 1, 1)
     measure(sfn, definition, release_input(warm, f"bench-warm-{int(time.time())}", "1.1.0", 1, 10), args.timeout)
     if "fleet" not in skip:
         rows = []

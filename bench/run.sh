@@ -7,6 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 PY=$ROOT/.tools/venv/bin/python
+export PYTHONPATH=$ROOT/local${PYTHONPATH:+:$PYTHONPATH}  # bench.py uses the local stack's package, convoy_local
 BASE=${CONVOY_BENCH_PORT:-5500}
 FUNCTIONS=(plan-release register-task-definition update-service check-stability update-scheduled-rule rollback
   finish-release)

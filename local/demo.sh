@@ -7,6 +7,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 MANIFEST=${1:-examples/deployment.yaml}
 PY=$ROOT/.tools/venv/bin/python
+export PYTHONPATH=$ROOT/local${PYTHONPATH:+:$PYTHONPATH}  # the local stack's package, convoy_local
 FUNCTIONS=(plan-release register-task-definition update-service check-stability update-scheduled-rule rollback
   finish-release)
 step() { printf '\n==> %s\n' "$*"; }
@@ -37,7 +38,7 @@ trap stop_stack EXIT
 source .local-stack/env
 
 step "seed: clusters convoy-demo-a/-b, 5 services, rule convoy-demo-nightly (all on 1.0.0)"
-"$PY" local/seed_demo.py --endpoint "$CONVOY_MOTO_ENDPOINT"
+"$PY" -m convoy_local.seed --endpoint "$CONVOY_MOTO_ENDPOINT"
 
 step "release $MANIFEST"
-"$PY" local/run_release.py "$MANIFEST" --endpoint "$CONVOY_MOTO_ENDPOINT" --max-wait 1
+"$PY" -m convoy_local.release "$MANIFEST" --endpoint "$CONVOY_MOTO_ENDPOINT" --max-wait 1

@@ -17,6 +17,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${CONVOY_STACK_DIR:-$ROOT/.local-stack}
 PY=${CONVOY_PYTHON:-$ROOT/.tools/venv/bin/python}
+export PYTHONPATH=$ROOT/local${PYTHONPATH:+:$PYTHONPATH}  # the local stack's package, convoy_local
 CARGO_LAMBDA=$(dirname "$PY")/cargo-lambda
 MOTO_PORT_HTTP=${CONVOY_MOTO_PORT:-5000}
 WATCH_PORT=${CONVOY_WATCH_PORT:-9000}
@@ -50,9 +51,9 @@ wait_http() { # name url seconds
 }
 
 # The bucket the functions keep release records in (docs/decisions/0003); a moto reset deletes it and
-# local/seed_demo.py creates it again.
+# seeding (convoy_local.seed) creates it again.
 create_records_bucket() { # moto_url
-  CONVOY_RECORDS_BUCKET=$RECORDS_BUCKET "$PY" "$ROOT/local/seed_demo.py" --endpoint "$1" --only-records-bucket \
+  CONVOY_RECORDS_BUCKET=$RECORDS_BUCKET "$PY" -m convoy_local.seed --endpoint "$1" --only-records-bucket \
     >"$STATE/records-bucket.log" 2>&1 && return 0
   say "could not create the records bucket $RECORDS_BUCKET in moto; $STATE/records-bucket.log:"
   tail -n 20 "$STATE/records-bucket.log" >&2 || true
@@ -101,8 +102,8 @@ start() {
   local moto_url="http://127.0.0.1:$MOTO_PORT_HTTP"
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 
-  MOTO_PORT=$SHIM_PORT launch moto "$PY" "$ROOT/local/moto_server.py" --port "$MOTO_PORT_HTTP" --sfn-engine --quiet
-  launch shim "$PY" "$ROOT/local/lambda_shim.py" --port "$SHIM_PORT" \
+  MOTO_PORT=$SHIM_PORT launch moto "$PY" -m convoy_local.moto_server --port "$MOTO_PORT_HTTP" --sfn-engine --quiet
+  launch shim "$PY" -m convoy_local.lambda_shim --port "$SHIM_PORT" \
     --upstream "127.0.0.1:$WATCH_PORT" --fallback "127.0.0.1:$MOTO_PORT_HTTP"
   # `watch` runs `cargo run --bin <function>` on a function's first invoke: fresh binaries start at once.
   # --ignore-changes: source edits during a run must not rebuild and restart the functions.

@@ -2,40 +2,26 @@
 Functions engine, the real functions behind `cargo lambda watch`, ECS rollouts from the simulator.
 
 Needs a running local stack (`local/e2e.sh` starts one; or `local/stack.sh start` + `source .local-stack/env`).
-Each test resets moto, seeds the demo world (local/seed_demo.py) and zeroes the call counters, so tests are
-independent and may assert on exact counts.
+Each test resets moto, seeds the demo world (convoy_local.seed) and zeroes the call counters, so tests are
+independent and may assert on exact counts. convoy_local is found through pytest.ini's `pythonpath`.
 """
 
 import copy
 import json
 import os
-import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from convoy_local import release as runner
+from convoy_local import render, seed
+from convoy_local.control import Moto, endpoint_from_env
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "local"))
-
-import render_sfn  # noqa: E402
-import run_release  # noqa: E402
-import seed_demo  # noqa: E402
-
-ENDPOINT = os.environ.get("CONVOY_MOTO_ENDPOINT", "http://127.0.0.1:5000")
+MOTO = Moto(endpoint_from_env(), timeout=30)
 MANIFEST = ROOT / "examples/deployment.yaml"
 CONVOY = ROOT / "target/debug/convoy"
 RUN_TIMEOUT = float(os.environ.get("CONVOY_E2E_RUN_TIMEOUT", "240"))
-
-
-def _request(method: str, path: str, body=None):
-    data = json.dumps(body or {}).encode() if method == "POST" else None
-    request = urllib.request.Request(ENDPOINT + path, method=method, data=data,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        text = answer.read()
-    return json.loads(text) if text.strip() else None
 
 
 class Stack:
@@ -44,24 +30,23 @@ class Stack:
     def __init__(self, definition: dict, release: dict):
         self.definition = definition
         self._release = release
-        self.ecs, self.events = seed_demo.clients(ENDPOINT)
-        self.sfn = run_release.client("stepfunctions", ENDPOINT)
+        self.moto = MOTO
+        self.ecs, self.events, self.sfn = (MOTO.client(s) for s in ("ecs", "events", "stepfunctions"))
         self.world: dict = {}
 
     def post(self, path: str, body=None):
-        return _request("POST", path, body)
+        return self.moto.post(path, body)
 
     def calls(self, operation: str) -> int:
-        stats = _request("GET", "/_stats/calls")
-        return sum(n for key, n in stats.items() if key == operation or key.endswith("." + operation))
+        return self.moto.calls(operation)
 
     def release(self) -> dict:
         """A fresh copy of `convoy render examples/deployment.yaml` (every service and the rule to 1.1.0)."""
         return copy.deepcopy(self._release)
 
     def run(self, release: dict) -> dict:
-        machine = run_release.ensure_state_machine(self.sfn, self.definition)
-        return run_release.start_and_wait(self.sfn, machine, release, timeout=RUN_TIMEOUT)
+        machine = runner.ensure_state_machine(self.sfn, self.definition)
+        return runner.start_and_wait(self.sfn, machine, release, timeout=RUN_TIMEOUT)
 
     def service(self, cluster: str, name: str) -> dict:
         return self.ecs.describe_services(cluster=cluster, services=[name])["services"][0]
@@ -70,18 +55,18 @@ class Stack:
         answer = self.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
         return {**answer["taskDefinition"], "tags": answer.get("tags", [])}
 
-    def targets(self, rule: str = seed_demo.RULE) -> dict:
+    def targets(self, rule: str = seed.RULE) -> dict:
         return {t["Id"]: t for t in self.events.list_targets_by_rule(Rule=rule)["Targets"]}
 
     def history(self, execution_arn: str) -> list:
-        return run_release.history(self.sfn, execution_arn)
+        return runner.history(self.sfn, execution_arn)
 
     def records(self, result: dict) -> dict:
         """The execution's release records in S3: name under its prefix -> parsed JSON."""
         uri = result["output"]["fullReport"] if result["output"] else json.loads(result["cause"])["fullReport"]
         bucket, key = uri.removeprefix("s3://").split("/", 1)
         prefix = key.removesuffix("report.json")
-        s3 = run_release.client("s3", ENDPOINT)
+        s3 = self.moto.client("s3")
         names = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
         return {n.removeprefix(prefix): json.loads(s3.get_object(Bucket=bucket, Key=n)["Body"].read()) for n in names}
 
@@ -89,19 +74,18 @@ class Stack:
 @pytest.fixture(scope="session")
 def definition() -> dict:
     # Waits and Retry intervals capped at 1 s: the engine has no time overrides.
-    return render_sfn.render(ROOT / "template.yaml", "ReleaseStateMachine", max_wait=1)
+    return render.render(max_wait=1)
 
 
 @pytest.fixture(scope="session")
 def rendered_release() -> dict:
     try:
-        _request("GET", "/_stats/calls")
+        MOTO.get("/_stats/calls")
     except OSError as exc:
-        pytest.exit(f"no local stack at {ENDPOINT} ({exc}): run local/e2e.sh", returncode=2)
+        pytest.exit(f"no local stack at {MOTO.endpoint} ({exc}): run local/e2e.sh", returncode=2)
     if not CONVOY.exists():
         pytest.exit(f"no {CONVOY}: cargo build -p convoy", returncode=2)
-    done = subprocess.run([str(CONVOY), "render", str(MANIFEST)], capture_output=True, text=True, check=True)
-    release = json.loads(done.stdout)
+    release = runner.render_manifest(MANIFEST, CONVOY)
     # Fast polling: the simulator finishes a rollout after two DescribeServices.
     release["settings"]["pollIntervalSeconds"] = 1
     return release
@@ -110,7 +94,7 @@ def rendered_release() -> dict:
 @pytest.fixture
 def stack(definition, rendered_release) -> Stack:
     stack = Stack(definition, rendered_release)
-    stack.world = seed_demo.seed(ENDPOINT, reset=True)
+    stack.world = seed.seed(MOTO, reset=True)
     stack.post("/_stats/reset")
     return stack
 

@@ -5,9 +5,9 @@ import json
 
 from conftest import report_items, short
 
-import seed_demo
+from convoy_local import seed
 
-SERVICES = [(cluster, name) for cluster, names in seed_demo.CLUSTERS.items() for name in names]
+SERVICES = [(cluster, name) for cluster, names in seed.CLUSTERS.items() for name in names]
 FAMILY = {name: f"convoy-demo-{name}" for _, name in SERVICES}
 VOLATILE_TD_FIELDS = {"taskDefinitionArn", "revision", "registeredAt", "registeredBy", "status", "deregisteredAt"}
 
@@ -16,14 +16,14 @@ def revisions(stack) -> dict:
     """`cluster/service` and `rule#target` -> family:revision they run now."""
     now = {f"{c}/{s}": short(stack.service(c, s)["taskDefinition"]) for c, s in SERVICES}
     for target_id, target in stack.targets().items():
-        now[f"{seed_demo.RULE}#{target_id}"] = short(target["EcsParameters"]["TaskDefinitionArn"])
+        now[f"{seed.RULE}#{target_id}"] = short(target["EcsParameters"]["TaskDefinitionArn"])
     return now
 
 
 def all_on(revision: int) -> dict:
     expected = {f"{c}/{s}": f"{FAMILY[s]}:{revision}" for c, s in SERVICES}
     for target_id in ("report-daily", "report-audit"):
-        expected[f"{seed_demo.RULE}#{target_id}"] = f"{seed_demo.REPORT_FAMILY}:{revision}"
+        expected[f"{seed.RULE}#{target_id}"] = f"{seed.REPORT_FAMILY}:{revision}"
     return expected
 
 
@@ -57,11 +57,11 @@ def test_happy_path_moves_every_service_and_rule_target_and_keeps_every_other_fi
         new = stack.task_definition(service["taskDefinition"])
         assert stable_fields(new) == stable_fields(old), name
         images = {c["name"]: c["image"] for c in new["containerDefinitions"]}
-        assert images == {c: seed_demo.image(c, "1.1.0") for c in seed_demo.CONTAINERS.get(name, [name])}
+        assert images == {c: seed.image(c, "1.1.0") for c in seed.CONTAINERS.get(name, [name])}
 
-    report_td = stack.task_definition(f"{seed_demo.REPORT_FAMILY}:2")
-    assert [c["image"] for c in report_td["containerDefinitions"]] == [seed_demo.image("report", "1.1.0")]
-    assert stable_fields(report_td) == stable_fields(stack.task_definition(f"{seed_demo.REPORT_FAMILY}:1"))
+    report_td = stack.task_definition(f"{seed.REPORT_FAMILY}:2")
+    assert [c["image"] for c in report_td["containerDefinitions"]] == [seed.image("report", "1.1.0")]
+    assert stable_fields(report_td) == stable_fields(stack.task_definition(f"{seed.REPORT_FAMILY}:1"))
     for target_id, target in stack.targets().items():
         expected = copy.deepcopy(before_targets[target_id])
         expected["EcsParameters"]["TaskDefinitionArn"] = report_td["taskDefinitionArn"]
@@ -70,7 +70,7 @@ def test_happy_path_moves_every_service_and_rule_target_and_keeps_every_other_fi
     # The records of the execution: the plan, one result per changed item, the stability rounds, the report.
     records = stack.records(result)
     assert sorted(records) == sorted(
-        ["plan.json", "stability/release.json", "report.json", f"results/rule/default/{seed_demo.RULE}.json"]
+        ["plan.json", "stability/release.json", "report.json", f"results/rule/default/{seed.RULE}.json"]
         + [f"results/service/{c}/{s}.json" for c, s in SERVICES])
     assert records["report.json"] == result["report"]
     assert all(r["deployment"]["id"] == f"{c}/{s}" for (c, s) in SERVICES

@@ -1,6 +1,7 @@
 """Lambda Invoke semantics in front of `cargo lambda watch`, for moto's Step Functions engine.
 
-    python local/lambda_shim.py --port 9001 --upstream 127.0.0.1:9000 --fallback 127.0.0.1:5000
+    PYTHONPATH=local python -m convoy_local.lambda_shim --port 9001 --upstream 127.0.0.1:9000 \
+        --fallback 127.0.0.1:5000
 
 Why: cargo-lambda only knows bare binary names (an ARN or `name:qualifier` is a 404), and answers a function
 error with HTTP 500, which AWS SDKs treat as a retryable service fault, so Retry/Catch on the function's error
@@ -17,6 +18,8 @@ import re
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote
+
+from convoy_local.serve import serve_until_interrupted
 
 INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations")
 ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)(:.*)?$")
@@ -110,11 +113,8 @@ def main() -> None:
     Shim.upstream, Shim.fallback, Shim.quiet = address(args.upstream), address(args.fallback), args.quiet
     server = ThreadingHTTPServer((args.host, args.port), Shim)
     server.daemon_threads = True
-    print(f"lambda shim listening on http://{args.host}:{server.server_port} -> {args.upstream}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve_until_interrupted(server, f"lambda shim listening on http://{args.host}:{server.server_port} -> "
+                                    f"{args.upstream}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Run a release on the local stack's Step Functions engine and show what happened.
 
-    python local/run_release.py examples/deployment.yaml     # `convoy render`s the manifest first
-    python local/run_release.py --input release.json         # an already rendered release
+    PYTHONPATH=local python -m convoy_local.release examples/deployment.yaml  # `convoy render`s the manifest
+    PYTHONPATH=local python -m convoy_local.release --input release.json      # an already rendered release
         [--definition sm.json] [--max-wait N] [--endpoint URL] [--timeout S] [--history] [--json]
 
 Creates (or updates) the state machine `convoy-local-release` from the rendered template, starts an execution
@@ -13,33 +13,25 @@ The execution output (or Fail cause) is a bounded report that may omit items; th
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import boto3
+from convoy_local import render
+from convoy_local.control import ACCOUNT, client, endpoint_from_env
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import render_sfn  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE = "convoy-local-release"
-ROLE = "arn:aws:iam::123456789012:role/convoy-local-release"
-
-
-def client(service: str, endpoint: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/convoy-local-release"
 
 
 def render_manifest(manifest: Path, convoy: Path) -> dict:
     if not convoy.exists():
-        raise SystemExit(f"run_release: no {convoy}: build it with `cargo build -p convoy`")
+        raise SystemExit(f"release: no {convoy}: build it with `cargo build -p convoy`")
     done = subprocess.run([str(convoy), "render", str(manifest)], capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"run_release: `convoy render {manifest}` failed:\n{done.stderr}")
+        raise SystemExit(f"release: `convoy render {manifest}` failed:\n{done.stderr}")
     return json.loads(done.stdout)
 
 
@@ -58,7 +50,7 @@ def read_full_report(s3, uri: str) -> dict:
     try:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except Exception as exc:
-        raise RuntimeError(f"run_release: the report names its full version {uri}, which cannot be read: {exc}") \
+        raise RuntimeError(f"release: the report names its full version {uri}, which cannot be read: {exc}") \
             from exc
 
 
@@ -177,7 +169,7 @@ def main() -> None:
     ap.add_argument("--input", type=Path, help="a rendered release (JSON) instead of a manifest")
     ap.add_argument("--definition", type=Path, help="rendered definition (default: render template.yaml now)")
     ap.add_argument("--max-wait", type=int, default=None)
-    ap.add_argument("--endpoint", default=os.environ.get("CONVOY_MOTO_ENDPOINT", "http://127.0.0.1:5000"))
+    ap.add_argument("--endpoint", default=endpoint_from_env())
     ap.add_argument("--convoy", type=Path, default=ROOT / "target/debug/convoy")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--history", action="store_true", help="print the execution history")
@@ -187,7 +179,7 @@ def main() -> None:
         ap.error("give a manifest or --input, not both")
     release = json.loads(args.input.read_text()) if args.input else render_manifest(args.manifest, args.convoy)
     definition = (json.loads(args.definition.read_text()) if args.definition
-                  else render_sfn.render(ROOT / "template.yaml", "ReleaseStateMachine", args.max_wait))
+                  else render.render(max_wait=args.max_wait))
     sfn = client("stepfunctions", args.endpoint)
     machine = ensure_state_machine(sfn, definition)
     result = start_and_wait(sfn, machine, release, timeout=args.timeout)

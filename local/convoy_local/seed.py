@@ -1,0 +1,185 @@
+"""Seed moto with the demo world that examples/deployment.yaml releases.
+
+    python local/seed_demo.py [--endpoint http://127.0.0.1:5000] [--no-reset] [--only-records-bucket]
+    (or, with PYTHONPATH=local: python -m convoy_local.seed ...)
+
+Clusters convoy-demo-a (web, api, worker) and convoy-demo-b (billing, search): Fargate, awsvpc, 2 tasks each,
+every rollout COMPLETED; `web` runs two containers, `web` and `log-router`. Every image is
+public.ecr.aws/convoy-demo/<container>:1.0.0. The task definitions carry tags, roles, runtimePlatform,
+ephemeralStorage, ports, environment and logging, so a release can be checked to keep them.
+Rule convoy-demo-nightly (cron, default bus) has two ECS targets running family convoy-demo-report
+(container `report`) with full EcsParameters.
+
+The release records bucket (CONVOY_RECORDS_BUCKET, default convoy-records) is created too: the functions write
+every execution's records there, and a moto reset deletes it. `--only-records-bucket` creates just that bucket
+(local/stack.sh start does, before anything is seeded).
+
+By default the moto state and armed faults are reset first (the demo owns the local stack).
+"""
+
+import argparse
+import json
+import os
+
+from convoy_local.control import ACCOUNT, DEFAULT_ENDPOINT, REGION, Moto
+
+VERSION = "1.0.0"
+IMAGE_REPO = "public.ecr.aws/convoy-demo"
+CLUSTERS = {"convoy-demo-a": ["web", "api", "worker"], "convoy-demo-b": ["billing", "search"]}
+CONTAINERS = {"web": ["web", "log-router"]}  # other services: one container named like the service
+RULE = "convoy-demo-nightly"
+REPORT_FAMILY = "convoy-demo-report"
+DESIRED = 2
+
+
+def image(container: str, version: str = VERSION) -> str:
+    return f"{IMAGE_REPO}/{container}:{version}"
+
+
+def records_bucket() -> str:
+    """The bucket the functions keep release records in: local/stack.sh passes the same name to them."""
+    return os.environ.get("CONVOY_RECORDS_BUCKET", "convoy-records")
+
+
+def create_records_bucket(moto: Moto, name: str = "") -> str:
+    """Creates the release records bucket unless it exists (us-east-1: no LocationConstraint); returns its name."""
+    name = name or records_bucket()
+    s3 = moto.client("s3")
+    try:
+        s3.create_bucket(Bucket=name)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    return name
+
+
+def start_world(moto: Moto, reset: bool = True) -> dict:
+    """Resets moto and the simulator (unless `reset` is false), creates the records bucket (a reset deletes it);
+    returns the seeded network {vpcId, subnetIds, securityGroupId}."""
+    if reset:
+        moto.reset()
+    create_records_bucket(moto)
+    return moto.post("/_seed/network")
+
+
+def awsvpc(network: dict) -> dict:
+    """The network's awsvpcConfiguration as ECS spells it."""
+    return {"subnets": network["subnetIds"], "securityGroups": [network["securityGroupId"]],
+            "assignPublicIp": "DISABLED"}
+
+
+def target_network(network: dict) -> dict:
+    """The network as a rule target's EcsParameters.NetworkConfiguration (EventBridge capitalises the keys)."""
+    return {"awsvpcConfiguration": {k[0].upper() + k[1:]: v for k, v in awsvpc(network).items()}}
+
+
+def create_rolled_out_service(moto: Moto, ecs, network: dict, cluster: str, name: str, task_definition: str,
+                              desired: int, **extra) -> None:
+    """A Fargate service with the deployment circuit breaker on (no automatic rollback), its first rollout done."""
+    ecs.create_service(
+        cluster=cluster, serviceName=name, taskDefinition=task_definition, desiredCount=desired,
+        launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": awsvpc(network)},
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": False},
+                                 "maximumPercent": 200, "minimumHealthyPercent": 100},
+        **extra,
+    )
+    moto.mark_rolled_out(cluster, name, desired)
+
+
+def container_definition(name: str, family: str, essential: bool = True) -> dict:
+    definition = {
+        "name": name,
+        "image": image(name),
+        "essential": essential,
+        "cpu": 0,
+        "environment": [{"name": "APP", "value": name}, {"name": "LOG_LEVEL", "value": "info"}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": f"/ecs/{family}", "awslogs-region": REGION,
+                        "awslogs-stream-prefix": name},
+        },
+    }
+    if essential:
+        definition["portMappings"] = [{"containerPort": 8080, "protocol": "tcp", "name": f"{name}-http"}]
+    return definition
+
+
+def register(ecs, family: str, containers: list[str], service: str) -> str:
+    answer = ecs.register_task_definition(
+        family=family,
+        taskRoleArn=f"arn:aws:iam::{ACCOUNT}:role/convoy-demo-task",
+        executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/convoy-demo-execution",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        runtimePlatform={"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+        ephemeralStorage={"sizeInGiB": 30},
+        containerDefinitions=[container_definition(c, family, essential=i == 0) for i, c in enumerate(containers)],
+        tags=[{"key": "app", "value": "convoy-demo"}, {"key": "service", "value": service}],
+    )
+    return answer["taskDefinition"]["taskDefinitionArn"]
+
+
+def seed(moto: Moto, reset: bool = True) -> dict:
+    """Creates the demo world; returns what was made (network, services → task definition ARN, rule targets,
+    records bucket)."""
+    net = start_world(moto, reset)
+    ecs, events = moto.client("ecs"), moto.client("events")
+    services = {}
+    for cluster, names in CLUSTERS.items():
+        ecs.create_cluster(clusterName=cluster, tags=[{"key": "app", "value": "convoy-demo"}])
+        for name in names:
+            arn = register(ecs, f"convoy-demo-{name}", CONTAINERS.get(name, [name]), name)
+            create_rolled_out_service(moto, ecs, net, cluster, name, arn, DESIRED, platformVersion="LATEST",
+                                      tags=[{"key": "app", "value": "convoy-demo"}])
+            services[f"{cluster}/{name}"] = arn
+
+    report = register(ecs, REPORT_FAMILY, ["report"], "report")
+    events.put_rule(Name=RULE, ScheduleExpression="cron(0 2 * * ? *)", State="ENABLED",
+                    Description="convoy demo: nightly reports")
+    cluster_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/convoy-demo-b"
+    targets = []
+    for target_id, count, kind in (("report-daily", 1, "daily"), ("report-audit", 2, "audit")):
+        targets.append({
+            "Id": target_id,
+            "Arn": cluster_arn,
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/convoy-demo-events",
+            "Input": json.dumps({"containerOverrides": [{"name": "report", "command": ["report", kind]}]}),
+            "EcsParameters": {
+                "TaskDefinitionArn": report,
+                "TaskCount": count,
+                "LaunchType": "FARGATE",
+                "PlatformVersion": "LATEST",
+                "NetworkConfiguration": target_network(net),
+                "Group": f"convoy-demo-{kind}",
+                "PropagateTags": "TASK_DEFINITION",
+                "EnableECSManagedTags": True,
+                "EnableExecuteCommand": False,
+                "Tags": [{"Key": "app", "Value": "convoy-demo"}, {"Key": "report", "Value": kind}],
+            },
+        })
+    failed = events.put_targets(Rule=RULE, Targets=targets)
+    if failed.get("FailedEntryCount"):
+        raise SystemExit(f"seed: PutTargets failed: {failed['FailedEntries']}")
+    return {"network": net, "services": services, "rule": RULE,
+            "targets": {t["Id"]: report for t in targets}, "recordsBucket": records_bucket()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--endpoint", default=DEFAULT_ENDPOINT)
+    ap.add_argument("--no-reset", action="store_true", help="keep moto's current state")
+    ap.add_argument("--only-records-bucket", action="store_true",
+                    help="create the release records bucket only (no reset, no demo world)")
+    args = ap.parse_args()
+    moto = Moto(args.endpoint)
+    if args.only_records_bucket:
+        print(f"records bucket {create_records_bucket(moto)}")
+        return
+    world = seed(moto, reset=not args.no_reset)
+    print(f"seeded {len(world['services'])} services in {len(CLUSTERS)} clusters and rule {RULE} "
+          f"with {len(world['targets'])} ECS targets, all on {VERSION}")
+
+
+if __name__ == "__main__":
+    main()
