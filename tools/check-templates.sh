@@ -99,6 +99,6 @@ grep -q "NoSuchState" "$OUT/negative-control.log" || { cat "$OUT/negative-contro
 step "ASL data flow on moto's Step Functions engine (tools/test_asl_flow.py)"
 MOTO_PY="$TOOLS/venv/bin/python" # the local stack's venv: moto + pytest, pinned in local/requirements.txt
 [ -x "$MOTO_PY" ] || { echo "check-templates: $MOTO_PY missing: run local/install.sh" >&2; exit 2; }
-(cd "$ROOT" && "$MOTO_PY" -m pytest -q -p no:cacheprovider tools/test_asl_flow.py)
+(cd "$ROOT" && PYTHONPATH=local "$MOTO_PY" -m pytest -q -p no:cacheprovider tools/test_asl_flow.py)
 
 echo "check-templates: all checks passed"

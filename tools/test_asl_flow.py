@@ -6,7 +6,10 @@ Per-item records live in S3 (docs/decisions/0003): the stand-ins keep the plan i
 engine carries holds only ids, counts and error names, and the sample events in events/ are exactly what the
 state machine hands each function.
 
-    .tools/venv/bin/python -m pytest tools/test_asl_flow.py     # venv from local/install.sh (moto, pytest)
+    PYTHONPATH=local .tools/venv/bin/python -m pytest tools/test_asl_flow.py   # venv from local/install.sh
+
+The definition is the local stack's (convoy_local.render: the function binaries template.yaml names), with
+waits and Retry intervals capped to 1 s (moto really waits).
 """
 import copy
 import io
@@ -20,34 +23,14 @@ import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
+from convoy_local.control import ACCOUNT, REGION
+from convoy_local.render import render
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
-ACCOUNT, REGION = "123456789012", "us-east-1"
 RELEASE_ID = "release-2026-11-23-1"  # events/release.json; `convoy deploy` names the execution after the release
 BUCKET = "convoy-records"
 PAYLOAD_LIMIT = 256 * 1024  # AWS's limit on any state's input or output
-
-
-def render():
-    """The definition with function ARNs filled in and Retry waits capped to 1 s (moto really waits)."""
-    text = (ROOT / "statemachine" / "release.asl.json").read_text()
-
-    def arn(m):
-        name = re.sub(r"(?<!^)([A-Z])", r"-\1", m.group(1)).lower()
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-    definition = json.loads(re.sub(r"\$\{([A-Za-z]+)FunctionArn\}", arn, text))
-
-    def cap(states):
-        for state in states.values():
-            for retrier in state.get("Retry", []):
-                retrier["IntervalSeconds"] = 1
-                retrier["MaxDelaySeconds"] = 1
-            if "ItemProcessor" in state:
-                cap(state["ItemProcessor"]["States"])
-
-    cap(definition["States"])
-    return json.dumps(definition)
 
 
 def event(name):
@@ -199,7 +182,7 @@ def run(monkeypatch):
     its history under "history"."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        arn = sfn.create_state_machine(name="release", definition=render(),
+        arn = sfn.create_state_machine(name="release", definition=json.dumps(render(max_wait=1)),
                                        roleArn=f"arn:aws:iam::{ACCOUNT}:role/release")["stateMachineArn"]
 
         def _run(functions, execution_input=None, name=RELEASE_ID, timeout=60):
@@ -506,7 +489,7 @@ def test_a_thousand_failing_services_keep_the_state_small(run):
     assert report["omittedItems"] == n - 20 and report["fullReport"].endswith("/report.json")
 
     # No state outside a Map iteration carries a cause (an iteration holds its own until its Catch state).
-    top_level = set(json.loads(render())["States"])
+    top_level = set(render()["States"])
     assert not [where for _, where, text in payloads(d)
                 if where.split(" ")[1] in top_level and long_cause[-100:] in text]
     # The state grows by an id twice (the plan's list, the Map's result) and an error name per changed item, and
