@@ -21,10 +21,14 @@ import time
 import boto3
 import pytest
 from moto import mock_aws
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
 from convoy_local.control import ACCOUNT, REGION
+from convoy_local.moto_pin import require_pinned_moto
 from convoy_local.render import render
+
+require_pinned_moto()  # the stand-ins below replace a moto internal
+
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

@@ -9,4 +9,5 @@ definition, the demo world, and a release runner. Run a module from the reposito
   release      run one release on moto's Step Functions engine and show what happened
   moto_server  moto + ECS rollout simulator + fault injection + call counters (local/moto_server.py)
   lambda_shim  Lambda Invoke semantics in front of `cargo lambda watch`
+  moto_pin     the moto version the simulator's patches are written against
 """

@@ -6,6 +6,9 @@
 Serves the normal moto API. `--port 0` picks a free port. Once listening, prints exactly one line to stdout:
     convoy-moto listening on http://127.0.0.1:PORT
 
+It patches moto internals (EC2ContainerServiceBackend.update_service / describe_services, the ECS Task model),
+so it refuses to start on any moto but the pinned one (convoy_local/moto_pin.py, local/requirements.txt).
+
 Why: moto never rolls an ECS deployment forward (UpdateService keeps the old task definition IN_PROGRESS for
 ever) and has no way to make one fail, so the release's wait/verdict/rollback paths could not run locally.
 
@@ -60,17 +63,20 @@ import time
 from typing import Any, Optional
 
 from convoy_local.control import ACCOUNT, REGION
+from convoy_local.moto_pin import require_pinned_moto
 from convoy_local.serve import serve_until_interrupted
 
-from moto.core.config import default_user_config
-from moto.core.utils import utcnow
-from moto.ec2.models import ec2_backends
-from moto.ecs.models import EC2ContainerServiceBackend, Task
-from moto.moto_api import state_manager
-from moto.moto_api._internal import mock_random
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
+require_pinned_moto()  # before the internals below are imported and patched
+
+from moto.core.config import default_user_config  # noqa: E402
+from moto.core.utils import utcnow  # noqa: E402
+from moto.ec2.models import ec2_backends  # noqa: E402
+from moto.ecs.models import EC2ContainerServiceBackend, Task  # noqa: E402
+from moto.moto_api import state_manager  # noqa: E402
+from moto.moto_api._internal import mock_random  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+from werkzeug.wrappers import Request, Response  # noqa: E402
 
 DEFAULT_STEPS = 2
 CIRCUIT_BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
