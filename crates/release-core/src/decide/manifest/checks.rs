@@ -117,7 +117,7 @@ pub(crate) fn duplicates<K: Eq + Hash>(
 }
 
 /// `services[2] (prod/web)`: the index, plus the names when they are known.
-pub(crate) fn service_label(index: usize, cluster: Option<&str>, service: Option<&str>) -> String {
+pub fn service_label(index: usize, cluster: Option<&str>, service: Option<&str>) -> String {
     match (cluster, service) {
         (Some(c), Some(s)) => format!("services[{index}] ({c}/{s})"),
         (None, Some(s)) => format!("services[{index}] ({s})"),
@@ -127,7 +127,7 @@ pub(crate) fn service_label(index: usize, cluster: Option<&str>, service: Option
 }
 
 /// `tasks[0] (nightly)` on the default bus, `tasks[0] (ops-bus/nightly)` elsewhere.
-pub(crate) fn task_label(index: usize, event_bus: &str, rule: Option<&str>) -> String {
+pub fn task_label(index: usize, event_bus: &str, rule: Option<&str>) -> String {
     match rule {
         Some(r) if event_bus == super::DEFAULT_EVENT_BUS => format!("tasks[{index}] ({r})"),
         Some(r) => format!("tasks[{index}] ({event_bus}/{r})"),

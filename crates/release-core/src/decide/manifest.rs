@@ -6,7 +6,7 @@
 //! [`serde_yaml_ng::Value`] and walked by hand so that one run reports every problem, each with its
 //! file, item and field.
 
-mod checks;
+pub(crate) mod checks;
 mod fields;
 pub mod image;
 mod resolve;
@@ -20,6 +20,7 @@ use crate::step::{
 use crate::{Error, Problem};
 use fields::{kind, Fields, Problems};
 
+pub use checks::{service_label, task_label};
 pub use resolve::{is_noop, resolve_images};
 
 /// Rollout deadline of a service when the manifest gives no `timeoutSeconds`.
