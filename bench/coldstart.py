@@ -1,6 +1,6 @@
 """Package size and a cold-start proxy of every function.
 
-    python bench/coldstart.py          # bench/run.sh --coldstart starts the stack with release binaries first
+    PYTHONPATH=local python bench/coldstart.py   # bench/run.sh --coldstart starts the stack with release binaries
 
 Sizes: the arm64 zips `tools/package.sh` leaves in build/lambda/ (a 15-minute cold cross-compile on 2 cores, so
 it is read, not rebuilt; run `bash tools/package.sh` to refresh). Target: <= 4 MB each.
@@ -15,9 +15,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from convoy_local.render import function_binaries
+
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ["plan-release", "register-task-definition", "update-service", "check-stability",
-             "update-scheduled-rule", "rollback", "finish-release"]
 LIMIT = 4 * 1000 * 1000
 
 
@@ -59,7 +59,7 @@ def main() -> None:
         print("\nno CONVOY_LAMBDA_ENDPOINT: start the stack (bench/run.sh --coldstart) to time start-ups")
         return
     print("\n== first answer of each function under cargo lambda watch (release build, host target)")
-    for function in FUNCTIONS:
+    for function in function_binaries():
         payload = (ROOT / "events" / f"{function}.json").read_bytes()
         first, status, error = invoke(endpoint, function, payload)
         warm, _, _ = invoke(endpoint, function, payload)

@@ -9,8 +9,6 @@ cd "$ROOT"
 PY=$ROOT/.tools/venv/bin/python
 export PYTHONPATH=$ROOT/local${PYTHONPATH:+:$PYTHONPATH}  # bench.py uses the local stack's package, convoy_local
 BASE=${CONVOY_BENCH_PORT:-5500}
-FUNCTIONS=(plan-release register-task-definition update-service check-stability update-scheduled-rule rollback
-  finish-release)
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 MODE=release
@@ -24,6 +22,8 @@ for arg in "$@"; do
 done
 
 bash local/install.sh >&2
+# shellcheck disable=SC2207 # one binary name a line, no spaces
+FUNCTIONS=($("$PY" -m convoy_local.render --functions))  # template.yaml's functions, by binary name
 export CONVOY_STACK_DIR=$ROOT/.local-stack/bench CONVOY_MOTO_PORT=$BASE CONVOY_WATCH_PORT=$((BASE + 1))
 export CONVOY_SHIM_PORT=$((BASE + 2)) CONVOY_LAMBDA_CONCURRENCY=${CONVOY_LAMBDA_CONCURRENCY:-4}
 export RUST_LOG=${RUST_LOG:-warn}

@@ -8,14 +8,14 @@ cd "$ROOT"
 MANIFEST=${1:-examples/deployment.yaml}
 PY=$ROOT/.tools/venv/bin/python
 export PYTHONPATH=$ROOT/local${PYTHONPATH:+:$PYTHONPATH}  # the local stack's package, convoy_local
-FUNCTIONS=(plan-release register-task-definition update-service check-stability update-scheduled-rule rollback
-  finish-release)
 step() { printf '\n==> %s\n' "$*"; }
 
 [ -f "$MANIFEST" ] || { echo "demo: no $MANIFEST" >&2; exit 1; }
 
 step "tools"
 bash local/install.sh
+# shellcheck disable=SC2207 # one binary name a line, no spaces
+FUNCTIONS=($("$PY" -m convoy_local.render --functions))  # template.yaml's functions, by binary name
 
 step "build (debug): convoy and ${#FUNCTIONS[@]} functions"
 cargo build --quiet -p convoy

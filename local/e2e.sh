@@ -7,13 +7,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 PY=$ROOT/.tools/venv/bin/python
+export PYTHONPATH=$ROOT/local${PYTHONPATH:+:$PYTHONPATH}  # the local stack's package, convoy_local
 BASE=${CONVOY_E2E_PORT:-5100}
-FUNCTIONS=(plan-release register-task-definition update-service check-stability update-scheduled-rule rollback
-  finish-release)
 step() { printf '\n==> %s\n' "$*"; }
 
 step "tools"
 bash local/install.sh
+# shellcheck disable=SC2207 # one binary name a line, no spaces
+FUNCTIONS=($("$PY" -m convoy_local.render --functions))  # template.yaml's functions, by binary name
 
 step "build (debug): convoy and ${#FUNCTIONS[@]} functions"
 cargo build --quiet -p convoy

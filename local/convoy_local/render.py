@@ -2,6 +2,7 @@
 
     python local/render_sfn.py [--template template.yaml] [--state-machine ReleaseStateMachine]
                                [--max-wait SECONDS] [-o out.json]
+    python local/render_sfn.py --functions       # the function binaries, one a line (what the stack builds)
     (or, with PYTHONPATH=local: python -m convoy_local.render ...)
 
 The one renderer of the local definition: the local stack, tests/e2e, the benchmark, the Rust stack test (through
@@ -31,6 +32,12 @@ TEMPLATE = ROOT / "template.yaml"
 STATE_MACHINE = "ReleaseStateMachine"
 
 
+def binary(resource: dict, logical_id: str) -> str:
+    """The name `cargo lambda watch` serves a function under: its Metadata.BuildProperties.Binary."""
+    build = (resource.get("Metadata") or {}).get("BuildProperties") or {}
+    return build.get("Binary", logical_id)
+
+
 class Renderer:
     def __init__(self, resources: dict, region: str, account: str):
         self.resources, self.region, self.account = resources, region, account
@@ -41,8 +48,7 @@ class Renderer:
             raise SystemExit(f"render: DefinitionSubstitutions names unknown resource {logical_id}")
         if resource.get("Type") != "AWS::Serverless::Function":
             raise SystemExit(f"render: {logical_id} is a {resource.get('Type')}, not a function")
-        build = (resource.get("Metadata") or {}).get("BuildProperties") or {}
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{build.get('Binary', logical_id)}"
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{binary(resource, logical_id)}"
 
     def resolve(self, value) -> str:
         if isinstance(value, str):
@@ -81,12 +87,21 @@ def cap_waits(states: dict, max_wait: int) -> None:
                 cap_waits(sub["States"], max_wait)
 
 
-def render(template: Path = TEMPLATE, state_machine: str = STATE_MACHINE, max_wait=None, region=REGION,
-           account=ACCOUNT) -> dict:
+def resources_of(template: Path) -> dict:
     doc, problems = decode(str(template))
     if problems:
         raise SystemExit(f"render: {template}: {problems}")
-    resources = doc["Resources"]
+    return doc["Resources"]
+
+
+def function_binaries(template: Path = TEMPLATE) -> list[str]:
+    """Every function's binary, in template order: what the local stack builds and serves."""
+    return [binary(r, k) for k, r in resources_of(template).items() if r.get("Type") == "AWS::Serverless::Function"]
+
+
+def render(template: Path = TEMPLATE, state_machine: str = STATE_MACHINE, max_wait=None, region=REGION,
+           account=ACCOUNT) -> dict:
+    resources = resources_of(template)
     if state_machine not in resources:
         machines = [k for k, v in resources.items() if v.get("Type") == "AWS::Serverless::StateMachine"]
         raise SystemExit(f"render: no {state_machine} in {template} (state machines: {machines})")
@@ -113,7 +128,11 @@ def main() -> None:
     ap.add_argument("--state-machine", default=STATE_MACHINE)
     ap.add_argument("--max-wait", type=int)
     ap.add_argument("-o", "--output", type=Path)
+    ap.add_argument("--functions", action="store_true", help="list the function binaries instead, one a line")
     args = ap.parse_args()
+    if args.functions:
+        print("\n".join(function_binaries(args.template)))
+        return
     definition = render(args.template, args.state_machine, args.max_wait,
                         os.environ.get("AWS_REGION", REGION), os.environ.get("ACCOUNT_ID", ACCOUNT))
     text = json.dumps(definition, indent=2) + "\n"
