@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the SAM template and the release state machine (`make check-templates`):
 #   sam validate --lint; cfn-lint on the template AND on its offline SAM transform (cfn-lint no longer
-#   transforms SAM itself); checkov on both (0 failed, every in-template skip carries a comment);
+#   transforms SAM itself); checkov on both (0 failed; skips only in .checkov.yaml, each with a reason);
 #   DefinitionUri placeholders <-> DefinitionSubstitutions; asl-validator + statelint on the rendered ASL;
 #   a negative control: a copy with a dangling Next must be rejected, so a silent checker cannot pass; and
 #   the ASL's data flow on moto's Step Functions engine with scripted functions (tools/test_asl_flow.py).
@@ -34,21 +34,30 @@ step "offline SAM transform + cfn-lint (sees generated resources and the inlined
 "$SAM_PY" "$ROOT/tools/sam_offline_transform.py" template.yaml > "$OUT/template.cfn.json"
 "$TOOLS/sam/bin/cfn-lint" -t "$OUT/template.cfn.json"
 
-step "every checkov skip carries a reason"
-"$SAM_PY" - template.yaml <<'PY'
-import sys
+step "checkov skips: only in .checkov.yaml, each with its reason beside it"
+"$SAM_PY" - "$ROOT/.checkov.yaml" template.yaml <<'PY'
+import re, sys
+import yaml
 from samtranslator.yaml_helper import yaml_parse
-template = yaml_parse(open(sys.argv[1]).read())
-bad = [f"{name}: {skip.get('id')}" for name, res in template["Resources"].items()
-       for skip in ((res.get("Metadata") or {}).get("checkov") or {}).get("skip", [])
-       if len(str(skip.get("comment", "")).strip()) < 10]
+config_path, template_path = sys.argv[1], sys.argv[2]
+config_text = open(config_path).read()
+skips = (yaml.safe_load(config_text) or {}).get("skip-check") or []
+reasons = dict(re.findall(r"^\s*-\s*([A-Za-z0-9_]+)\s*#(.*)$", config_text, re.M))
+bad = [f"{config_path}: skip {check} has no reason (a comment beside it)"
+       for check in skips if len(reasons.get(str(check), "").strip()) < 10]
+template_text = open(template_path).read()
+bad += [f"{template_path}: {name} skips checkov checks in its Metadata: skips belong in .checkov.yaml"
+        for name, res in yaml_parse(template_text)["Resources"].items()
+        if (res.get("Metadata") or {}).get("checkov")]
+if re.search(r"checkov:skip", template_text):
+    bad.append(f"{template_path}: a checkov:skip comment: skips belong in .checkov.yaml")
 if bad:
-    sys.exit("checkov skips without a written reason: " + ", ".join(bad))
+    sys.exit("\n".join(bad))
 PY
 
-step "checkov template.yaml and the transformed template"
+step "checkov template.yaml and the transformed template (settings and skips: .checkov.yaml)"
 for t in template.yaml "$OUT/template.cfn.json"; do
-  "$TOOLS/checkov/bin/checkov" -f "$t" --framework cloudformation --skip-download --quiet --compact
+  "$TOOLS/checkov/bin/checkov" --config-file "$ROOT/.checkov.yaml" -f "$t"
 done
 
 step "DefinitionUri placeholders <-> DefinitionSubstitutions"
