@@ -3,7 +3,8 @@
 #   sam validate --lint; cfn-lint on the template AND on its offline SAM transform (cfn-lint no longer
 #   transforms SAM itself); checkov on both (0 failed; skips only in .checkov.yaml, each with a reason);
 #   DefinitionUri placeholders <-> DefinitionSubstitutions; asl-validator + statelint on the rendered ASL;
-#   a negative control: a copy with a dangling Next must be rejected, so a silent checker cannot pass; and
+#   negative controls: copies with a dangling Next, a dangling Catch target in a Map and an unreachable
+#   state must each be rejected by each validator, so a silent checker cannot pass; and
 #   the ASL's data flow on moto's Step Functions engine with scripted functions (tools/test_asl_flow.py).
 #
 #   tools/check-templates.sh [DIR]     # DIR holds template.yaml + statemachine/ (default: the repo root)
@@ -63,8 +64,10 @@ done
 step "DefinitionUri placeholders <-> DefinitionSubstitutions"
 "$SAM_PY" "$ROOT/tools/asl_check.py" template.yaml "$OUT/asl" > "$OUT/asl.list"
 
-validate_asl() { # FILE: both validators; statelint also checks Retry order and reachability
-  "$NODE_BIN/asl-validator" --json-path "$1" || return 1
+asl_validator() { # FILE
+  "$NODE_BIN/asl-validator" --json-path "$1"
+}
+statelint_asl() { # FILE
   # statelint 1.30 predates MaxConcurrencyPath (valid ASL for Map states): it reads a copy where each
   # MaxConcurrencyPath is swapped for a literal MaxConcurrency, everything else unchanged.
   local copy="${1%.json}.statelint.json"
@@ -86,24 +89,48 @@ json.dump(d, open(sys.argv[2], "w"), indent=1)
 PY
   "$NODE_BIN/statelint" "$copy"
 }
+validate_asl() { # FILE: both validators; they check targets, reachability, fields and Retry/Catch order
+  asl_validator "$1" && statelint_asl "$1"
+}
 while read -r asl; do
   step "asl-validator + statelint ${asl#"$OUT"/}"
   validate_asl "$asl"
 done < "$OUT/asl.list"
 
-step "negative control: a dangling Next must be rejected"
-broken="$OUT/negative-control.asl.json"
-"$SAM_PY" - "$(head -n1 "$OUT/asl.list")" "$broken" <<'PY'
+step "negative controls: each validator rejects a dangling Next, a dangling Catch target in a Map, an unreachable state"
+# The Rust contract test (crates/release-core/tests/asl_contract.rs) leaves these generic rules to the
+# validators, so each validator must prove on its own that it still enforces them.
+"$SAM_PY" - "$(head -n1 "$OUT/asl.list")" "$OUT/negative" > "$OUT/negative.list" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
-d["States"][d["StartAt"]]["Next"] = "NoSuchState"
-json.dump(d, open(sys.argv[2], "w"))
+source, prefix = sys.argv[1], sys.argv[2]
+def dangling_next(d):
+    d["States"][d["StartAt"]]["Next"] = "NoSuchState"
+    return "NoSuchState"
+def dangling_catch_in_map(d):
+    inner = next(s["ItemProcessor"] for s in d["States"].values() if "ItemProcessor" in s)
+    task = next(s for s in inner["States"].values() if s.get("Catch"))
+    task["Catch"][0]["Next"] = "NoSuchCatchTarget"
+    return "NoSuchCatchTarget"
+def unreachable_state(d):
+    d["States"]["OrphanState"] = {"Type": "Succeed"}
+    return "OrphanState"
+for change in (dangling_next, dangling_catch_in_map, unreachable_state):
+    d = json.load(open(source))
+    needle = change(d)
+    path = f"{prefix}-{change.__name__}.asl.json"
+    json.dump(d, open(path, "w"))
+    print(path, needle)
 PY
-if validate_asl "$broken" > "$OUT/negative-control.log" 2>&1; then
-  echo "check-templates: the ASL validators accepted a definition with a dangling Next" >&2
-  exit 1
-fi
-grep -q "NoSuchState" "$OUT/negative-control.log" || { cat "$OUT/negative-control.log" >&2; exit 1; }
+while read -r broken needle; do
+  for validator in asl_validator statelint_asl; do
+    log="${broken%.asl.json}.$validator.log"
+    if "$validator" "$broken" > "$log" 2>&1 || ! grep -q "$needle" "$log"; then
+      cat "$log" >&2
+      echo "check-templates: $validator did not reject ${broken##*/} naming $needle" >&2
+      exit 1
+    fi
+  done
+done < "$OUT/negative.list"
 
 step "ASL data flow on moto's Step Functions engine (tools/test_asl_flow.py)"
 MOTO_PY="$TOOLS/venv/bin/python" # the local stack's venv: moto + pytest, pinned in local/requirements.txt
