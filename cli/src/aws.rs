@@ -1,10 +1,12 @@
-//! The AWS side of the verbs that talk to AWS: clients built once from the environment and the
+//! The AWS side of the commands that talk to AWS: clients built once from the environment and the
 //! flags, and which state machine a release goes to.
 
 use aws_config::{BehaviorVersion, Region};
 use release_core::config::{Clients, RetrySettings};
 use release_core::records::RecordStore;
 use release_core::Error;
+
+use crate::error::CliError;
 
 /// Where AWS calls go. Without flags, the SDK's usual chain decides (`AWS_ENDPOINT_URL`,
 /// `AWS_REGION`, profiles); the flags win over it.
@@ -41,8 +43,9 @@ pub struct Aws {
 }
 
 impl Aws {
-    pub async fn connect(args: &AwsArgs) -> Result<Self, Error> {
-        let retry = RetrySettings::from_env()?;
+    pub async fn connect(args: &AwsArgs) -> Result<Self, CliError> {
+        // A bad CONVOY_RETRY_MODE / CONVOY_MAX_ATTEMPTS is a usage error, not AWS's.
+        let retry = RetrySettings::from_env().map_err(|e| CliError::Usage(e.to_string()))?;
         let mut loader =
             aws_config::defaults(BehaviorVersion::latest()).retry_config(retry.retry_config());
         if let Some(url) = &args.endpoint_url {
@@ -74,7 +77,7 @@ pub fn machine_name_of_stack(stack: &str) -> String {
 
 /// The state machine ARN the flags name. `--stack` is resolved by listing state machines and
 /// taking the one named `<stack>-release` (no CloudFormation call, so no extra SDK and permission).
-pub async fn state_machine_arn(aws: &Aws, args: &MachineArgs) -> Result<String, Error> {
+pub async fn state_machine_arn(aws: &Aws, args: &MachineArgs) -> Result<String, CliError> {
     match (&args.state_machine, &args.stack) {
         (Some(arn), _) => Ok(arn.clone()),
         (None, Some(stack)) => {
@@ -100,12 +103,12 @@ pub async fn state_machine_arn(aws: &Aws, args: &MachineArgs) -> Result<String, 
             } else {
                 format!(" (found: {})", similar.join(", "))
             };
-            Err(Error::internal(format!(
+            Err(CliError::Usage(format!(
                 "stack `{stack}`: no state machine named `{wanted}`{hint}"
             )))
         }
-        (None, None) => Err(Error::internal(
-            "which state machine? give --state-machine ARN or --stack NAME",
+        (None, None) => Err(CliError::Usage(
+            "which state machine? give --state-machine ARN or --stack NAME".into(),
         )),
     }
 }

@@ -1,13 +1,12 @@
 //! Reading a manifest from a file or, for `-`, from stdin; writing results to stdout.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::path::Path;
 
-use release_core::manifest;
-use release_core::step::ReleaseInput;
+use release_core::contract::ReleaseInput;
+use release_core::decide::manifest;
 
-use crate::output::problems_found;
+use crate::error::CliError;
 
 /// A manifest's text and the name problems refer to it by (the path as given, or `-`).
 pub struct Manifest {
@@ -15,8 +14,7 @@ pub struct Manifest {
     pub text: String,
 }
 
-/// Reads `path`; on failure prints why on stderr and returns the exit code to end with.
-pub fn read(path: &PathBuf) -> Result<Manifest, ExitCode> {
+pub fn read(path: &Path) -> Result<Manifest, CliError> {
     let name = path.display().to_string();
     let text = if name == "-" {
         let mut text = String::new();
@@ -26,21 +24,24 @@ pub fn read(path: &PathBuf) -> Result<Manifest, ExitCode> {
     };
     match text {
         Ok(text) => Ok(Manifest { name, text }),
-        Err(e) => {
-            let shown = if name == "-" { "stdin" } else { &name };
-            eprintln!("convoy: cannot read {shown}: {e}");
-            Err(ExitCode::from(crate::EXIT_USAGE))
-        }
+        Err(error) => Err(CliError::Unreadable {
+            name: if name == "-" { "stdin".into() } else { name },
+            error,
+        }),
     }
 }
 
-/// Reads and validates the manifest at `path`: its name and the release. On failure prints why
-/// (every problem, then `FILE: REFUSAL, N problems`) and returns the exit code to end with.
-pub fn read_release(path: &PathBuf, refusal: &str) -> Result<(String, ReleaseInput), ExitCode> {
+/// Reads and validates the manifest at `path`: its name and the release. `verdict` is what the
+/// problem summary says of an invalid one (`not deployed`, ...).
+pub fn read_release(path: &Path, verdict: &str) -> Result<(String, ReleaseInput), CliError> {
     let input = read(path)?;
     match manifest::validate(&input.name, &input.text) {
         Ok(release) => Ok((input.name, release)),
-        Err(problems) => Err(problems_found(&input.name, refusal, &problems)),
+        Err(problems) => Err(CliError::Problems {
+            file: input.name,
+            verdict: verdict.into(),
+            problems,
+        }),
     }
 }
 

@@ -1,29 +1,27 @@
 //! `convoy`: ship many ECS services and scheduled tasks as one release.
 //!
-//! One module per verb; each returns the process exit code.
+//! `cmd` holds one module per command; each says how it ended as an [`exit::Exit`], or fails with
+//! a [`error::CliError`] that says which. The modules below `cmd` are what the commands share.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod aws;
-mod deploy;
+mod cmd;
+mod error;
 mod execution;
+mod exit;
+mod follow;
 mod io;
 mod output;
-mod plan;
+mod plan_view;
 mod progress;
-mod records;
-mod render;
-mod rollback;
-mod status;
-mod validate;
-mod watch;
+mod release_view;
+mod restore;
 
-/// Exit code of a manifest that is not a valid release.
-const EXIT_INVALID: u8 = 1;
-/// Exit code of a usage error or an unreadable file (clap uses 2 for usage errors too).
-const EXIT_USAGE: u8 = 2;
+use error::CliError;
+use exit::Exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,44 +37,61 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check a release manifest and list every problem in it.
-    Validate(validate::Args),
+    Validate(cmd::validate::Args),
     /// Print the JSON input the release state machine is started with.
-    Render(render::Args),
+    Render(cmd::render::Args),
     /// Show what a release would change, without changing anything (exit 2 when it would).
-    Plan(plan::Args),
+    Plan(cmd::plan::Args),
     /// Start a release on the release state machine, then watch it.
-    Deploy(deploy::Args),
+    Deploy(cmd::deploy::Args),
     /// Follow a release execution to its end, with per-item progress and the final report.
-    Watch(watch::Args),
+    Watch(cmd::watch::Args),
     /// Print where a release execution is now (once).
-    Status(status::Args),
+    Status(cmd::status::Args),
     /// Put a finished release's items back on the task definitions they ran before it.
-    Rollback(rollback::Args),
+    Rollback(cmd::rollback::Args),
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Validate(args) => validate::run(&args),
-        Command::Render(args) => render::run(&args),
-        Command::Plan(args) => block_on(plan::run(&args)),
-        Command::Deploy(args) => block_on(deploy::run(&args)),
-        Command::Watch(args) => block_on(watch::run(&args)),
-        Command::Status(args) => block_on(status::run(&args)),
-        Command::Rollback(args) => block_on(rollback::run(&args)),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap would exit 2 for a usage error, which is "plan has changes" here.
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            }
+            .into();
+        }
+    };
+    let ended = match cli.command {
+        Command::Validate(args) => cmd::validate::run(&args),
+        Command::Render(args) => cmd::render::run(&args),
+        Command::Plan(args) => block_on(cmd::plan::run(&args)),
+        Command::Deploy(args) => block_on(cmd::deploy::run(&args)),
+        Command::Watch(args) => block_on(cmd::watch::run(&args)),
+        Command::Status(args) => block_on(cmd::status::run(&args)),
+        Command::Rollback(args) => block_on(cmd::rollback::run(&args)),
+    };
+    match ended {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            e.print();
+            e.exit().into()
+        }
     }
 }
 
-/// Runs an AWS-talking verb to completion on a runtime made for it.
-fn block_on(verb: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
+/// Runs an AWS-talking command to completion on a runtime made for it.
+fn block_on(
+    command: impl std::future::Future<Output = Result<Exit, CliError>>,
+) -> Result<Exit, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime.block_on(verb),
-        Err(e) => {
-            eprintln!("convoy: cannot start the async runtime: {e}");
-            ExitCode::from(EXIT_INVALID)
-        }
-    }
+        .map_err(CliError::Runtime)?
+        .block_on(command)
 }

@@ -1,9 +1,15 @@
-//! Terminal output shared by the verbs: whether to colour, aligned tables, error lines.
+//! Terminal output shared by the commands: formats, whether to colour, aligned tables, warnings.
 
 use std::io::IsTerminal;
-use std::process::ExitCode;
 
-use release_core::{Error, Problem};
+use clap::ValueEnum;
+
+/// `--format` of the commands that report on an execution: `text` for people, `json` for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
 
 /// ANSI colour only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
 pub fn color_for(terminal: bool, no_color: Option<&str>) -> bool {
@@ -91,26 +97,13 @@ pub fn table(header: &[&str], rows: &[Vec<(String, Tone)>], color: bool) -> Stri
 
 /// `family:revision` of a task definition ARN (what people recognise); other text unchanged.
 pub fn short(task_definition: &str) -> &str {
-    release_core::plan::deploy::short_name(task_definition)
+    release_core::contract::TaskDefRef::new(task_definition).key()
 }
 
-/// Prints an error on stderr the way every verb does and returns exit code 1.
-pub fn fail(e: &Error) -> ExitCode {
-    match e {
-        // Internal carries the CLI's own messages (no state machine given, ...): no prefix.
-        Error::Internal { message, .. } => eprintln!("convoy: {message}"),
-        other => eprintln!("convoy: {other}"),
-    }
-    ExitCode::from(crate::EXIT_INVALID)
-}
-
-/// Prints every problem, then `FILE: WHAT, N problems`, on stderr and returns exit code 1.
-pub fn problems_found(file: &str, what: &str, problems: &[Problem]) -> ExitCode {
-    for problem in problems {
-        eprintln!("{problem}");
-    }
-    eprintln!("{file}: {what}, {}", plural(problems.len(), "problem"));
-    ExitCode::from(crate::EXIT_INVALID)
+/// A warning that costs the command nothing but detail (a record or history event that cannot be
+/// read): said on stderr, naming what could not be read.
+pub fn warn(message: &str) {
+    eprintln!("convoy: warning: {message}");
 }
 
 pub fn plural(n: usize, noun: &str) -> String {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use common::repo;
-use release_core::manifest;
+use release_core::decide::manifest;
 
 fn convoy(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_convoy"))
@@ -32,26 +32,72 @@ fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
 }
 
+/// Every meaning has its own code (docs/cli.md, "Exit codes"); those that need no AWS are here,
+/// the others in `plan_moto.rs` (changes, pre-flight problems) and `stack.rs` (failed, refused).
 #[test]
 fn exit_codes() {
-    let cases: [(&[&str], i32); 9] = [
+    let cases: [(&[&str], i32); 12] = [
         (&["validate", "examples/deployment.yaml"], 0),
         (&["validate", "events/manifests/gitops-sample.yaml"], 0),
-        (&["validate", "tests/manifests/bad/image-latest.yaml"], 1),
-        (&["render", "tests/manifests/bad/duplicate-rule.yaml"], 1),
-        (&["validate", "does/not/exist.yaml"], 2),
-        (&["render", "does/not/exist.yaml"], 2),
-        (&["validate"], 2),
+        (&["--help"], 0),
+        (&["--version"], 0),
+        // Invalid manifest.
+        (&["validate", "tests/manifests/bad/image-latest.yaml"], 5),
+        (&["render", "tests/manifests/bad/duplicate-rule.yaml"], 5),
+        // Unreadable input, and usage errors clap finds.
+        (&["validate", "does/not/exist.yaml"], 8),
+        (&["render", "does/not/exist.yaml"], 8),
+        (&["plan", "does/not/exist.yaml"], 8),
+        (&["validate"], 8),
         (
             &["validate", "examples/deployment.yaml", "--format", "xml"],
-            2,
+            8,
         ),
-        (&["deploy-everything"], 2),
+        (&["deploy-everything"], 8),
     ];
     for (args, code) in cases {
         let out = convoy(args, None);
         assert_eq!(out.status.code(), Some(code), "{args:?}\n{}", stderr(&out));
     }
+}
+
+/// Local AWS settings: test credentials, and an endpoint where nothing listens.
+fn convoy_without_aws(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(args)
+        .current_dir(repo(""))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("CONVOY_MAX_ATTEMPTS", "1")
+        .output()
+        .expect("convoy runs")
+}
+
+#[test]
+fn aws_errors_and_usage_errors_have_their_own_codes() {
+    // AWS unreachable: the AWS code, naming the call.
+    let out = convoy_without_aws(&["plan", "examples/deployment.yaml"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("convoy: "), "{}", stderr(&out));
+    let out = convoy_without_aws(&["status", "arn:aws:states:us-east-1:1:execution:m:r1"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    // A release id without a way to find its state machine: usage, before any AWS call.
+    let out = convoy_without_aws(&["status", "r1"]);
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("give --state-machine ARN or --stack NAME"),
+        "{}",
+        stderr(&out)
+    );
+    // Retry settings that make no sense: usage too.
+    let out = Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(["status", "arn:aws:states:us-east-1:1:execution:m:r1"])
+        .env("CONVOY_RETRY_MODE", "sometimes")
+        .output()
+        .expect("convoy runs");
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
 }
 
 #[test]
@@ -69,7 +115,7 @@ fn unreadable_file_is_named_on_stderr() {
 fn validate_lists_each_problem_on_its_own_line() {
     let text = "settings: {maxConcurrency: 99}\nservices:\n  - {service: web, clusterName: prod, serviceName: web, image: r/web}\n";
     let out = convoy(&["validate", "-"], Some(text));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5));
     let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 3, "{lines:#?}");
     assert!(
@@ -106,7 +152,7 @@ fn validate_json_format() {
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
     assert_eq!(report["valid"], false);
     let problems = report["problems"].as_array().expect("problems");
@@ -148,7 +194,7 @@ fn render_reads_stdin_and_names_it_dash() {
         .expect("sample");
     let out = convoy(&["render", "-"], Some(&text));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let input: release_core::step::ReleaseInput =
+    let input: release_core::contract::ReleaseInput =
         serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(input.release.source, "-");
     assert_eq!(input, manifest::parse("-", &text).expect("valid"));
@@ -157,7 +203,7 @@ fn render_reads_stdin_and_names_it_dash() {
 #[test]
 fn render_of_an_invalid_manifest_prints_problems_on_stderr_only() {
     let out = convoy(&["render", "-"], Some("services: []\n"));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5));
     assert!(stdout(&out).is_empty());
     assert!(
         stderr(&out).contains("-: field `services`: the release is empty"),

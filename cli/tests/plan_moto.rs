@@ -106,7 +106,7 @@ fn what_already_runs_exits_0() {
 }
 
 #[test]
-fn preflight_problems_are_all_listed_and_exit_1() {
+fn preflight_problems_are_all_listed_and_exit_5() {
     let yaml = "release:\n  id: convoy-demo-missing\nservices:\n  - clusterName: nowhere\n    \
                 serviceName: web\n    containers:\n      web: public.ecr.aws/convoy-demo/web:1.1.0\n  \
                 - clusterName: convoy-demo-a\n    serviceName: ghost\n    containers:\n      \
@@ -115,14 +115,14 @@ fn preflight_problems_are_all_listed_and_exit_1() {
                 tasks:\n  - ruleName: no-such-rule\n    containers:\n      report: public.ecr.aws/convoy-demo/report:1.1.0\n";
     let path = manifest("missing", yaml);
     let out = convoy(&["plan", &path, "--endpoint-url", demo_world()]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
     assert!(out.stdout.is_empty());
     let stderr = text(&out.stderr).replace(&path, "missing.yaml");
     insta::assert_snapshot!("plan_preflight_problems", stderr);
 }
 
 #[test]
-fn an_invalid_manifest_exits_1_before_any_aws_call() {
+fn an_invalid_manifest_exits_5_before_any_aws_call() {
     let out = Command::new(env!("CARGO_BIN_EXE_convoy"))
         .args(["plan", "tests/manifests/bad/image-latest.yaml"])
         .current_dir(repo(""))
@@ -131,7 +131,7 @@ fn an_invalid_manifest_exits_1_before_any_aws_call() {
         .env("AWS_REGION", "us-east-1")
         .output()
         .expect("convoy runs");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("manifest invalid, 1 problem"), "{stderr}");
 }

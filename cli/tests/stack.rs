@@ -180,7 +180,7 @@ fn commands_against_the_local_stack() {
         "--state-machine",
         &machine,
     ]);
-    assert_eq!(code(&out), Some(1));
+    assert_eq!(code(&out), Some(6), "refused");
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("release `convoy-demo-1_1_0` was already started (SUCCEEDED)"),
@@ -213,7 +213,7 @@ fn commands_against_the_local_stack() {
     assert_eq!(stages, ["deployed"; 7]);
     // Without a way to find the release id, a clear error.
     let out = stack.convoy(&["status", "convoy-demo-1_1_0"]);
-    assert_eq!(code(&out), Some(1));
+    assert_eq!(code(&out), Some(8), "usage");
     assert!(text(&out.stderr).contains("give --state-machine ARN or --stack NAME"));
 
     // A release where one service fails its rollout: rolled back, exit 1.
@@ -285,7 +285,7 @@ fn commands_against_the_local_stack() {
         "everything changes again after the rollback"
     );
 
-    // A stopped execution: exit 3, and nothing recorded for rollback to restore.
+    // A stopped execution: exit 3, and no report for rollback to restore from.
     let stuck = manifest(
         "stuck",
         "release:\n  id: cli-stuck-1\nservices:\n  - clusterName: convoy-demo-a\n    \
@@ -307,7 +307,7 @@ fn commands_against_the_local_stack() {
     assert_eq!(code(&out), Some(3), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("execution cli-stuck-1: ABORTED"));
     let out = stack.convoy(&["rollback", &arn]);
-    assert_eq!(code(&out), Some(1));
+    assert_eq!(code(&out), Some(6), "refused");
     assert!(
         text(&out.stderr).contains("has no release report"),
         "{}",

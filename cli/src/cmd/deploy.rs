@@ -3,15 +3,15 @@
 //! of the same release is refused, never started twice.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
-use release_core::manifest;
+use release_core::decide::manifest;
 
 use crate::aws::{execution_arn, sfn_error, state_machine_arn, Aws, AwsArgs, MachineArgs};
-use crate::output::fail;
-use crate::watch::{follow, FollowArgs};
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::follow::{follow, FollowArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,20 +28,11 @@ pub struct Args {
     aws: AwsArgs,
 }
 
-pub async fn run(args: &Args) -> ExitCode {
-    let release = match crate::io::read_release(&args.file, "not deployed") {
-        Ok((_, release)) => release,
-        Err(code) => return code,
-    };
+pub async fn run(args: &Args) -> Result<Exit, CliError> {
+    let (_, release) = crate::io::read_release(&args.file, "not deployed")?;
     let id = release.release.id.clone();
-    let aws = match Aws::connect(&args.aws).await {
-        Ok(aws) => aws,
-        Err(e) => return fail(&e),
-    };
-    let machine = match state_machine_arn(&aws, &args.machine).await {
-        Ok(machine) => machine,
-        Err(e) => return fail(&e),
-    };
+    let aws = Aws::connect(&args.aws).await?;
+    let machine = state_machine_arn(&aws, &args.machine).await?;
     let arn = execution_arn(&machine, &id);
     // Step Functions answers a repeated StartExecution with the same name and input by returning the
     // running execution, so look first: a second deploy must be refused, not silently joined.
@@ -52,11 +43,11 @@ pub async fn run(args: &Args) -> ExitCode {
         .send()
         .await
     {
-        Ok(existing) => return refused(&id, &arn, Some(existing.status().as_str())),
+        Ok(existing) => return Err(already_started(&id, &arn, Some(existing.status().as_str()))),
         Err(e)
             if e.as_service_error()
                 .is_some_and(DescribeExecutionError::is_execution_does_not_exist) => {}
-        Err(e) => return fail(&sfn_error(&format!("DescribeExecution {arn}"), e)),
+        Err(e) => return Err(sfn_error(&format!("DescribeExecution {arn}"), e).into()),
     }
     let started = aws
         .sfn
@@ -72,23 +63,22 @@ pub async fn run(args: &Args) -> ExitCode {
             if e.as_service_error()
                 .is_some_and(StartExecutionError::is_execution_already_exists) =>
         {
-            return refused(&id, &arn, None)
+            return Err(already_started(&id, &arn, None))
         }
-        Err(e) => return fail(&sfn_error(&format!("StartExecution {id}"), e)),
+        Err(e) => return Err(sfn_error(&format!("StartExecution {id}"), e).into()),
     };
     eprintln!("convoy: started release {id}: {arn}");
     if args.no_watch {
         crate::io::print(&format!("{arn}\n"));
-        return ExitCode::SUCCESS;
+        return Ok(Exit::Ok);
     }
     follow(&aws, &arn, &args.follow).await
 }
 
-fn refused(id: &str, arn: &str, status: Option<&str>) -> ExitCode {
+fn already_started(id: &str, arn: &str, status: Option<&str>) -> CliError {
     let status = status.map(|s| format!(" ({s})")).unwrap_or_default();
-    eprintln!(
-        "convoy: release `{id}` was already started{status}: {arn}\n\
+    CliError::Refused(format!(
+        "release `{id}` was already started{status}: {arn}\n\
          convoy: not started again. Follow it with `convoy watch {arn}`, or give the manifest a new release.id"
-    );
-    ExitCode::from(crate::EXIT_INVALID)
+    ))
 }

@@ -1,9 +1,11 @@
 //! `convoy render FILE`: the exact JSON input of the release state machine.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use release_core::manifest;
+use release_core::decide::manifest;
+
+use crate::error::CliError;
+use crate::exit::Exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -11,12 +13,8 @@ pub struct Args {
     file: PathBuf,
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    match crate::io::read_release(&args.file, "not rendered") {
-        Ok((_, release)) => {
-            crate::io::print(&format!("{}\n", manifest::render(&release)));
-            ExitCode::SUCCESS
-        }
-        Err(code) => code,
-    }
+pub fn run(args: &Args) -> Result<Exit, CliError> {
+    let (_, release) = crate::io::read_release(&args.file, "not rendered")?;
+    crate::io::print(&format!("{}\n", manifest::render(&release)));
+    Ok(Exit::Ok)
 }

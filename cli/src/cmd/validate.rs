@@ -1,11 +1,14 @@
-//! `convoy validate FILE`: every problem of a manifest at once, or a one-line summary.
+//! `convoy validate FILE`: every problem of a manifest at once, or a one-line summary. Problems
+//! go to stdout here: they are the command's answer, not an error.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::ValueEnum;
-use release_core::{manifest, Problem};
+use release_core::decide::manifest;
+use release_core::Problem;
 
+use crate::error::CliError;
+use crate::exit::Exit;
 use crate::output::plural;
 
 #[derive(Debug, clap::Args)]
@@ -23,11 +26,8 @@ enum Format {
     Json,
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    let input = match crate::io::read(&args.file) {
-        Ok(input) => input,
-        Err(code) => return code,
-    };
+pub fn run(args: &Args) -> Result<Exit, CliError> {
+    let input = crate::io::read(&args.file)?;
     let result = manifest::validate(&input.name, &input.text);
     let problems: &[Problem] = match &result {
         Ok(_) => &[],
@@ -56,9 +56,9 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     crate::io::print(&output);
-    if result.is_ok() {
-        ExitCode::SUCCESS
+    Ok(if result.is_ok() {
+        Exit::Ok
     } else {
-        ExitCode::from(crate::EXIT_INVALID)
-    }
+        Exit::Invalid
+    })
 }

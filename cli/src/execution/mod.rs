@@ -1,27 +1,22 @@
-//! One release execution: finding it (ARN or release id), reading its history incrementally, and
-//! its end: status, exit code, and the release report (the output, or the cause of a failed one).
+//! One release execution and what it keeps: finding it (ARN or release id), DescribeExecution
+//! with the release report read out of it, the history read incrementally (`history`), and the
+//! release records in S3 (`records`). Every command that looks at an execution reads it here.
 
-use std::process::ExitCode;
+pub mod history;
+pub mod records;
 
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
-use release_core::step::{ReleaseOutcome, ReleaseReport};
-use release_core::Error;
+use aws_sdk_sfn::types::ExecutionStatus;
+use release_core::contract::ReleaseReport;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::aws::{execution_arn, sfn_error, state_machine_arn, Aws, AwsArgs, MachineArgs};
-use crate::output::{paint, plural, short, table, Tone};
-use crate::progress::Row;
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::output::warn;
 
-/// Exit code of a release that failed or was rolled back.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code of an execution that timed out or was stopped.
-pub const EXIT_ABORTED: u8 = 3;
-/// Exit code of `convoy status` while the execution still runs.
-pub const EXIT_RUNNING: u8 = 4;
-
-/// History events fetched per page.
-const HISTORY_PAGE: i32 = 500;
+/// The error the state machine's Fail state gives a release that failed or was rolled back; its
+/// cause is the report.
+const RELEASE_FAILED: &str = "ReleaseFailed";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExecutionArgs {
@@ -33,21 +28,21 @@ pub struct ExecutionArgs {
     pub aws: AwsArgs,
 }
 
-/// Connects to AWS and finds the execution `args` name: where every verb on an existing
+/// Connects to AWS and finds the execution `args` name: where every command on an existing
 /// execution starts.
-pub async fn open(args: &ExecutionArgs) -> Result<(Aws, String), Error> {
+pub async fn open(args: &ExecutionArgs) -> Result<(Aws, String), CliError> {
     let aws = Aws::connect(&args.aws).await?;
     let arn = resolve(&aws, args).await?;
     Ok((aws, arn))
 }
 
 /// The execution ARN `args` name.
-pub async fn resolve(aws: &Aws, args: &ExecutionArgs) -> Result<String, Error> {
+pub async fn resolve(aws: &Aws, args: &ExecutionArgs) -> Result<String, CliError> {
     if args.execution.starts_with("arn:") {
         return Ok(args.execution.clone());
     }
     if args.machine.state_machine.is_none() && args.machine.stack.is_none() {
-        return Err(Error::internal(format!(
+        return Err(CliError::Usage(format!(
             "`{}` is not an execution ARN: to find release `{0}`, give --state-machine ARN or --stack NAME",
             args.execution
         )));
@@ -74,15 +69,16 @@ pub struct Described {
 
 impl Described {
     pub fn is_running(&self) -> bool {
-        status_is_running(&self.status)
+        matches!(self.status.as_str(), "RUNNING" | "PENDING_REDRIVE")
+    }
+
+    /// How the command that looked at the execution ends.
+    pub fn exit(&self) -> Exit {
+        exit_of_status(&self.status)
     }
 }
 
-fn status_is_running(status: &str) -> bool {
-    matches!(status, "RUNNING" | "PENDING_REDRIVE")
-}
-
-pub async fn describe(aws: &Aws, arn: &str) -> Result<Described, Error> {
+pub async fn describe(aws: &Aws, arn: &str) -> Result<Described, CliError> {
     let out = aws
         .sfn
         .describe_execution()
@@ -91,197 +87,55 @@ pub async fn describe(aws: &Aws, arn: &str) -> Result<Described, Error> {
         .await
         .map_err(|e| sfn_error(&format!("DescribeExecution {arn}"), e))?;
     let status = out.status().as_str().to_owned();
+    let report = match report_of(&status, out.error(), out.output(), out.cause()) {
+        Ok(report) => report,
+        Err(why) => {
+            warn(&format!("execution {arn}: {why}"));
+            None
+        }
+    };
     Ok(Described {
         execution_arn: out.execution_arn().to_owned(),
         name: out.name().unwrap_or_default().to_owned(),
-        report: report_of(out.output(), out.cause()),
+        report,
         error: out.error().map(str::to_owned),
         cause: out.cause().map(str::to_owned),
         status,
     })
 }
 
-/// The release report: the output of a succeeded execution, the cause of a failed one
-/// (`ReleaseFailed` carries the report as its cause). `None` when it is something else (a
-/// rejected release's cause is the error of PlanRelease).
-pub fn report_of(output: Option<&str>, cause: Option<&str>) -> Option<ReleaseReport> {
-    [output, cause]
-        .into_iter()
-        .flatten()
-        .find_map(|text| serde_json::from_str(text).ok())
+/// The release report: the output of a succeeded execution, the cause of a failed or rolled-back
+/// release (`ReleaseFailed`). Anything else has none (a rejected release's cause is PlanRelease's
+/// error); a report that should be there but cannot be read is an error naming where it was.
+pub fn report_of(
+    status: &str,
+    error: Option<&str>,
+    output: Option<&str>,
+    cause: Option<&str>,
+) -> Result<Option<ReleaseReport>, String> {
+    let (text, what) = match (ExecutionStatus::from(status), error) {
+        (ExecutionStatus::Succeeded, _) => (output, "output"),
+        (ExecutionStatus::Failed, Some(RELEASE_FAILED)) => (cause, "cause"),
+        _ => return Ok(None),
+    };
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    serde_json::from_str(text).map(Some).map_err(|e| {
+        format!("its {what} is not a release report ({e}), so the report is not shown")
+    })
 }
 
-/// The events after `after`, oldest first. Pages newest-first and stops at the first event already
-/// seen, so a long history is not read again on every poll.
-pub async fn new_events(aws: &Aws, arn: &str, after: i64) -> Result<Vec<HistoryEvent>, Error> {
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = aws
-            .sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .reverse_order(true)
-            .max_results(HISTORY_PAGE)
-            .set_next_token(token.take())
-            .include_execution_data(true)
-            .send()
-            .await
-            .map_err(|e| sfn_error(&format!("GetExecutionHistory {arn}"), e))?;
-        let reached_seen = page.events().iter().any(|e| e.id() <= after);
-        events.extend(page.events().iter().filter(|e| e.id() > after).cloned());
-        match page.next_token() {
-            Some(next) if !reached_seen => token = Some(next.to_owned()),
-            _ => break,
-        }
-    }
-    events.sort_by_key(HistoryEvent::id);
-    events.dedup_by_key(|e| e.id());
-    Ok(events)
-}
-
-/// 0 succeeded; 1 failed or rolled back; 3 timed out or aborted; 4 still running.
-pub fn exit_code(status: &str) -> u8 {
+/// 0 succeeded; failed or rolled back; timed out or aborted; still running.
+pub fn exit_of_status(status: &str) -> Exit {
     match ExecutionStatus::from(status) {
-        ExecutionStatus::Succeeded => 0,
-        ExecutionStatus::Failed => EXIT_FAILED,
-        ExecutionStatus::TimedOut | ExecutionStatus::Aborted => EXIT_ABORTED,
-        ExecutionStatus::Running | ExecutionStatus::PendingRedrive => EXIT_RUNNING,
+        ExecutionStatus::Succeeded => Exit::Ok,
+        ExecutionStatus::Failed => Exit::Failed,
+        ExecutionStatus::TimedOut | ExecutionStatus::Aborted => Exit::Aborted,
+        ExecutionStatus::Running | ExecutionStatus::PendingRedrive => Exit::Running,
         // A status this SDK does not know yet: not a success.
-        _ => EXIT_FAILED,
+        _ => Exit::Failed,
     }
-}
-
-pub fn exit(described: &Described) -> ExitCode {
-    ExitCode::from(exit_code(&described.status))
-}
-
-fn outcome_tone(outcome: ReleaseOutcome) -> Tone {
-    match outcome {
-        ReleaseOutcome::Succeeded => Tone::Good,
-        ReleaseOutcome::RolledBack => Tone::Busy,
-        ReleaseOutcome::Failed => Tone::Bad,
-    }
-}
-
-/// The report as a table: one row per service and rule target.
-pub fn report_text(report: &ReleaseReport, color: bool) -> String {
-    let rows: Vec<Vec<(String, Tone)>> = report
-        .items
-        .iter()
-        .map(|item| {
-            let previous = short(&item.previous_task_definition);
-            let revision = match item.new_task_definition.as_deref().map(short) {
-                Some(new) if short(&item.final_task_definition) == new => {
-                    format!("{previous} -> {new}")
-                }
-                Some(new) => format!(
-                    "{previous} -> {new} (now {})",
-                    short(&item.final_task_definition)
-                ),
-                None => previous.to_owned(),
-            };
-            let mut reason = item.reason.clone().unwrap_or_default();
-            if !item.stopped_reasons.is_empty() {
-                reason = format!("{reason} [tasks: {}]", item.stopped_reasons.join("; "))
-                    .trim()
-                    .to_owned();
-            }
-            let tone = match item.outcome {
-                release_core::step::ItemOutcome::Deployed
-                | release_core::step::ItemOutcome::Unchanged => Tone::Good,
-                release_core::step::ItemOutcome::RolledBack
-                | release_core::step::ItemOutcome::NotStarted => Tone::Busy,
-                release_core::step::ItemOutcome::Failed
-                | release_core::step::ItemOutcome::TimedOut
-                | release_core::step::ItemOutcome::Superseded => Tone::Bad,
-            };
-            vec![
-                (item.id.clone(), Tone::Plain),
-                (kind_label(item.kind).to_owned(), Tone::Plain),
-                (format!("{:?}", item.outcome), tone),
-                (revision, Tone::Plain),
-                (reason, Tone::Plain),
-            ]
-        })
-        .collect();
-    let problems: String = report
-        .problems
-        .iter()
-        .map(|p| format!("\n  problem: {p}"))
-        .collect();
-    // Only when the full report could not be read: say where the rest is.
-    let omitted = match (report.omitted_items, &report.full_report) {
-        (0, _) => String::new(),
-        (n, uri) => format!(
-            "({} not shown: {})\n",
-            plural(n as usize, "more item"),
-            uri.as_deref().unwrap_or("no full report")
-        ),
-    };
-    format!(
-        "release {}: {}{problems}\n{}{omitted}",
-        report.release_id,
-        paint(
-            &format!("{:?}", report.outcome),
-            outcome_tone(report.outcome),
-            color
-        ),
-        table(
-            &["ITEM", "KIND", "OUTCOME", "REVISION", "REASON"],
-            &rows,
-            color
-        )
-    )
-}
-
-fn kind_label(kind: release_core::step::ItemKind) -> &'static str {
-    match kind {
-        release_core::step::ItemKind::Service => "service",
-        release_core::step::ItemKind::RuleTarget => "rule target",
-    }
-}
-
-/// How an execution ended, for people: the report, or the error that stopped it.
-pub fn end_text(described: &Described, color: bool) -> String {
-    let status_tone = match exit_code(&described.status) {
-        0 => Tone::Good,
-        EXIT_RUNNING => Tone::Busy,
-        _ => Tone::Bad,
-    };
-    let mut out = format!(
-        "execution {}: {}\n",
-        described.name,
-        paint(&described.status, status_tone, color)
-    );
-    if let Some(report) = &described.report {
-        out.push_str(&report_text(report, color));
-    } else if let Some(error) = &described.error {
-        out.push_str(&format!("error: {error}\n"));
-        if let Some(cause) = &described.cause {
-            out.push_str(&format!("{}\n", cause_text(cause)));
-        }
-    }
-    out
-}
-
-/// A Lambda error cause (`{"errorType":..,"errorMessage":..}`) as its message; other text as is.
-pub fn cause_text(cause: &str) -> String {
-    serde_json::from_str::<Value>(cause)
-        .ok()
-        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| cause.to_owned())
-}
-
-/// What `--format json` prints: the execution, its items, and how it ended.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Snapshot<'a> {
-    #[serde(flatten)]
-    pub execution: &'a Described,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<&'a str>,
-    pub items: &'a [Row],
 }
 
 #[cfg(test)]
@@ -291,16 +145,16 @@ mod tests {
     #[test]
     fn exit_codes_by_status() {
         let cases = [
-            ("SUCCEEDED", 0),
-            ("FAILED", 1),
-            ("TIMED_OUT", 3),
-            ("ABORTED", 3),
-            ("RUNNING", 4),
-            ("PENDING_REDRIVE", 4),
-            ("SOMETHING_NEW", 1),
+            ("SUCCEEDED", Exit::Ok),
+            ("FAILED", Exit::Failed),
+            ("TIMED_OUT", Exit::Aborted),
+            ("ABORTED", Exit::Aborted),
+            ("RUNNING", Exit::Running),
+            ("PENDING_REDRIVE", Exit::Running),
+            ("SOMETHING_NEW", Exit::Failed),
         ];
-        for (status, code) in cases {
-            assert_eq!(exit_code(status), code, "{status}");
+        for (status, exit) in cases {
+            assert_eq!(exit_of_status(status), exit, "{status}");
         }
     }
 
@@ -308,47 +162,65 @@ mod tests {
     fn report_from_output_or_cause() {
         let report = r#"{"releaseId":"r1","outcome":"RolledBack","items":[]}"#;
         let lambda_error = r#"{"errorType":"PreflightFailed","errorMessage":"pre-flight failed"}"#;
-        let cases: [(Option<&str>, Option<&str>, Option<&str>); 5] = [
-            (Some(report), None, Some("r1")),
-            (None, Some(report), Some("r1")),
-            (None, Some(lambda_error), None),
-            (None, Some("not json"), None),
-            (None, None, None),
-        ];
-        for (output, cause, want) in cases {
-            let got = report_of(output, cause).map(|r| r.release_id);
-            assert_eq!(got.as_deref(), want, "{output:?} {cause:?}");
-        }
-    }
-
-    #[test]
-    fn a_report_that_left_items_out_says_where_the_rest_is() {
-        let item = r#"{"id":"c/web","kind":"service","outcome":"Failed","previousTaskDefinition":"web:1","finalTaskDefinition":"web:1"}"#;
-        let full = format!(r#"{{"releaseId":"r1","outcome":"RolledBack","items":[{item}]}}"#);
-        let bounded = format!(
-            r#"{{"releaseId":"r1","outcome":"RolledBack","items":[{item}],"omittedItems":3,"fullReport":"s3://b/releases/r1/r1/report.json"}}"#
-        );
-        let text = |json: &str| report_text(&report_of(Some(json), None).unwrap(), false);
-        assert!(!text(&full).contains("not shown"), "{}", text(&full));
-        assert!(
-            text(&bounded)
-                .ends_with("(3 more items not shown: s3://b/releases/r1/r1/report.json)\n"),
-            "{}",
-            text(&bounded)
-        );
-    }
-
-    #[test]
-    fn causes_show_the_function_message() {
-        let cases = [
+        // (status, error, output, cause, release id or the start of the error)
+        let cases: [(
+            &str,
+            Option<&str>,
+            Option<&str>,
+            Option<&str>,
+            Result<Option<&str>, &str>,
+        ); 7] = [
+            ("SUCCEEDED", None, Some(report), None, Ok(Some("r1"))),
             (
-                r#"{"errorType":"PreflightFailed","errorMessage":"pre-flight failed: 1 problem"}"#,
-                "pre-flight failed: 1 problem",
+                "FAILED",
+                Some("ReleaseFailed"),
+                None,
+                Some(report),
+                Ok(Some("r1")),
             ),
-            ("plain text", "plain text"),
+            (
+                "FAILED",
+                Some("PreflightFailed"),
+                None,
+                Some(lambda_error),
+                Ok(None),
+            ),
+            (
+                "FAILED",
+                Some("States.Timeout"),
+                None,
+                Some("not json"),
+                Ok(None),
+            ),
+            ("RUNNING", None, None, None, Ok(None)),
+            (
+                "SUCCEEDED",
+                None,
+                Some("not json"),
+                None,
+                Err("its output is not a release report"),
+            ),
+            (
+                "FAILED",
+                Some("ReleaseFailed"),
+                None,
+                Some("{}"),
+                Err("its cause is not a release report"),
+            ),
         ];
-        for (cause, want) in cases {
-            assert_eq!(cause_text(cause), want);
+        for (status, error, output, cause, want) in cases {
+            let got = report_of(status, error, output, cause);
+            match (got, want) {
+                (Ok(got), Ok(want)) => {
+                    assert_eq!(
+                        got.map(|r| r.release_id).as_deref(),
+                        want,
+                        "{status} {error:?}"
+                    )
+                }
+                (Err(got), Err(want)) => assert!(got.starts_with(want), "{got}"),
+                (got, want) => panic!("{status} {error:?}: {got:?}, want {want:?}"),
+            }
         }
     }
 }

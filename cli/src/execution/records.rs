@@ -1,55 +1,78 @@
 //! Reading an execution's release records (S3 objects, docs/decisions/0003): the ones the progress
-//! tracker wants for a batch of history events, and the full report when the execution's own
-//! report left items out.
+//! tracker wants for a batch of history events, the full report when the execution's own report
+//! left items out, and the plan a rollback restores from.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use aws_sdk_sfn::types::HistoryEvent;
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::{stream, StreamExt};
 use release_core::aws::ObjectStore;
+use release_core::contract::{ItemResult, Plan, Records, ReleaseReport, StabilityPhase};
 use release_core::records::RecordStore;
-use release_core::step::{ItemResult, Records, ReleaseReport, StabilityPhase};
 use release_core::Error;
 
+use crate::error::CliError;
 use crate::execution::Described;
-use crate::progress::{Fetched, Record, Row, Tracker, Wanted};
+use crate::progress::model::{Fetched, Record, Wanted};
+use crate::progress::{Row, Tracker};
 
 /// Failure records read at once: a release whose every item failed has one per item.
 const PARALLEL_READS: usize = 16;
 
-/// Reads every record `wanted` names; a missing one is left `None`.
+/// Reads every record `wanted` names; a missing one is left `None`, and so is one that cannot be
+/// read, with the error (which names it) beside.
 pub async fn fetch<S: ObjectStore>(
     store: &RecordStore<S>,
     wanted: &Wanted,
-) -> Result<Fetched, Error> {
+) -> (Fetched, Vec<(String, Error)>) {
     let records = &wanted.records;
     let mut fetched = Fetched::default();
+    let mut failed = Vec::new();
     let mut results = Vec::new();
     for record in &wanted.names {
         let name = record.name();
-        match record {
-            Record::Plan => fetched.plan = store.read(records, &name).await?,
-            Record::Stability(StabilityPhase::Release) => {
-                fetched.stability = store.read(records, &name).await?
+        let read = match record {
+            Record::Plan => store.read(records, &name).await.map(|r| fetched.plan = r),
+            Record::Stability(StabilityPhase::Release) => store
+                .read(records, &name)
+                .await
+                .map(|r| fetched.stability = r),
+            Record::Stability(StabilityPhase::Rollback) => store
+                .read(records, &name)
+                .await
+                .map(|r| fetched.rollback_stability = r),
+            Record::Rollback => store
+                .read(records, &name)
+                .await
+                .map(|r| fetched.rollback = r),
+            Record::Result(..) => {
+                results.push(name.clone());
+                Ok(())
             }
-            Record::Stability(StabilityPhase::Rollback) => {
-                fetched.rollback_stability = store.read(records, &name).await?
-            }
-            Record::Rollback => fetched.rollback = store.read(records, &name).await?,
-            Record::Result(..) => results.push(name),
+        };
+        if let Err(e) = read {
+            failed.push((name, e));
         }
     }
-    let read: Vec<(String, Option<ItemResult>)> = stream::iter(results)
+    let read: Vec<(String, Result<Option<ItemResult>, Error>)> = stream::iter(results)
         .map(|name| async move {
-            let result = store.read(records, &name).await?;
-            Ok::<_, Error>((name, result))
+            let result = store.read(records, &name).await;
+            (name, result)
         })
         .buffered(PARALLEL_READS)
-        .try_collect()
-        .await?;
-    fetched.results = read
-        .into_iter()
-        .filter_map(|(name, result)| Some((name, result?)))
-        .collect();
-    Ok(fetched)
+        .collect()
+        .await;
+    for (name, result) in read {
+        match result {
+            Ok(Some(result)) => {
+                fetched.results.insert(name, result);
+            }
+            Ok(None) => {}
+            Err(e) => failed.push((name, e)),
+        }
+    }
+    (fetched, failed)
 }
 
 /// The report with every item: `report` itself unless it left items out, else the full report it
@@ -84,34 +107,50 @@ pub async fn full_report<S: ObjectStore>(
     Ok(full)
 }
 
-/// Feeds a tracker the records its events need. A record that cannot be read (no `s3:GetObject`,
-/// say) costs item details, not the command: that is said once, on stderr.
+/// The plan PlanRelease recorded: every item with what it ran before the release, its timeout,
+/// unchanged items marked.
+pub async fn recorded_plan<S: ObjectStore>(
+    store: &RecordStore<S>,
+    records: &Records,
+) -> Result<Arc<Plan>, CliError> {
+    Ok(store.plan(records).await?)
+}
+
+/// Feeds a tracker the records its events need. A record that cannot be read costs item details,
+/// not the command: an unreadable one is named once; no access at all (no `s3:GetObject`, say) is
+/// said once.
 pub struct Reader<'a, S> {
     store: &'a RecordStore<S>,
-    warned: bool,
+    no_access_said: bool,
+    unreadable_said: BTreeSet<String>,
+    warnings: Vec<String>,
 }
 
 impl<'a, S: ObjectStore> Reader<'a, S> {
     pub fn new(store: &'a RecordStore<S>) -> Self {
         Reader {
             store,
-            warned: false,
+            no_access_said: false,
+            unreadable_said: BTreeSet::new(),
+            warnings: Vec::new(),
         }
     }
 
     /// Reads what `events` need, then applies them; returns the changed rows.
     pub async fn track(&mut self, tracker: &mut Tracker, events: &[HistoryEvent]) -> Vec<Row> {
         let fetched = match tracker.wanted(events) {
-            Some(wanted) => match fetch(self.store, &wanted).await {
-                Ok(fetched) => fetched,
-                Err(e) => {
-                    self.warn(&e);
-                    Fetched::default()
+            Some(wanted) => {
+                let (fetched, failed) = fetch(self.store, &wanted).await;
+                for (name, e) in failed {
+                    self.cannot_read(&name, &e);
                 }
-            },
+                fetched
+            }
             None => Fetched::default(),
         };
-        tracker.apply(events, &fetched)
+        let changed = tracker.apply(events, &fetched);
+        self.warnings.extend(tracker.take_warnings());
+        changed
     }
 
     /// Once the execution ended: when its report left items out, the full report replaces it, and
@@ -125,24 +164,41 @@ impl<'a, S: ObjectStore> Reader<'a, S> {
                 tracker.report(&full);
                 described.report = Some(full);
             }
-            Err(e) => self.warn(&e),
+            Err(e) => self.cannot_read("report.json", &e),
         }
     }
 
-    fn warn(&mut self, e: &Error) {
-        if !self.warned {
-            self.warned = true;
-            eprintln!(
-                "convoy: cannot read the release records, so item details may be missing: {e}"
-            );
+    /// What could not be read since the last call, each said once.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    fn cannot_read(&mut self, name: &str, e: &Error) {
+        match e {
+            // The object is there but is not what it should be: name it.
+            Error::Internal { .. } => {
+                if self.unreadable_said.insert(name.to_owned()) {
+                    self.warnings.push(format!(
+                        "{e}; the items it tells about may show an older state"
+                    ));
+                }
+            }
+            _ => {
+                if !self.no_access_said {
+                    self.no_access_said = true;
+                    self.warnings.push(format!(
+                        "cannot read the release records, so item details may be missing: {e}"
+                    ));
+                }
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use release_core::aws::s3::MemoryStore;
-    use release_core::step::{
+    use release_core::aws::fake::MemoryStore;
+    use release_core::contract::{
         CaughtError, ItemKind, ItemOutcome, PlanItemKind, ReleaseOutcome, ReportItem,
         StabilityOutput,
     };
@@ -218,7 +274,8 @@ mod tests {
                 Record::Rollback,
             ],
         };
-        let fetched = block_on(fetch(&store, &wanted)).unwrap();
+        let (fetched, failed) = block_on(fetch(&store, &wanted));
+        assert!(failed.is_empty());
         assert_eq!(fetched.plan, None);
         assert_eq!(fetched.rollback, None);
         assert_eq!(fetched.stability, Some(stability));

@@ -3,6 +3,10 @@
 //! → rolled back); the state keeps only ids and counts (docs/decisions/0003), so the items themselves
 //! come from the records in S3: the plan, a failed item's record, the stability rounds, the restores.
 //!
+//! What a settled item's outcome and reason are is the report's rule: the records read so far are
+//! kept as the report is built from them, and `release_core::decide::report::build` says it. Only
+//! what the report cannot know — where an item is while its step still runs — is decided here.
+//!
 //! Pure: [`Tracker::wanted`] says which records a batch of events needs, the caller reads them, and
 //! [`Tracker::apply`] turns events and records into rows. Events are applied in id order and each at
 //! most once, so the history can be read incrementally.
@@ -10,17 +14,17 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
-use release_core::records::{result_name, stability_name, with_recorded_message, PLAN, ROLLBACK};
-use release_core::rollback::target_item_id;
-use release_core::step::{
+use release_core::contract::{
     CaughtError, ItemKind, ItemOutcome, ItemResult, Outcome, Plan, PlanItem, PlanItemKind, Records,
-    ReleaseReport, RestoreOutcome, RollbackOutput, StabilityOutput, StabilityPhase,
+    ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome, RollbackOutput, StabilityOutput,
+    StabilityPhase,
 };
+use release_core::decide::report::{build, Observed};
+use release_core::decide::rollback::target_item_id;
+use release_core::records::{result_name, stability_name, with_recorded_message, PLAN, ROLLBACK};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-
-use crate::output::{paint, short, table, Tone};
 
 /// The states of `statemachine/release.asl.json` whose outputs move items forward.
 pub mod states {
@@ -51,6 +55,65 @@ pub mod states {
         AWAIT_ROLLBACK,
         FINISH_RELEASE,
     ];
+}
+
+/// A Task or Pass state that exited, with its output (Task and Pass states carry items forward).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateExit<'e> {
+    pub event_id: i64,
+    pub state: &'e str,
+    pub output: Value,
+}
+
+impl StateExit<'_> {
+    /// `key` of the output, read as `T`; why not, naming the event, when it is missing or unreadable.
+    fn field<T: DeserializeOwned>(&self, key: &str) -> Result<T, String> {
+        let value = self
+            .output
+            .get(key)
+            .ok_or_else(|| self.unreadable(key, "missing"))?;
+        serde_json::from_value(value.clone()).map_err(|e| self.unreadable(key, &e.to_string()))
+    }
+
+    fn unreadable(&self, key: &str, why: &str) -> String {
+        format!(
+            "history event {} ({} exited): `{key}` is unreadable ({why}); its items may show an older state",
+            self.event_id, self.state
+        )
+    }
+}
+
+/// The exit of a Task or Pass state; `Some(Err)` names an event whose output is not JSON.
+pub fn state_exit(event: &HistoryEvent) -> Option<Result<StateExit<'_>, String>> {
+    let exited = match event.r#type() {
+        HistoryEventType::TaskStateExited | HistoryEventType::PassStateExited => {
+            event.state_exited_event_details()?
+        }
+        _ => return None,
+    };
+    let state = exited.name();
+    Some(
+        serde_json::from_str(exited.output().unwrap_or("null"))
+            .map(|output| StateExit {
+                event_id: event.id(),
+                state,
+                output,
+            })
+            .map_err(|e| {
+                format!(
+                    "history event {} ({state} exited): its output is not JSON ({e}); its items may show an older state",
+                    event.id()
+                )
+            }),
+    )
+}
+
+/// Where the records are, if `exit` is PlanRelease's: `$.plan.records` of its output.
+pub fn planned_records(exit: &StateExit) -> Option<Records> {
+    if exit.state != states::PLAN_RELEASE {
+        return None;
+    }
+    serde_json::from_value(exit.output.get("plan")?.get("records")?.clone()).ok()
 }
 
 /// A release record the tracker takes item details from.
@@ -99,7 +162,7 @@ pub struct Fetched {
 }
 
 /// Where an item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Stage {
     Planned,
@@ -120,22 +183,6 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub fn label(self) -> &'static str {
-        match self {
-            Stage::Planned => "planned",
-            Stage::Unchanged => "unchanged",
-            Stage::Registered => "registered",
-            Stage::Updating => "updating",
-            Stage::Deployed => "deployed",
-            Stage::Failed => "failed",
-            Stage::RollingBack => "rolling back",
-            Stage::RolledBack => "rolled back",
-            Stage::RestoreFailed => "restore failed",
-            Stage::NotRestored => "not restored",
-            Stage::NotStarted => "not started",
-        }
-    }
-
     /// Steps done out of [`STEPS`], for a progress bar.
     pub fn position(self) -> u64 {
         match self {
@@ -152,14 +199,22 @@ impl Stage {
         }
     }
 
-    pub fn tone(self) -> Tone {
-        match self {
-            Stage::Planned | Stage::NotStarted => Tone::Plain,
-            Stage::Unchanged | Stage::Deployed => Tone::Good,
-            Stage::Registered | Stage::Updating | Stage::RollingBack | Stage::RolledBack => {
-                Tone::Busy
-            }
-            Stage::Failed | Stage::RestoreFailed | Stage::NotRestored => Tone::Bad,
+    /// An item that went wrong: its reason is worth the space.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Stage::Failed | Stage::RestoreFailed | Stage::NotRestored
+        )
+    }
+
+    /// Where an item the report settled is.
+    pub fn of_outcome(outcome: ItemOutcome) -> Stage {
+        match outcome {
+            ItemOutcome::Deployed => Stage::Deployed,
+            ItemOutcome::Unchanged => Stage::Unchanged,
+            ItemOutcome::Failed | ItemOutcome::TimedOut | ItemOutcome::Superseded => Stage::Failed,
+            ItemOutcome::RolledBack => Stage::RolledBack,
+            ItemOutcome::NotStarted => Stage::NotStarted,
         }
     }
 }
@@ -180,6 +235,17 @@ pub struct Row {
     pub reason: Option<String>,
 }
 
+/// A report item's reason with its stopped tasks' reasons: `reason [tasks: a; b]`.
+pub fn report_reason(item: &ReportItem) -> Option<String> {
+    let mut reason = item.reason.clone().unwrap_or_default();
+    if !item.stopped_reasons.is_empty() {
+        reason = format!("{reason} [tasks: {}]", item.stopped_reasons.join("; "))
+            .trim()
+            .to_owned();
+    }
+    (!reason.is_empty()).then_some(reason)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
     pub rows: Vec<Row>,
@@ -189,11 +255,14 @@ pub struct Tracker {
     pub last_event_id: i64,
     /// Where the execution keeps its records (PlanRelease's output says).
     records: Option<Records>,
-    /// The plan's rows are there: until then, every batch wants the plan again.
-    planned: bool,
+    /// The records read so far, as the report is built from them; `None` until the plan is read
+    /// (until then, every batch wants the plan again).
+    read: Option<ReleaseRecords>,
     index: BTreeMap<String, usize>,
     /// Rule id → the rows of its changed targets.
     rule_targets: BTreeMap<String, Vec<String>>,
+    /// History events that could not be read, not yet said.
+    warnings: Vec<String>,
 }
 
 impl Tracker {
@@ -202,24 +271,22 @@ impl Tracker {
     pub fn wanted(&self, events: &[HistoryEvent]) -> Option<Wanted> {
         let mut records = self.records.clone();
         let mut names = Vec::new();
-        if !self.planned {
+        if self.read.is_none() {
             names.push(Record::Plan);
         }
         for event in self.fresh(events) {
-            let Some((state, output)) = exit(event) else {
+            // An unreadable event is said once, when it is applied.
+            let Some(Ok(exit)) = state_exit(event) else {
                 continue;
             };
-            let record = match state {
+            let id = || exit.field::<String>("id").ok();
+            let record = match exit.state {
                 states::PLAN_RELEASE => {
-                    records = records_of(&output).or(records);
+                    records = planned_records(&exit).or(records);
                     None
                 }
-                states::SERVICE_FAILED => {
-                    id_of(&output).map(|id| Record::Result(PlanItemKind::Service, id))
-                }
-                states::RULE_FAILED => {
-                    id_of(&output).map(|id| Record::Result(PlanItemKind::Rule, id))
-                }
+                states::SERVICE_FAILED => id().map(|id| Record::Result(PlanItemKind::Service, id)),
+                states::RULE_FAILED => id().map(|id| Record::Result(PlanItemKind::Rule, id)),
                 states::AWAIT_RELEASE => Some(Record::Stability(StabilityPhase::Release)),
                 states::ROLLBACK_RELEASE => Some(Record::Rollback),
                 states::AWAIT_ROLLBACK => Some(Record::Stability(StabilityPhase::Rollback)),
@@ -238,7 +305,7 @@ impl Tracker {
     /// order: every step shows, even several in one poll.
     pub fn apply(&mut self, events: &[HistoryEvent], fetched: &Fetched) -> Vec<Row> {
         let mut changed = Vec::new();
-        if let Some(plan) = fetched.plan.as_ref().filter(|_| !self.planned) {
+        if let Some(plan) = fetched.plan.as_ref().filter(|_| self.read.is_none()) {
             changed.extend(self.planned(plan));
         }
         for event in self.fresh(events) {
@@ -246,11 +313,18 @@ impl Tracker {
             if let Some(entered) = event.state_entered_event_details() {
                 self.state = Some(entered.name().to_owned());
             }
-            if let Some((state, output)) = exit(event) {
-                changed.extend(self.exited(state, &output, fetched));
+            match state_exit(event) {
+                Some(Ok(exit)) => changed.extend(self.exited(&exit, fetched)),
+                Some(Err(why)) => self.warnings.push(why),
+                None => {}
             }
         }
         changed
+    }
+
+    /// What could not be read since the last call (history events; each said once).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The events after the last one applied, in id order, each once.
@@ -269,16 +343,21 @@ impl Tracker {
         self.index.get(id).map(|&i| &self.rows[i])
     }
 
-    fn exited(&mut self, state: &str, output: &Value, fetched: &Fetched) -> Vec<Row> {
+    /// `key` of the exit's output, or a warning naming the event.
+    fn field<T: DeserializeOwned>(&mut self, exit: &StateExit, key: &str) -> Option<T> {
+        exit.field(key).map_err(|why| self.warnings.push(why)).ok()
+    }
+
+    fn exited(&mut self, exit: &StateExit, fetched: &Fetched) -> Vec<Row> {
         let mut changed = Vec::new();
-        match state {
+        match exit.state {
             states::PLAN_RELEASE => {
-                if let Some(records) = records_of(output) {
+                if let Some(records) = planned_records(exit) {
                     self.records = Some(records);
                 }
             }
             states::REGISTER_SERVICE | states::REGISTER_RULE => {
-                match field::<PlanItem>(output, "item") {
+                match self.field::<PlanItem>(exit, "item") {
                     Some(PlanItem::Service(item)) => self.set(
                         &mut changed,
                         &item.id,
@@ -303,55 +382,78 @@ impl Tracker {
             }
             // `{id, deployment}`: the revision is the one registered just before.
             states::UPDATE_SERVICE => {
-                if let Some(id) = id_of(output) {
+                if let Some(id) = self.field::<String>(exit, "id") {
                     self.set(&mut changed, &id, Stage::Updating, None, None);
                 }
             }
             // `{id}` of the rule: every changed target points at its new revision.
             states::UPDATE_RULE => {
-                if let Some(id) = id_of(output) {
+                if let Some(id) = self.field::<String>(exit, "id") {
                     for row in self.rows_of(&id) {
                         self.set(&mut changed, &row, Stage::Deployed, None, None);
                     }
                 }
             }
             states::SERVICE_FAILED | states::RULE_FAILED => {
-                let kind = if state == states::SERVICE_FAILED {
+                let kind = if exit.state == states::SERVICE_FAILED {
                     PlanItemKind::Service
                 } else {
                     PlanItemKind::Rule
                 };
-                let id = id_of(output).unwrap_or_default();
+                let (Some(id), Some(caught)) = (
+                    self.field::<String>(exit, "id"),
+                    self.field::<CaughtError>(exit, "error"),
+                ) else {
+                    return changed;
+                };
                 // The state keeps the name; the item's record has the message.
-                let reason = field::<CaughtError>(output, "error").map(|caught| {
-                    let record = fetched.results.get(&result_name(kind, &id));
-                    error_reason(&with_recorded_message(&caught, record))
+                let record = fetched.results.get(&result_name(kind, &id));
+                self.record_result(ItemResult {
+                    id: id.clone(),
+                    deployment: None,
+                    rule: None,
+                    error: Some(with_recorded_message(&caught, record)),
                 });
+                let report = self.report_so_far();
                 for row in self.rows_of(&id) {
-                    self.set(&mut changed, &row, Stage::Failed, None, reason.clone());
+                    let reason = report_item(&report, &row).and_then(first_line_reason);
+                    self.set(&mut changed, &row, Stage::Failed, None, reason);
                 }
             }
             states::AWAIT_RELEASE => {
-                for item in fetched.stability.iter().flat_map(|s| &s.items) {
-                    let stage = match item.outcome {
-                        Outcome::InProgress => Stage::Updating,
-                        Outcome::Succeeded => Stage::Deployed,
-                        Outcome::Failed | Outcome::TimedOut | Outcome::Superseded => Stage::Failed,
-                    };
-                    let reason = (stage == Stage::Failed).then(|| {
-                        failure_reason(item.outcome, item.reason.as_deref(), &item.stopped_reasons)
+                let Some(stability) = fetched.stability.clone() else {
+                    return changed;
+                };
+                // The round's deployments are the services' results as the report reads them.
+                for item in &stability.items {
+                    self.record_result(ItemResult {
+                        id: item.deployment.id.clone(),
+                        deployment: Some(item.deployment.clone()),
+                        rule: None,
+                        error: None,
                     });
-                    self.set(
-                        &mut changed,
-                        &item.deployment.id,
-                        stage,
-                        None,
-                        reason.flatten(),
-                    );
+                }
+                if let Some(read) = self.read.as_mut() {
+                    read.stability = Some(stability.clone());
+                }
+                let report = self.report_so_far();
+                for item in &stability.items {
+                    let id = &item.deployment.id;
+                    let (stage, reason) = match (item.outcome, report_item(&report, id)) {
+                        (Outcome::InProgress, _) | (_, None) => (Stage::Updating, None),
+                        (_, Some(settled)) => {
+                            (Stage::of_outcome(settled.outcome), outcome_reason(settled))
+                        }
+                    };
+                    self.set(&mut changed, id, stage, None, reason);
                 }
             }
             states::ROLLBACK_RELEASE => {
-                for restore in fetched.rollback.iter().flat_map(|r| &r.restores) {
+                let Some(rollback) = fetched.rollback.clone() else {
+                    return changed;
+                };
+                for restore in &rollback.restores {
+                    // A restored service is on its way back until AwaitRollback says it arrived.
                     let (stage, reason) = match restore.outcome {
                         RestoreOutcome::Restored => (Stage::RollingBack, None),
                         RestoreOutcome::AlreadyCurrent => (Stage::RolledBack, None),
@@ -366,28 +468,40 @@ impl Tracker {
                         reason,
                     );
                 }
+                if let Some(read) = self.read.as_mut() {
+                    read.rollback = Some(rollback);
+                }
             }
             states::AWAIT_ROLLBACK => {
-                for item in fetched.rollback_stability.iter().flat_map(|s| &s.items) {
+                let Some(stability) = fetched.rollback_stability.clone() else {
+                    return changed;
+                };
+                if let Some(read) = self.read.as_mut() {
+                    read.rollback_stability = Some(stability.clone());
+                }
+                let report = self.report_so_far();
+                for item in &stability.items {
+                    let id = &item.deployment.id;
                     let (stage, reason) = match item.outcome {
                         Outcome::InProgress => (Stage::RollingBack, None),
                         Outcome::Succeeded => (Stage::RolledBack, None),
+                        // The report joins the rollout's verdict to what the item went through.
                         Outcome::Failed | Outcome::TimedOut | Outcome::Superseded => (
                             Stage::RestoreFailed,
-                            failure_reason(
-                                item.outcome,
-                                item.reason.as_deref(),
-                                &item.stopped_reasons,
-                            ),
+                            report_item(&report, id).and_then(first_line_reason),
                         ),
                     };
-                    self.set(&mut changed, &item.deployment.id, stage, None, reason);
+                    self.set(&mut changed, id, stage, None, reason);
                 }
             }
             states::FINISH_RELEASE => {
                 // The execution's own report: the full one may leave none out (`report` applies it).
-                if let Ok(report) = serde_json::from_value::<ReleaseReport>(output.clone()) {
-                    changed.extend(self.report(&report));
+                match serde_json::from_value::<ReleaseReport>(exit.output.clone()) {
+                    Ok(report) => changed.extend(self.report(&report)),
+                    Err(e) => self.warnings.push(format!(
+                        "history event {} (FinishRelease exited): its output is not a release report ({e})",
+                        exit.event_id
+                    )),
                 }
             }
             _ => {}
@@ -395,34 +509,43 @@ impl Tracker {
         changed
     }
 
+    /// Keeps an item's result as the report reads it; an error already recorded wins over a
+    /// deployment seen later (the report gives the error).
+    fn record_result(&mut self, result: ItemResult) {
+        let Some(read) = self.read.as_mut() else {
+            return;
+        };
+        match read.results.iter_mut().find(|r| r.id == result.id) {
+            Some(known) if known.error.is_some() => {}
+            Some(known) => *known = result,
+            None => read.results.push(result),
+        }
+    }
+
+    /// The report as it would read if the release ended now, from the records read so far.
+    fn report_so_far(&self) -> Option<ReleaseReport> {
+        self.read.as_ref().map(|read| build(read, &Observed::new()))
+    }
+
     /// Every item of a release report at its outcome; returns the rows it changed.
     pub fn report(&mut self, report: &ReleaseReport) -> Vec<Row> {
         let mut changed = Vec::new();
         for item in &report.items {
-            let stage = match item.outcome {
-                ItemOutcome::Deployed => Stage::Deployed,
-                ItemOutcome::Unchanged => Stage::Unchanged,
-                ItemOutcome::Failed | ItemOutcome::TimedOut | ItemOutcome::Superseded => {
-                    Stage::Failed
-                }
-                ItemOutcome::RolledBack => Stage::RolledBack,
-                ItemOutcome::NotStarted => Stage::NotStarted,
-            };
             // Items the plan did not show (its record unread, a history cut short): from the report.
             let _ = self.add(item.id.clone(), item.kind, Stage::Planned);
             self.set(
                 &mut changed,
                 &item.id,
-                stage,
+                Stage::of_outcome(item.outcome),
                 Some(item.final_task_definition.clone()),
-                item.reason.clone(),
+                first_line_reason(item),
             );
         }
         changed
     }
 
     fn planned(&mut self, plan: &Plan) -> Vec<Row> {
-        self.planned = true;
+        self.read = Some(ReleaseRecords::new(plan.clone(), Vec::new()));
         let mut added = Vec::new();
         let stage = |noop: bool| {
             if noop {
@@ -494,97 +617,30 @@ impl Tracker {
         }
         changed.push(row.clone());
     }
+}
 
-    /// One line per item: ITEM, STATE, TASK DEFINITION, REASON.
-    pub fn table(&self, color: bool) -> String {
-        let rows: Vec<Vec<(String, Tone)>> = self.rows.iter().map(row_cells).collect();
-        table(
-            &["ITEM", "STATE", "TASK DEFINITION", "REASON"],
-            &rows,
-            color,
-        )
+fn report_item<'r>(report: &'r Option<ReleaseReport>, id: &str) -> Option<&'r ReportItem> {
+    report.as_ref()?.items.iter().find(|i| i.id == id)
+}
+
+/// A row is one line: the first line of the report's reason (the report keeps the rest).
+fn first_line_reason(item: &ReportItem) -> Option<String> {
+    let reason = report_reason(item)?;
+    let first = reason.lines().next().unwrap_or_default();
+    let first = first.trim_end_matches([' ', ':']);
+    (!first.is_empty()).then(|| first.to_owned())
+}
+
+/// A settled rollout's reason led by its outcome (`Failed: deployment … failed`), as the
+/// stability check words it; none for a success.
+fn outcome_reason(item: &ReportItem) -> Option<String> {
+    if item.outcome == ItemOutcome::Deployed {
+        return None;
     }
-}
-
-/// The name and output of a state that exited (Task and Pass states carry items forward).
-fn exit(event: &HistoryEvent) -> Option<(&str, Value)> {
-    let exited = match event.r#type() {
-        HistoryEventType::TaskStateExited | HistoryEventType::PassStateExited => {
-            event.state_exited_event_details()?
-        }
-        _ => return None,
-    };
-    let output = serde_json::from_str(exited.output().unwrap_or("null")).ok()?;
-    Some((exited.name(), output))
-}
-
-/// `$.plan.records` of PlanRelease's output.
-fn records_of(output: &Value) -> Option<Records> {
-    field(output.get("plan")?, "records")
-}
-
-fn id_of(output: &Value) -> Option<String> {
-    output.get("id")?.as_str().map(str::to_owned)
-}
-
-fn row_cells(row: &Row) -> Vec<(String, Tone)> {
-    vec![
-        (row.id.clone(), Tone::Plain),
-        (row.stage.label().to_owned(), row.stage.tone()),
-        (
-            row.task_definition
-                .as_deref()
-                .map(short)
-                .unwrap_or("-")
-                .to_owned(),
-            Tone::Plain,
-        ),
-        (row.reason.clone().unwrap_or_default(), Tone::Plain),
-    ]
-}
-
-/// One line of a row, for plain (non-terminal) progress output.
-pub fn line(row: &Row, color: bool) -> String {
-    let mut text = format!(
-        "{}: {}",
-        row.id,
-        paint(row.stage.label(), row.stage.tone(), color)
-    );
-    if let Some(td) = &row.task_definition {
-        text.push_str(&format!(" ({})", short(td)));
-    }
-    if let Some(reason) = &row.reason {
-        text.push_str(&format!(": {reason}"));
-    }
-    text
-}
-
-fn field<T: DeserializeOwned>(value: &Value, key: &str) -> Option<T> {
-    serde_json::from_value(value.get(key)?.clone()).ok()
-}
-
-/// `Error: message` of a caught error (a Lambda's cause is the function's JSON error), or the name
-/// alone when there is no message.
-fn error_reason(error: &CaughtError) -> String {
-    let message = serde_json::from_str::<Value>(&error.cause)
-        .ok()
-        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| error.cause.clone());
-    match message.lines().next().filter(|first| !first.is_empty()) {
-        Some(first) => format!("{}: {first}", error.error),
-        None => error.error.clone(),
-    }
-}
-
-fn failure_reason(outcome: Outcome, reason: Option<&str>, stopped: &[String]) -> Option<String> {
-    let mut text = format!("{outcome:?}");
-    if let Some(reason) = reason {
-        text.push_str(&format!(": {reason}"));
-    }
-    if !stopped.is_empty() {
-        text.push_str(&format!(" [tasks: {}]", stopped.join("; ")));
-    }
-    Some(text)
+    Some(match first_line_reason(item) {
+        Some(reason) => format!("{:?}: {reason}", item.outcome),
+        None => format!("{:?}", item.outcome),
+    })
 }
 
 #[cfg(test)]

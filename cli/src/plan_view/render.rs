@@ -1,0 +1,154 @@
+//! A plan view for people: text with `~` for what changes and `=` for what stays, or a Markdown
+//! table for a pull-request comment.
+
+use super::{DefinitionChange, PlanView};
+use crate::output::{paint, plural, short, Tone};
+
+fn summary(view: &PlanView) -> String {
+    format!(
+        "release {} ({}): {} to change, {} unchanged",
+        view.release_id,
+        view.source,
+        plural(view.changed, "item"),
+        view.unchanged
+    )
+}
+
+fn field_value(value: Option<&str>) -> &str {
+    value.unwrap_or("(none)")
+}
+
+/// `~ service prod/web  (new revision of web:7)` at `indent`, then the item's changes below it.
+fn item_lines(out: &mut String, indent: &str, mark: &str, item: &str, change: &DefinitionChange) {
+    let what = if change.changes {
+        "new revision of"
+    } else {
+        "unchanged,"
+    };
+    out.push_str(&format!(
+        "{indent}{mark} {item}  ({what} {})\n",
+        short(&change.task_definition)
+    ));
+    let indent = format!("{indent}    ");
+    for image in &change.images {
+        if image.current == image.desired {
+            out.push_str(&format!(
+                "{indent}container {}: {} (already)\n",
+                image.container, image.current
+            ));
+        } else {
+            out.push_str(&format!(
+                "{indent}container {}: {} -> {}\n",
+                image.container, image.current, image.desired
+            ));
+        }
+    }
+    for field in &change.fields {
+        out.push_str(&format!(
+            "{indent}{}: {} -> {}\n",
+            field.field,
+            field_value(field.current.as_deref()),
+            field.desired
+        ));
+    }
+}
+
+/// Human output: `~` changes, `=` stays.
+pub fn text(view: &PlanView, color: bool) -> String {
+    let mark = |changes: bool| {
+        if changes {
+            paint("~", Tone::Busy, color)
+        } else {
+            paint("=", Tone::Good, color)
+        }
+    };
+    let mut out = format!("{}\n", summary(view));
+    for service in &view.services {
+        out.push('\n');
+        let item = format!("service {}", service.id);
+        item_lines(
+            &mut out,
+            "",
+            &mark(service.change.changes),
+            &item,
+            &service.change,
+        );
+    }
+    for rule in &view.rules {
+        out.push_str(&format!(
+            "\n{} rule {}  ({})\n",
+            mark(rule.changes),
+            rule.id,
+            plural(rule.targets.len(), "ECS target")
+        ));
+        for target in &rule.targets {
+            let item = format!("target {}", target.target_id);
+            item_lines(
+                &mut out,
+                "  ",
+                &mark(target.change.changes),
+                &item,
+                &target.change,
+            );
+        }
+    }
+    out
+}
+
+/// One table row: mark, item, what it runs now, its changes.
+fn md_row(out: &mut String, item: &str, change: &DefinitionChange) {
+    let mark = if change.changes { "🔄" } else { "✅" };
+    out.push_str(&format!(
+        "| {mark} | {item} | `{}` | {} |\n",
+        short(&change.task_definition),
+        md_changes(change)
+    ));
+}
+
+fn md_changes(change: &DefinitionChange) -> String {
+    let mut parts: Vec<String> = change
+        .images
+        .iter()
+        .map(|i| {
+            if i.current == i.desired {
+                format!("`{}` already `{}`", i.container, i.current)
+            } else {
+                format!("`{}`: `{}` → `{}`", i.container, i.current, i.desired)
+            }
+        })
+        .collect();
+    parts.extend(change.fields.iter().map(|f| {
+        format!(
+            "`{}`: `{}` → `{}`",
+            f.field,
+            field_value(f.current.as_deref()),
+            f.desired
+        )
+    }));
+    parts.join("<br>")
+}
+
+/// A pull-request comment: one table row per service and rule target.
+pub fn markdown(view: &PlanView) -> String {
+    let mut out = format!(
+        "### convoy plan: release `{}`\n\n{} to change, {} unchanged (`{}`).\n\n",
+        view.release_id,
+        plural(view.changed, "item"),
+        view.unchanged,
+        view.source
+    );
+    out.push_str("| | Item | Runs now | Changes |\n|---|---|---|---|\n");
+    for s in &view.services {
+        md_row(&mut out, &format!("service `{}`", s.id), &s.change);
+    }
+    for r in &view.rules {
+        for t in &r.targets {
+            md_row(
+                &mut out,
+                &format!("rule `{}` target `{}`", r.id, t.target_id),
+                &t.change,
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,211 @@
+//! How an execution reads for people and machines: the release report as a table, how the
+//! execution ended, and what `status` and the end of `watch` print.
+
+use release_core::contract::{ItemKind, ItemOutcome, ReleaseOutcome, ReleaseReport};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::execution::Described;
+use crate::exit::Exit;
+use crate::output::{paint, plural, short, table, Format, Tone};
+use crate::progress::model::report_reason;
+use crate::progress::render::items_table;
+use crate::progress::{Row, Tracker};
+
+fn outcome_tone(outcome: ReleaseOutcome) -> Tone {
+    match outcome {
+        ReleaseOutcome::Succeeded => Tone::Good,
+        ReleaseOutcome::RolledBack => Tone::Busy,
+        ReleaseOutcome::Failed => Tone::Bad,
+    }
+}
+
+/// The report as a table: one row per service and rule target.
+pub fn report_text(report: &ReleaseReport, color: bool) -> String {
+    let rows: Vec<Vec<(String, Tone)>> = report
+        .items
+        .iter()
+        .map(|item| {
+            let previous = short(&item.previous_task_definition);
+            let revision = match item.new_task_definition.as_deref().map(short) {
+                Some(new) if short(&item.final_task_definition) == new => {
+                    format!("{previous} -> {new}")
+                }
+                Some(new) => format!(
+                    "{previous} -> {new} (now {})",
+                    short(&item.final_task_definition)
+                ),
+                None => previous.to_owned(),
+            };
+            let reason = report_reason(item).unwrap_or_default();
+            let tone = match item.outcome {
+                ItemOutcome::Deployed | ItemOutcome::Unchanged => Tone::Good,
+                ItemOutcome::RolledBack | ItemOutcome::NotStarted => Tone::Busy,
+                ItemOutcome::Failed | ItemOutcome::TimedOut | ItemOutcome::Superseded => Tone::Bad,
+            };
+            vec![
+                (item.id.clone(), Tone::Plain),
+                (kind_label(item.kind).to_owned(), Tone::Plain),
+                (format!("{:?}", item.outcome), tone),
+                (revision, Tone::Plain),
+                (reason, Tone::Plain),
+            ]
+        })
+        .collect();
+    let problems: String = report
+        .problems
+        .iter()
+        .map(|p| format!("\n  problem: {p}"))
+        .collect();
+    // Only when the full report could not be read: say where the rest is.
+    let omitted = match (report.omitted_items, &report.full_report) {
+        (0, _) => String::new(),
+        (n, uri) => format!(
+            "({} not shown: {})\n",
+            plural(n as usize, "more item"),
+            uri.as_deref().unwrap_or("no full report")
+        ),
+    };
+    format!(
+        "release {}: {}{problems}\n{}{omitted}",
+        report.release_id,
+        paint(
+            &format!("{:?}", report.outcome),
+            outcome_tone(report.outcome),
+            color
+        ),
+        table(
+            &["ITEM", "KIND", "OUTCOME", "REVISION", "REASON"],
+            &rows,
+            color
+        )
+    )
+}
+
+fn kind_label(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Service => "service",
+        ItemKind::RuleTarget => "rule target",
+    }
+}
+
+/// How an execution ended, for people: the report, or the error that stopped it.
+pub fn end_text(described: &Described, color: bool) -> String {
+    let status_tone = match described.exit() {
+        Exit::Ok => Tone::Good,
+        Exit::Running => Tone::Busy,
+        _ => Tone::Bad,
+    };
+    let mut out = format!(
+        "execution {}: {}\n",
+        described.name,
+        paint(&described.status, status_tone, color)
+    );
+    if let Some(report) = &described.report {
+        out.push_str(&report_text(report, color));
+    } else if let Some(error) = &described.error {
+        out.push_str(&format!("error: {error}\n"));
+        if let Some(cause) = &described.cause {
+            out.push_str(&format!("{}\n", cause_text(cause)));
+        }
+    }
+    out
+}
+
+/// A Lambda error cause (`{"errorType":..,"errorMessage":..}`) as its message; other text as is.
+pub fn cause_text(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| cause.to_owned())
+}
+
+/// What `--format json` prints: the execution, its items, and how it ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Snapshot<'a> {
+    #[serde(flatten)]
+    execution: &'a Described,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'a str>,
+    items: &'a [Row],
+}
+
+/// The execution as `status` and the end of `watch` print it.
+pub fn execution_text(
+    described: &Described,
+    tracker: &Tracker,
+    format: Format,
+    color: bool,
+) -> String {
+    match format {
+        Format::Json => {
+            let snapshot = Snapshot {
+                execution: described,
+                state: tracker.state.as_deref(),
+                items: &tracker.rows,
+            };
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&snapshot).expect("a snapshot serializes")
+            )
+        }
+        Format::Text if described.is_running() => {
+            let state = tracker
+                .state
+                .as_deref()
+                .map(|s| format!(" (in {s})"))
+                .unwrap_or_default();
+            format!(
+                "execution {}: {}{state}\n{}",
+                described.name,
+                described.status,
+                items_table(tracker, color)
+            )
+        }
+        Format::Text if described.report.is_none() && !tracker.rows.is_empty() => {
+            // Ended without a report (stopped, timed out): what each item had reached.
+            format!(
+                "{}{}",
+                end_text(described, color),
+                items_table(tracker, color)
+            )
+        }
+        Format::Text => end_text(described, color),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_that_left_items_out_says_where_the_rest_is() {
+        let item = r#"{"id":"c/web","kind":"service","outcome":"Failed","previousTaskDefinition":"web:1","finalTaskDefinition":"web:1"}"#;
+        let full = format!(r#"{{"releaseId":"r1","outcome":"RolledBack","items":[{item}]}}"#);
+        let bounded = format!(
+            r#"{{"releaseId":"r1","outcome":"RolledBack","items":[{item}],"omittedItems":3,"fullReport":"s3://b/releases/r1/r1/report.json"}}"#
+        );
+        let text = |json: &str| report_text(&serde_json::from_str(json).unwrap(), false);
+        assert!(!text(&full).contains("not shown"), "{}", text(&full));
+        assert!(
+            text(&bounded)
+                .ends_with("(3 more items not shown: s3://b/releases/r1/r1/report.json)\n"),
+            "{}",
+            text(&bounded)
+        );
+    }
+    #[test]
+    fn causes_show_the_function_message() {
+        let cases = [
+            (
+                r#"{"errorType":"PreflightFailed","errorMessage":"pre-flight failed: 1 problem"}"#,
+                "pre-flight failed: 1 problem",
+            ),
+            ("plain text", "plain text"),
+        ];
+        for (cause, want) in cases {
+            assert_eq!(cause_text(cause), want);
+        }
+    }
+}
