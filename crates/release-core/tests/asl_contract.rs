@@ -1,9 +1,12 @@
-//! Contract between `statemachine/release.asl.json`, the stable error names and the step I/O types.
+//! Contract between `statemachine/release.asl.json`, the stable error names and the step I/O types:
+//! what only convoy knows. Generic ASL rules (StartAt, Next/Default/Choice/Catch targets exist in their
+//! scope, every state reachable, required fields, Retry/Catch order) are checked by asl-validator and
+//! statelint in tools/check-templates.sh, which also proves they reject a dangling Next.
 //!
 //! The checks are plain functions returning every problem found, so the negative tests can run them on
 //! broken copies of the definition and assert on the message a maintainer would read.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use release_core::step::{
@@ -71,7 +74,6 @@ fn definition() -> Value {
 struct Scope<'a> {
     /// Where it sits, for messages: `top level`, `DeployServices.ItemProcessor`, ...
     name: String,
-    start_at: Option<&'a str>,
     states: &'a serde_json::Map<String, Value>,
 }
 
@@ -84,11 +86,7 @@ fn scopes(definition: &Value) -> Vec<Scope<'_>> {
             .get("States")
             .and_then(Value::as_object)
             .unwrap_or(&NO_STATES);
-        out.push(Scope {
-            name,
-            start_at: machine.get("StartAt").and_then(Value::as_str),
-            states,
-        });
+        out.push(Scope { name, states });
         let parent = out.last().map(|s| s.name.clone()).unwrap_or_default();
         for (state_name, state) in states {
             let prefix = if parent == "top level" {
@@ -136,27 +134,6 @@ fn str_list(v: Option<&Value>) -> Vec<&str> {
         .flatten()
         .filter_map(Value::as_str)
         .collect()
-}
-
-/// The states a state can move to: Next, Default, Choice rules' Next, Catch's Next.
-fn successors(state: &Value) -> Vec<&str> {
-    let mut out: Vec<&str> = ["Next", "Default"]
-        .iter()
-        .filter_map(|k| state.get(*k).and_then(Value::as_str))
-        .collect();
-    for key in ["Choices", "Catch"] {
-        for rule in state
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(next) = rule.get("Next").and_then(Value::as_str) {
-                out.push(next);
-            }
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,52 +226,6 @@ fn task_problems(definition: &Value) -> Vec<String> {
     problems
 }
 
-/// Every StartAt/Next/Default/Choice/Catch target exists in its own scope, and every state is
-/// reachable from StartAt.
-fn transition_problems(definition: &Value) -> Vec<String> {
-    let mut problems = Vec::new();
-    for scope in scopes(definition) {
-        let exists = |target: &str| scope.states.contains_key(target);
-        match scope.start_at {
-            None => problems.push(format!("{}: no StartAt", scope.name)),
-            Some(start) if !exists(start) => problems.push(format!(
-                "{}: StartAt `{start}` names no state in this scope",
-                scope.name
-            )),
-            Some(_) => {}
-        }
-        for (name, state) in scope.states {
-            for target in successors(state) {
-                if !exists(target) {
-                    problems.push(format!(
-                        "{}: state `{name}` moves to `{target}`, which names no state in this scope",
-                        scope.name
-                    ));
-                }
-            }
-        }
-        let mut reached = BTreeSet::new();
-        let mut queue: VecDeque<&str> = scope.start_at.into_iter().collect();
-        while let Some(name) = queue.pop_front() {
-            if !reached.insert(name) {
-                continue;
-            }
-            if let Some(state) = scope.states.get(name) {
-                queue.extend(successors(state));
-            }
-        }
-        for name in scope.states.keys() {
-            if !reached.contains(name.as_str()) {
-                problems.push(format!(
-                    "{}: state `{name}` is unreachable from StartAt",
-                    scope.name
-                ));
-            }
-        }
-    }
-    problems
-}
-
 /// `${Name}` placeholders in the definition text.
 fn placeholders(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -363,7 +294,6 @@ fn placeholder_problems(text: &str, substitutions: &BTreeSet<String>) -> Vec<Str
 fn all_problems(definition: &Value) -> Vec<String> {
     let mut problems = error_name_problems(definition);
     problems.extend(task_problems(definition));
-    problems.extend(transition_problems(definition));
     problems
 }
 
@@ -383,11 +313,6 @@ fn every_error_name_is_known() {
 #[test]
 fn every_task_has_timeout_retries_and_final_catch_all() {
     assert_no_problems(task_problems(&definition()));
-}
-
-#[test]
-fn every_transition_target_exists_and_every_state_is_reachable() {
-    assert_no_problems(transition_problems(&definition()));
 }
 
 #[test]
@@ -449,54 +374,6 @@ fn state_mut<'a>(d: &'a mut Value, path: &[&str]) -> &'a mut Value {
 }
 
 #[test]
-fn a_missing_state_is_reported() {
-    let mut d = definition();
-    state_mut(&mut d, &["States", "AwaitRelease"])["Next"] = json!("ReleaseVerdicts");
-    let problems = transition_problems(&d);
-    assert!(
-        problems.iter().any(|p| p
-            == "top level: state `AwaitRelease` moves to `ReleaseVerdicts`, which names no state in this scope"),
-        "{problems:#?}"
-    );
-}
-
-#[test]
-fn a_missing_state_inside_a_map_is_reported() {
-    let mut d = definition();
-    state_mut(
-        &mut d,
-        &[
-            "States",
-            "DeployServices",
-            "ItemProcessor",
-            "States",
-            "UpdateService",
-            "Catch",
-        ],
-    )[0]["Next"] = json!("ServiceFailedd");
-    let problems = transition_problems(&d);
-    assert!(
-        problems.iter().any(|p| p.starts_with(
-            "DeployServices.ItemProcessor: state `UpdateService` moves to `ServiceFailedd`"
-        )),
-        "{problems:#?}"
-    );
-    // ServiceFailed is still reached from RegisterServiceTaskDefinition's Catch, so only one problem.
-    assert_eq!(problems.len(), 1, "{problems:#?}");
-}
-
-#[test]
-fn an_unreachable_state_is_reported() {
-    let mut d = definition();
-    d["States"]["Orphan"] = json!({"Type": "Succeed"});
-    let problems = transition_problems(&d);
-    assert_eq!(
-        problems,
-        ["top level: state `Orphan` is unreachable from StartAt"]
-    );
-}
-
-#[test]
 fn an_unknown_error_name_is_reported() {
     let mut d = definition();
     state_mut(&mut d, &["States", "PlanRelease", "Retry"])[1]["ErrorEquals"] =
@@ -534,15 +411,20 @@ fn a_misspelled_states_error_is_reported() {
 }
 
 #[test]
-fn retry_on_states_all_and_missing_timeout_are_reported() {
+fn retry_on_states_all_missing_jitter_and_missing_timeout_are_reported() {
     let mut d = definition();
     let task = state_mut(&mut d, &["States", "AwaitRelease"]);
     task["Retry"][0]["ErrorEquals"] = json!(["States.ALL"]);
+    task["Retry"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("JitterStrategy");
     task.as_object_mut().unwrap().remove("TimeoutSeconds");
     let problems = task_problems(&d);
     for expected in [
         "top level: Task `AwaitRelease` has no TimeoutSeconds",
         "top level: Task `AwaitRelease` Retry[0] retries States.ALL: a permanent error would be retried too",
+        "top level: Task `AwaitRelease` Retry[0] has no JitterStrategy FULL",
         "top level: Task `AwaitRelease` has no Retry for `Lambda.ServiceException`",
     ] {
         assert!(problems.iter().any(|p| p == expected), "missing `{expected}` in {problems:#?}");
@@ -659,13 +541,11 @@ fn a_drifted_event_is_rejected_with_the_field_named() {
     assert!(err.contains("pollInterval"), "{err}");
 }
 
-#[test]
-fn every_task_has_a_sample_event_and_passes_only_fields_its_input_has() {
-    // The sample events fill every optional field, so their keys are the input type's fields.
-    let events = events();
-    let d = definition();
+/// Every Task calls a function that has a sample event, and passes only fields of that function's
+/// input. The sample events fill every optional field, so their keys are the input type's fields.
+fn task_input_problems(d: &Value, events: &BTreeMap<String, Value>) -> Vec<String> {
     let mut problems = Vec::new();
-    for (scope, name, state) in all_states(&d) {
+    for (scope, name, state) in all_states(d) {
         if state["Type"] != "Task" {
             continue;
         }
@@ -701,7 +581,28 @@ fn every_task_has_a_sample_event_and_passes_only_fields_its_input_has() {
             }
         }
     }
-    assert_no_problems(problems);
+    problems
+}
+
+#[test]
+fn every_task_has_a_sample_event_and_passes_only_fields_its_input_has() {
+    assert_no_problems(task_input_problems(&definition(), &events()));
+}
+
+#[test]
+fn a_field_the_input_lacks_and_a_task_without_a_sample_are_reported() {
+    let mut d = definition();
+    state_mut(&mut d, &["States", "AwaitRelease", "Parameters"])["pollInterval.$"] =
+        json!("$.plan.settings.pollIntervalSeconds");
+    let mut events = events();
+    events.remove("rollback");
+    let problems = task_input_problems(&d, &events);
+    for expected in [
+        "top level: Task `AwaitRelease` passes `pollInterval`, which `check-stability`'s input does not have",
+        "top level: Task `RollbackRelease` calls `rollback`, which has no events/rollback.json",
+    ] {
+        assert!(problems.iter().any(|p| p == expected), "missing `{expected}` in {problems:#?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
