@@ -47,9 +47,13 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The manifest (or a step input) does not describe a valid release.
+    /// The manifest does not describe a valid release.
     #[error("manifest invalid: {}", Problems(.0))]
     ManifestInvalid(Vec<Problem>),
+    /// A step's input does not fit its type, or lacks what an earlier step fills in: the state
+    /// machine and the functions drifted apart, or a step ran out of order.
+    #[error("step input invalid: {}", Problems(.0))]
+    StepInputInvalid(Vec<Problem>),
     /// Pre-flight against AWS found problems; nothing was changed.
     #[error("pre-flight failed: {}", Problems(.0))]
     PreflightFailed(Vec<Problem>),
@@ -99,8 +103,9 @@ pub enum Error {
 
 impl Error {
     /// Every name the state machine may see, in declaration order.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "ManifestInvalid",
+        "StepInputInvalid",
         "PreflightFailed",
         "ClusterNotFound",
         "ServiceNotFound",
@@ -122,6 +127,7 @@ impl Error {
     pub fn name(&self) -> &'static str {
         match self {
             Error::ManifestInvalid(_) => "ManifestInvalid",
+            Error::StepInputInvalid(_) => "StepInputInvalid",
             Error::PreflightFailed(_) => "PreflightFailed",
             Error::ClusterNotFound(_) => "ClusterNotFound",
             Error::ServiceNotFound(_) => "ServiceNotFound",
@@ -187,6 +193,7 @@ mod tests {
     fn names_are_listed_once_and_match_variants() {
         let samples = [
             Error::ManifestInvalid(vec![]),
+            Error::StepInputInvalid(vec![]),
             Error::PreflightFailed(vec![]),
             Error::ClusterNotFound(String::new()),
             Error::ServiceNotFound(String::new()),

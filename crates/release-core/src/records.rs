@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::aws::ObjectStore;
-use crate::step::{
+use crate::contract::{
     CaughtError, DeployResults, ItemResult, MapItemResult, Plan, PlanItemKind, Records,
     ReleaseRecords, StabilityPhase, StepFailures,
 };

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use release_core::step::{
+use release_core::contract::{
     CaughtError, DeployResults, FinishInput, MapItemResult, PlanRequest, PlannedRelease, Records,
     RegisterInput, ReleaseInput, RollbackInput, Settings, StabilityCounts, StabilityInput,
     StepFailures, UpdateRuleInput, UpdateServiceInput,

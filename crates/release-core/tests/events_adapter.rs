@@ -14,8 +14,8 @@ use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
 use aws_sdk_eventbridge::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use release_core::aws::EventsApi;
-use release_core::rules::update_rule;
-use release_core::step::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::contract::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::steps::update_rule::update_rule;
 
 fn ecs_target(id: &str, task_definition: &str) -> Target {
     Target::builder()

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use release_core::manifest;
+use release_core::decide::manifest;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/manifests/bad")

@@ -2,8 +2,8 @@
 //! same `ReleaseInput`; the derived release id is stable.
 
 use proptest::prelude::*;
-use release_core::manifest;
-use release_core::step::ReleaseInput;
+use release_core::contract::ReleaseInput;
+use release_core::decide::manifest;
 
 fn name() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9-]{0,10}[a-z0-9]"

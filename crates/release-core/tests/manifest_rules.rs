@@ -1,8 +1,8 @@
 //! Table tests of the manifest rules: each case is a small manifest and the exact item and field of
 //! the problem it must produce (the corpus test covers realistic files; this pins the placement).
 
-use release_core::manifest;
-use release_core::step::{Images, RollbackPolicy};
+use release_core::contract::{Images, RollbackPolicy};
+use release_core::decide::manifest;
 use release_core::Problem;
 
 const FILE: &str = "deployment.yaml";

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use release_core::manifest;
-use release_core::step::{
+use release_core::contract::{
     ImageMap, Images, ReleaseInput, ReleaseMeta, RollbackPolicy, RuleTarget, ServiceTarget,
     Settings,
 };
+use release_core::decide::manifest;
 
 fn read(relative: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

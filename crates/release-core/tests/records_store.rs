@@ -9,15 +9,15 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::error::NoSuchKey;
 use aws_sdk_s3::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use release_core::aws::s3::MemoryStore;
+use release_core::aws::fake::MemoryStore;
 use release_core::aws::ObjectStore;
-use release_core::records::{merge, result_name, RecordStore, PLAN};
-use release_core::report::bounded;
-use release_core::step::{
+use release_core::contract::{
     CaughtError, DeployResults, ItemKind, ItemOutcome, ItemResult, MapItemResult, Plan,
     PlanItemKind, Records, ReleaseOutcome, ReleaseReport, ReportItem, RuleUpdate,
     ServiceDeployment,
 };
+use release_core::decide::report::bounded;
+use release_core::records::{merge, result_name, RecordStore, PLAN};
 use serde_json::json;
 
 fn records() -> Records {

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use release_core::report::{build, referenced_revisions, revisions_to_deregister, Observed};
-use release_core::step::{
+use release_core::contract::{
     CaughtError, DeploymentStatus, ItemKind, ItemOutcome, ItemResult, Outcome, Plan, ReleaseMeta,
     ReleaseOutcome, ReleaseRecords, Restore, RestoreOutcome, RollbackOutput, RollbackPolicy,
     RuleItem, RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings,
     StabilityOutput, StepFailures, TargetChange,
+};
+use release_core::decide::report::{
+    build, referenced_revisions, revisions_to_deregister, Observed,
 };
 
 fn td(family: &str, revision: u32) -> String {
@@ -123,7 +125,7 @@ fn verdicts(web: Outcome, api: Outcome) -> StabilityOutput {
         },
     };
     let items = vec![status("web", web), status("api", api)];
-    release_core::stability::summarize(items)
+    release_core::decide::verdict::summarize(items)
 }
 
 fn restored(ids: &[(&str, RestoreOutcome)]) -> RollbackOutput {

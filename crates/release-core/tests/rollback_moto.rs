@@ -5,12 +5,12 @@ mod rollback_fixture;
 
 use std::time::Duration;
 
-use release_core::rollback::rollback;
-use release_core::stability::check;
-use release_core::step::{Outcome, RestoreOutcome, RollbackPolicy};
+use release_core::contract::{Outcome, RestoreOutcome, RollbackPolicy};
+use release_core::steps::check_stability::check;
+use release_core::steps::rollback::rollback;
 use rollback_fixture::{aws, released, running, targets, task_definition_of};
 
-fn outcomes(restores: &[release_core::step::Restore]) -> Vec<(String, RestoreOutcome)> {
+fn outcomes(restores: &[release_core::contract::Restore]) -> Vec<(String, RestoreOutcome)> {
     restores.iter().map(|r| (r.id.clone(), r.outcome)).collect()
 }
 

@@ -1,10 +1,10 @@
 //! Which items each rollback policy restores, as a table.
 
-use release_core::rollback::select;
-use release_core::step::{
+use release_core::contract::{
     CaughtError, DeploymentStatus, ItemResult, Outcome, Plan, ReleaseMeta, RollbackPolicy,
     RuleItem, RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings,
 };
+use release_core::decide::rollback::select;
 
 fn service(name: &str, noop: bool) -> ServiceItem {
     ServiceItem {
@@ -125,7 +125,7 @@ fn each_policy_selects_its_items() {
             error: caught(),
         },
     ];
-    let stability = release_core::stability::summarize(vec![
+    let stability = release_core::decide::verdict::summarize(vec![
         DeploymentStatus {
             deployment: deployment("ok"),
             outcome: Outcome::Succeeded,
@@ -191,7 +191,7 @@ fn the_new_task_definition_comes_from_the_map_result() {
     }];
     let selection = select(&plan, &results, None);
     match &selection.restore[0] {
-        release_core::rollback::Candidate::Service {
+        release_core::decide::rollback::Candidate::Service {
             new_task_definition,
             ..
         } => assert_eq!(new_task_definition.as_deref(), Some("ok:2")),

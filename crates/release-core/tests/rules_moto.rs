@@ -3,8 +3,8 @@
 mod rollback_fixture;
 
 use convoy_testkit::seed;
-use release_core::rules::update_rule;
-use release_core::step::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::contract::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::steps::update_rule::update_rule;
 use rollback_fixture::{aws, ecs_target, queue_target, targets, unique};
 
 const CLUSTER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/jobs";

@@ -3,8 +3,8 @@
 use aws_sdk_eventbridge::types::{
     AwsVpcConfiguration, EcsParameters, LaunchType, NetworkConfiguration, RetryPolicy, Target,
 };
-use release_core::rules::plan_update;
-use release_core::step::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::contract::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
+use release_core::decide::rules::plan_update;
 
 fn ecs_target(id: &str, task_definition: &str) -> Target {
     Target::builder()

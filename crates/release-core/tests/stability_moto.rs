@@ -5,14 +5,14 @@ mod rollback_fixture;
 use std::time::Duration;
 
 use convoy_testkit::seed;
-use release_core::aws::s3::MemoryStore;
-use release_core::plan::deploy::unix_now;
-use release_core::records::{stability_name, RecordStore};
-use release_core::stability::{check, check_round};
-use release_core::step::{
+use release_core::aws::fake::MemoryStore;
+use release_core::contract::{
     DeploymentStatus, ItemResult, Outcome, Plan, PlanItemKind, Records, StabilityInput,
     StabilityOutput, StabilityPhase,
 };
+use release_core::records::{stability_name, RecordStore};
+use release_core::steps::check_stability::{check, check_round};
+use release_core::steps::unix_now;
 use rollback_fixture::{aws, deploy, revision, service, unique, Aws};
 use serde_json::json;
 
@@ -109,7 +109,7 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
         .deployment;
     let store = RecordStore::new(MemoryStore::default());
     let records = Records::for_execution("records", "r1", "e1");
-    let item = |d: &release_core::step::ServiceDeployment| {
+    let item = |d: &release_core::contract::ServiceDeployment| {
         json!({"id": d.id, "cluster": d.cluster, "service": d.service,
                "previousTaskDefinition": d.previous_task_definition, "images": {},
                "noop": false, "timeoutSeconds": 600})

@@ -10,8 +10,8 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use release_core::stability::check;
-use release_core::step::{DeploymentStatus, Outcome, ServiceDeployment};
+use release_core::contract::{DeploymentStatus, Outcome, ServiceDeployment};
+use release_core::steps::check_stability::check;
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
 const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
@@ -34,7 +34,7 @@ fn item(service: &str, deployment_id: &str, deadline: i64) -> DeploymentStatus {
 }
 
 fn far() -> i64 {
-    release_core::plan::deploy::unix_now() + 3600
+    release_core::steps::unix_now() + 3600
 }
 
 fn services(list: &[(&str, &str, Rollout, i32, bool)]) -> DescribeServicesOutput {

@@ -1,8 +1,9 @@
 //! The success verdict for every rollout shape ECS produces, as a table.
 
 use aws_sdk_ecs::types::{Container, Deployment, DeploymentRolloutState as Rollout, Service, Task};
-use release_core::stability::{budget_from, failed_task_threshold, judge, stopped_reasons};
-use release_core::step::{Outcome, ServiceDeployment};
+use release_core::contract::{Outcome, ServiceDeployment};
+use release_core::decide::verdict::{failed_task_threshold, judge, stopped_reasons};
+use release_core::steps::check_stability::budget_from;
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:41";
 const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:42";

@@ -6,15 +6,15 @@ mod rollback_fixture;
 
 use std::time::Duration;
 
-use release_core::aws::s3::MemoryStore;
-use release_core::records::{stability_name, RecordStore, REPORT, ROLLBACK};
-use release_core::report::finish_release;
-use release_core::rollback::rollback_release;
-use release_core::stability::check_round;
-use release_core::step::{
+use release_core::aws::fake::MemoryStore;
+use release_core::contract::{
     DeployResults, FinishInput, ItemOutcome, PlanItemKind, Records, ReleaseOutcome, ReleaseReport,
     RollbackInput, RollbackOutput, RollbackPolicy, StabilityInput, StabilityOutput, StabilityPhase,
 };
+use release_core::records::{stability_name, RecordStore, REPORT, ROLLBACK};
+use release_core::steps::check_stability::check_round;
+use release_core::steps::finish_release::finish_release;
+use release_core::steps::rollback::rollback_release;
 use rollback_fixture::{aws, released, running};
 
 /// The rollback and finish-release steps as the state machine calls them: everything read from

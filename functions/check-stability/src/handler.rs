@@ -2,9 +2,9 @@ use std::time::Duration;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::{EcsApi, ObjectStore};
+use release_core::contract::{StabilityCounts, StabilityInput};
 use release_core::records::RecordStore;
-use release_core::stability;
-use release_core::step::{self, StabilityCounts, StabilityInput};
+use release_core::steps::check_stability;
 use release_core::telemetry;
 use serde_json::Value;
 
@@ -14,12 +14,12 @@ pub async fn handle<E: EcsApi, S: ObjectStore>(
     budget: Duration,
     event: LambdaEvent<Value>,
 ) -> Result<StabilityCounts, Diagnostic> {
-    let input: StabilityInput = step::parse(event.payload)?;
+    let input: StabilityInput = release_core::steps::parse_input(event.payload)?;
     let span = tracing::info_span!(
         "check_stability",
         release_id = %input.release_id,
         phase = ?input.phase,
     );
-    let work = stability::check_round(ecs, store, &input, budget);
+    let work = check_stability::check_round(ecs, store, &input, budget);
     telemetry::traced("check-stability", span, work).await
 }

@@ -1,8 +1,8 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::{EcsApi, EventsApi, ObjectStore};
+use release_core::contract::{FinishInput, ReleaseReport};
 use release_core::records::RecordStore;
-use release_core::report;
-use release_core::step::{self, FinishInput, ReleaseReport};
+use release_core::steps::finish_release;
 use release_core::telemetry;
 use serde_json::Value;
 
@@ -12,10 +12,10 @@ pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
     store: &RecordStore<S>,
     event: LambdaEvent<Value>,
 ) -> Result<ReleaseReport, Diagnostic> {
-    let input: FinishInput = step::parse(event.payload)?;
+    let input: FinishInput = release_core::steps::parse_input(event.payload)?;
     let span = tracing::info_span!("finish_release", release_id = %input.release_id);
     let work = async {
-        let report = report::finish_release(ecs, events, store, &input).await?;
+        let report = finish_release::finish_release(ecs, events, store, &input).await?;
         tracing::info!(
             outcome = ?report.outcome,
             items = report.items.len() as u32 + report.omitted_items,

@@ -1,8 +1,9 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::{EcsApi, EventsApi, ObjectStore};
+use release_core::contract::{PlanRequest, PlannedRelease};
 use release_core::records::RecordStore;
-use release_core::step::{self, PlanRequest, PlannedRelease};
-use release_core::{plan, telemetry};
+use release_core::steps::plan_release;
+use release_core::telemetry;
 use serde_json::Value;
 
 pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
@@ -12,8 +13,8 @@ pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
     bucket: Option<&str>,
     event: LambdaEvent<Value>,
 ) -> Result<PlannedRelease, Diagnostic> {
-    let input: PlanRequest = step::parse(event.payload)?;
-    let work = plan::plan_release(ecs, events, store, bucket, input);
+    let input: PlanRequest = release_core::steps::parse_input(event.payload)?;
+    let work = plan_release::plan_release(ecs, events, store, bucket, input);
     telemetry::traced("plan-release", tracing::Span::current(), work).await
 }
 
@@ -24,8 +25,8 @@ mod tests {
     use lambda_runtime::{Context, LambdaEvent};
     use serde_json::json;
 
+    use release_core::contract::{Plan, Records};
     use release_core::records::PLAN;
-    use release_core::step::{Plan, Records};
 
     use super::*;
 

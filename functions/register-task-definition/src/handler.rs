@@ -1,8 +1,9 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::{EcsApi, ObjectStore};
+use release_core::contract::{PlanItem, RegisterInput};
 use release_core::records::RecordStore;
-use release_core::step::{self, PlanItem, RegisterInput};
-use release_core::{taskdef, telemetry};
+use release_core::steps::register;
+use release_core::telemetry;
 use serde_json::Value;
 
 pub async fn handle<E: EcsApi, S: ObjectStore>(
@@ -10,13 +11,13 @@ pub async fn handle<E: EcsApi, S: ObjectStore>(
     store: &RecordStore<S>,
     event: LambdaEvent<Value>,
 ) -> Result<PlanItem, Diagnostic> {
-    let input: RegisterInput = step::parse(event.payload)?;
+    let input: RegisterInput = release_core::steps::parse_input(event.payload)?;
     let span = tracing::info_span!(
         "register_task_definition",
         release_id = %input.release_id,
         item = %input.id,
     );
-    let work = taskdef::register_planned(ecs, store, &input);
+    let work = register::register_planned(ecs, store, &input);
     telemetry::traced("register-task-definition", span, work).await
 }
 
@@ -28,10 +29,10 @@ mod tests {
         Tag, TaskDefinition, Volume,
     };
     use lambda_runtime::{Context, LambdaEvent};
-    use release_core::aws::s3::MemoryStore;
+    use release_core::aws::fake::MemoryStore;
+    use release_core::contract::{ItemResult, Plan, PlanItemKind, Records};
+    use release_core::decide::taskdef::{PREVIOUS_TAG, RELEASE_TAG};
     use release_core::records::result_name;
-    use release_core::step::{ItemResult, Plan, PlanItemKind, Records};
-    use release_core::taskdef::{PREVIOUS_TAG, RELEASE_TAG};
     use serde_json::json;
 
     use super::*;
@@ -148,11 +149,9 @@ mod tests {
     #[tokio::test]
     async fn new_revision_differs_only_in_image_and_release_tags_and_is_reused_on_retry() {
         let ecs = ecs().await;
-        let moto = convoy_testkit::moto();
         let previous = seed(&ecs, "register-lossless").await;
         let item = service_item(&previous, json!({"app": "registry.example.com/web:v2"}));
         let (store, _, payload) = planned("r-lossless", item).await;
-        let registrations = moto.calls("ecs.RegisterTaskDefinition");
         let out = handle(&ecs, &store, event(payload.clone())).await.unwrap();
         let PlanItem::Service(item) = out else {
             panic!("a service item stays a service item");
@@ -200,7 +199,11 @@ mod tests {
             panic!("a service item stays a service item");
         };
         assert_eq!(again.new_task_definition.as_deref(), Some(new.as_str()));
-        assert_eq!(moto.calls("ecs.RegisterTaskDefinition") - registrations, 1);
+        // Counted per family: other tests register their own families in parallel.
+        let revisions = EcsApi::list_task_definition_revisions(&ecs, "register-lossless")
+            .await
+            .unwrap();
+        assert_eq!(revisions.len(), 2, "{revisions:?}");
         assert_eq!(
             store.objects().gets(),
             0,
@@ -254,7 +257,7 @@ mod tests {
         let payload = json!({"releaseId": "r", "records": {"bucket": "b", "prefix": "p/"},
                              "kind": "task", "id": "prod/web"});
         let err = handle(&ecs, &store, event(payload)).await.unwrap_err();
-        assert_eq!(err.error_type, "ManifestInvalid");
+        assert_eq!(err.error_type, "StepInputInvalid");
         assert!(err.error_message.contains("kind"), "{}", err.error_message);
     }
 }

@@ -1,8 +1,8 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::{EventsApi, ObjectStore};
+use release_core::contract::{RuleUpdate, UpdateRuleInput};
 use release_core::records::RecordStore;
-use release_core::rules;
-use release_core::step::{self, RuleUpdate, UpdateRuleInput};
+use release_core::steps::update_rule;
 use release_core::telemetry;
 use serde_json::Value;
 
@@ -11,12 +11,12 @@ pub async fn handle<V: EventsApi, S: ObjectStore>(
     store: &RecordStore<S>,
     event: LambdaEvent<Value>,
 ) -> Result<RuleUpdate, Diagnostic> {
-    let input: UpdateRuleInput = step::parse(event.payload)?;
+    let input: UpdateRuleInput = release_core::steps::parse_input(event.payload)?;
     let span = tracing::info_span!(
         "update_scheduled_rule",
         release_id = %input.release_id,
         rule = %input.item.id,
     );
-    let work = rules::update_planned_rule(events, store, &input);
+    let work = update_rule::update_planned_rule(events, store, &input);
     telemetry::traced("update-scheduled-rule", span, work).await
 }

@@ -1,8 +1,8 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::{EcsApi, ObjectStore};
-use release_core::plan::deploy;
+use release_core::contract::{ServiceDeployment, UpdateServiceInput};
 use release_core::records::RecordStore;
-use release_core::step::{self, ServiceDeployment, UpdateServiceInput};
+use release_core::steps::{unix_now, update_service};
 use release_core::telemetry;
 use serde_json::Value;
 
@@ -11,14 +11,14 @@ pub async fn handle<E: EcsApi, S: ObjectStore>(
     store: &RecordStore<S>,
     event: LambdaEvent<Value>,
 ) -> Result<ServiceDeployment, Diagnostic> {
-    let input: UpdateServiceInput = step::parse(event.payload)?;
+    let input: UpdateServiceInput = release_core::steps::parse_input(event.payload)?;
     let span = tracing::info_span!(
         "update_service",
         release_id = %input.release_id,
         cluster = %input.item.cluster,
         service = %input.item.service,
     );
-    let work = deploy::update_planned_service(ecs, store, &input, deploy::unix_now());
+    let work = update_service::update_planned_service(ecs, store, &input, unix_now());
     telemetry::traced("update-service", span, work).await
 }
 
@@ -27,8 +27,8 @@ mod tests {
     use aws_sdk_ecs::types::{DeploymentCircuitBreaker, DeploymentConfiguration};
     use convoy_testkit::seed;
     use lambda_runtime::{Context, LambdaEvent};
+    use release_core::contract::{ItemResult, PlanItemKind, Records};
     use release_core::records::result_name;
-    use release_core::step::{ItemResult, PlanItemKind, Records};
     use serde_json::json;
 
     use super::*;
@@ -110,7 +110,7 @@ mod tests {
         let store = store().await;
         let (cluster, service) = ("update-ok", "web");
         let (old, new) = seed(&ecs, cluster, service).await;
-        let before = deploy::unix_now();
+        let before = unix_now();
         let event = LambdaEvent::new(payload(cluster, service, &old, &new), Context::default());
         let out = handle(&ecs, &store, event).await.unwrap();
         let recorded = record(&store, "update-ok/web").await;
@@ -139,7 +139,7 @@ mod tests {
         assert_eq!(out.new_task_definition, new);
         assert_eq!(out.previous_task_definition, old);
         assert_eq!(out.id, "update-ok/web");
-        assert!((before + 900..=deploy::unix_now() + 900).contains(&out.deadline));
+        assert!((before + 900..=unix_now() + 900).contains(&out.deadline));
         assert_eq!(svc.desired_count(), 3);
         let config = svc
             .deployment_configuration()

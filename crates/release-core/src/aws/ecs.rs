@@ -6,7 +6,6 @@
 
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
 use aws_sdk_ecs::types::{
     Cluster, DeploymentConfiguration, DesiredStatus, Service, SortOrder, Tag, Task, TaskDefinition,
     TaskDefinitionField, TaskDefinitionStatus,
@@ -14,6 +13,8 @@ use aws_sdk_ecs::types::{
 use aws_sdk_ecs::Client;
 
 use super::{map_sdk_error, CallFailure, EcsApi, ErrorKind, Found, Reached, ServiceUpdate};
+use crate::contract::TaskDefRef;
+use crate::decide::taskdef::register_input;
 use crate::Error;
 
 /// DescribeClusters accepts up to 100 clusters per call.
@@ -83,60 +84,6 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     map_sdk_error(&format!("{op:?} {subject}"), err, |f| ecs_specific(op, f))
-}
-
-/// Copies every field RegisterTaskDefinition accepts from a described definition onto the request.
-///
-/// The SDK structs are `#[non_exhaustive]`, so a destructuring pattern cannot turn a new field into
-/// a compile error. Instead `register_copies_every_accepted_field` (tests/ecs_adapter.rs) fills
-/// every field of a TaskDefinition, captures the request the SDK would send and fails on any
-/// request field left `None` — which is what a field added to RegisterTaskDefinition in a newer
-/// SDK looks like until it is copied here.
-// `inferenceAccelerators` is deprecated by ECS but still accepted: a definition that has them
-// keeps them, or the clone would not be lossless.
-#[allow(deprecated)]
-pub fn copy_register_fields(
-    request: RegisterTaskDefinitionFluentBuilder,
-    definition: &TaskDefinition,
-    tags: &[Tag],
-) -> RegisterTaskDefinitionFluentBuilder {
-    let d = definition.clone();
-    request
-        .set_family(d.family)
-        .set_task_role_arn(d.task_role_arn)
-        .set_execution_role_arn(d.execution_role_arn)
-        .set_network_mode(d.network_mode)
-        .set_container_definitions(d.container_definitions)
-        .set_volumes(d.volumes)
-        .set_placement_constraints(d.placement_constraints)
-        .set_requires_compatibilities(d.requires_compatibilities)
-        .set_cpu(d.cpu)
-        .set_memory(d.memory)
-        // ECS rejects an empty tag list; no tags means no `tags` member at all.
-        .set_tags((!tags.is_empty()).then(|| tags.to_vec()))
-        .set_pid_mode(d.pid_mode)
-        .set_ipc_mode(d.ipc_mode)
-        .set_proxy_configuration(d.proxy_configuration)
-        .set_inference_accelerators(d.inference_accelerators)
-        .set_ephemeral_storage(d.ephemeral_storage)
-        .set_runtime_platform(d.runtime_platform)
-        .set_enable_fault_injection(d.enable_fault_injection)
-}
-
-/// `family` from `arn:aws:ecs:…:task-definition/family:3` or `family:3`.
-pub fn family_of(task_definition: &str) -> &str {
-    let name = task_definition
-        .rsplit_once(":task-definition/")
-        .map_or(task_definition, |(_, rest)| rest);
-    name.rsplit_once(':').map_or(name, |(family, _)| family)
-}
-
-/// The revision number at the end of a task definition reference (0 when there is none).
-pub fn revision_of(task_definition: &str) -> i32 {
-    task_definition
-        .rsplit_once(':')
-        .and_then(|(_, revision)| revision.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Merges the requested percentages into the service's current deployment configuration: ECS
@@ -223,8 +170,8 @@ impl EcsApi for Client {
         tags: &[Tag],
     ) -> Result<TaskDefinition, Error> {
         let family = definition.family.clone().unwrap_or_default();
-        let out = copy_register_fields(self.register_task_definition(), definition, tags)
-            .send()
+        let out = register_input(definition, tags)
+            .send_with(self)
             .await
             .map_err(|e| ecs_error(Op::RegisterTaskDefinition, &family, e))?;
         out.task_definition.ok_or_else(|| {
@@ -249,10 +196,10 @@ impl EcsApi for Client {
         // `familyPrefix` is a prefix: `web` also lists `web-worker`.
         let mut arns: Vec<String> = arns
             .into_iter()
-            .filter(|arn| family_of(arn) == family)
+            .filter(|arn| TaskDefRef::new(arn).family() == family)
             .collect();
         // Newest first whatever order the server kept (moto ignores `sort`).
-        arns.sort_by_key(|arn| std::cmp::Reverse(revision_of(arn)));
+        arns.sort_by_key(|arn| std::cmp::Reverse(TaskDefRef::new(arn).revision()));
         Ok(arns)
     }
 
@@ -342,6 +289,3 @@ impl EcsApi for Client {
         Ok(found)
     }
 }
-
-#[cfg(test)]
-pub(crate) mod fake;

@@ -1,5 +1,7 @@
-//! In-memory ECS for the tests of decisions that need a few calls (register reuse, plan). Counts
-//! calls per operation so tests can prove "described once" and "nothing registered".
+//! In-memory ECS and object store for tests of steps that need a few calls (register reuse, plan,
+//! records). They count calls so tests can prove "described once" and "nothing registered".
+//! Compiled for this crate's tests and, with the `test-util` feature, for other crates' tests;
+//! never into a Lambda.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -9,7 +11,7 @@ use aws_sdk_ecs::types::{
     Failure, Service, Tag, Task, TaskDefinition, TaskDefinitionStatus,
 };
 
-use crate::aws::{EcsApi, Found, ServiceUpdate};
+use crate::aws::{EcsApi, Found, ObjectStore, ServiceUpdate};
 use crate::Error;
 
 const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012";
@@ -24,15 +26,15 @@ struct State {
 }
 
 #[derive(Default)]
-pub(crate) struct FakeEcs {
+pub struct FakeEcs {
     state: Mutex<State>,
 }
 
-pub(crate) fn tag(key: &str, value: &str) -> Tag {
+pub fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
-pub(crate) fn container(name: &str, image: &str) -> ContainerDefinition {
+pub fn container(name: &str, image: &str) -> ContainerDefinition {
     ContainerDefinition::builder()
         .name(name)
         .image(image)
@@ -50,26 +52,21 @@ impl FakeEcs {
         *self.state().calls.entry(op).or_default() += 1;
     }
 
-    pub(crate) fn calls(&self, op: &str) -> u32 {
+    pub fn calls(&self, op: &str) -> u32 {
         self.state().calls.get(op).copied().unwrap_or_default()
     }
 
-    pub(crate) fn total_calls(&self) -> u32 {
+    pub fn total_calls(&self) -> u32 {
         self.state().calls.values().sum()
     }
 
-    pub(crate) fn cluster(self, name: &str, status: &str) -> Self {
+    pub fn cluster(self, name: &str, status: &str) -> Self {
         self.state().clusters.insert(name.into(), status.into());
         self
     }
 
     /// Adds the next revision of `family`; returns its ARN.
-    pub(crate) fn definition(
-        &self,
-        family: &str,
-        containers: &[(&str, &str)],
-        tags: &[Tag],
-    ) -> String {
+    pub fn definition(&self, family: &str, containers: &[(&str, &str)], tags: &[Tag]) -> String {
         let definition = TaskDefinition::builder()
             .family(family)
             .set_container_definitions(Some(
@@ -100,7 +97,7 @@ impl FakeEcs {
         arn
     }
 
-    pub(crate) fn service(
+    pub fn service(
         self,
         cluster: &str,
         name: &str,
@@ -134,12 +131,12 @@ impl FakeEcs {
         self
     }
 
-    pub(crate) fn stored(&self, task_definition: &str) -> Option<(TaskDefinition, Vec<Tag>)> {
+    pub fn stored(&self, task_definition: &str) -> Option<(TaskDefinition, Vec<Tag>)> {
         let state = self.state();
         find(&state.definitions, task_definition).cloned()
     }
 
-    pub(crate) fn service_state(&self, cluster: &str, name: &str) -> Option<Service> {
+    pub fn service_state(&self, cluster: &str, name: &str) -> Option<Service> {
         self.state()
             .services
             .get(&(cluster.to_owned(), name.to_owned()))
@@ -320,5 +317,46 @@ impl EcsApi for FakeEcs {
     async fn describe_tasks(&self, _cluster: &str, _tasks: &[String]) -> Result<Vec<Task>, Error> {
         self.count("DescribeTasks");
         Ok(Vec::new())
+    }
+}
+
+/// Objects in memory, keyed by `(bucket, key)`; counts calls so tests can prove what was read.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    objects: Mutex<BTreeMap<(String, String), Vec<u8>>>,
+    gets: Mutex<u32>,
+}
+
+impl MemoryStore {
+    /// Every key of a bucket, sorted.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let objects = self.objects.lock().expect("store lock");
+        objects
+            .keys()
+            .filter(|(b, _)| b == bucket)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let objects = self.objects.lock().expect("store lock");
+        objects.get(&(bucket.to_owned(), key.to_owned())).cloned()
+    }
+
+    pub fn gets(&self) -> u32 {
+        *self.gets.lock().expect("store lock")
+    }
+}
+
+impl ObjectStore for MemoryStore {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        *self.gets.lock().expect("store lock") += 1;
+        Ok(self.object(bucket, key))
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), Error> {
+        let mut objects = self.objects.lock().expect("store lock");
+        objects.insert((bucket.to_owned(), key.to_owned()), body);
+        Ok(())
     }
 }

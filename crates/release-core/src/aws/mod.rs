@@ -18,6 +18,8 @@ use crate::Error;
 
 pub mod ecs;
 pub mod events;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fake;
 pub mod s3;
 
 /// DescribeServices / DescribeClusters style answer: what was found and what was reported missing.

@@ -1,7 +1,4 @@
-//! `ObjectStore` over `aws_sdk_s3::Client`, and an in-memory store for tests.
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+//! `ObjectStore` over `aws_sdk_s3::Client`.
 
 use aws_sdk_s3::primitives::ByteStream;
 
@@ -36,47 +33,6 @@ impl ObjectStore for aws_sdk_s3::Client {
             .send()
             .await
             .map_err(|err| sdk_error(&format!("PutObject s3://{bucket}/{key}"), err))?;
-        Ok(())
-    }
-}
-
-/// Objects in memory, keyed by `(bucket, key)`; counts calls so tests can prove what was read.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    objects: Mutex<BTreeMap<(String, String), Vec<u8>>>,
-    gets: Mutex<u32>,
-}
-
-impl MemoryStore {
-    /// Every key of a bucket, sorted.
-    pub fn keys(&self, bucket: &str) -> Vec<String> {
-        let objects = self.objects.lock().expect("store lock");
-        objects
-            .keys()
-            .filter(|(b, _)| b == bucket)
-            .map(|(_, k)| k.clone())
-            .collect()
-    }
-
-    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
-        let objects = self.objects.lock().expect("store lock");
-        objects.get(&(bucket.to_owned(), key.to_owned())).cloned()
-    }
-
-    pub fn gets(&self) -> u32 {
-        *self.gets.lock().expect("store lock")
-    }
-}
-
-impl ObjectStore for MemoryStore {
-    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        *self.gets.lock().expect("store lock") += 1;
-        Ok(self.object(bucket, key))
-    }
-
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), Error> {
-        let mut objects = self.objects.lock().expect("store lock");
-        objects.insert((bucket.to_owned(), key.to_owned()), body);
         Ok(())
     }
 }

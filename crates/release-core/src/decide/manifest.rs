@@ -13,7 +13,7 @@ mod resolve;
 
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::step::{
+use crate::contract::{
     ImageMap, Images, ReleaseInput, ReleaseMeta, RollbackPolicy, RuleTarget, ServiceTarget,
     Settings,
 };

@@ -12,11 +12,11 @@ use aws_sdk_eventbridge::types::{
 };
 use convoy_testkit::seed;
 use release_core::aws::{EcsApi, ServiceUpdate};
-use release_core::plan::deploy::unix_now;
-use release_core::step::{
+use release_core::contract::{
     ItemResult, Plan, ReleaseMeta, ReleaseRecords, RollbackPolicy, RuleItem, RuleTaskTarget,
     RuleUpdate, ServiceDeployment, ServiceItem, Settings, TargetChange,
 };
+use release_core::steps::unix_now;
 
 pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,

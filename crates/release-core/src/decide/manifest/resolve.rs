@@ -1,7 +1,7 @@
 //! Which container of a task definition gets which image. Needs the task definition, so plan-release
 //! calls it, but the rule belongs to the manifest: it is what `service:` and `containers:` mean.
 
-use crate::step::{ImageMap, Images};
+use crate::contract::{ImageMap, Images};
 
 /// Resolves the manifest's images against a task definition's containers (`current`: container name
 /// → the image it runs now) into container name → desired image.

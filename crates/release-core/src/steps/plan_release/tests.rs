@@ -1,13 +1,13 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aws_sdk_ecs::types::DeploymentControllerType as Controller;
+use aws_sdk_ecs::types::{DeploymentControllerType as Controller, Service};
 use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
 
 use super::*;
-use crate::aws::ecs::fake::{tag, FakeEcs};
+use crate::aws::fake::{tag, FakeEcs};
 use crate::aws::RuleInfo;
-use crate::step::{ReleaseMeta, Settings};
+use crate::contract::{Images, ReleaseMeta, Settings};
 
 /// Rules by (bus, name) with their targets; counts calls.
 #[derive(Default)]

@@ -1,0 +1,147 @@
+//! Per-item steps inside the Map states: register-task-definition, update-service,
+//! update-scheduled-rule, and the results the Maps keep.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Records, RuleItem, ServiceItem};
+
+/// Which Map an item belongs to: a service id and a rule id may be equal (`default/app`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PlanItemKind {
+    Service,
+    Rule,
+}
+
+impl PlanItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanItemKind::Service => "service",
+            PlanItemKind::Rule => "rule",
+        }
+    }
+}
+
+/// What a Map iteration hands to register-task-definition: which plan item to register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterInput {
+    pub release_id: String,
+    pub records: Records,
+    pub kind: PlanItemKind,
+    pub id: String,
+}
+
+/// A service or a rule of the plan. Output of register-task-definition: the item with
+/// `newTaskDefinition` filled in (per target for rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PlanItem {
+    Service(ServiceItem),
+    Rule(RuleItem),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateServiceInput {
+    pub release_id: String,
+    pub records: Records,
+    pub item: ServiceItem,
+}
+
+/// A deployment convoy started (update-service output); the unit check-stability judges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceDeployment {
+    pub id: String,
+    pub cluster: String,
+    pub service: String,
+    pub previous_task_definition: String,
+    pub new_task_definition: String,
+    /// `ecs-svc/…` id of the deployment UpdateService created: the verdict is about THIS one.
+    pub deployment_id: String,
+    /// Unix seconds after which the rollout counts as timed out.
+    pub deadline: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateRuleInput {
+    pub release_id: String,
+    pub records: Records,
+    pub item: RuleItem,
+}
+
+/// update-scheduled-rule output: what each target pointed at before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleUpdate {
+    pub id: String,
+    pub rule: String,
+    pub event_bus: String,
+    pub targets: Vec<TargetChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetChange {
+    pub target_id: String,
+    pub previous_task_definition: String,
+    pub new_task_definition: String,
+}
+
+/// A `Catch` result as Step Functions writes it (`ResultPath` of a Catch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaughtError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+impl CaughtError {
+    /// The message a failed Lambda step gave: its cause is JSON (`{"errorType", "errorMessage"}`);
+    /// any other cause (a States.* error) is its own message.
+    pub fn message(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.cause)
+            .ok()
+            .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| self.cause.clone())
+    }
+}
+
+/// `results/{kind}/{id}.json`: what one item's deployment did, or the error that stopped it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ItemResult {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<ServiceDeployment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleUpdate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+}
+
+/// The output of one Map iteration as the state keeps it: the error *name* only (the message is in
+/// the item's record), so even a release whose every item failed stays small.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MapItemResult {
+    pub id: String,
+    /// The `ecs-svc/…` id of the deployment update-service started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+}
+
+/// Both Maps' outputs (`$.deploy`); empty lists when a Map did not run or failed as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeployResults {
+    #[serde(default)]
+    pub services: Vec<MapItemResult>,
+    #[serde(default)]
+    pub tasks: Vec<MapItemResult>,
+}

@@ -1,0 +1,26 @@
+//! Typed input and output of every step of the release state machine, one module per phase.
+//!
+//! These types are the contract between the Lambda functions and `statemachine/release.asl.json`:
+//! the JSON field names here are the paths the ASL reads (`$.plan.records`, ...), and the contract
+//! tests deserialize every file in `events/` into them. Per-item records (the plan, each item's
+//! result, stability rounds, restores, the full report) are S3 objects under the execution's
+//! [`Records`] prefix; the state carries only ids, counts and error names, so it stays far below
+//! the 256 KiB limit whatever the size of the release (docs/decisions/0003).
+//!
+//! Data and serde only: nothing here calls AWS or decides anything.
+
+mod deploy;
+mod plan;
+mod release;
+mod report;
+mod rollback;
+mod stability;
+mod task_definition;
+
+pub use deploy::*;
+pub use plan::*;
+pub use release::*;
+pub use report::*;
+pub use rollback::*;
+pub use stability::*;
+pub use task_definition::TaskDefRef;

@@ -1,0 +1,138 @@
+//! plan-release: the release with AWS facts recorded, kept as `plan.json`; the state gets the ids.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ImageMap, PlanItem, PlanItemKind, ReleaseInput, ReleaseMeta, Settings};
+
+/// plan-release input: the release, and the execution whose records it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanRequest {
+    pub release: ReleaseInput,
+    /// `$$.Execution.Name`: two executions of one release keep separate records.
+    pub execution_name: String,
+}
+
+/// Where an execution keeps its release records: `s3://{bucket}/{prefix}…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Records {
+    pub bucket: String,
+    /// `releases/{release id}/{execution name}/`.
+    pub prefix: String,
+}
+
+/// plan-release output: what the state machine needs to drive the release. The Maps iterate over
+/// `services` and `tasks`, which hold only the ids of items that change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlannedRelease {
+    pub release_id: String,
+    pub records: Records,
+    pub settings: Settings,
+    pub services: Vec<String>,
+    pub tasks: Vec<String>,
+    /// Items whose images already run: no iteration, reported `Unchanged`.
+    pub unchanged: u32,
+}
+
+/// `plan.json`: every item with the AWS facts plan-release recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Plan {
+    pub release: ReleaseMeta,
+    pub settings: Settings,
+    pub services: Vec<ServiceItem>,
+    pub tasks: Vec<RuleItem>,
+    pub changed_services: u32,
+    pub changed_tasks: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceItem {
+    /// `cluster/service`, unique in the release.
+    pub id: String,
+    pub cluster: String,
+    pub service: String,
+    /// The task definition ARN the service runs now: what rollback restores.
+    pub previous_task_definition: String,
+    /// Resolved container name → desired image (only the containers that change or were named).
+    pub images: ImageMap,
+    /// Every named container already runs its desired image.
+    pub noop: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_count: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_healthy_percent: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_percent: Option<i32>,
+    pub timeout_seconds: u32,
+    /// Filled by register-task-definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_task_definition: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleItem {
+    /// `eventBus/rule`, unique in the release.
+    pub id: String,
+    pub rule: String,
+    pub event_bus: String,
+    pub targets: Vec<RuleTaskTarget>,
+    pub noop: bool,
+}
+
+/// One ECS target of a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleTaskTarget {
+    pub target_id: String,
+    pub previous_task_definition: String,
+    /// Resolved per target: targets of one rule may run different task definitions.
+    pub images: ImageMap,
+    pub noop: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_task_definition: Option<String>,
+}
+
+impl Plan {
+    /// The item a Map iteration names.
+    pub fn item(&self, kind: PlanItemKind, id: &str) -> Option<PlanItem> {
+        match kind {
+            PlanItemKind::Service => self
+                .services
+                .iter()
+                .find(|s| s.id == id)
+                .cloned()
+                .map(PlanItem::Service),
+            PlanItemKind::Rule => self
+                .tasks
+                .iter()
+                .find(|r| r.id == id)
+                .cloned()
+                .map(PlanItem::Rule),
+        }
+    }
+
+    /// What the state machine drives: the ids of the items that change.
+    pub fn planned(&self, records: Records) -> PlannedRelease {
+        PlannedRelease {
+            release_id: self.release.id.clone(),
+            records,
+            settings: self.settings.clone(),
+            services: changed_ids(self.services.iter().map(|s| (&s.id, s.noop))),
+            tasks: changed_ids(self.tasks.iter().map(|r| (&r.id, r.noop))),
+            unchanged: (self.services.iter().filter(|s| s.noop).count()
+                + self.tasks.iter().filter(|r| r.noop).count()) as u32,
+        }
+    }
+}
+
+fn changed_ids<'a>(items: impl Iterator<Item = (&'a String, bool)>) -> Vec<String> {
+    items
+        .filter(|(_, noop)| !noop)
+        .map(|(id, _)| id.clone())
+        .collect()
+}

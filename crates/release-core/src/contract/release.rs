@@ -1,0 +1,111 @@
+//! The release input: what `convoy render` prints and what the state machine is started with.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Container name → image reference.
+pub type ImageMap = BTreeMap<String, String>;
+
+// ---------------------------------------------------------------------------------------------
+// Release input: what `convoy render` prints and what the state machine is started with.
+// ---------------------------------------------------------------------------------------------
+
+/// The validated, normalized release. Produced by `manifest::render`, consumed by `plan-release`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseInput {
+    pub release: ReleaseMeta,
+    pub settings: Settings,
+    #[serde(default)]
+    pub services: Vec<ServiceTarget>,
+    #[serde(default)]
+    pub tasks: Vec<RuleTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseMeta {
+    /// Also the Step Functions execution name: `[A-Za-z0-9_-]{1,80}`.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The manifest file the release came from, for messages.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RollbackPolicy {
+    /// Any failure restores every changed service and rule target.
+    #[default]
+    All,
+    /// Only the items that failed are restored; the rest stay on the new revision.
+    Failed,
+    /// Nothing is restored; the report still says what failed.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    pub rollback: RollbackPolicy,
+    /// Map state concurrency for register + update.
+    pub max_concurrency: u32,
+    /// Seconds between DescribeServices polls inside check-stability.
+    pub poll_interval_seconds: u32,
+    /// After success, keep this many ACTIVE revisions per family (0 = no cleanup).
+    pub keep_revisions: u32,
+    /// Images without a tag or digest, or tagged `latest`, are accepted (re-checked by plan-release).
+    #[serde(default)]
+    pub allow_latest: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rollback: RollbackPolicy::All,
+            max_concurrency: 10,
+            poll_interval_seconds: 5,
+            keep_revisions: 0,
+            allow_latest: false,
+        }
+    }
+}
+
+/// Which containers get which image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Images {
+    /// Explicit `containers: {name: image}`.
+    Containers(ImageMap),
+    /// The GitOps sample format: the container named `preferred` (the item's `service` field),
+    /// else the task definition's only container. Resolved against AWS in plan-release.
+    Default { preferred: String, image: String },
+}
+
+/// One ECS service of the release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceTarget {
+    pub cluster: String,
+    pub service: String,
+    pub images: Images,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_count: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_healthy_percent: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_percent: Option<i32>,
+    /// Deadline for this service's rollout, from UpdateService.
+    pub timeout_seconds: u32,
+}
+
+/// One EventBridge rule whose ECS targets run scheduled tasks; every ECS target is updated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleTarget {
+    pub rule: String,
+    pub event_bus: String,
+    pub images: Images,
+}

@@ -1,0 +1,150 @@
+//! finish-release: the release report and everything it is made of.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CaughtError, DeployResults, ItemResult, Plan, Records, RollbackOutput, StabilityOutput,
+};
+
+/// One line per item. `report.json` holds every item; the execution output (also the Fail cause,
+/// which AWS caps at 32 KiB) holds as many as fit, failures first, and says how many it left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseReport {
+    pub release_id: String,
+    pub outcome: ReleaseOutcome,
+    pub items: Vec<ReportItem>,
+    /// Release-level problems: steps that failed as a whole (`AwaitRelease failed: Throttled: …`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Items left out of `items` to keep the output small; `fullReport` has them all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted_items: u32,
+    /// `s3://…/report.json`, once written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_report: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReleaseOutcome {
+    Succeeded,
+    /// Something failed and the rollback policy restored what it covers.
+    RolledBack,
+    /// Something failed and was not (fully) restored.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemOutcome {
+    Deployed,
+    Unchanged,
+    Failed,
+    TimedOut,
+    Superseded,
+    /// Deployed fine, then restored because another item failed.
+    RolledBack,
+    /// Never started because the release stopped first.
+    NotStarted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportItem {
+    pub id: String,
+    pub kind: ItemKind,
+    pub outcome: ItemOutcome,
+    pub previous_task_definition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_task_definition: Option<String>,
+    /// The task definition it runs at the end of the release.
+    pub final_task_definition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped_reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ItemKind {
+    Service,
+    RuleTarget,
+}
+
+/// finish-release input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FinishInput {
+    pub release_id: String,
+    pub records: Records,
+    #[serde(default)]
+    pub deploy: DeployResults,
+    #[serde(default)]
+    pub failures: StepFailures,
+}
+
+/// Everything a rollback and the report are made of, read back from the execution's records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseRecords {
+    pub plan: Plan,
+    /// One per item a Map reached: its record, with the error name the state kept when it failed.
+    pub results: Vec<ItemResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<StabilityOutput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackOutput>,
+    /// The last AwaitRollback round, if a rollback ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_stability: Option<StabilityOutput>,
+    /// Steps that failed as a whole after their retries; their records above are then partial.
+    #[serde(default)]
+    pub failures: StepFailures,
+}
+
+impl ReleaseRecords {
+    /// The records of a release that has not been awaited or rolled back yet.
+    pub fn new(plan: Plan, results: Vec<ItemResult>) -> Self {
+        ReleaseRecords {
+            plan,
+            results,
+            stability: None,
+            rollback: None,
+            rollback_stability: None,
+            failures: StepFailures::default(),
+        }
+    }
+}
+
+/// What the state machine caught from a step that failed as a whole (each `null` when it did not).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StepFailures {
+    /// A Map (DeployScheduledTasks or DeployServices) that failed as a whole, not one item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<CaughtError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub await_release: Option<CaughtError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<CaughtError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub await_rollback: Option<CaughtError>,
+}
+
+impl StepFailures {
+    /// `(state name, error)` of every failed step, in execution order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &CaughtError)> {
+        [
+            ("Deploy", &self.deploy),
+            ("AwaitRelease", &self.await_release),
+            ("RollbackRelease", &self.rollback),
+            ("AwaitRollback", &self.await_rollback),
+        ]
+        .into_iter()
+        .filter_map(|(state, error)| error.as_ref().map(|e| (state, e)))
+    }
+}

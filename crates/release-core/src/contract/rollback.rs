@@ -1,0 +1,47 @@
+//! rollback: what it restored and the deployments it started.
+
+use serde::{Deserialize, Serialize};
+
+use super::{DeployResults, DeploymentStatus, Records};
+
+/// rollback input; its output is the first AwaitRollback round's [`StabilityCounts`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollbackInput {
+    pub release_id: String,
+    pub records: Records,
+    #[serde(default)]
+    pub deploy: DeployResults,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RestoreOutcome {
+    /// UpdateService / PutTargets back to the previous task definition was issued.
+    Restored,
+    /// It already ran the previous task definition.
+    AlreadyCurrent,
+    /// The policy left it alone.
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Restore {
+    pub id: String,
+    pub outcome: RestoreOutcome,
+    pub task_definition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `rollback.json`: what the rollback restored, and the deployments it started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollbackOutput {
+    pub restores: Vec<Restore>,
+    /// Deployments the rollback started, awaited by AwaitRollback (same shape as AwaitRelease).
+    pub items: Vec<DeploymentStatus>,
+    pub pending: u32,
+    pub failed: u32,
+}

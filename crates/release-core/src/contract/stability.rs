@@ -1,0 +1,103 @@
+//! check-stability: judges many deployments at once, polled by the AwaitRelease loop.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Records, ServiceDeployment};
+
+/// Which deployments a check-stability round judges: the release's, or the rollback's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StabilityPhase {
+    Release,
+    Rollback,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StabilityInput {
+    pub release_id: String,
+    pub records: Records,
+    pub poll_interval_seconds: u32,
+    /// The round reads and rewrites `stability/{phase}.json`; the first release round starts from
+    /// the result records, the first rollback round is written by the rollback.
+    pub phase: StabilityPhase,
+}
+
+/// What the AwaitRelease / AwaitRollback loops branch on (the items are in the stability record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StabilityCounts {
+    pub pending: u32,
+    pub failed: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Outcome {
+    #[default]
+    InProgress,
+    Succeeded,
+    Failed,
+    TimedOut,
+    /// Someone else's deployment replaced ours before it finished.
+    Superseded,
+}
+
+impl DeploymentStatus {
+    /// A deployment not judged yet.
+    pub fn started(deployment: ServiceDeployment) -> Self {
+        DeploymentStatus {
+            deployment,
+            outcome: Outcome::InProgress,
+            reason: None,
+            stopped_reasons: Vec::new(),
+        }
+    }
+}
+
+impl StabilityOutput {
+    pub fn counts(&self) -> StabilityCounts {
+        StabilityCounts {
+            pending: self.pending,
+            failed: self.failed,
+        }
+    }
+}
+
+impl Outcome {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Outcome::InProgress)
+    }
+
+    /// Failed, timed out or superseded: the release cannot count this deployment as done.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed | Outcome::TimedOut | Outcome::Superseded
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentStatus {
+    #[serde(flatten)]
+    pub deployment: ServiceDeployment,
+    #[serde(default)]
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Reasons of stopped tasks of our deployment (few, deduplicated).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped_reasons: Vec<String>,
+}
+
+/// `stability/{phase}.json`: every deployment of the phase with its latest verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StabilityOutput {
+    pub items: Vec<DeploymentStatus>,
+    /// Items still InProgress: the Choice loops while this is > 0 and nothing failed.
+    pub pending: u32,
+    /// Items Failed, TimedOut or Superseded.
+    pub failed: u32,
+}

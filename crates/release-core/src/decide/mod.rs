@@ -1,0 +1,10 @@
+//! Pure decisions: no AWS call, no record, no clock. Everything here is table-tested with
+//! hand-built values (the SDK's data types are plain structs).
+
+pub mod manifest;
+pub mod preflight;
+pub mod report;
+pub mod rollback;
+pub mod rules;
+pub mod taskdef;
+pub mod verdict;

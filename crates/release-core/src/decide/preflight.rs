@@ -1,0 +1,238 @@
+//! Pre-flight judgement: what AWS answered about each item, turned into plan items or problems.
+//! The describing itself is plan-release's ([`crate::steps::plan_release`]).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{DeploymentControllerType, Service, TaskDefinition};
+use aws_sdk_eventbridge::types::Target;
+
+use crate::contract::{
+    ImageMap, Images, RuleItem, RuleTarget, RuleTaskTarget, ServiceItem, ServiceTarget,
+};
+use crate::decide::manifest::{self, is_noop, resolve_images};
+use crate::decide::taskdef::current_images;
+use crate::{Error, Problem};
+
+/// Per service target: its current task definition, once found and deployable.
+pub type ServiceFacts = Vec<Option<String>>;
+
+/// Per rule target: (target id, task definition) of each ECS target, once found.
+pub type RuleFacts = Vec<Option<Vec<(String, String)>>>;
+
+/// `services[2] (prod/web)`, as the manifest's own messages name items.
+pub fn service_label(index: usize, target: &ServiceTarget) -> String {
+    manifest::service_label(index, Some(&target.cluster), Some(&target.service))
+}
+
+/// `tasks[0] (nightly)` on the default bus, `tasks[0] (bus/nightly)` elsewhere.
+pub fn task_label(index: usize, target: &RuleTarget) -> String {
+    manifest::task_label(index, &target.event_bus, Some(&target.rule))
+}
+
+/// The manifest field an item's images came from, for problem reports.
+fn images_field(images: &Images) -> &'static str {
+    match images {
+        Images::Containers(_) => "containers",
+        Images::Default { .. } => "image",
+    }
+}
+
+/// Errors that say nothing about the release but about AWS or our permissions: retrying or fixing
+/// IAM is the answer, so they abort the plan instead of becoming a problem of one item.
+pub fn aborts_plan(e: &Error) -> bool {
+    match e {
+        Error::Throttled { .. } | Error::AwsUnavailable { .. } | Error::AccessDenied { .. } => true,
+        Error::ManifestInvalid(_)
+        | Error::StepInputInvalid(_)
+        | Error::PreflightFailed(_)
+        | Error::ClusterNotFound(_)
+        | Error::ServiceNotFound(_)
+        | Error::ContainerNotFound(_)
+        | Error::RuleNotFound(_)
+        | Error::TaskDefinitionRejected { .. }
+        | Error::TargetsRejected(_)
+        | Error::RollbackFailed(_)
+        | Error::Internal { .. } => false,
+    }
+}
+
+/// Why a service cannot be deployed by convoy, if it cannot.
+pub fn service_problem(service: &Service) -> Option<String> {
+    let status = service.status().unwrap_or("UNKNOWN");
+    if status != "ACTIVE" {
+        return Some(format!("service is {status}, not ACTIVE"));
+    }
+    let controller = service
+        .deployment_controller()
+        .map(|c| c.r#type().clone())
+        .unwrap_or(DeploymentControllerType::Ecs);
+    match controller {
+        DeploymentControllerType::Ecs => {}
+        DeploymentControllerType::CodeDeploy | DeploymentControllerType::External => {
+            return Some(format!(
+                "deployment controller {controller} is not supported; convoy deploys services \
+                 with the ECS deployment controller"
+            ))
+        }
+        other => return Some(format!("unknown deployment controller {other}")),
+    }
+    if service.task_definition().is_none() {
+        return Some("service has no task definition".into());
+    }
+    None
+}
+
+/// The ECS targets of a rule as `(target id, task definition)`, or why the rule cannot be released.
+pub fn ecs_targets(rule: &str, all: &[Target]) -> Result<Vec<(String, String)>, String> {
+    let ecs_targets: Vec<(String, String)> = all
+        .iter()
+        .filter_map(|t| {
+            let definition = t.ecs_parameters()?.task_definition_arn();
+            Some((t.id().to_owned(), definition.to_owned()))
+        })
+        .collect();
+    if ecs_targets.is_empty() {
+        return Err(format!(
+            "rule `{rule}` has no ECS targets ({} other target{})",
+            all.len(),
+            if all.len() == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(ecs_targets)
+}
+
+/// What pre-flight found so far: the problems (all of them are reported at once) and every
+/// referenced task definition, described once: ARN → definition, or why it could not be.
+pub struct Findings {
+    file: String,
+    pub problems: Vec<Problem>,
+    pub definitions: BTreeMap<String, Result<TaskDefinition, String>>,
+}
+
+impl Findings {
+    pub fn new(file: impl Into<String>) -> Self {
+        Findings {
+            file: file.into(),
+            problems: Vec::new(),
+            definitions: BTreeMap::new(),
+        }
+    }
+
+    pub fn problem(&mut self, item: &str, field: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.file.clone(),
+            item: item.into(),
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Notes a task definition to describe (once, however many items run it).
+    pub fn wants(&mut self, task_definition: &str) {
+        self.definitions
+            .entry(task_definition.to_owned())
+            .or_insert(Err(String::new()));
+    }
+
+    /// The containers `images` resolves to in `definition`, or a problem recorded on `label`
+    /// (a definition that could not be described is reported on `owner_field`).
+    fn resolve(
+        &mut self,
+        label: &str,
+        owner_field: &str,
+        images: &Images,
+        definition: &str,
+        context: &str,
+    ) -> Option<(ImageMap, bool)> {
+        let current = match self.definitions.get(definition) {
+            Some(Ok(described)) => current_images(described),
+            Some(Err(message)) => {
+                let message = format!("{context}{message}");
+                self.problem(label, owner_field, message);
+                return None;
+            }
+            None => {
+                let message = format!("{context}{definition} was not described");
+                self.problem(label, owner_field, message);
+                return None;
+            }
+        };
+        match resolve_images(images, &current) {
+            Ok(desired) => {
+                let noop = is_noop(&desired, &current);
+                Some((desired, noop))
+            }
+            Err(message) => {
+                self.problem(label, images_field(images), format!("{context}{message}"));
+                None
+            }
+        }
+    }
+
+    pub fn service_items(
+        &mut self,
+        targets: &[ServiceTarget],
+        facts: ServiceFacts,
+    ) -> Vec<ServiceItem> {
+        let mut items = Vec::with_capacity(targets.len());
+        for (i, (target, definition)) in targets.iter().zip(facts).enumerate() {
+            let Some(definition) = definition else {
+                continue;
+            };
+            let label = service_label(i, target);
+            let Some((images, noop)) =
+                self.resolve(&label, "service", &target.images, &definition, "")
+            else {
+                continue;
+            };
+            items.push(ServiceItem {
+                id: format!("{}/{}", target.cluster, target.service),
+                cluster: target.cluster.clone(),
+                service: target.service.clone(),
+                previous_task_definition: definition,
+                images,
+                noop,
+                desired_count: target.desired_count,
+                minimum_healthy_percent: target.minimum_healthy_percent,
+                maximum_percent: target.maximum_percent,
+                timeout_seconds: target.timeout_seconds,
+                new_task_definition: None,
+            });
+        }
+        items
+    }
+
+    pub fn rule_items(&mut self, targets: &[RuleTarget], facts: RuleFacts) -> Vec<RuleItem> {
+        let mut items = Vec::with_capacity(targets.len());
+        for (i, (target, ecs_targets)) in targets.iter().zip(facts).enumerate() {
+            let Some(ecs_targets) = ecs_targets else {
+                continue;
+            };
+            let label = task_label(i, target);
+            let mut resolved = Vec::with_capacity(ecs_targets.len());
+            for (target_id, definition) in ecs_targets {
+                let context = format!("target `{target_id}`: ");
+                if let Some((images, noop)) =
+                    self.resolve(&label, "rule", &target.images, &definition, &context)
+                {
+                    resolved.push(RuleTaskTarget {
+                        target_id,
+                        previous_task_definition: definition,
+                        images,
+                        noop,
+                        new_task_definition: None,
+                    });
+                }
+            }
+            let noop = resolved.iter().all(|t| t.noop);
+            items.push(RuleItem {
+                id: format!("{}/{}", target.event_bus, target.rule),
+                rule: target.rule.clone(),
+                event_bus: target.event_bus.clone(),
+                targets: resolved,
+                noop,
+            });
+        }
+        items
+    }
+}

@@ -1,0 +1,404 @@
+//! The release report: one line per service and per rule target, built from the step records plus
+//! what finish-release observed of the current task definitions (so "final" is what runs, not what
+//! we think runs), and bounded to what the execution output can carry.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::contract::{
+    CaughtError, DeploymentStatus, ItemKind, ItemOutcome, ItemResult, Outcome, ReleaseOutcome,
+    ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome, RollbackPolicy, TaskDefRef,
+};
+use crate::decide::rollback::target_item_id;
+
+/// Deregistrations per release: the task-definition modify bucket holds 20 and refills 1/s, and
+/// the next release's registrations share it. What is left over goes with the next release.
+pub const MAX_DEREGISTRATIONS: usize = 20;
+
+/// Error causes are cut to this many characters: a reason is read by people, not parsed.
+const MAX_REASON_CHARS: usize = 500;
+
+/// The execution output is at most this many bytes of JSON: it is also the Fail cause, which AWS
+/// caps at 32 KiB after `States.JsonToString` escapes it (≈ 10 % longer).
+pub const OUTPUT_BUDGET: usize = 24_000;
+
+/// Item id → the task definition it runs now, as observed by finish-release.
+pub type Observed = BTreeMap<String, String>;
+
+fn short(text: &str) -> String {
+    if text.chars().count() <= MAX_REASON_CHARS {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(MAX_REASON_CHARS).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `Error: message` of a caught error, cut for reading.
+fn caught_reason(error: &CaughtError) -> String {
+    short(&format!("{}: {}", error.error, error.message()))
+}
+
+fn verdict_outcome(outcome: Outcome) -> ItemOutcome {
+    match outcome {
+        Outcome::Succeeded => ItemOutcome::Deployed,
+        Outcome::Failed | Outcome::InProgress => ItemOutcome::Failed,
+        Outcome::TimedOut => ItemOutcome::TimedOut,
+        Outcome::Superseded => ItemOutcome::Superseded,
+    }
+}
+
+/// What the deployment steps and the stability rounds say about one item, before any rollback.
+struct Base {
+    outcome: ItemOutcome,
+    new: Option<String>,
+    reason: Option<String>,
+    stopped_reasons: Vec<String>,
+    /// Started but never confirmed either way (the release stopped first).
+    unconfirmed: bool,
+}
+
+fn service_base(
+    new: Option<String>,
+    result: Option<&ItemResult>,
+    verdict: Option<&DeploymentStatus>,
+) -> Base {
+    let base = |outcome, new, reason| Base {
+        outcome,
+        new,
+        reason,
+        stopped_reasons: Vec::new(),
+        unconfirmed: false,
+    };
+    match result {
+        None => base(ItemOutcome::NotStarted, None, None),
+        Some(ItemResult {
+            error: Some(error), ..
+        }) => base(ItemOutcome::Failed, new, Some(caught_reason(error))),
+        Some(ItemResult {
+            deployment: Some(d),
+            ..
+        }) => {
+            let new = Some(d.new_task_definition.clone());
+            match verdict {
+                Some(v) if v.outcome.is_terminal() => Base {
+                    outcome: verdict_outcome(v.outcome),
+                    new,
+                    reason: v.reason.clone(),
+                    stopped_reasons: v.stopped_reasons.clone(),
+                    unconfirmed: false,
+                },
+                _ => Base {
+                    outcome: ItemOutcome::Failed,
+                    new,
+                    reason: Some("the release stopped before this rollout finished".into()),
+                    stopped_reasons: Vec::new(),
+                    unconfirmed: true,
+                },
+            }
+        }
+        // A result with neither deployment nor error: nothing was started.
+        Some(_) => base(ItemOutcome::NotStarted, None, None),
+    }
+}
+
+fn join_reason(reason: Option<String>, more: String) -> Option<String> {
+    Some(match reason {
+        Some(r) => format!("{r}; {more}"),
+        None => more,
+    })
+}
+
+/// Builds the report. `observed` wins for the final task definition; without it, the final one is
+/// inferred from the records.
+pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
+    let result_of = |id: &str| input.results.iter().find(|r| r.id == id);
+    let verdict_of = |id: &str| {
+        input
+            .stability
+            .as_ref()
+            .and_then(|s| s.items.iter().find(|i| i.deployment.id == id))
+    };
+    let restore_of = |id: &str| {
+        input
+            .rollback
+            .as_ref()
+            .and_then(|r| r.restores.iter().find(|x| x.id == id))
+    };
+    let rollback_verdict_of = |id: &str| {
+        input
+            .rollback_stability
+            .as_ref()
+            .and_then(|s| s.items.iter().find(|i| i.deployment.id == id))
+    };
+
+    let mut items = Vec::new();
+    let mut push = |id: String, kind: ItemKind, previous: &str, noop: bool, base: Base| {
+        if noop {
+            items.push(ReportItem {
+                final_task_definition: observed.get(&id).cloned().unwrap_or(previous.to_owned()),
+                id,
+                kind,
+                outcome: ItemOutcome::Unchanged,
+                previous_task_definition: previous.to_owned(),
+                new_task_definition: None,
+                reason: None,
+                stopped_reasons: Vec::new(),
+            });
+            return;
+        }
+        let mut outcome = base.outcome;
+        let mut reason = base.reason;
+        let started = base.new.is_some() && outcome != ItemOutcome::NotStarted;
+        let mut inferred_final = match &base.new {
+            Some(new) if started => new.clone(),
+            _ => previous.to_owned(),
+        };
+        match restore_of(&id).map(|r| (r.outcome, r.reason.clone())) {
+            Some((RestoreOutcome::Restored | RestoreOutcome::AlreadyCurrent, _)) => {
+                inferred_final = previous.to_owned();
+                if outcome == ItemOutcome::Deployed || (base.unconfirmed && started) {
+                    outcome = ItemOutcome::RolledBack;
+                    reason = join_reason(None, "restored after another item failed".into());
+                } else if started {
+                    reason = join_reason(reason, "restored to the previous task definition".into());
+                }
+                if let Some(v) = rollback_verdict_of(&id) {
+                    if v.outcome != Outcome::Succeeded {
+                        reason = join_reason(
+                            reason,
+                            format!(
+                                "rollback rollout {:?}: {}",
+                                v.outcome,
+                                v.reason.as_deref().unwrap_or("no reason")
+                            ),
+                        );
+                    }
+                }
+            }
+            Some((RestoreOutcome::Failed, why)) => {
+                reason = join_reason(
+                    reason,
+                    format!("restore failed: {}", why.as_deref().unwrap_or("unknown")),
+                );
+            }
+            Some((RestoreOutcome::Skipped, _)) | None => {}
+        }
+        items.push(ReportItem {
+            final_task_definition: observed.get(&id).cloned().unwrap_or(inferred_final),
+            id,
+            kind,
+            outcome,
+            previous_task_definition: previous.to_owned(),
+            new_task_definition: base.new,
+            reason: reason.map(|r| short(&r)),
+            stopped_reasons: base.stopped_reasons,
+        });
+    };
+
+    for item in &input.plan.services {
+        let result = result_of(&item.id);
+        let new = result
+            .and_then(|r| r.deployment.as_ref())
+            .map(|d| d.new_task_definition.clone())
+            .or_else(|| item.new_task_definition.clone());
+        let base = service_base(new, result, verdict_of(&item.id));
+        push(
+            item.id.clone(),
+            ItemKind::Service,
+            &item.previous_task_definition,
+            item.noop,
+            base,
+        );
+    }
+    for rule in &input.plan.tasks {
+        let result = result_of(&rule.id);
+        for target in &rule.targets {
+            let id = target_item_id(&rule.id, &target.target_id);
+            let change = result
+                .and_then(|r| r.rule.as_ref())
+                .and_then(|u| u.targets.iter().find(|c| c.target_id == target.target_id));
+            let base = match (result, change) {
+                (None, _) => Base {
+                    outcome: ItemOutcome::NotStarted,
+                    new: None,
+                    reason: None,
+                    stopped_reasons: Vec::new(),
+                    unconfirmed: false,
+                },
+                (Some(ItemResult { error: Some(e), .. }), _) => Base {
+                    outcome: ItemOutcome::Failed,
+                    new: target.new_task_definition.clone(),
+                    reason: Some(caught_reason(e)),
+                    stopped_reasons: Vec::new(),
+                    unconfirmed: false,
+                },
+                (Some(_), Some(change)) => Base {
+                    outcome: ItemOutcome::Deployed,
+                    new: Some(change.new_task_definition.clone()),
+                    reason: None,
+                    stopped_reasons: Vec::new(),
+                    unconfirmed: false,
+                },
+                (Some(_), None) => Base {
+                    outcome: ItemOutcome::NotStarted,
+                    new: None,
+                    reason: Some("not in the rule update's result".into()),
+                    stopped_reasons: Vec::new(),
+                    unconfirmed: false,
+                },
+            };
+            push(
+                id,
+                ItemKind::RuleTarget,
+                &target.previous_task_definition,
+                rule.noop || target.noop,
+                base,
+            );
+        }
+    }
+
+    let outcome = release_outcome(input, &items);
+    ReleaseReport {
+        release_id: input.plan.release.id.clone(),
+        outcome,
+        items,
+        problems: input
+            .failures
+            .iter()
+            .map(|(state, error)| format!("{state} failed: {}", caught_reason(error)))
+            .collect(),
+        omitted_items: 0,
+        full_report: None,
+    }
+}
+
+fn release_outcome(input: &ReleaseRecords, items: &[ReportItem]) -> ReleaseOutcome {
+    let all_fine = items
+        .iter()
+        .all(|i| matches!(i.outcome, ItemOutcome::Deployed | ItemOutcome::Unchanged));
+    if all_fine && input.rollback.is_none() {
+        return ReleaseOutcome::Succeeded;
+    }
+    let Some(rollback) = &input.rollback else {
+        return ReleaseOutcome::Failed;
+    };
+    if input.failures.await_rollback.is_some() {
+        // The restoring rollouts were never confirmed.
+        return ReleaseOutcome::Failed;
+    }
+    let restored = input.plan.settings.rollback != RollbackPolicy::None
+        && rollback
+            .restores
+            .iter()
+            .all(|r| r.outcome != RestoreOutcome::Failed);
+    let settled = input
+        .rollback_stability
+        .as_ref()
+        .map_or(rollback.pending == 0 && rollback.failed == 0, |s| {
+            s.pending == 0 && s.failed == 0
+        });
+    if restored && settled {
+        ReleaseOutcome::RolledBack
+    } else {
+        ReleaseOutcome::Failed
+    }
+}
+
+/// Old revisions to deregister from one family: `revisions` are its ACTIVE ones, newest first. The
+/// newest `keep` stay, and so does every revision in `referenced` (by `family:revision`).
+pub fn revisions_to_deregister(
+    revisions: &[String],
+    keep: usize,
+    referenced: &BTreeSet<String>,
+) -> Vec<String> {
+    revisions
+        .iter()
+        .skip(keep)
+        .filter(|r| !referenced.contains(TaskDefRef::new(r).key()))
+        .cloned()
+        .collect()
+}
+
+/// Every task definition the release mentions (previous and new, services and rule targets).
+pub fn referenced_revisions(input: &ReleaseRecords) -> BTreeSet<String> {
+    let mut referenced = BTreeSet::new();
+    let mut add = |td: &str| {
+        if !td.is_empty() {
+            referenced.insert(TaskDefRef::new(td).key().to_owned());
+        }
+    };
+    for s in &input.plan.services {
+        add(&s.previous_task_definition);
+        if let Some(n) = &s.new_task_definition {
+            add(n);
+        }
+    }
+    for r in &input.plan.tasks {
+        for t in &r.targets {
+            add(&t.previous_task_definition);
+            if let Some(n) = &t.new_task_definition {
+                add(n);
+            }
+        }
+    }
+    for result in &input.results {
+        if let Some(d) = &result.deployment {
+            add(&d.previous_task_definition);
+            add(&d.new_task_definition);
+        }
+        if let Some(u) = &result.rule {
+            for c in &u.targets {
+                add(&c.previous_task_definition);
+                add(&c.new_task_definition);
+            }
+        }
+    }
+    referenced
+}
+
+/// Which items a bounded report keeps first: what needs attention, then what changed.
+fn attention(outcome: ItemOutcome) -> u8 {
+    match outcome {
+        ItemOutcome::Failed | ItemOutcome::TimedOut | ItemOutcome::Superseded => 0,
+        ItemOutcome::NotStarted => 1,
+        ItemOutcome::RolledBack => 2,
+        ItemOutcome::Deployed => 3,
+        ItemOutcome::Unchanged => 4,
+    }
+}
+
+fn json_len<T: serde::Serialize>(value: &T) -> usize {
+    serde_json::to_vec(value).map_or(0, |v| v.len())
+}
+
+/// The report with `fullReport` set, keeping every item while the JSON fits `budget` bytes;
+/// otherwise the items that need attention first (in report order among equals), and how many
+/// were left out.
+pub fn bounded(mut report: ReleaseReport, full_report: String, budget: usize) -> ReleaseReport {
+    report.full_report = Some(full_report);
+    if json_len(&report) <= budget {
+        return report;
+    }
+    let items = std::mem::take(&mut report.items);
+    // Room for the omitted-items count the bounded report gains.
+    let mut size = json_len(&report) + r#","omittedItems":4294967295"#.len();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| attention(items[i].outcome));
+    let mut keep = vec![false; items.len()];
+    for i in order {
+        let cost = json_len(&items[i]) + 1;
+        if size + cost > budget {
+            break;
+        }
+        size += cost;
+        keep[i] = true;
+    }
+    let total = items.len();
+    report.items = items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, kept)| kept.then_some(item))
+        .collect();
+    report.omitted_items = (total - report.items.len()) as u32;
+    report
+}

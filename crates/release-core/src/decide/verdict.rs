@@ -1,0 +1,224 @@
+//! Did our deployment win? The verdict for one service at one moment.
+//!
+//! The verdict is about OUR deployment (the `ecs-svc/…` id UpdateService created), never only about
+//! the service looking steady: a circuit breaker that rolled the service back to the previous task
+//! definition leaves a perfectly steady service, and that is a failure.
+
+use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, Task};
+
+use crate::contract::{DeploymentStatus, Outcome, ServiceDeployment, StabilityOutput, TaskDefRef};
+
+/// The status ECS gives the deployment that new tasks are started for.
+pub const PRIMARY: &str = "PRIMARY";
+
+/// At most this many stopped-task reasons per item: enough to diagnose, small in the state.
+pub const MAX_STOPPED_REASONS: usize = 5;
+
+/// The judgement of one deployment at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+impl Verdict {
+    fn new(outcome: Outcome, reason: impl Into<String>) -> Self {
+        Verdict {
+            outcome,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Failed tasks that count as "not going to make it" while no task of the deployment has stayed up:
+/// ECS's own circuit-breaker default, half the desired count, at least 3, at most 200. It matters
+/// for services without the circuit breaker, which ECS would otherwise retry for ever.
+pub fn failed_task_threshold(desired: i32) -> i32 {
+    ((desired + 1) / 2).clamp(3, 200)
+}
+
+/// The verdict for `deployment` given the service as DescribeServices reports it now (`None`: the
+/// service is missing) and the time `now` in Unix seconds.
+pub fn judge(deployment: &ServiceDeployment, service: Option<&Service>, now: i64) -> Verdict {
+    let name = &deployment.id;
+    let Some(service) = service else {
+        return Verdict::new(Outcome::Failed, format!("service {name} is missing"));
+    };
+    let status = service.status.as_deref().unwrap_or("UNKNOWN");
+    if status != "ACTIVE" {
+        return Verdict::new(Outcome::Failed, format!("service {name} is {status}"));
+    }
+    let deployments = service.deployments.as_deref().unwrap_or_default();
+    let ours = deployments
+        .iter()
+        .find(|d| d.id.as_deref() == Some(deployment.deployment_id.as_str()));
+    let primary = deployments
+        .iter()
+        .find(|d| d.status.as_deref() == Some(PRIMARY));
+
+    // Our deployment failed: ECS said so, whatever the service does next.
+    if let Some(ours) = ours {
+        if ours.rollout_state == Some(DeploymentRolloutState::Failed) {
+            return Verdict::new(
+                Outcome::Failed,
+                format!(
+                    "deployment {} failed ({} failed tasks): {}",
+                    deployment.deployment_id,
+                    ours.failed_tasks,
+                    ours.rollout_state_reason
+                        .as_deref()
+                        .unwrap_or("no reason given")
+                ),
+            );
+        }
+    }
+
+    let Some(primary) = primary else {
+        return in_progress_or_timed_out(
+            deployment,
+            now,
+            format!("service {name} has no PRIMARY deployment"),
+        );
+    };
+    let primary_td = primary.task_definition.as_deref().unwrap_or_default();
+    let primary_is_ours = primary.id.as_deref() == Some(deployment.deployment_id.as_str())
+        || TaskDefRef::new(primary_td).same_as(&deployment.new_task_definition);
+
+    if primary_is_ours {
+        return judge_our_primary(deployment, primary, deployments.len(), now);
+    }
+    if TaskDefRef::new(primary_td).same_as(&deployment.previous_task_definition) {
+        // A circuit-breaker rollback: steady perhaps, but on the old revision.
+        let ours_state = match ours {
+            Some(d) => format!(
+                "our deployment {} is {}",
+                deployment.deployment_id,
+                rollout_state_text(d)
+            ),
+            None => format!("our deployment {} is gone", deployment.deployment_id),
+        };
+        return Verdict::new(
+            Outcome::Failed,
+            format!(
+                "service {name} rolled back to the previous task definition {} ({ours_state}){}",
+                TaskDefRef::new(primary_td),
+                primary
+                    .rollout_state_reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    Verdict::new(
+        Outcome::Superseded,
+        format!(
+            "service {name} now runs {} from deployment {}, neither ours ({}) nor the previous ({})",
+            TaskDefRef::new(primary_td),
+            primary.id.as_deref().unwrap_or("?"),
+            TaskDefRef::new(&deployment.new_task_definition),
+            TaskDefRef::new(&deployment.previous_task_definition),
+        ),
+    )
+}
+
+fn judge_our_primary(
+    deployment: &ServiceDeployment,
+    primary: &Deployment,
+    deployment_count: usize,
+    now: i64,
+) -> Verdict {
+    let others = deployment_count.saturating_sub(1);
+    let counts = format!(
+        "running {}/{}, {} failed tasks, rollout {}, {} other deployment{}",
+        primary.running_count,
+        primary.desired_count,
+        primary.failed_tasks,
+        rollout_state_text(primary),
+        others,
+        if others == 1 { "" } else { "s" }
+    );
+    let steady = primary.running_count == primary.desired_count && others == 0;
+    let completed = match &primary.rollout_state {
+        Some(DeploymentRolloutState::Completed) => true,
+        // Services that predate rollout states (or sit behind a Classic LB) never report one.
+        None => true,
+        Some(_) => false,
+    };
+    if completed && steady {
+        return Verdict::new(Outcome::Succeeded, counts);
+    }
+    // failedTasks resets once a task of the deployment runs, so a high count means none stayed up.
+    if primary.failed_tasks >= failed_task_threshold(primary.desired_count)
+        && primary.running_count < primary.desired_count
+    {
+        return Verdict::new(
+            Outcome::Failed,
+            format!(
+                "deployment {} is not progressing: {counts}",
+                deployment.deployment_id
+            ),
+        );
+    }
+    in_progress_or_timed_out(deployment, now, counts)
+}
+
+fn in_progress_or_timed_out(deployment: &ServiceDeployment, now: i64, progress: String) -> Verdict {
+    if now > deployment.deadline {
+        Verdict::new(
+            Outcome::TimedOut,
+            format!(
+                "deadline passed {} s ago: {progress}",
+                now - deployment.deadline
+            ),
+        )
+    } else {
+        Verdict::new(Outcome::InProgress, progress)
+    }
+}
+
+fn rollout_state_text(d: &Deployment) -> &str {
+    d.rollout_state
+        .as_ref()
+        .map_or("without rollout state", DeploymentRolloutState::as_str)
+}
+
+/// Stopped-task reasons worth showing: the task's own `stoppedReason` and each container's reason
+/// and exit code, deduplicated in order of appearance, at most [`MAX_STOPPED_REASONS`].
+pub fn stopped_reasons(tasks: &[Task]) -> Vec<String> {
+    let mut reasons: Vec<String> = Vec::new();
+    let mut push = |r: String| {
+        if !r.is_empty() && !reasons.contains(&r) && reasons.len() < MAX_STOPPED_REASONS {
+            reasons.push(r);
+        }
+    };
+    for task in tasks {
+        if let Some(r) = task.stopped_reason.as_deref() {
+            push(r.trim().to_owned());
+        }
+        for c in task.containers.as_deref().unwrap_or_default() {
+            let name = c.name.as_deref().unwrap_or("container");
+            match (c.exit_code, c.reason.as_deref()) {
+                (Some(code), Some(reason)) => push(format!("{name}: exit code {code}: {reason}")),
+                (Some(code), None) if code != 0 => push(format!("{name}: exit code {code}")),
+                (None, Some(reason)) => push(format!("{name}: {reason}")),
+                (Some(_), None) | (None, None) => {}
+            }
+        }
+    }
+    reasons
+}
+
+/// `pending` / `failed` counts of a set of statuses.
+pub fn summarize(items: Vec<DeploymentStatus>) -> StabilityOutput {
+    let pending = items
+        .iter()
+        .filter(|i| i.outcome == Outcome::InProgress)
+        .count() as u32;
+    let failed = items.iter().filter(|i| i.outcome.is_failure()).count() as u32;
+    StabilityOutput {
+        items,
+        pending,
+        failed,
+    }
+}

@@ -1,0 +1,256 @@
+//! plan-release: re-validate the release, pre-flight it against AWS without changing anything, and
+//! record what each item runs now. Every problem is collected and reported at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::stream::{self, StreamExt};
+use tracing::{info, info_span, Instrument};
+
+use crate::aws::{EcsApi, EventsApi, ObjectStore};
+use crate::contract::{
+    Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget, ServiceTarget,
+};
+use crate::decide::manifest::check_input;
+use crate::decide::preflight::{
+    aborts_plan, ecs_targets, service_label, service_problem, task_label, Findings, RuleFacts,
+    ServiceFacts,
+};
+use crate::records::{RecordStore, BUCKET_VAR};
+use crate::Error;
+
+/// DescribeTaskDefinition calls in flight during pre-flight: well inside ECS's describe rate, and
+/// the SDK retries what gets throttled.
+const DESCRIBE_CONCURRENCY: usize = 8;
+
+/// Validates `input`, checks every cluster, service, rule, target, task definition and container
+/// against AWS, and returns the plan. Read-only: nothing is registered or updated.
+pub async fn plan<E: EcsApi, V: EventsApi>(
+    ecs: &E,
+    events: &V,
+    input: ReleaseInput,
+) -> Result<Plan, Error> {
+    let problems = check_input(&input);
+    if !problems.is_empty() {
+        return Err(Error::ManifestInvalid(problems));
+    }
+    let span = info_span!("plan", release_id = %input.release.id);
+    async {
+        let mut preflight = Findings::new(input.release.source.clone());
+        let services = describe_services(&mut preflight, ecs, &input.services).await?;
+        let rules = describe_rules(&mut preflight, events, &input.tasks).await?;
+        describe_definitions(&mut preflight, ecs).await?;
+        let services = preflight.service_items(&input.services, services);
+        let tasks = preflight.rule_items(&input.tasks, rules);
+        if !preflight.problems.is_empty() {
+            return Err(Error::PreflightFailed(preflight.problems));
+        }
+        let changed_services = count(services.iter().filter(|s| !s.noop));
+        let changed_tasks = count(tasks.iter().filter(|t| !t.noop));
+        info!(
+            services = services.len(),
+            changed_services,
+            tasks = tasks.len(),
+            changed_tasks,
+            "planned"
+        );
+        Ok(Plan {
+            release: input.release.clone(),
+            settings: input.settings.clone(),
+            services,
+            tasks,
+            changed_services,
+            changed_tasks,
+        })
+    }
+    .instrument(span)
+    .await
+}
+
+/// plan-release: [`plan`], then the plan recorded under the execution's prefix in `bucket` (the
+/// function's `CONVOY_RECORDS_BUCKET`). Nothing is written when the release is rejected.
+pub async fn plan_release<E: EcsApi, V: EventsApi>(
+    ecs: &E,
+    events: &V,
+    store: &RecordStore<impl ObjectStore>,
+    bucket: Option<&str>,
+    request: PlanRequest,
+) -> Result<PlannedRelease, Error> {
+    let Some(bucket) = bucket.filter(|b| !b.is_empty()) else {
+        return Err(Error::internal(format!(
+            "{BUCKET_VAR} is not set: plan-release has nowhere to record the release"
+        )));
+    };
+    let plan = plan(ecs, events, request.release).await?;
+    let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
+    let plan = store.write_plan(&records, plan).await?;
+    Ok(plan.planned(records))
+}
+
+fn count<T>(items: impl Iterator<Item = T>) -> u32 {
+    u32::try_from(items.count()).unwrap_or(u32::MAX)
+}
+
+/// Clusters (batched) and services (batched per cluster): the task definition each runs.
+async fn describe_services<E: EcsApi>(
+    findings: &mut Findings,
+    ecs: &E,
+    targets: &[ServiceTarget],
+) -> Result<ServiceFacts, Error> {
+    let mut facts = vec![None; targets.len()];
+    if targets.is_empty() {
+        return Ok(facts);
+    }
+    let clusters: Vec<String> = targets
+        .iter()
+        .map(|t| t.cluster.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let found = ecs.describe_clusters(&clusters).await?;
+    let active: BTreeSet<&str> = found
+        .items
+        .iter()
+        .filter(|c| c.status() == Some("ACTIVE"))
+        .filter_map(|c| c.cluster_name())
+        .collect();
+    let mut by_cluster: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, target) in targets.iter().enumerate() {
+        if active.contains(target.cluster.as_str()) {
+            by_cluster.entry(&target.cluster).or_default().push(i);
+            continue;
+        }
+        let status = found
+            .items
+            .iter()
+            .find(|c| c.cluster_name() == Some(target.cluster.as_str()))
+            .and_then(|c| c.status());
+        let message = match status {
+            Some(status) => format!("cluster `{}` is {status}, not ACTIVE", target.cluster),
+            None => format!("cluster `{}` not found", target.cluster),
+        };
+        findings.problem(&service_label(i, target), "cluster", message);
+    }
+    for (cluster, indexes) in by_cluster {
+        let names: Vec<String> = indexes
+            .iter()
+            .map(|&i| targets[i].service.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let found = match ecs.describe_services(cluster, &names).await {
+            Ok(found) => found,
+            Err(e) if aborts_plan(&e) => return Err(e),
+            Err(e) => {
+                for &i in &indexes {
+                    findings.problem(&service_label(i, &targets[i]), "service", e.to_string());
+                }
+                continue;
+            }
+        };
+        for i in indexes {
+            let target = &targets[i];
+            let label = service_label(i, target);
+            let service = found
+                .items
+                .iter()
+                .find(|s| s.service_name() == Some(target.service.as_str()));
+            let Some(service) = service else {
+                let reason = found
+                    .failures
+                    .iter()
+                    .find(|f| {
+                        f.arn()
+                            .is_some_and(|a| a.ends_with(&format!("/{}", target.service)))
+                    })
+                    .and_then(|f| f.reason())
+                    .unwrap_or("MISSING");
+                let message = format!(
+                    "service `{}` not found in cluster `{cluster}` ({reason})",
+                    target.service
+                );
+                findings.problem(&label, "service", message);
+                continue;
+            };
+            if let Some(message) = service_problem(service) {
+                findings.problem(&label, "service", message);
+                continue;
+            }
+            let definition = service.task_definition().unwrap_or_default().to_owned();
+            findings.wants(&definition);
+            facts[i] = Some(definition);
+        }
+    }
+    Ok(facts)
+}
+
+/// Rules exist and have ECS targets; the task definition of each target.
+async fn describe_rules<V: EventsApi>(
+    findings: &mut Findings,
+    events: &V,
+    targets: &[RuleTarget],
+) -> Result<RuleFacts, Error> {
+    let mut facts = Vec::with_capacity(targets.len());
+    for (i, target) in targets.iter().enumerate() {
+        let label = task_label(i, target);
+        let checked = rule_targets(events, target).await;
+        match checked {
+            Ok(Ok(ecs_targets)) => {
+                for (_, definition) in &ecs_targets {
+                    findings.wants(definition);
+                }
+                facts.push(Some(ecs_targets));
+            }
+            Ok(Err(message)) => {
+                findings.problem(&label, "rule", message);
+                facts.push(None);
+            }
+            Err(e) if aborts_plan(&e) => return Err(e),
+            Err(e) => {
+                findings.problem(&label, "rule", e.to_string());
+                facts.push(None);
+            }
+        }
+    }
+    Ok(facts)
+}
+
+async fn rule_targets<V: EventsApi>(
+    events: &V,
+    target: &RuleTarget,
+) -> Result<Result<Vec<(String, String)>, String>, Error> {
+    let Some(_rule) = events
+        .describe_rule(&target.event_bus, &target.rule)
+        .await?
+    else {
+        return Ok(Err(format!(
+            "rule `{}` not found on event bus `{}`",
+            target.rule, target.event_bus
+        )));
+    };
+    let all = events.list_targets(&target.event_bus, &target.rule).await?;
+    Ok(ecs_targets(&target.rule, &all))
+}
+
+/// Describes every referenced task definition once, a few at a time: a release of hundreds of
+/// services has hundreds of families, and one after another that is minutes of pre-flight.
+async fn describe_definitions<E: EcsApi>(findings: &mut Findings, ecs: &E) -> Result<(), Error> {
+    let arns: Vec<String> = findings.definitions.keys().cloned().collect();
+    let mut described = stream::iter(arns)
+        .map(|arn| async move {
+            let answer = ecs.describe_task_definition(&arn).await;
+            (arn, answer)
+        })
+        .buffer_unordered(DESCRIBE_CONCURRENCY);
+    while let Some((arn, answer)) = described.next().await {
+        let definition = match answer {
+            Ok((definition, _tags)) => Ok(definition),
+            Err(e) if aborts_plan(&e) => return Err(e),
+            Err(e) => Err(format!("task definition {arn} could not be described: {e}")),
+        };
+        findings.definitions.insert(arn, definition);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

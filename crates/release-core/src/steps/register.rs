@@ -1,0 +1,282 @@
+//! register-task-definition: registers the plan item's next revision, idempotently per release: a
+//! retried step finds the revision it already registered and reuses it.
+
+use std::collections::BTreeMap;
+
+use tracing::{info, info_span, Instrument};
+
+use crate::aws::{EcsApi, ObjectStore};
+use crate::contract::{ImageMap, PlanItem, RegisterInput, RuleItem, ServiceItem, TaskDefRef};
+use crate::decide::taskdef::{display_name, reusable, rewrite};
+use crate::records::{RecordStore, PLAN};
+use crate::Error;
+
+/// Registers the next revision of `previous` with `images`, or reuses the one this release already
+/// registered. Returns the new revision's ARN.
+pub async fn register<E: EcsApi>(
+    ecs: &E,
+    release_id: &str,
+    previous: &str,
+    images: &ImageMap,
+) -> Result<String, Error> {
+    // The family's newest revision first: it is what a retry of this release would reuse, and most
+    // services run it, so one DescribeTaskDefinition usually serves both (the read bucket is shared).
+    let (latest, latest_tags) = ecs
+        .describe_task_definition(TaskDefRef::new(previous).family())
+        .await?;
+    let (current, tags) = if latest
+        .task_definition_arn()
+        .is_some_and(|arn| TaskDefRef::new(arn).same_as(previous))
+    {
+        (latest.clone(), latest_tags.clone())
+    } else {
+        ecs.describe_task_definition(previous).await?
+    };
+    let desired = rewrite(&current, &tags, images, release_id)?;
+    if reusable(&latest, &latest_tags, &desired, release_id) {
+        let arn = display_name(&latest);
+        info!(task_definition = %arn, "reusing the revision this release registered");
+        return Ok(arn);
+    }
+    let registered = ecs
+        .register_task_definition(&desired.definition, &desired.tags)
+        .await?;
+    let arn = display_name(&registered);
+    info!(task_definition = %arn, previous, "registered");
+    Ok(arn)
+}
+
+/// register-task-definition: the plan item named by the Map iteration, with `newTaskDefinition`
+/// filled in. A failure is recorded with its whole message before it is returned.
+pub async fn register_planned<E: EcsApi>(
+    ecs: &E,
+    store: &RecordStore<impl ObjectStore>,
+    input: &RegisterInput,
+) -> Result<PlanItem, Error> {
+    let registered = async {
+        let plan = store.plan(&input.records).await?;
+        let item = plan.item(input.kind, &input.id).ok_or_else(|| {
+            Error::internal(format!(
+                "{}: no {} `{}` in the plan",
+                input.records.uri(PLAN),
+                input.kind.as_str(),
+                input.id
+            ))
+        })?;
+        register_item(ecs, &input.release_id, item).await
+    }
+    .await;
+    if let Err(e) = &registered {
+        store
+            .record_failure(&input.records, input.kind, &input.id, e)
+            .await;
+    }
+    registered
+}
+
+/// The item with `newTaskDefinition` filled in. No-op items and targets pass through unchanged;
+/// a rule registers once per distinct previous definition and images.
+pub async fn register_item<E: EcsApi>(
+    ecs: &E,
+    release_id: &str,
+    item: PlanItem,
+) -> Result<PlanItem, Error> {
+    match item {
+        PlanItem::Service(item) => {
+            let span = info_span!("register", cluster = %item.cluster, service = %item.service);
+            register_service(ecs, release_id, item)
+                .instrument(span)
+                .await
+                .map(PlanItem::Service)
+        }
+        PlanItem::Rule(item) => {
+            let span = info_span!("register", event_bus = %item.event_bus, rule = %item.rule);
+            register_rule(ecs, release_id, item)
+                .instrument(span)
+                .await
+                .map(PlanItem::Rule)
+        }
+    }
+}
+
+async fn register_service<E: EcsApi>(
+    ecs: &E,
+    release_id: &str,
+    mut item: ServiceItem,
+) -> Result<ServiceItem, Error> {
+    if !item.noop {
+        let arn = register(
+            ecs,
+            release_id,
+            &item.previous_task_definition,
+            &item.images,
+        )
+        .await?;
+        item.new_task_definition = Some(arn);
+    }
+    Ok(item)
+}
+
+async fn register_rule<E: EcsApi>(
+    ecs: &E,
+    release_id: &str,
+    mut item: RuleItem,
+) -> Result<RuleItem, Error> {
+    let mut registered: BTreeMap<(String, ImageMap), String> = BTreeMap::new();
+    for target in item.targets.iter_mut().filter(|t| !t.noop) {
+        let key = (
+            target.previous_task_definition.clone(),
+            target.images.clone(),
+        );
+        let arn = match registered.get(&key) {
+            Some(arn) => arn.clone(),
+            None => {
+                let arn = register(ecs, release_id, &key.0, &key.1).await?;
+                registered.insert(key, arn.clone());
+                arn
+            }
+        };
+        target.new_task_definition = Some(arn);
+    }
+    Ok(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::Tag;
+
+    use super::*;
+    use crate::aws::fake::{tag, FakeEcs};
+    use crate::contract::RuleTaskTarget;
+    use crate::decide::taskdef::{current_images, PREVIOUS_TAG, RELEASE_TAG};
+
+    fn images(pairs: &[(&str, &str)]) -> ImageMap {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn keys(tags: &[Tag]) -> Vec<(&str, &str)> {
+        tags.iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn register_twice_in_one_release_registers_once() {
+        let ecs = FakeEcs::default();
+        let previous = ecs.definition(
+            "web",
+            &[("app", "web:1"), ("envoy", "envoy:1")],
+            &[tag("team", "a")],
+        );
+        let wanted = images(&[("app", "web:2")]);
+        let first = register(&ecs, "r-2", &previous, &wanted).await.unwrap();
+        let again = register(&ecs, "r-2", &previous, &wanted).await.unwrap();
+        assert_eq!(first, again);
+        assert_eq!(ecs.calls("RegisterTaskDefinition"), 1);
+        assert!(first.ends_with("task-definition/web:2"), "{first}");
+        let (def, tags) = ecs.stored(&first).unwrap();
+        assert_eq!(
+            current_images(&def),
+            images(&[("app", "web:2"), ("envoy", "envoy:1")])
+        );
+        assert_eq!(
+            keys(&tags),
+            [
+                ("team", "a"),
+                (RELEASE_TAG, "r-2"),
+                (PREVIOUS_TAG, previous.as_str())
+            ]
+        );
+        // Another release with the same images gets its own revision.
+        let other = register(&ecs, "r-3", &previous, &wanted).await.unwrap();
+        assert!(other.ends_with("task-definition/web:3"), "{other}");
+    }
+
+    #[tokio::test]
+    async fn registering_from_the_newest_revision_describes_it_once() {
+        let ecs = FakeEcs::default();
+        let previous = ecs.definition("web", &[("app", "web:1")], &[]);
+        register(&ecs, "r-2", &previous, &images(&[("app", "web:2")]))
+            .await
+            .unwrap();
+        assert_eq!(ecs.calls("DescribeTaskDefinition"), 1);
+        // From an older revision: the newest and the previous one are both needed.
+        ecs.definition("web", &[("app", "web:9")], &[]);
+        register(&ecs, "r-3", &previous, &images(&[("app", "web:3")]))
+            .await
+            .unwrap();
+        assert_eq!(ecs.calls("DescribeTaskDefinition"), 3);
+    }
+
+    #[tokio::test]
+    async fn rule_registers_once_per_distinct_previous_definition() {
+        let ecs = FakeEcs::default();
+        let a = ecs.definition("report", &[("job", "report:1")], &[]);
+        let b = ecs.definition("cleanup", &[("job", "report:1")], &[]);
+        let target = |id: &str, previous: &str, noop: bool| RuleTaskTarget {
+            target_id: id.into(),
+            previous_task_definition: previous.into(),
+            images: images(&[("job", "report:2")]),
+            noop,
+            new_task_definition: None,
+        };
+        let item = RuleItem {
+            id: "default/nightly".into(),
+            rule: "nightly".into(),
+            event_bus: "default".into(),
+            targets: vec![
+                target("t1", &a, false),
+                target("t2", &a, false),
+                target("t3", &b, false),
+                target("t4", &b, true),
+            ],
+            noop: false,
+        };
+        let out = register_item(&ecs, "r-9", PlanItem::Rule(item))
+            .await
+            .unwrap();
+        let PlanItem::Rule(out) = out else {
+            panic!("a rule item stays a rule item");
+        };
+        let news: Vec<Option<&str>> = out
+            .targets
+            .iter()
+            .map(|t| {
+                t.new_task_definition
+                    .as_deref()
+                    .map(|td| TaskDefRef::new(td).key())
+            })
+            .collect();
+        assert_eq!(
+            news,
+            [Some("report:2"), Some("report:2"), Some("cleanup:2"), None]
+        );
+        assert_eq!(ecs.calls("RegisterTaskDefinition"), 2);
+    }
+
+    #[tokio::test]
+    async fn noop_service_passes_through_without_calls() {
+        let ecs = FakeEcs::default();
+        let item = ServiceItem {
+            id: "prod/web".into(),
+            cluster: "prod".into(),
+            service: "web".into(),
+            previous_task_definition: "web:1".into(),
+            images: images(&[("app", "web:1")]),
+            noop: true,
+            desired_count: None,
+            minimum_healthy_percent: None,
+            maximum_percent: None,
+            timeout_seconds: 600,
+            new_task_definition: None,
+        };
+        let out = register_item(&ecs, "r", PlanItem::Service(item.clone()))
+            .await
+            .unwrap();
+        assert_eq!(out, PlanItem::Service(item));
+        assert_eq!(ecs.total_calls(), 0);
+    }
+}
