@@ -141,3 +141,105 @@ pub fn restored_text(restored: &Restored, color: bool) -> String {
         )
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use release_core::contract::{ItemKind, ItemOutcome, ReleaseOutcome, ReportItem};
+    use release_core::decide::rollback::select;
+    use serde_json::json;
+
+    use super::*;
+
+    /// A recorded plan: web changed (timeout 300), api unchanged (1200); both targets of the
+    /// nightly rule changed, on a partner bus whose name holds `/`.
+    fn plan() -> Plan {
+        serde_json::from_value(json!({
+            "release": {"id": "r1", "source": "d.yaml"},
+            "settings": {"rollback": "failed", "maxConcurrency": 10, "pollIntervalSeconds": 5, "keepRevisions": 0},
+            "services": [
+                {"id": "prod/web", "cluster": "prod", "service": "web", "previousTaskDefinition": "web:1",
+                 "images": {"web": "web:2"}, "noop": false, "timeoutSeconds": 300},
+                {"id": "prod/api", "cluster": "prod", "service": "api", "previousTaskDefinition": "api:1",
+                 "images": {"api": "api:1"}, "noop": true, "timeoutSeconds": 1200}
+            ],
+            "tasks": [{"id": "aws.partner/x/bus/hourly", "rule": "hourly", "eventBus": "aws.partner/x/bus",
+                       "noop": false,
+                       "targets": [{"targetId": "t1", "previousTaskDefinition": "rep:1", "images": {}, "noop": false}]}],
+            "changedServices": 1, "changedTasks": 1
+        }))
+        .unwrap()
+    }
+
+    fn report() -> ReleaseReport {
+        let item = |id: &str, kind, new: Option<&str>| ReportItem {
+            id: id.into(),
+            kind,
+            outcome: ItemOutcome::Deployed,
+            previous_task_definition: String::new(),
+            new_task_definition: new.map(str::to_owned),
+            final_task_definition: String::new(),
+            reason: None,
+            stopped_reasons: Vec::new(),
+        };
+        ReleaseReport {
+            release_id: "r1".into(),
+            outcome: ReleaseOutcome::Succeeded,
+            items: vec![
+                item("prod/web", ItemKind::Service, Some("web:2")),
+                item(
+                    "aws.partner/x/bus/hourly/t1",
+                    ItemKind::RuleTarget,
+                    Some("rep:2"),
+                ),
+            ],
+            problems: Vec::new(),
+            omitted_items: 0,
+            full_report: None,
+        }
+    }
+
+    #[test]
+    fn the_recorded_plan_is_restored_with_its_own_timeouts() {
+        let input = restore_input(&plan(), &report(), None);
+        assert_eq!(input.plan.settings.rollback, RollbackPolicy::All);
+        assert!(input.results.is_empty());
+        let services: Vec<(&str, u32, Option<&str>)> = input
+            .plan
+            .services
+            .iter()
+            .map(|s| {
+                (
+                    s.id.as_str(),
+                    s.timeout_seconds,
+                    s.new_task_definition.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            services,
+            [("prod/web", 300, Some("web:2")), ("prod/api", 1200, None)]
+        );
+        let target = &input.plan.tasks[0].targets[0];
+        assert_eq!(target.new_task_definition.as_deref(), Some("rep:2"));
+        assert_eq!(input.plan.tasks[0].event_bus, "aws.partner/x/bus");
+        // The rollback function's selection: every changed item, nothing unchanged.
+        let selected: Vec<String> = select(&input.plan, &[], None)
+            .restore
+            .iter()
+            .map(|c| c.id())
+            .collect();
+        assert_eq!(selected, ["prod/web", "aws.partner/x/bus/hourly/t1"]);
+    }
+
+    #[test]
+    fn a_timeout_given_replaces_every_services_own() {
+        let input = restore_input(&plan(), &report(), Some(60));
+        let timeouts: Vec<u32> = input
+            .plan
+            .services
+            .iter()
+            .map(|s| s.timeout_seconds)
+            .collect();
+        assert_eq!(timeouts, [60, 60]);
+    }
+}

@@ -7,7 +7,7 @@ use release_core::contract::Records;
 use crate::aws::{sfn_error, Aws};
 use crate::error::CliError;
 use crate::output::warn;
-use crate::progress::model::{planned_records, state_exit};
+use crate::progress::events::{planned_records, state_exit};
 
 /// History events fetched per page.
 const HISTORY_PAGE: i32 = 500;

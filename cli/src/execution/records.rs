@@ -14,7 +14,7 @@ use release_core::Error;
 
 use crate::error::CliError;
 use crate::execution::Described;
-use crate::progress::model::{Fetched, Record, Wanted};
+use crate::progress::events::{Fetched, Record, Wanted};
 use crate::progress::{Row, Tracker};
 
 /// Failure records read at once: a release whose every item failed has one per item.
@@ -322,5 +322,50 @@ mod tests {
         unnamed.full_report = None;
         let err = block_on(full_report(&store, &unnamed)).unwrap_err();
         assert!(err.to_string().contains("names no full report"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_record_is_named_once_and_no_access_said_once() {
+        let store = RecordStore::new(MemoryStore::default());
+        let records = Records::for_execution("convoy-records", "r1", "r1");
+        block_on(store.objects().put(
+            "convoy-records",
+            &records.key("stability/release.json"),
+            b"{not json".to_vec(),
+        ))
+        .unwrap();
+        let wanted = Wanted {
+            records,
+            names: vec![Record::Stability(StabilityPhase::Release)],
+        };
+        let (fetched, failed) = block_on(fetch(&store, &wanted));
+        assert_eq!(fetched.stability, None);
+        let names: Vec<&str> = failed.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["stability/release.json"]);
+
+        let mut reader = Reader::new(&store);
+        for (name, e) in &failed {
+            reader.cannot_read(name, e);
+            reader.cannot_read(name, e);
+        }
+        let denied = || Error::AccessDenied {
+            message: "GetObject".into(),
+            source: None,
+        };
+        reader.cannot_read("plan.json", &denied());
+        reader.cannot_read("rollback.json", &denied());
+        let warnings = reader.take_warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:#?}");
+        assert!(
+            warnings[0].contains("s3://convoy-records/releases/r1/r1/stability/release.json"),
+            "{}",
+            warnings[0]
+        );
+        assert!(
+            warnings[1].starts_with("cannot read the release records"),
+            "{}",
+            warnings[1]
+        );
+        assert!(reader.take_warnings().is_empty());
     }
 }

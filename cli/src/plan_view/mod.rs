@@ -250,3 +250,65 @@ async fn rule_change(ecs: &impl EcsApi, plan: &Plan, rule: &RuleItem) -> Result<
         targets,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::DeploymentControllerType;
+    use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
+    use release_core::aws::fake::FakeEcs;
+    use release_core::aws::RuleInfo;
+    use release_core::decide::manifest;
+
+    use super::*;
+
+    /// A release without rules never asks EventBridge.
+    struct NoRules;
+
+    impl EventsApi for NoRules {
+        async fn describe_rule(&self, _: &str, _: &str) -> Result<Option<RuleInfo>, Error> {
+            unreachable!("no rules in the release")
+        }
+        async fn list_targets(&self, _: &str, _: &str) -> Result<Vec<Target>, Error> {
+            unreachable!("no rules in the release")
+        }
+        async fn put_targets(
+            &self,
+            _: &str,
+            _: &str,
+            _: &[Target],
+        ) -> Result<Vec<PutTargetsResultEntry>, Error> {
+            unreachable!("no rules in the release")
+        }
+    }
+
+    #[test]
+    fn the_view_asks_ecs_nothing_the_pre_flight_did_not() {
+        let ecs = FakeEcs::default().cluster("prod", "ACTIVE");
+        let web = ecs.definition("web", &[("web", "r/web:1")], &[]);
+        let api = ecs.definition("api", &[("api", "r/api:1")], &[]);
+        let ecs = ecs
+            .service("prod", "web", &web, "ACTIVE", DeploymentControllerType::Ecs)
+            .service("prod", "api", &api, "ACTIVE", DeploymentControllerType::Ecs);
+        let release = manifest::validate(
+            "d.yaml",
+            "services:\n  - {service: web, clusterName: prod, serviceName: web, image: r/web:2, desiredCount: 3}\n  \
+             - {service: api, clusterName: prod, serviceName: api, image: r/api:1}\n",
+        )
+        .unwrap();
+        let view = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(plan_view(&ecs, &NoRules, release))
+            .unwrap();
+        assert_eq!((view.changed, view.unchanged), (1, 1));
+        let web = &view.services[0].change;
+        assert_eq!(web.images[0].desired, "r/web:2");
+        assert!(
+            web.fields.iter().any(|f| f.field == "desiredCount"),
+            "{web:?}"
+        );
+        // Each service and task definition described once, by the pre-flight.
+        assert_eq!(ecs.calls("DescribeTaskDefinition"), 2);
+        assert_eq!(ecs.calls("DescribeServices"), 1);
+    }
+}
