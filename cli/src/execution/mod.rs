@@ -162,14 +162,15 @@ mod tests {
     fn report_from_output_or_cause() {
         let report = r#"{"releaseId":"r1","outcome":"RolledBack","items":[]}"#;
         let lambda_error = r#"{"errorType":"PreflightFailed","errorMessage":"pre-flight failed"}"#;
-        // (status, error, output, cause, release id or the start of the error)
-        let cases: [(
-            &str,
-            Option<&str>,
-            Option<&str>,
-            Option<&str>,
-            Result<Option<&str>, &str>,
-        ); 7] = [
+        /// (status, error, output, cause, release id or the start of the error)
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Result<Option<&'a str>, &'a str>,
+        );
+        let cases: [Case; 7] = [
             ("SUCCEEDED", None, Some(report), None, Ok(Some("r1"))),
             (
                 "FAILED",
