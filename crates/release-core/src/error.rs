@@ -43,6 +43,30 @@ impl fmt::Display for Problems<'_> {
     }
 }
 
+/// One item a step could not do, and why: the payload of the errors that name several items.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ItemFailure {
+    /// `cluster/service`, `eventBus/rule/targetId` or a target id, as the step knows the item.
+    pub id: String,
+    pub reason: String,
+}
+
+/// `2 targets rejected: a: why; b: why`, with `noun` in the singular or the plural.
+struct ItemFailures<'a>(&'a [ItemFailure], &'a str, &'a str);
+
+impl fmt::Display for ItemFailures<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ItemFailures(items, noun, verb) = self;
+        let n = items.len();
+        write!(f, "{n} {noun}{} {verb}", if n == 1 { "" } else { "s" })?;
+        for (i, item) in items.iter().enumerate() {
+            let sep = if i == 0 { ": " } else { "; " };
+            write!(f, "{sep}{}: {}", item.id, item.reason)?;
+        }
+        Ok(())
+    }
+}
+
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +95,15 @@ pub enum Error {
         #[source]
         source: Option<Source>,
     },
-    #[error("targets rejected: {0}")]
-    TargetsRejected(String),
+    /// EventBridge refused some targets of a rule, or the rule's targets no longer match the plan.
+    #[error(
+        "targets rejected: rule {rule}: {}",
+        ItemFailures(targets, "target", "rejected")
+    )]
+    TargetsRejected {
+        rule: String,
+        targets: Vec<ItemFailure>,
+    },
     #[error("access denied: {message}")]
     AccessDenied {
         message: String,
@@ -91,8 +122,12 @@ pub enum Error {
         #[source]
         source: Option<Source>,
     },
-    #[error("rollback failed: {0}")]
-    RollbackFailed(String),
+    /// Some restores failed; every other selected item was restored.
+    #[error(
+        "rollback failed: {}",
+        ItemFailures(.0, "item", "left un-restored")
+    )]
+    RollbackFailed(Vec<ItemFailure>),
     #[error("internal error: {message}")]
     Internal {
         message: String,
@@ -134,7 +169,7 @@ impl Error {
             Error::ContainerNotFound(_) => "ContainerNotFound",
             Error::RuleNotFound(_) => "RuleNotFound",
             Error::TaskDefinitionRejected { .. } => "TaskDefinitionRejected",
-            Error::TargetsRejected(_) => "TargetsRejected",
+            Error::TargetsRejected { .. } => "TargetsRejected",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::Throttled { .. } => "Throttled",
             Error::AwsUnavailable { .. } => "AwsUnavailable",
@@ -176,11 +211,27 @@ pub fn cut_message(message: &str, max: usize) -> String {
     )
 }
 
+/// `error: cause: cause…`: an error's message followed by each source's that adds something. An
+/// error's own message never repeats its source, so this is where the whole story is told.
+pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 impl From<Error> for lambda_runtime::Diagnostic {
     fn from(e: Error) -> Self {
         lambda_runtime::Diagnostic {
             error_type: e.name().to_string(),
-            error_message: cut_message(&e.to_string(), MAX_MESSAGE_BYTES),
+            error_message: cut_message(&with_causes(&e), MAX_MESSAGE_BYTES),
         }
     }
 }
@@ -203,7 +254,10 @@ mod tests {
                 message: String::new(),
                 source: None,
             },
-            Error::TargetsRejected(String::new()),
+            Error::TargetsRejected {
+                rule: String::new(),
+                targets: vec![],
+            },
             Error::AccessDenied {
                 message: String::new(),
                 source: None,
@@ -216,7 +270,7 @@ mod tests {
                 message: String::new(),
                 source: None,
             },
-            Error::RollbackFailed(String::new()),
+            Error::RollbackFailed(vec![]),
             Error::internal(""),
         ];
         let names: Vec<_> = samples.iter().map(Error::name).collect();

@@ -7,6 +7,7 @@ use lambda_runtime::Diagnostic;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
+use crate::error::with_causes;
 use crate::Error;
 
 /// The filter directive: Lambda's `AWS_LAMBDA_LOG_LEVEL` (set by `LoggingConfig`) wins over
@@ -55,7 +56,7 @@ pub fn traced<T>(
     let work = Box::pin(work);
     async move {
         work.await.map_err(|e| {
-            tracing::error!(error = %e, error_type = e.name(), "{function} failed");
+            tracing::error!(error = %with_causes(&e), error_type = e.name(), "{function} failed");
             e.into()
         })
     }

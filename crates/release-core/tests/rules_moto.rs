@@ -106,7 +106,11 @@ async fn a_target_added_after_the_plan_stops_the_update() {
     .await
     .unwrap_err();
     assert_eq!(err.name(), "TargetsRejected");
-    assert!(err.to_string().contains("`b`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("b: ECS target is on the rule but not in the plan"),
+        "{err}"
+    );
     assert_eq!(targets(&aws, &name).await, before, "nothing was changed");
 }
 

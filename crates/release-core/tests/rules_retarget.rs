@@ -142,12 +142,14 @@ fn targets_already_on_the_new_revision_are_not_sent_again() {
 
 #[test]
 fn a_rule_that_drifted_from_the_plan_is_refused() {
-    let cases: Vec<(&str, Vec<Target>, Vec<RuleTaskTarget>, &str)> = vec![
+    // (case, targets on the rule, planned targets, error name, message fragment)
+    let cases: Vec<(&str, Vec<Target>, Vec<RuleTaskTarget>, &str, &str)> = vec![
         (
             "ECS target added after the plan",
             vec![ecs_target("a", "report:1"), ecs_target("new", "report:1")],
             vec![planned("a", false, Some("report:2"))],
-            "ECS target `new` is on the rule but not in the plan",
+            "TargetsRejected",
+            "new: ECS target is on the rule but not in the plan",
         ),
         (
             "planned target removed from the rule",
@@ -156,18 +158,32 @@ fn a_rule_that_drifted_from_the_plan_is_refused() {
                 planned("a", false, Some("report:2")),
                 planned("gone", false, Some("report:2")),
             ],
-            "planned ECS target `gone` is no longer on the rule",
+            "TargetsRejected",
+            "gone: planned ECS target (targets[1]) is no longer on the rule",
         ),
         (
             "register step did not fill the new task definition",
             vec![ecs_target("a", "report:1")],
             vec![planned("a", false, None)],
-            "field `targets[0].newTaskDefinition`",
+            "StepInputInvalid",
+            "field `item.targets[0].newTaskDefinition`",
         ),
     ];
-    for (name, current, targets, message) in cases {
+    for (name, current, targets, error, message) in cases {
         let err = plan_update(&input(targets), &current).unwrap_err();
-        assert_eq!(err.name(), "TargetsRejected", "{name}");
+        assert_eq!(err.name(), error, "{name}");
         assert!(err.to_string().contains(message), "{name}: {err}");
     }
+}
+
+#[test]
+fn a_rejection_names_every_target_in_its_payload() {
+    let current = vec![ecs_target("x", "report:1"), ecs_target("y", "report:1")];
+    let err = plan_update(&input(vec![]), &current).unwrap_err();
+    let release_core::Error::TargetsRejected { rule, targets } = &err else {
+        panic!("expected TargetsRejected, got {err}");
+    };
+    assert_eq!(rule, "default/nightly");
+    let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["x", "y"]);
 }

@@ -11,7 +11,6 @@ use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::types::{Cluster, Failure, Service, Tag, Task, TaskDefinition};
 use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::Error;
@@ -310,10 +309,15 @@ where
         },
     };
     let kind = classify(&failure, specific);
+    // The message says what failed in AWS's own words; the chain of causes stays in `source`
+    // (rendered whole by `error::with_causes` where a person reads it), never in both.
+    let said = match failure.message {
+        Some(said) => said.to_owned(),
+        None => err.to_string(),
+    };
     let message = format!(
-        "{context}: {}{}",
+        "{context}: {}{said}",
         failure.code.map(|c| format!("{c}: ")).unwrap_or_default(),
-        DisplayErrorContext(&err)
     );
     let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(err));
     match kind {

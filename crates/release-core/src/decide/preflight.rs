@@ -50,7 +50,7 @@ pub fn aborts_plan(e: &Error) -> bool {
         | Error::ContainerNotFound(_)
         | Error::RuleNotFound(_)
         | Error::TaskDefinitionRejected { .. }
-        | Error::TargetsRejected(_)
+        | Error::TargetsRejected { .. }
         | Error::RollbackFailed(_)
         | Error::Internal { .. } => false,
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
 
 use crate::contract::{TargetChange, TaskDefRef, UpdateRuleInput};
+use crate::error::ItemFailure;
 use crate::{Error, Problem};
 
 /// `target` with its task definition replaced; `None` for a target that is not an ECS target.
@@ -37,23 +38,20 @@ pub fn check_failed_entries(rule_id: &str, failed: &[PutTargetsResultEntry]) -> 
     if failed.is_empty() {
         return Ok(());
     }
-    let entries: Vec<String> = failed
-        .iter()
-        .map(|e| {
-            format!(
-                "{}: {}: {}",
-                e.target_id.as_deref().unwrap_or("?"),
-                e.error_code.as_deref().unwrap_or("?"),
-                e.error_message.as_deref().unwrap_or("no message")
-            )
-        })
-        .collect();
-    Err(Error::TargetsRejected(format!(
-        "rule {rule_id}: {} target{} rejected: {}",
-        failed.len(),
-        if failed.len() == 1 { "" } else { "s" },
-        entries.join("; ")
-    )))
+    Err(Error::TargetsRejected {
+        rule: rule_id.to_owned(),
+        targets: failed
+            .iter()
+            .map(|e| ItemFailure {
+                id: e.target_id.clone().unwrap_or_else(|| "?".into()),
+                reason: format!(
+                    "{}: {}",
+                    e.error_code.as_deref().unwrap_or("?"),
+                    e.error_message.as_deref().unwrap_or("no message")
+                ),
+            })
+            .collect(),
+    })
 }
 
 /// Decides what update-scheduled-rule sends: the changed targets and the per-target change record.
@@ -65,23 +63,19 @@ pub fn plan_update(
     current: &[Target],
 ) -> Result<(Vec<Target>, Vec<TargetChange>), Error> {
     let item = &input.item;
-    let mut problems = Vec::new();
-    let problem = |field: String, message: String| Problem {
-        file: format!("rule {}", item.id),
-        item: item.id.clone(),
-        field,
-        message,
-    };
+    // Targets that changed on the rule since plan-release: the world moved, re-plan.
+    let mut rejected = Vec::new();
+    // Fields an earlier step should have filled: the steps ran out of order.
+    let mut unfilled = Vec::new();
     for target in current.iter().filter(|t| t.ecs_parameters.is_some()) {
         if !item.targets.iter().any(|p| p.target_id == target.id) {
-            problems.push(problem(
-                "targets".into(),
-                format!(
-                    "ECS target `{}` is on the rule but not in the plan (added after plan-release?); \
-                     re-plan the release",
-                    target.id
-                ),
-            ));
+            rejected.push(ItemFailure {
+                id: target.id.clone(),
+                reason:
+                    "ECS target is on the rule but not in the plan (added after plan-release?); \
+                         re-plan the release"
+                        .into(),
+            });
         }
     }
     let mut wanted = BTreeMap::new();
@@ -91,26 +85,27 @@ pub fn plan_update(
             .iter()
             .find(|t| t.id == planned.target_id && t.ecs_parameters.is_some());
         if on_rule.is_none() {
-            problems.push(problem(
-                format!("targets[{index}]"),
-                format!(
-                    "planned ECS target `{}` is no longer on the rule; re-plan the release",
-                    planned.target_id
+            rejected.push(ItemFailure {
+                id: planned.target_id.clone(),
+                reason: format!(
+                    "planned ECS target (targets[{index}]) is no longer on the rule; re-plan the release"
                 ),
-            ));
+            });
             continue;
         }
         if planned.noop {
             continue;
         }
         let Some(new) = planned.new_task_definition.as_deref() else {
-            problems.push(problem(
-                format!("targets[{index}].newTaskDefinition"),
-                format!(
+            unfilled.push(Problem {
+                file: "step input".into(),
+                item: item.id.clone(),
+                field: format!("item.targets[{index}].newTaskDefinition"),
+                message: format!(
                     "target `{}` has no new task definition (register-task-definition did not run)",
                     planned.target_id
                 ),
-            ));
+            });
             continue;
         };
         wanted.insert(planned.target_id.as_str(), new);
@@ -120,10 +115,14 @@ pub fn plan_update(
             new_task_definition: new.to_owned(),
         });
     }
-    if !problems.is_empty() {
-        return Err(Error::TargetsRejected(
-            crate::error::Problems(&problems).to_string(),
-        ));
+    if !unfilled.is_empty() {
+        return Err(Error::StepInputInvalid(unfilled));
+    }
+    if !rejected.is_empty() {
+        return Err(Error::TargetsRejected {
+            rule: item.id.clone(),
+            targets: rejected,
+        });
     }
     Ok((retarget(current, &wanted), changes))
 }

@@ -172,8 +172,21 @@ pub fn reusable(
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_ecs::types::ContainerDefinition;
+
     use super::*;
-    use crate::aws::fake::{container, tag};
+
+    fn tag(key: &str, value: &str) -> Tag {
+        Tag::builder().key(key).value(value).build()
+    }
+
+    fn container(name: &str, image: &str) -> ContainerDefinition {
+        ContainerDefinition::builder()
+            .name(name)
+            .image(image)
+            .essential(true)
+            .build()
+    }
 
     const DIGEST: &str =
         "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:0000000000000000000000000000000000000000000000000000000000000001";

@@ -15,6 +15,7 @@ use crate::decide::preflight::{
     aborts_plan, ecs_targets, service_label, service_problem, task_label, Findings, RuleFacts,
     ServiceFacts,
 };
+use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
 use crate::Error;
 
@@ -142,7 +143,7 @@ async fn describe_services<E: EcsApi>(
             Err(e) if aborts_plan(&e) => return Err(e),
             Err(e) => {
                 for &i in &indexes {
-                    findings.problem(&service_label(i, &targets[i]), "service", e.to_string());
+                    findings.problem(&service_label(i, &targets[i]), "service", with_causes(&e));
                 }
                 continue;
             }
@@ -206,7 +207,7 @@ async fn describe_rules<V: EventsApi>(
             }
             Err(e) if aborts_plan(&e) => return Err(e),
             Err(e) => {
-                findings.problem(&label, "rule", e.to_string());
+                findings.problem(&label, "rule", with_causes(&e));
                 facts.push(None);
             }
         }
@@ -245,7 +246,10 @@ async fn describe_definitions<E: EcsApi>(findings: &mut Findings, ecs: &E) -> Re
         let definition = match answer {
             Ok((definition, _tags)) => Ok(definition),
             Err(e) if aborts_plan(&e) => return Err(e),
-            Err(e) => Err(format!("task definition {arn} could not be described: {e}")),
+            Err(e) => Err(format!(
+                "task definition {arn} could not be described: {}",
+                with_causes(&e)
+            )),
         };
         findings.definitions.insert(arn, definition);
     }

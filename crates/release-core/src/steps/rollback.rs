@@ -17,6 +17,7 @@ use crate::contract::{
 use crate::decide::rollback::{await_record, restore, select, target_item_id, Candidate};
 use crate::decide::rules::retarget;
 use crate::decide::verdict::{summarize, PRIMARY};
+use crate::error::{with_causes, ItemFailure};
 use crate::records::{stability_name, RecordStore, ROLLBACK};
 use crate::steps::unix_now;
 use crate::Error;
@@ -68,18 +69,16 @@ pub async fn rollback(
         restore_targets(events, rule, &targets, &mut restores).await;
     }
 
-    let failed: Vec<String> = restores
+    let failed: Vec<ItemFailure> = restores
         .iter()
         .filter(|r| r.outcome == RestoreOutcome::Failed)
-        .map(|r| format!("{}: {}", r.id, r.reason.as_deref().unwrap_or("unknown")))
+        .map(|r| ItemFailure {
+            id: r.id.clone(),
+            reason: r.reason.clone().unwrap_or_else(|| "unknown".into()),
+        })
         .collect();
     if !failed.is_empty() {
-        return Err(Error::RollbackFailed(format!(
-            "{} item{} left un-restored: {}",
-            failed.len(),
-            if failed.len() == 1 { "" } else { "s" },
-            failed.join("; ")
-        )));
+        return Err(Error::RollbackFailed(failed));
     }
     let awaited = summarize(awaits);
     Ok(RollbackOutput {
@@ -133,7 +132,10 @@ async fn restore_services(
                     item.id.clone(),
                     RestoreOutcome::Failed,
                     &item.previous_task_definition,
-                    Some(format!("could not describe the service: {e}")),
+                    Some(format!(
+                        "could not describe the service: {}",
+                        with_causes(&e)
+                    )),
                 ));
             }
             return;
@@ -201,7 +203,7 @@ async fn restore_services(
                 item.id.clone(),
                 RestoreOutcome::Failed,
                 previous,
-                Some(e.to_string()),
+                Some(with_causes(&e)),
             )),
         }
     }
@@ -225,7 +227,13 @@ async fn restore_targets(
     };
     let current = match events.list_targets(&rule.event_bus, &rule.rule).await {
         Ok(current) => current,
-        Err(e) => return fail_all(restores, targets, format!("could not list targets: {e}")),
+        Err(e) => {
+            return fail_all(
+                restores,
+                targets,
+                format!("could not list targets: {}", with_causes(&e)),
+            )
+        }
     };
     let wanted: BTreeMap<&str, &str> = targets
         .iter()
@@ -251,7 +259,7 @@ async fn restore_targets(
             }
             Err(e) => {
                 for t in &to_put {
-                    rejected.insert(t.id.clone(), e.to_string());
+                    rejected.insert(t.id.clone(), with_causes(&e));
                 }
             }
         }
