@@ -3,6 +3,7 @@
 //! Messages carry everything worth printing: no variant also returns a `source()`, so a reader
 //! that prints the chain never shows a cause twice.
 
+use release_core::error::with_causes;
 use release_core::{Error, Problem};
 
 use crate::exit::Exit;
@@ -26,8 +27,8 @@ pub enum CliError {
     /// The release is in no state for the command.
     #[error("{0}")]
     Refused(String),
-    /// An AWS call or what it returned (an unreadable record included).
-    #[error("{0}")]
+    /// An AWS call or what it returned (an unreadable record included), with its causes.
+    #[error("{}", with_causes(.0))]
     Aws(Error),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
