@@ -95,11 +95,6 @@ pub fn table(header: &[&str], rows: &[Vec<(String, Tone)>], color: bool) -> Stri
     text
 }
 
-/// `family:revision` of a task definition ARN (what people recognise); other text unchanged.
-pub fn short(task_definition: &str) -> &str {
-    release_core::contract::TaskDefRef::new(task_definition).key()
-}
-
 /// A warning that costs the command nothing but detail (a record or history event that cannot be
 /// read): said on stderr, naming what could not be read.
 pub fn warn(message: &str) {

@@ -1,13 +1,14 @@
 //! How an execution reads for people and machines: the release report as a table, how the
 //! execution ended, and what `status` and the end of `watch` print.
 
-use release_core::contract::{ItemKind, ItemOutcome, ReleaseOutcome, ReleaseReport};
+use release_core::contract::{cause_message, ItemKind, ItemOutcome, ReleaseOutcome, ReleaseReport};
 use serde::Serialize;
-use serde_json::Value;
+
+use release_core::contract::TaskDefRef;
 
 use crate::execution::Described;
 use crate::exit::Exit;
-use crate::output::{paint, plural, short, table, Format, Tone};
+use crate::output::{paint, plural, table, Format, Tone};
 use crate::progress::model::report_reason;
 use crate::progress::render::items_table;
 use crate::progress::{Row, Tracker};
@@ -26,14 +27,18 @@ pub fn report_text(report: &ReleaseReport, color: bool) -> String {
         .items
         .iter()
         .map(|item| {
-            let previous = short(&item.previous_task_definition);
-            let revision = match item.new_task_definition.as_deref().map(short) {
-                Some(new) if short(&item.final_task_definition) == new => {
+            let previous = TaskDefRef::new(&item.previous_task_definition).key();
+            let revision = match item
+                .new_task_definition
+                .as_deref()
+                .map(|td| TaskDefRef::new(td).key())
+            {
+                Some(new) if TaskDefRef::new(&item.final_task_definition).key() == new => {
                     format!("{previous} -> {new}")
                 }
                 Some(new) => format!(
                     "{previous} -> {new} (now {})",
-                    short(&item.final_task_definition)
+                    TaskDefRef::new(&item.final_task_definition).key()
                 ),
                 None => previous.to_owned(),
             };
@@ -106,18 +111,10 @@ pub fn end_text(described: &Described, color: bool) -> String {
     } else if let Some(error) = &described.error {
         out.push_str(&format!("error: {error}\n"));
         if let Some(cause) = &described.cause {
-            out.push_str(&format!("{}\n", cause_text(cause)));
+            out.push_str(&format!("{}\n", cause_message(cause)));
         }
     }
     out
-}
-
-/// A Lambda error cause (`{"errorType":..,"errorMessage":..}`) as its message; other text as is.
-pub fn cause_text(cause: &str) -> String {
-    serde_json::from_str::<Value>(cause)
-        .ok()
-        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| cause.to_owned())
 }
 
 /// What `--format json` prints: the execution, its items, and how it ended.
@@ -205,7 +202,7 @@ mod tests {
             ("plain text", "plain text"),
         ];
         for (cause, want) in cases {
-            assert_eq!(cause_text(cause), want);
+            assert_eq!(cause_message(cause), want);
         }
     }
 }

@@ -11,9 +11,11 @@ use release_core::decide::rollback::target_item_id;
 use release_core::steps::check_stability::check;
 use serde::Serialize;
 
+use release_core::contract::TaskDefRef;
+
 use crate::aws::Aws;
 use crate::error::CliError;
-use crate::output::{short, table, Tone};
+use crate::output::{table, Tone};
 
 /// One awaiting round of check-stability at most this long; rounds repeat until nothing is pending.
 const ROUND: Duration = Duration::from_secs(60);
@@ -125,7 +127,7 @@ pub fn restored_text(restored: &Restored, color: bool) -> String {
             vec![
                 (r.id.clone(), Tone::Plain),
                 (format!("{:?}", r.outcome), tone),
-                (short(&r.task_definition).to_owned(), Tone::Plain),
+                (TaskDefRef::new(&r.task_definition).to_string(), Tone::Plain),
                 (rollout, rollout_tone),
                 (reason, Tone::Plain),
             ]

@@ -2,7 +2,9 @@
 //! table for a pull-request comment.
 
 use super::{DefinitionChange, PlanView};
-use crate::output::{paint, plural, short, Tone};
+use release_core::contract::TaskDefRef;
+
+use crate::output::{paint, plural, Tone};
 
 fn summary(view: &PlanView) -> String {
     format!(
@@ -27,7 +29,7 @@ fn item_lines(out: &mut String, indent: &str, mark: &str, item: &str, change: &D
     };
     out.push_str(&format!(
         "{indent}{mark} {item}  ({what} {})\n",
-        short(&change.task_definition)
+        TaskDefRef::new(&change.task_definition).key()
     ));
     let indent = format!("{indent}    ");
     for image in &change.images {
@@ -100,7 +102,7 @@ fn md_row(out: &mut String, item: &str, change: &DefinitionChange) {
     let mark = if change.changes { "🔄" } else { "✅" };
     out.push_str(&format!(
         "| {mark} | {item} | `{}` | {} |\n",
-        short(&change.task_definition),
+        TaskDefRef::new(&change.task_definition).key(),
         md_changes(change)
     ));
 }

@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use release_core::contract::TaskDefRef;
+
 use super::model::{Row, Tracker, STEPS};
 use super::render::{counts_line, line, summary};
-use crate::output::{short, warn};
+
+use crate::output::warn;
 
 /// Above this many items, per-item bars or lines would not fit a screen or a log: a summary instead.
 pub const SUMMARY_ABOVE: usize = 20;
@@ -227,7 +230,7 @@ fn update(bar: &ProgressBar, row: &Row, width: usize) {
     bar.set_position(row.stage.position());
     let mut message = row.stage.label().to_owned();
     if let Some(td) = &row.task_definition {
-        message.push_str(&format!(" {}", short(td)));
+        message.push_str(&format!(" {}", TaskDefRef::new(td)));
     }
     // One bar is one terminal line: only a failure's reason earns the width.
     if let Some(reason) = row.reason.as_ref().filter(|_| row.stage.is_failure()) {

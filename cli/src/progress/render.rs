@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::model::{Row, Stage, Tracker};
-use crate::output::{paint, short, table, Tone};
+use release_core::contract::TaskDefRef;
+
+use crate::output::{paint, table, Tone};
 
 /// Failures the summary names one by one; the report at the end lists every item.
 pub const SUMMARY_FAILURES: usize = 10;
@@ -55,7 +57,7 @@ fn row_cells(row: &Row) -> Vec<(String, Tone)> {
         (
             row.task_definition
                 .as_deref()
-                .map(short)
+                .map(|td| TaskDefRef::new(td).key())
                 .unwrap_or("-")
                 .to_owned(),
             Tone::Plain,
@@ -72,7 +74,7 @@ pub fn line(row: &Row, color: bool) -> String {
         paint(row.stage.label(), row.stage.tone(), color)
     );
     if let Some(td) = &row.task_definition {
-        text.push_str(&format!(" ({})", short(td)));
+        text.push_str(&format!(" ({})", TaskDefRef::new(td)));
     }
     if let Some(reason) = &row.reason {
         text.push_str(&format!(": {reason}"));

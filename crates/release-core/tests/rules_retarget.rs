@@ -143,7 +143,13 @@ fn targets_already_on_the_new_revision_are_not_sent_again() {
 #[test]
 fn a_rule_that_drifted_from_the_plan_is_refused() {
     /// (case, targets on the rule, planned targets, error name, message fragment)
-    type Case = (&'static str, Vec<Target>, Vec<RuleTaskTarget>, &'static str, &'static str);
+    type Case = (
+        &'static str,
+        Vec<Target>,
+        Vec<RuleTaskTarget>,
+        &'static str,
+        &'static str,
+    );
     let cases: Vec<Case> = vec![
         (
             "ECS target added after the plan",

@@ -12,6 +12,7 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::aws::{EcsApi, Found, ObjectStore, ServiceUpdate};
+use crate::decide::verdict::PRIMARY;
 use crate::Error;
 
 const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012";
@@ -120,7 +121,7 @@ impl FakeEcs {
             .deployments(
                 Deployment::builder()
                     .id("ecs-svc/0")
-                    .status("PRIMARY")
+                    .status(PRIMARY)
                     .task_definition(task_definition)
                     .build(),
             )
@@ -294,7 +295,7 @@ impl EcsApi for FakeEcs {
             0,
             Deployment::builder()
                 .id(id)
-                .status("PRIMARY")
+                .status(PRIMARY)
                 .task_definition(&update.task_definition)
                 .set_desired_count(update.desired_count)
                 .build(),

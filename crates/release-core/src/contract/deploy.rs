@@ -100,14 +100,19 @@ pub struct CaughtError {
 }
 
 impl CaughtError {
-    /// The message a failed Lambda step gave: its cause is JSON (`{"errorType", "errorMessage"}`);
-    /// any other cause (a States.* error) is its own message.
+    /// The message of the caught error: see [`cause_message`].
     pub fn message(&self) -> String {
-        serde_json::from_str::<serde_json::Value>(&self.cause)
-            .ok()
-            .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| self.cause.clone())
+        cause_message(&self.cause)
     }
+}
+
+/// The message inside a Step Functions error cause: a failed Lambda step's cause is JSON
+/// (`{"errorType", "errorMessage"}`); any other cause (a `States.*` error) is its own message.
+pub fn cause_message(cause: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| cause.to_owned())
 }
 
 /// `results/{kind}/{id}.json`: what one item's deployment did, or the error that stopped it.
