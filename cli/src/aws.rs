@@ -1,8 +1,8 @@
 //! The AWS side of the commands that talk to AWS: clients built once from the environment and the
 //! flags, and which state machine a release goes to.
 
-use aws_config::{BehaviorVersion, Region};
-use release_core::config::{Clients, RetrySettings};
+use aws_config::Region;
+use release_core::config::Clients;
 use release_core::records::RecordStore;
 use release_core::Error;
 
@@ -44,10 +44,9 @@ pub struct Aws {
 
 impl Aws {
     pub async fn connect(args: &AwsArgs) -> Result<Self, CliError> {
-        // A bad CONVOY_RETRY_MODE / CONVOY_MAX_ATTEMPTS is a usage error, not AWS's.
-        let retry = RetrySettings::from_env().map_err(|e| CliError::Usage(e.to_string()))?;
+        // Bad retry variables are a usage error, not AWS's.
         let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(retry.retry_config());
+            release_core::config::loader().map_err(|e| CliError::Usage(e.to_string()))?;
         if let Some(url) = &args.endpoint_url {
             loader = loader.endpoint_url(url);
         }

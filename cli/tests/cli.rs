@@ -70,7 +70,7 @@ fn convoy_without_aws(args: &[&str]) -> Output {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("CONVOY_MAX_ATTEMPTS", "1")
+        .env("AWS_MAX_ATTEMPTS", "1")
         .output()
         .expect("convoy runs")
 }
@@ -94,7 +94,7 @@ fn aws_errors_and_usage_errors_have_their_own_codes() {
     // Retry settings that make no sense: usage too.
     let out = Command::new(env!("CARGO_BIN_EXE_convoy"))
         .args(["status", "arn:aws:states:us-east-1:1:execution:m:r1"])
-        .env("CONVOY_RETRY_MODE", "sometimes")
+        .env("AWS_RETRY_MODE", "sometimes")
         .output()
         .expect("convoy runs");
     assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));

@@ -22,7 +22,7 @@ fn demo_world() -> &'static str {
 fn convoy(args: &[&str]) -> Output {
     convoy_on(demo_world())
         .args(args)
-        .env("CONVOY_MAX_ATTEMPTS", "1")
+        .env("AWS_MAX_ATTEMPTS", "1")
         .env_remove("NO_COLOR")
         .output()
         .expect("convoy runs")

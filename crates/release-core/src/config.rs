@@ -18,15 +18,58 @@ use crate::Error;
 /// default is 3, too few for ECS's task-definition bucket (refilled at 1/s) under a release's burst.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
-/// The retry configuration convoy sets; `None` leaves it to the SDK, which reads `AWS_RETRY_MODE`
-/// (`standard` or `adaptive`) and `AWS_MAX_ATTEMPTS` itself whenever either is set.
-pub fn default_retry(retry_mode: Option<&str>, max_attempts: Option<&str>) -> Option<RetryConfig> {
-    let set = |v: Option<&str>| v.is_some_and(|v| !v.trim().is_empty());
-    if set(retry_mode) || set(max_attempts) {
-        None
-    } else {
-        Some(RetryConfig::standard().with_max_attempts(DEFAULT_MAX_ATTEMPTS))
+/// The retry configuration convoy sets; `Ok(None)` leaves it to the SDK, which reads
+/// `AWS_RETRY_MODE` (`standard` or `adaptive`) and `AWS_MAX_ATTEMPTS` itself whenever either is set.
+/// Their values are checked here first because the SDK panics on a bad one: a clear error naming
+/// the variable beats a crashed cold start.
+pub fn default_retry(
+    retry_mode: Option<&str>,
+    max_attempts: Option<&str>,
+) -> Result<Option<RetryConfig>, Error> {
+    let retry_mode = given(retry_mode);
+    let max_attempts = given(max_attempts);
+    let mut problems = Vec::new();
+    if let Some(mode) = retry_mode {
+        if !matches!(mode, "standard" | "adaptive") {
+            problems.push(format!(
+                "AWS_RETRY_MODE must be `standard` or `adaptive`, got `{mode}`"
+            ));
+        }
     }
+    if let Some(attempts) = max_attempts {
+        if !attempts.parse::<u32>().is_ok_and(|n| n >= 1) {
+            problems.push(format!(
+                "AWS_MAX_ATTEMPTS must be a whole number ≥ 1, got `{attempts}`"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::internal(problems.join("; ")));
+    }
+    if retry_mode.is_some() || max_attempts.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(
+        RetryConfig::standard().with_max_attempts(DEFAULT_MAX_ATTEMPTS),
+    ))
+}
+
+/// A set environment value, trimmed; `None` when unset or blank.
+fn given(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The SDK's configuration loader with convoy's retry default: for the functions and the CLI.
+pub fn loader() -> Result<aws_config::ConfigLoader, Error> {
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let retry = default_retry(
+        std::env::var("AWS_RETRY_MODE").ok().as_deref(),
+        std::env::var("AWS_MAX_ATTEMPTS").ok().as_deref(),
+    )?;
+    Ok(match retry {
+        Some(retry) => loader.retry_config(retry),
+        None => loader,
+    })
 }
 
 /// The SDK clients every function shares, and the release records over S3.
@@ -42,14 +85,7 @@ pub struct Clients {
 impl Clients {
     /// Loads the shared AWS configuration once and builds every client from it.
     pub async fn from_env() -> Result<Self, Error> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(retry) = default_retry(
-            std::env::var("AWS_RETRY_MODE").ok().as_deref(),
-            std::env::var("AWS_MAX_ATTEMPTS").ok().as_deref(),
-        ) {
-            loader = loader.retry_config(retry);
-        }
-        let conf = loader.load().await;
+        let conf = loader()?.load().await;
         let mut clients = Self::from_conf(&conf);
         clients.records_bucket = std::env::var(BUCKET_VAR).ok().filter(|b| !b.is_empty());
         Ok(clients)
@@ -100,11 +136,31 @@ mod tests {
 
     #[test]
     fn the_sdk_reads_its_own_retry_variables_and_convoy_only_fills_the_default() {
-        let ours = default_retry(None, None).expect("nothing set: convoy's default");
+        let ours = default_retry(None, None)
+            .unwrap()
+            .expect("nothing set: convoy's default");
         assert_eq!(ours.max_attempts(), DEFAULT_MAX_ATTEMPTS);
         assert_eq!(ours.mode(), aws_config::retry::RetryMode::Standard);
-        assert_eq!(default_retry(Some(" "), Some("")), Some(ours));
-        assert_eq!(default_retry(Some("adaptive"), None), None);
-        assert_eq!(default_retry(None, Some("8")), None);
+        assert_eq!(default_retry(Some(" "), Some("")).unwrap(), Some(ours));
+        assert_eq!(default_retry(Some("adaptive"), None).unwrap(), None);
+        assert_eq!(default_retry(None, Some("8")).unwrap(), None);
+    }
+
+    #[test]
+    fn values_the_sdk_would_panic_on_are_errors_naming_each_variable() {
+        for (mode, attempts, named) in [
+            (Some("legacy"), None, vec!["AWS_RETRY_MODE"]),
+            (None, Some("0"), vec!["AWS_MAX_ATTEMPTS"]),
+            (
+                Some("fast"),
+                Some("many"),
+                vec!["AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"],
+            ),
+        ] {
+            let err = default_retry(mode, attempts).unwrap_err().to_string();
+            for variable in named {
+                assert!(err.contains(variable), "{mode:?} {attempts:?}: {err}");
+            }
+        }
     }
 }
