@@ -3,6 +3,7 @@
 
 # Runs the demo release against the local stack (moto + simulator + the real state machine and functions).
 demo:
+	bash scripts/toolchain.sh
 	bash local/demo.sh
 
 # Every test: unit, adapter (mocks), integration (moto), contract, template checks, end to end.

@@ -9,6 +9,7 @@ step() { printf '\n==> [%4ds] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 trap 'printf "\n==> [%4ds] done\n" "$(( $(date +%s) - started ))"' EXIT
 
 step "tools"
+bash scripts/toolchain.sh
 bash local/install.sh
 bash tools/install-checkers.sh
 

@@ -1,5 +1,8 @@
 //! The ECS adapter against aws-smithy-mocks: batching, pagination, `failures`, retries and the
 //! mapping of SDK errors to convoy's error names.
+
+// Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
+#![allow(clippy::unwrap_used)]
 #![allow(deprecated)] // InferenceAccelerator: deprecated by ECS, still copied by the adapter.
 
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,8 @@
 //! The EventBridge adapter (and update-scheduled-rule on top of it) with EventBridge answers mocked.
 
+// Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use aws_sdk_eventbridge::config::retry::RetryConfig;
@@ -126,7 +129,7 @@ async fn put_targets_sends_ten_per_call_and_returns_failed_entries() {
                 })
                 .collect();
             PutTargetsOutput::builder()
-                .failed_entry_count(failed.len() as i32)
+                .failed_entry_count(i32::try_from(failed.len()).unwrap())
                 .set_failed_entries(Some(failed))
                 .build()
         });

@@ -1,6 +1,9 @@
 //! The release records: how an item's result is read back (its record and what the Map kept), the
 //! S3 adapter with S3's answers mocked and against moto, and the bounded execution output.
 
+// Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
+#![allow(clippy::unwrap_used)]
+
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::ErrorMetadata;
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
@@ -436,7 +439,7 @@ fn a_large_report_keeps_failures_first_within_the_budget() {
         "{}",
         out.items.len()
     );
-    assert_eq!(out.items.len() as u32 + out.omitted_items, 1000);
+    assert_eq!(out.items.len() + out.omitted_items as usize, 1000);
     let failed = out
         .items
         .iter()

@@ -1,5 +1,8 @@
 //! What update-scheduled-rule sends for a rule: only the task definition of ECS targets changes.
 
+// Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
+#![allow(clippy::unwrap_used)]
+
 use aws_sdk_eventbridge::types::{
     AwsVpcConfiguration, EcsParameters, LaunchType, NetworkConfiguration, RetryPolicy, Target,
 };

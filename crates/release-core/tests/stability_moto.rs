@@ -1,5 +1,8 @@
 //! check-stability against moto's ECS with the rollout simulator: the real wire protocol.
 
+// Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
+#![allow(clippy::unwrap_used)]
+
 mod rollback_fixture;
 
 use std::time::Duration;

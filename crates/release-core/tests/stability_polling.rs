@@ -1,5 +1,8 @@
 //! check-stability's polling loop over the real ECS adapter, with ECS answers mocked.
 
+// Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;

@@ -18,7 +18,7 @@ pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
         let report = finish_release::finish_release(ecs, events, store, &input).await?;
         tracing::info!(
             outcome = ?report.outcome,
-            items = report.items.len() as u32 + report.omitted_items,
+            items = release_core::contract::count(report.items.iter()).saturating_add(report.omitted_items),
             "release finished"
         );
         Ok(report)

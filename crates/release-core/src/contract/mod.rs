@@ -24,3 +24,9 @@ pub use report::*;
 pub use rollback::*;
 pub use stability::*;
 pub use task_definition::TaskDefRef;
+
+/// How many items `items` yields, as the `u32` counts of the contract (saturating: a release is
+/// far below `u32::MAX` items, and a count must never wrap).
+pub fn count<T>(items: impl Iterator<Item = T>) -> u32 {
+    u32::try_from(items.count()).unwrap_or(u32::MAX)
+}

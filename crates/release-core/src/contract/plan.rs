@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ImageMap, PlanItem, PlanItemKind, ReleaseInput, ReleaseMeta, Settings};
+use super::{count, ImageMap, PlanItem, PlanItemKind, ReleaseInput, ReleaseMeta, Settings};
 
 /// plan-release input: the release, and the execution whose records it starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,8 +124,8 @@ impl Plan {
             settings: self.settings.clone(),
             services: changed_ids(self.services.iter().map(|s| (&s.id, s.noop))),
             tasks: changed_ids(self.tasks.iter().map(|r| (&r.id, r.noop))),
-            unchanged: (self.services.iter().filter(|s| s.noop).count()
-                + self.tasks.iter().filter(|r| r.noop).count()) as u32,
+            unchanged: count(self.services.iter().filter(|s| s.noop))
+                .saturating_add(count(self.tasks.iter().filter(|r| r.noop))),
         }
     }
 }

@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::contract::{
-    CaughtError, DeploymentStatus, ItemKind, ItemOutcome, ItemResult, Outcome, ReleaseOutcome,
-    ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome, RollbackPolicy, TaskDefRef,
+    count, CaughtError, DeploymentStatus, ItemKind, ItemOutcome, ItemResult, Outcome,
+    ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome, RollbackPolicy,
+    TaskDefRef,
 };
 use crate::decide::rollback::target_item_id;
 
@@ -399,6 +400,6 @@ pub fn bounded(mut report: ReleaseReport, full_report: String, budget: usize) ->
         .zip(keep)
         .filter_map(|(item, kept)| kept.then_some(item))
         .collect();
-    report.omitted_items = (total - report.items.len()) as u32;
+    report.omitted_items = count(0..total - report.items.len());
     report
 }

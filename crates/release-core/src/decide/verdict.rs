@@ -6,7 +6,9 @@
 
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, Task};
 
-use crate::contract::{DeploymentStatus, Outcome, ServiceDeployment, StabilityOutput, TaskDefRef};
+use crate::contract::{
+    count, DeploymentStatus, Outcome, ServiceDeployment, StabilityOutput, TaskDefRef,
+};
 
 /// The status ECS gives the deployment that new tasks are started for.
 pub const PRIMARY: &str = "PRIMARY";
@@ -211,11 +213,8 @@ pub fn stopped_reasons(tasks: &[Task]) -> Vec<String> {
 
 /// `pending` / `failed` counts of a set of statuses.
 pub fn summarize(items: Vec<DeploymentStatus>) -> StabilityOutput {
-    let pending = items
-        .iter()
-        .filter(|i| i.outcome == Outcome::InProgress)
-        .count() as u32;
-    let failed = items.iter().filter(|i| i.outcome.is_failure()).count() as u32;
+    let pending = count(items.iter().filter(|i| i.outcome == Outcome::InProgress));
+    let failed = count(items.iter().filter(|i| i.outcome.is_failure()));
     StabilityOutput {
         items,
         pending,

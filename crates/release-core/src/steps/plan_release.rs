@@ -8,7 +8,7 @@ use tracing::{info, info_span, Instrument};
 
 use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
-    Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget, ServiceTarget,
+    count, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget, ServiceTarget,
 };
 use crate::decide::manifest::check_input;
 use crate::decide::preflight::{
@@ -85,10 +85,6 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
     let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
     let plan = store.write_plan(&records, plan).await?;
     Ok(plan.planned(records))
-}
-
-fn count<T>(items: impl Iterator<Item = T>) -> u32 {
-    u32::try_from(items.count()).unwrap_or(u32::MAX)
 }
 
 /// Clusters (batched) and services (batched per cluster): the task definition each runs.

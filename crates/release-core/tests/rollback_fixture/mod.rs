@@ -1,6 +1,8 @@
 //! Seeding for the moto integration tests: clusters, revisions, services and scheduled rules with
 //! unique names (moto's state is shared by every test of the process).
 
+// Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)] // each test file uses a different part
 
 use std::sync::atomic::{AtomicU32, Ordering};
