@@ -1,9 +1,10 @@
-//! check-stability's polling loop over the real ECS adapter, with ECS answers mocked.
+//! check-stability's polling loop over the real ECS adapter, with ECS answers mocked, on tokio's
+//! paused clock: sleeps take no real time and elapsed times are exact, however busy the machine.
 
 // Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
@@ -15,6 +16,7 @@ use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use release_core::contract::{DeploymentStatus, Outcome, ServiceDeployment};
 use release_core::steps::check_stability::check;
+use tokio::time::Instant;
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
 const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
@@ -103,37 +105,42 @@ async fn run_in_progress_then_completed(poll_interval_seconds: u32) {
     assert_eq!(out.pending, 0);
     assert_eq!(out.failed, 0);
     assert_eq!(out.items[0].outcome, Outcome::Succeeded);
-    // Two sleeps between three polls.
-    assert!(started.elapsed() >= Duration::from_secs(2 * u64::from(poll_interval_seconds)));
+    // Two sleeps between three polls, and nothing else.
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(2 * u64::from(poll_interval_seconds))
+    );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn in_progress_then_completed_across_polls_without_pause() {
     run_in_progress_then_completed(0).await;
 }
 
-#[tokio::test]
-async fn in_progress_then_completed_across_polls_one_second_apart() {
-    run_in_progress_then_completed(1).await;
+#[tokio::test(start_paused = true)]
+async fn in_progress_then_completed_across_polls_five_seconds_apart() {
+    run_in_progress_then_completed(5).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn budget_ends_the_invocation_with_items_still_pending() {
     let describe = mock!(Client::describe_services)
         .then_output(|| services(&[("web", "ecs-svc/1", Rollout::InProgress, 0, true)]));
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe]);
-    let interval: u32 = 1;
+    let interval: u32 = 5;
     let items = vec![item("web", "ecs-svc/1", far())];
-    let out = check(&ecs, items, interval, Duration::from_millis(2500))
+    let started = Instant::now();
+    let out = check(&ecs, items, interval, Duration::from_secs(12))
         .await
         .unwrap();
     assert_eq!(out.pending, 1);
     assert_eq!(out.items[0].outcome, Outcome::InProgress);
-    // Polls at 0, 1 and 2 s; a fourth at 3 s would start after the budget.
+    // Polls at 0, 5 and 10 s; a fourth at 15 s would start after the budget.
     assert_eq!(describe.num_calls(), 3);
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failed_rollout_returns_at_once_with_stopped_task_reasons() {
     // `api` fails while `web` is still in progress: the round returns without another poll.
     let describe = mock!(Client::describe_services).then_output(|| {
@@ -177,7 +184,7 @@ async fn failed_rollout_returns_at_once_with_stopped_task_reasons() {
     let out = check(&ecs, items, interval, Duration::from_secs(60))
         .await
         .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "did not wait");
+    assert_eq!(started.elapsed(), Duration::ZERO, "did not wait");
     assert_eq!(describe.num_calls(), 1, "both services in one call");
     assert_eq!((out.pending, out.failed), (1, 1));
     let api = &out.items[1];
@@ -202,7 +209,7 @@ async fn failed_rollout_returns_at_once_with_stopped_task_reasons() {
     assert!(out.items[0].stopped_reasons.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn terminal_items_are_not_described_again() {
     let describe = mock!(Client::describe_services)
         .then_output(|| services(&[("web", "ecs-svc/1", Rollout::Completed, 2, false)]));

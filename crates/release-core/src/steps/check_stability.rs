@@ -2,7 +2,10 @@
 //! rollback), judged by [`crate::decide::verdict`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so tests can run the polling loop on a paused clock.
+use tokio::time::Instant;
 
 use crate::aws::{EcsApi, ObjectStore};
 use crate::contract::{
