@@ -156,7 +156,22 @@ mod tests {
     }
 
     #[test]
-    fn stack_names_its_machine() {
-        assert_eq!(machine_name_of_stack("convoy"), "convoy-release");
+    fn stack_names_its_machine_as_the_template_does() {
+        let template =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+                .expect("template.yaml is readable");
+        let machine = template
+            .split("\n  ReleaseStateMachine:\n")
+            .nth(1)
+            .expect("template.yaml has ReleaseStateMachine");
+        let name = machine
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Name: !Sub "))
+            .expect("ReleaseStateMachine has a Name")
+            .trim_matches('"');
+        assert_eq!(
+            machine_name_of_stack("convoy"),
+            name.replace("${AWS::StackName}", "convoy")
+        );
     }
 }

@@ -1,8 +1,10 @@
-//! Property: for any valid manifest, `render(parse(x))` is deterministic and reads back as the
-//! same `ReleaseInput`; the derived release id is stable.
+//! Properties of the manifest reader: for any valid manifest, `render(parse(x))` reads back as the
+//! same `ReleaseInput`, which the step-input re-check (`check_input`, run again by plan-release on
+//! whatever the state machine was started with) accepts; for a manifest made invalid in one field,
+//! the YAML validator and the re-check of the same input both refuse it, naming that field.
 
 use proptest::prelude::*;
-use release_core::contract::ReleaseInput;
+use release_core::contract::{Images, ReleaseInput};
 use release_core::decide::manifest;
 
 fn name() -> impl Strategy<Value = String> {
@@ -99,15 +101,130 @@ proptest! {
     fn render_is_deterministic_and_round_trips(yaml in manifest_yaml()) {
         let parsed = manifest::parse("deployment.yaml", &yaml)
             .map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
-        let again = manifest::parse("deployment.yaml", &yaml).expect("parsed once already");
-        prop_assert_eq!(&parsed, &again);
         let rendered = manifest::render(&parsed);
-        prop_assert_eq!(&rendered, &manifest::render(&again));
         let back: ReleaseInput = serde_json::from_str(&rendered).expect("rendered JSON reads back");
         prop_assert_eq!(&back, &parsed);
         prop_assert!(manifest::check_input(&back).is_empty());
         if !yaml.starts_with("release:") {
             prop_assert_eq!(&parsed.release.id, &manifest::derived_release_id(&parsed));
+        }
+    }
+}
+
+/// One field made invalid, as the YAML says it and as the same change to the typed input.
+#[derive(Debug, Clone)]
+enum Bad {
+    DesiredCount(i32),
+    TimeoutSeconds(u32),
+    MaxConcurrency(u32),
+    PollInterval(u32),
+    MaximumPercent(i32),
+    ClusterName(&'static str),
+    Image(&'static str),
+}
+
+impl Bad {
+    /// The YAML lines that carry the bad value (indented for a service or for settings).
+    fn yaml(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Bad::DesiredCount(n) => (None, Some(format!("    desiredCount: {n}\n"))),
+            Bad::TimeoutSeconds(n) => (None, Some(format!("    timeoutSeconds: {n}\n"))),
+            Bad::MaximumPercent(n) => (None, Some(format!("    maximumPercent: {n}\n"))),
+            Bad::MaxConcurrency(n) => (Some(format!("  maxConcurrency: {n}\n")), None),
+            Bad::PollInterval(n) => (Some(format!("  pollIntervalSeconds: {n}\n")), None),
+            Bad::ClusterName(_) | Bad::Image(_) => (None, None),
+        }
+    }
+
+    fn apply(&self, input: &mut ReleaseInput) {
+        let first = &mut input.services[0];
+        match self {
+            Bad::DesiredCount(n) => first.desired_count = Some(*n),
+            Bad::TimeoutSeconds(n) => first.timeout_seconds = *n,
+            Bad::MaximumPercent(n) => first.maximum_percent = Some(*n),
+            Bad::MaxConcurrency(n) => input.settings.max_concurrency = *n,
+            Bad::PollInterval(n) => input.settings.poll_interval_seconds = *n,
+            Bad::ClusterName(c) => first.cluster = (*c).into(),
+            Bad::Image(i) => {
+                first.images = Images::Default {
+                    preferred: "app".into(),
+                    image: (*i).into(),
+                }
+            }
+        }
+    }
+
+    /// The field both readers must name.
+    fn field(&self) -> &'static str {
+        match self {
+            Bad::DesiredCount(_) => "desiredCount",
+            Bad::TimeoutSeconds(_) => "timeoutSeconds",
+            Bad::MaximumPercent(_) => "maximumPercent",
+            Bad::MaxConcurrency(_) => "settings.maxConcurrency",
+            Bad::PollInterval(_) => "settings.pollIntervalSeconds",
+            Bad::ClusterName(_) => "clusterName",
+            Bad::Image(_) => "image",
+        }
+    }
+}
+
+fn bad() -> impl Strategy<Value = Bad> {
+    prop_oneof![
+        (i32::MIN..0).prop_map(Bad::DesiredCount),
+        prop_oneof![0..60u32, 86_401..u32::MAX].prop_map(Bad::TimeoutSeconds),
+        prop_oneof![Just(0u32), 41..10_000u32].prop_map(Bad::MaxConcurrency),
+        prop_oneof![Just(0u32), 6..10_000u32].prop_map(Bad::PollInterval),
+        prop_oneof![-5..100i32, 201..1000i32].prop_map(Bad::MaximumPercent),
+        prop::sample::select(vec!["bad cluster", "tab\tname", ""]).prop_map(Bad::ClusterName),
+        prop::sample::select(vec!["Web:1", "web:", "web@sha256:12", "web:latest"])
+            .prop_map(Bad::Image),
+    ]
+}
+
+/// A one-service manifest, with `bad` written into it when given.
+fn one_service(cluster: &str, service: &str, image: &str, bad: Option<&Bad>) -> String {
+    let (settings, field) = bad.map(Bad::yaml).unwrap_or((None, None));
+    let (cluster, image) = match bad {
+        Some(Bad::ClusterName(c)) => (*c, image),
+        Some(Bad::Image(i)) => (cluster, *i),
+        _ => (cluster, image),
+    };
+    let mut y = String::new();
+    if let Some(settings) = settings {
+        y.push_str(&format!("settings:\n{settings}"));
+    }
+    y.push_str(&format!(
+        "services:\n  - clusterName: \"{cluster}\"\n    serviceName: {service}\n    service: app\n    image: \"{image}\"\n"
+    ));
+    y.push_str(&field.unwrap_or_default());
+    y
+}
+
+proptest! {
+    #[test]
+    fn the_yaml_validator_and_the_step_input_recheck_agree_on_invalid_input(
+        cluster in name(),
+        service in name(),
+        image in image(),
+        bad in bad(),
+    ) {
+        let valid = one_service(&cluster, &service, &image, None);
+        let mut input = manifest::parse("deployment.yaml", &valid)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{valid}")))?;
+        prop_assert!(manifest::check_input(&input).is_empty());
+
+        let yaml = one_service(&cluster, &service, &image, Some(&bad));
+        let from_yaml = manifest::validate("deployment.yaml", &yaml)
+            .err()
+            .ok_or_else(|| TestCaseError::fail(format!("accepted:\n{yaml}")))?;
+        bad.apply(&mut input);
+        let from_input = manifest::check_input(&input);
+        prop_assert!(!from_input.is_empty(), "the re-check accepted {:?}", bad);
+        for (reader, problems) in [("yaml", &from_yaml), ("re-check", &from_input)] {
+            prop_assert!(
+                problems.iter().any(|p| p.field.ends_with(bad.field())),
+                "{} did not name `{}`: {:?}", reader, bad.field(), problems
+            );
         }
     }
 }

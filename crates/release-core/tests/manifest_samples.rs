@@ -278,7 +278,7 @@ fn check_input_rejects_a_hand_edited_input() {
             "duplicate service",
             |i| i.services[2].cluster = "prod".into(),
             "services[2] (prod/checkout)",
-            "service",
+            "serviceName",
         ),
         (
             "duplicate rule",
@@ -287,7 +287,7 @@ fn check_input_rejects_a_hand_edited_input() {
                 i.tasks[1].rule = "nightly-report".into();
             },
             "tasks[1] (nightly-report)",
-            "rule",
+            "ruleName",
         ),
         (
             "empty",

@@ -186,8 +186,16 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
     }
     for (i, service) in input.services.iter().enumerate() {
         let item = checks::service_label(i, Some(&service.cluster), Some(&service.service));
-        problems.check(&item, "cluster", checks::resource_name(&service.cluster));
-        problems.check(&item, "service", checks::resource_name(&service.service));
+        problems.check(
+            &item,
+            "clusterName",
+            checks::resource_name(&service.cluster),
+        );
+        problems.check(
+            &item,
+            "serviceName",
+            checks::resource_name(&service.service),
+        );
         check_images(&item, &service.images, s.allow_latest, &mut problems);
         let numbers = [
             (
@@ -227,8 +235,12 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
     }
     for (i, task) in input.tasks.iter().enumerate() {
         let item = checks::task_label(i, &task.event_bus, Some(&task.rule));
-        problems.check(&item, "rule", checks::rule_name(&task.rule));
-        problems.check(&item, "eventBus", checks::resource_name(&task.event_bus));
+        problems.check(&item, "ruleName", checks::rule_name(&task.rule));
+        problems.check(
+            &item,
+            "eventBusName",
+            checks::resource_name(&task.event_bus),
+        );
         check_images(&item, &task.images, s.allow_latest, &mut problems);
     }
     if input.services.is_empty() && input.tasks.is_empty() {
@@ -236,10 +248,10 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
     }
     let service_keys = input.services.iter().enumerate();
     let service_keys = service_keys.map(|(i, s)| (i, (s.cluster.as_str(), s.service.as_str())));
-    report_duplicate_services(service_keys, "service", &mut problems);
+    report_duplicate_services(service_keys, "serviceName", &mut problems);
     let rule_keys = input.tasks.iter().enumerate();
     let rule_keys = rule_keys.map(|(i, t)| (i, (t.event_bus.as_str(), t.rule.as_str())));
-    report_duplicate_rules(rule_keys, |_| "rule", &mut problems);
+    report_duplicate_rules(rule_keys, |_| "ruleName", &mut problems);
     problems.into_vec()
 }
 
