@@ -170,23 +170,43 @@ pub fn reusable(
     ours && register_input(latest, &[]) == register_input(&desired.definition, &[])
 }
 
+/// Builders the decision tests and the register step's tests share.
 #[cfg(test)]
-mod tests {
-    use aws_sdk_ecs::types::ContainerDefinition;
+pub(crate) mod test_support {
+    use aws_sdk_ecs::types::{ContainerDefinition, Tag};
 
-    use super::*;
+    use crate::contract::ImageMap;
 
-    fn tag(key: &str, value: &str) -> Tag {
+    pub(crate) fn tag(key: &str, value: &str) -> Tag {
         Tag::builder().key(key).value(value).build()
     }
 
-    fn container(name: &str, image: &str) -> ContainerDefinition {
+    pub(crate) fn container(name: &str, image: &str) -> ContainerDefinition {
         ContainerDefinition::builder()
             .name(name)
             .image(image)
             .essential(true)
             .build()
     }
+
+    pub(crate) fn images(pairs: &[(&str, &str)]) -> ImageMap {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    pub(crate) fn keys(tags: &[Tag]) -> Vec<(&str, &str)> {
+        tags.iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{container, images, keys, tag};
+    use super::*;
 
     const DIGEST: &str =
         "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:0000000000000000000000000000000000000000000000000000000000000001";
@@ -202,19 +222,6 @@ mod tests {
                 containers.iter().map(|(n, i)| container(n, i)).collect(),
             ))
             .build()
-    }
-
-    fn images(pairs: &[(&str, &str)]) -> ImageMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    fn keys(tags: &[Tag]) -> Vec<(&str, &str)> {
-        tags.iter()
-            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
-            .collect()
     }
 
     #[test]

@@ -143,25 +143,11 @@ async fn register_rule<E: EcsApi>(
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_ecs::types::Tag;
-
     use super::*;
     use crate::aws::fake::{tag, FakeEcs};
     use crate::contract::RuleTaskTarget;
+    use crate::decide::taskdef::test_support::{images, keys};
     use crate::decide::taskdef::{current_images, PREVIOUS_TAG, RELEASE_TAG};
-
-    fn images(pairs: &[(&str, &str)]) -> ImageMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    fn keys(tags: &[Tag]) -> Vec<(&str, &str)> {
-        tags.iter()
-            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
-            .collect()
-    }
 
     #[tokio::test]
     async fn register_twice_in_one_release_registers_once() {
