@@ -25,7 +25,7 @@ pub const OUTPUT_BUDGET: usize = 24_000;
 /// Item id → the task definition it runs now, as observed by finish-release.
 pub type Observed = BTreeMap<String, String>;
 
-fn short(text: &str) -> String {
+fn cut_reason(text: &str) -> String {
     if text.chars().count() <= MAX_REASON_CHARS {
         text.to_owned()
     } else {
@@ -36,7 +36,7 @@ fn short(text: &str) -> String {
 
 /// `Error: message` of a caught error, cut for reading.
 fn caught_reason(error: &CaughtError) -> String {
-    short(&format!("{}: {}", error.error, error.message()))
+    cut_reason(&format!("{}: {}", error.error, error.message()))
 }
 
 fn verdict_outcome(outcome: Outcome) -> ItemOutcome {
@@ -191,7 +191,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
             outcome,
             previous_task_definition: previous.to_owned(),
             new_task_definition: base.new,
-            reason: reason.map(|r| short(&r)),
+            reason: reason.map(|r| cut_reason(&r)),
             stopped_reasons: base.stopped_reasons,
         });
     };
