@@ -41,13 +41,68 @@ const STATES_ERRORS: [&str; 16] = [
     "States.Timeout",
 ];
 
-/// Transient failures of the Lambda service itself: every Task must retry them.
-const LAMBDA_TRANSIENT: [&str; 4] = [
+/// Transient failures of the Lambda service itself, and what a function server restart looks like from
+/// the state machine: every Task must retry them, whatever its function does.
+const LAMBDA_TRANSIENT: [&str; 5] = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
 ];
+
+/// The function error types Lambda itself reports when a function's process dies or overruns.
+const LAMBDA_RUNTIME_ERRORS: [&str; 2] = ["Runtime.ExitError", "Sandbox.Timedout"];
+
+/// What a crash in the middle of an invocation produces: the function may have done part of its work.
+/// Only a Task whose function is safe to run again may retry these ([`IDEMPOTENT`]).
+const CRASH_ERRORS: [&str; 4] = [
+    "Lambda.Unknown",
+    "States.Timeout",
+    "Runtime.ExitError",
+    "Sandbox.Timedout",
+];
+
+/// The functions that are safe to run again after a crash at any point, and why. Every Task calling one
+/// of them must retry [`CRASH_ERRORS`] too.
+const IDEMPOTENT: [(&str, &str); 7] = [
+    (
+        "plan-release",
+        "reads and pre-flights, then writes plan.json under the execution's own prefix: a rerun \
+         writes the same plan again",
+    ),
+    (
+        "register-task-definition",
+        "finds the revision this release already registered (tagged with the release id) and reuses it",
+    ),
+    (
+        "update-service",
+        "UpdateService to the revision the service already runs starts no new deployment (ECS and \
+         the local simulator start one only for a new task definition or forceNewDeployment), so a \
+         rerun finds the same PRIMARY deployment on the new revision and returns its id; the deadline \
+         moves later by at most the retry budget. If the circuit breaker already rolled it back, the \
+         rerun starts a new deployment to the new revision, which is judged like the first",
+    ),
+    (
+        "update-scheduled-rule",
+        "PutTargets with the same targets is an upsert: a rerun sets what the first run set",
+    ),
+    ("check-stability", "read-only: DescribeServices and a stability record it rewrites whole"),
+    (
+        "rollback",
+        "looks at what each service runs now before restoring it, and restores only what is not \
+         already on its previous revision",
+    ),
+    (
+        "finish-release",
+        "builds the report from the records and rewrites report.json whole; the clean-up deregisters \
+         revisions that are still ACTIVE and ignores the ones already gone",
+    ),
+];
+
+/// The shortest total backoff (before jitter) of the retrier that covers a function server restart:
+/// about two minutes, so a function that comes back within that is called again.
+const RESTART_BACKOFF_SECONDS: u64 = 120;
 
 /// 256 KiB: the hard Step Functions limit for any state's input or output.
 const PAYLOAD_LIMIT: usize = 256 * 1024;
@@ -143,8 +198,8 @@ fn str_list(v: Option<&Value>) -> Vec<&str> {
 // The checks
 // ---------------------------------------------------------------------------------------------
 
-/// Every `ErrorEquals` name is one of `Error::NAMES`, a Step Functions `States.*` error or a `Lambda.*`
-/// service error: anything else is a typo that would never match.
+/// Every `ErrorEquals` name is one of `Error::NAMES`, a Step Functions `States.*` error, a `Lambda.*`
+/// service error or a Lambda runtime error: anything else is a typo that would never match.
 fn error_name_problems(definition: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     for (scope, name, state) in all_states(definition) {
@@ -159,11 +214,12 @@ fn error_name_problems(definition: &Value) -> Vec<String> {
                 for error in str_list(rule.get("ErrorEquals")) {
                     let known = Error::NAMES.contains(&error)
                         || STATES_ERRORS.contains(&error)
+                        || LAMBDA_RUNTIME_ERRORS.contains(&error)
                         || (error.starts_with("Lambda.") && error.len() > "Lambda.".len());
                     if !known {
                         problems.push(format!(
                             "{scope}: state `{name}` {key}[{i}] matches unknown error name `{error}` \
-                             (known: Error::NAMES, States.*, Lambda.*)"
+                             (known: Error::NAMES, States.*, Lambda.*, Runtime.ExitError, Sandbox.Timedout)"
                         ));
                     }
                 }
@@ -173,8 +229,39 @@ fn error_name_problems(definition: &Value) -> Vec<String> {
     problems
 }
 
+/// The longest total wait a retrier can add: Σ min(IntervalSeconds × BackoffRate^k, MaxDelaySeconds)
+/// over its MaxAttempts retries (ASL defaults 1 s, 2.0, 3, no cap). FULL jitter only shortens waits.
+fn backoff_seconds(retrier: &Value) -> u64 {
+    let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
+    let rate = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+    let cap = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
+    let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3);
+    let mut total = 0.0;
+    let mut wait = interval;
+    for _ in 0..attempts {
+        total += wait.min(cap);
+        wait *= rate;
+    }
+    // whole seconds, rounded up: the budget must not be under-counted
+    format!("{:.0}", total.ceil()).parse().unwrap()
+}
+
+/// The longest a Task can run: every attempt the Retry list allows (one, plus each retrier's
+/// MaxAttempts) taking its whole TimeoutSeconds, plus every retrier's longest backoff.
+fn task_worst_seconds(state: &Value) -> u64 {
+    let timeout = state["TimeoutSeconds"].as_u64().unwrap_or(0);
+    let retriers: Vec<&Value> = state["Retry"].as_array().into_iter().flatten().collect();
+    let attempts = 1 + retriers
+        .iter()
+        .map(|r| r["MaxAttempts"].as_u64().unwrap_or(3))
+        .sum::<u64>();
+    attempts * timeout + retriers.iter().map(|r| backoff_seconds(r)).sum::<u64>()
+}
+
 /// Task rules: `TimeoutSeconds` set; the Lambda transient errors and every `Error::RETRYABLE` name
-/// retried with full jitter; never a Retry on `States.ALL`; the Catch list ends with `States.ALL`.
+/// retried with full jitter, and the crash errors too when the Task's function is [`IDEMPOTENT`]; the
+/// restart retrier waits [`RESTART_BACKOFF_SECONDS`] in total; never a Retry on `States.ALL`; the
+/// Catch list ends with `States.ALL`.
 fn task_problems(definition: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     for (scope, name, state) in all_states(definition) {
@@ -214,6 +301,28 @@ fn task_problems(definition: &Value) -> Vec<String> {
         for needed in Error::RETRYABLE.iter().chain(LAMBDA_TRANSIENT.iter()) {
             if !retried.contains(needed) {
                 problems.push(format!("{at} has no Retry for `{needed}`"));
+            }
+        }
+        let function = function_of(state["Resource"].as_str().unwrap_or_default());
+        if let Some((_, why)) = IDEMPOTENT.iter().find(|(f, _)| *f == function) {
+            for needed in CRASH_ERRORS {
+                if !retried.contains(needed) {
+                    problems.push(format!(
+                        "{at} has no Retry for `{needed}`, though `{function}` is safe to run again ({why})"
+                    ));
+                }
+            }
+        }
+        let restart = retriers
+            .iter()
+            .find(|r| str_list(r.get("ErrorEquals")).contains(&"Lambda.ServiceException"));
+        if let Some(restart) = restart {
+            let backoff = backoff_seconds(restart);
+            if backoff < RESTART_BACKOFF_SECONDS {
+                problems.push(format!(
+                    "{at} retries a function server restart for {backoff} s in total, less than \
+                     {RESTART_BACKOFF_SECONDS} s"
+                ));
             }
         }
         let catchers = state.get("Catch").and_then(Value::as_array);
@@ -383,7 +492,7 @@ fn an_unknown_error_name_is_reported() {
         json!(["Throttling", "AwsUnavailable"]);
     let problems = all_problems(&d);
     assert!(
-        problems.contains(&"top level: state `PlanRelease` Retry[1] matches unknown error name `Throttling` (known: Error::NAMES, States.*, Lambda.*)".to_string()),
+        problems.contains(&"top level: state `PlanRelease` Retry[1] matches unknown error name `Throttling` (known: Error::NAMES, States.*, Lambda.*, Runtime.ExitError, Sandbox.Timedout)".to_string()),
         "{problems:#?}"
     );
     // ... and the renamed retrier no longer covers the real name.
@@ -712,4 +821,153 @@ fn the_state_fits_the_payload_limit_at_five_hundred_services() {
         largest_payload(1000, false) < PAYLOAD_LIMIT,
         "N=1000 deployed"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time budget: the execution timeout cannot be caught, so it must leave room for rollback.
+// ---------------------------------------------------------------------------------------------
+
+/// Deploy waves the budget covers per Map: `DEPLOY_WAVES × maxConcurrency` items each exhausting every
+/// retry of every step (320 items at maxConcurrency 40). A larger release fits as long as not every
+/// one of its items exhausts every retry.
+const DEPLOY_WAVES: u64 = 8;
+
+/// The longest release, part by part, in seconds.
+#[derive(Debug)]
+struct Budget {
+    parts: Vec<(String, u64)>,
+}
+
+impl Budget {
+    fn total(&self) -> u64 {
+        self.parts.iter().map(|(_, s)| s).sum()
+    }
+}
+
+/// The longest a release can run, from the definition and the longest rollout deadline a manifest
+/// allows: PlanRelease; each deploy Map ([`DEPLOY_WAVES`] waves of its item's Tasks); the release's
+/// rollouts (every deadline is at most `max_timeout` after its UpdateService, and the last round that
+/// notices it takes at most one AwaitRelease); RollbackRelease; the restoring rollouts (same, with
+/// AwaitRollback); FinishRelease. Every Task counts with its whole retry budget.
+fn worst_case(definition: &Value, max_timeout: u64) -> Budget {
+    let states = &definition["States"];
+    let task = |name: &str| task_worst_seconds(&states[name]);
+    let mut parts = vec![("PlanRelease".to_string(), task("PlanRelease"))];
+    for map in ["DeployScheduledTasks", "DeployServices"] {
+        let item: u64 = states[map]["ItemProcessor"]["States"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, s)| s["Type"] == "Task")
+            .map(|(_, s)| task_worst_seconds(s))
+            .sum();
+        parts.push((format!("{map} ({DEPLOY_WAVES} waves)"), DEPLOY_WAVES * item));
+    }
+    parts.push((
+        "rollouts (timeoutSeconds + one AwaitRelease)".into(),
+        max_timeout + task("AwaitRelease"),
+    ));
+    parts.push(("RollbackRelease".into(), task("RollbackRelease")));
+    parts.push((
+        "restoring rollouts (timeoutSeconds + one AwaitRollback)".into(),
+        max_timeout + task("AwaitRollback"),
+    ));
+    parts.push(("FinishRelease".into(), task("FinishRelease")));
+    Budget { parts }
+}
+
+fn time_budget_problems(definition: &Value, max_timeout: u64) -> Vec<String> {
+    let budget = worst_case(definition, max_timeout);
+    let limit = definition["TimeoutSeconds"].as_u64().unwrap_or(0);
+    if budget.total() < limit {
+        return Vec::new();
+    }
+    let parts: Vec<String> = budget
+        .parts
+        .iter()
+        .map(|(name, s)| format!("{name} {s} s"))
+        .collect();
+    vec![format!(
+        "TimeoutSeconds {limit} is not above the longest release, {} s ({}): an execution timeout \
+         cannot be caught, so such a release would end half-deployed with no rollback and no report",
+        budget.total(),
+        parts.join(" + ")
+    )]
+}
+
+#[test]
+fn the_execution_timeout_exceeds_the_longest_release_with_its_rollback() {
+    let d = definition();
+    let max_timeout = u64::from(release_core::decide::manifest::MAX_TIMEOUT_SECONDS);
+    let budget = worst_case(&d, max_timeout);
+    eprintln!(
+        "longest release: {} s of TimeoutSeconds {}: {:?}",
+        budget.total(),
+        d["TimeoutSeconds"],
+        budget.parts
+    );
+    assert_no_problems(time_budget_problems(&d, max_timeout));
+}
+
+#[test]
+fn the_restart_retrier_waits_126_seconds_and_a_task_budget_counts_every_attempt() {
+    let d = definition();
+    let update = &d["States"]["DeployServices"]["ItemProcessor"]["States"]["UpdateService"];
+    // 2 + 4 + 8 + 16 + 32 + 64
+    assert_eq!(backoff_seconds(&update["Retry"][0]), 126);
+    // 5 + 10 + 20 + 40 + 60 + 60 (MaxDelaySeconds 60)
+    assert_eq!(backoff_seconds(&update["Retry"][1]), 195);
+    // 13 attempts of 120 s, and both backoffs
+    assert_eq!(task_worst_seconds(update), 13 * 120 + 126 + 195);
+}
+
+#[test]
+fn a_too_short_execution_timeout_is_reported() {
+    let mut d = definition();
+    d["TimeoutSeconds"] = json!(21_600);
+    let problems = time_budget_problems(&d, 10_800);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("TimeoutSeconds 21600 is not above the longest release"),
+        "{problems:#?}"
+    );
+    // The definition as it is would not fit rollouts of a day either: the cap on timeoutSeconds matters.
+    assert_eq!(time_budget_problems(&definition(), 86_400).len(), 1);
+}
+
+#[test]
+fn a_missing_crash_retry_and_a_short_restart_backoff_are_reported() {
+    let mut d = definition();
+    let update = state_mut(
+        &mut d,
+        &[
+            "States",
+            "DeployServices",
+            "ItemProcessor",
+            "States",
+            "UpdateService",
+        ],
+    );
+    update["Retry"][0]["ErrorEquals"] = json!(LAMBDA_TRANSIENT);
+    update["Retry"][0]["MaxAttempts"] = json!(3);
+    let problems = task_problems(&d);
+    for needed in CRASH_ERRORS {
+        let expected = format!(
+            "DeployServices.ItemProcessor: Task `UpdateService` has no Retry for `{needed}`, though \
+             `update-service` is safe to run again"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with(&expected)),
+            "missing `{expected}` in {problems:#?}"
+        );
+    }
+    assert!(
+        problems.contains(
+            &"DeployServices.ItemProcessor: Task `UpdateService` retries a function server restart \
+              for 14 s in total, less than 120 s"
+                .to_string()
+        ),
+        "{problems:#?}"
+    );
+    assert_eq!(problems.len(), 5, "{problems:#?}");
 }

@@ -25,6 +25,10 @@ pub use resolve::{is_noop, resolve_images};
 
 /// Rollout deadline of a service when the manifest gives no `timeoutSeconds`.
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 900;
+/// The longest rollout deadline a release accepts (3 h). The state machine's execution timeout, which
+/// cannot be caught, must leave room after two such deadlines (the release's and its rollback's) for the
+/// rollback and the report: `tests/asl_contract.rs` computes that worst case from this cap.
+pub const MAX_TIMEOUT_SECONDS: u32 = 10_800;
 /// The bus of a task whose manifest entry gives no `eventBusName`.
 pub const DEFAULT_EVENT_BUS: &str = "default";
 

@@ -13,7 +13,7 @@ pub(crate) const DESIRED_COUNT: RangeInclusive<i64> = 0..=i32::MAX as i64;
 /// ECS `deploymentConfiguration` bounds.
 pub(crate) const MINIMUM_HEALTHY_PERCENT: RangeInclusive<i64> = 0..=100;
 pub(crate) const MAXIMUM_PERCENT: RangeInclusive<i64> = 100..=200;
-pub(crate) const TIMEOUT_SECONDS: RangeInclusive<i64> = 60..=86_400;
+pub(crate) const TIMEOUT_SECONDS: RangeInclusive<i64> = 60..=super::MAX_TIMEOUT_SECONDS as i64;
 
 pub(crate) const RELEASE_ID_MAX_LEN: usize = 80;
 const CONTAINER_NAME_MAX_LEN: usize = 255;
@@ -157,9 +157,13 @@ mod tests {
         ));
         assert!(fails_with(
             in_range(59, &TIMEOUT_SECONDS),
-            "between 60 and 86400"
+            "between 60 and 10800"
         ));
-        assert_eq!(in_range(86_400, &TIMEOUT_SECONDS), Ok(()));
+        assert_eq!(in_range(10_800, &TIMEOUT_SECONDS), Ok(()));
+        assert!(fails_with(
+            in_range(10_801, &TIMEOUT_SECONDS),
+            "between 60 and 10800, got 10801"
+        ));
         assert_eq!(percents(50, 200), Ok(()));
         assert_eq!(percents(100, 100), Ok(()));
         assert!(fails_with(percents(150, 120), "is above maximumPercent"));
