@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make e2e`: the real state machine and functions on a local stack of its own, driven by tests/e2e (pytest).
 #   local/e2e.sh [pytest args...]      e.g. local/e2e.sh -k rollback -x
-# The stack uses its own state dir and ports (CONVOY_E2E_PORT, default 5100..5102), so a running dev stack or
-# demo is not disturbed; it is stopped at the end whatever happens.
+# The stack uses its own ports (CONVOY_E2E_PORT, default 5100..5102) and a state dir named by them
+# (.local-stack/e2e-<port>), so a running dev stack, a demo or another e2e run on other ports is not disturbed;
+# it is stopped at the end whatever happens.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -21,7 +22,7 @@ cargo build --quiet -p convoy
 for fn in "${FUNCTIONS[@]}"; do cargo build --quiet --bin "$fn"; done  # as `cargo lambda watch` builds them
 
 step "local stack (ports $BASE..$((BASE + 2)))"
-export CONVOY_STACK_DIR=$ROOT/.local-stack/e2e CONVOY_MOTO_PORT=$BASE CONVOY_WATCH_PORT=$((BASE + 1))
+export CONVOY_STACK_DIR=$ROOT/.local-stack/e2e-$BASE CONVOY_MOTO_PORT=$BASE CONVOY_WATCH_PORT=$((BASE + 1))
 export CONVOY_SHIM_PORT=$((BASE + 2))
 trap 'bash local/stack.sh stop' EXIT
 bash local/stack.sh start

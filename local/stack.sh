@@ -9,6 +9,9 @@
 #   local/stack.sh start     # start (a no-op when already running); build the functions first
 #   local/stack.sh status
 #   local/stack.sh stop      # stops what `start` started, by PID (state in .local-stack/)
+#   local/stack.sh stop-functions | start-functions
+#                            # stop / start `cargo lambda watch` alone (a function server crash and restart:
+#                            # the shim answers Lambda.ServiceException meanwhile, which the Tasks retry)
 #
 # moto also serves S3: `start` creates the release records bucket there (CONVOY_RECORDS_BUCKET, default
 # convoy-records) and gives its name to the functions.
@@ -79,6 +82,26 @@ stop_one() {
   rm -f "$STATE/$name.pid"
 }
 
+# `watch` runs `cargo run --bin <function>` on a function's first invoke: fresh binaries start at once.
+# --ignore-changes: source edits during a run must not rebuild and restart the functions.
+launch_functions() { # moto_url
+  # shellcheck disable=SC2086 # CONVOY_WATCH_ARGS is a list of words
+  (cd "$ROOT" && AWS_ENDPOINT_URL=$1 CONVOY_RECORDS_BUCKET=$RECORDS_BUCKET RUST_LOG=${RUST_LOG:-info} \
+    launch watch "$CARGO_LAMBDA" lambda watch -A 127.0.0.1 -P "$WATCH_PORT" \
+      --concurrency "$CONCURRENCY" --ignore-changes ${CONVOY_WATCH_ARGS:-})
+}
+
+# The function server alone, on a running stack; the stopped one's log is kept as watch.log.<time>.
+start_functions() {
+  alive moto && alive shim || die "the stack is not running: local/stack.sh start"
+  alive watch && { say "function server already running (pid $(pid_of watch))"; return 0; }
+  [ -f "$STATE/watch.log" ] && mv "$STATE/watch.log" "$STATE/watch.log.$(date +%s)"
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  launch_functions "http://127.0.0.1:$MOTO_PORT_HTTP"
+  wait_http watch "http://127.0.0.1:$WATCH_PORT/" 60 || die "the function server did not come back (log: $STATE/watch.log)"
+  say "function server :$WATCH_PORT (pid $(pid_of watch))"
+}
+
 status() {
   local all=0
   for p in "${PROCS[@]}"; do
@@ -105,11 +128,7 @@ start() {
   MOTO_PORT=$SHIM_PORT launch moto "$PY" -m convoy_local.moto_server --port "$MOTO_PORT_HTTP" --sfn-engine --quiet
   launch shim "$PY" -m convoy_local.lambda_shim --port "$SHIM_PORT" \
     --upstream "127.0.0.1:$WATCH_PORT" --fallback "127.0.0.1:$MOTO_PORT_HTTP"
-  # `watch` runs `cargo run --bin <function>` on a function's first invoke: fresh binaries start at once.
-  # --ignore-changes: source edits during a run must not rebuild and restart the functions.
-  (cd "$ROOT" && AWS_ENDPOINT_URL=$moto_url CONVOY_RECORDS_BUCKET=$RECORDS_BUCKET RUST_LOG=${RUST_LOG:-info} \
-    launch watch "$CARGO_LAMBDA" lambda watch -A 127.0.0.1 -P "$WATCH_PORT" \
-      --concurrency "$CONCURRENCY" --ignore-changes ${CONVOY_WATCH_ARGS:-})
+  launch_functions "$moto_url"
 
   local ok=0
   wait_http moto "$moto_url/moto-api/" 60 &&
@@ -137,5 +156,7 @@ case "${1:-}" in
   start) start ;;
   stop) for p in shim watch moto; do stop_one "$p"; done; rm -f "$STATE/env"; say "stopped" ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  stop-functions) stop_one watch; say "function server stopped" ;;
+  start-functions) start_functions ;;
+  *) echo "usage: $0 start|stop|status|stop-functions|start-functions" >&2; exit 2 ;;
 esac

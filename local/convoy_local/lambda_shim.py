@@ -9,6 +9,13 @@ name would never match. Real Lambda answers 200 with `X-Amz-Function-Error: Unha
 
   POST /2015-03-31/functions/<ARN | name[:qualifier]>/invocations  -> upstream, by bare function name
   anything else                                                    -> fallback (moto), unchanged
+
+When the function server is down or dies during an invocation (a crash, a restart), the Task must fail with
+the error AWS would name, which the state machine retries: `Lambda.ServiceException` when nothing answers,
+`Runtime.ExitError` when the connection drops mid-invocation (the function's process exited). moto's engine
+names a failed Task from a function error's `errorType` (200 + X-Amz-Function-Error); an HTTP error status
+from Invoke would become the error `Exception` (moto 5.2.5, StateTaskLambda._from_error), which no Retry
+matches. So the shim answers both as function errors carrying the AWS error name.
 """
 
 import argparse
@@ -31,6 +38,13 @@ def function_name(raw: str) -> str:
     name = unquote(raw)
     match = ARN.match(name)
     return match.group(1) if match else name.split(":")[0]
+
+
+def unreachable_answer(exc: Exception, sent: bool, where: str) -> bytes:
+    """The function error body for an upstream that is down (`sent` False) or died mid-invocation."""
+    error_type = "Runtime.ExitError" if sent else "Lambda.ServiceException"
+    return json.dumps({"errorType": error_type,
+                       "errorMessage": f"lambda shim: function server {where} unreachable: {exc}"}).encode()
 
 
 def lambda_answer(status: int, body: bytes) -> tuple[int, dict[str, str]]:
@@ -67,16 +81,21 @@ class Shim(BaseHTTPRequestHandler):
             path = self.path
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Host"] = f"{host}:{port}"
+        sent = False
         try:
             # no timeout: the first invoke of a function may compile it for minutes
             conn = http.client.HTTPConnection(host, port, timeout=None)
             conn.request(self.command, path, body=body, headers=headers)
+            sent = True
             answer = conn.getresponse()
             status, payload = answer.status, answer.read()
             answer_headers = {k: v for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP}
             conn.close()
-        except OSError as exc:
-            status, payload = 502, json.dumps({"message": f"lambda shim: {host}:{port} unreachable: {exc}"}).encode()
+        except (OSError, http.client.HTTPException) as exc:
+            if invoke:
+                status, payload = 500, unreachable_answer(exc, sent, f"{host}:{port}")
+            else:
+                status, payload = 502, json.dumps({"message": f"lambda shim: {host}:{port} unreachable: {exc}"}).encode()
             answer_headers = {"Content-Type": "application/json"}
         if invoke:
             status, answer_headers = lambda_answer(status, payload)
