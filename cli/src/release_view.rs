@@ -1,7 +1,9 @@
 //! How an execution reads for people and machines: the release report as a table, how the
 //! execution ended, and what `status` and the end of `watch` print.
 
-use release_core::contract::{cause_message, ItemKind, ItemOutcome, ReleaseOutcome, ReleaseReport};
+use release_core::contract::{
+    cause_message, CleanupReport, ItemKind, ItemOutcome, ReleaseOutcome, ReleaseReport,
+};
 use serde::Serialize;
 
 use release_core::contract::TaskDefRef;
@@ -71,8 +73,9 @@ pub fn report_text(report: &ReleaseReport, color: bool) -> String {
             uri.as_deref().unwrap_or("no full report")
         ),
     };
+    let cleanup = report.cleanup.as_ref().map_or(String::new(), cleanup_line);
     format!(
-        "release {}: {}{problems}\n{}{omitted}",
+        "release {}: {}{problems}\n{}{omitted}{cleanup}",
         report.release_id,
         paint(
             &format!("{:?}", report.outcome),
@@ -85,6 +88,28 @@ pub fn report_text(report: &ReleaseReport, color: bool) -> String {
             color
         )
     )
+}
+
+/// `clean-up: 1 revision deregistered, 5 kept`, with what was deferred, failed or unchecked.
+fn cleanup_line(cleanup: &CleanupReport) -> String {
+    let mut line = format!(
+        "clean-up: {} deregistered, {} kept",
+        plural(cleanup.deregistered_count as usize, "revision"),
+        cleanup.kept_count
+    );
+    if cleanup.failed_count > 0 {
+        line.push_str(&format!(", {} failed", cleanup.failed_count));
+    }
+    if cleanup.deferred > 0 {
+        line.push_str(&format!(", {} left for the next release", cleanup.deferred));
+    }
+    line.push('\n');
+    for problem in &cleanup.problems {
+        line.push_str(&format!(
+            "  clean-up kept everything it could not check: {problem}\n"
+        ));
+    }
+    line
 }
 
 fn kind_label(kind: ItemKind) -> &'static str {
@@ -192,6 +217,21 @@ mod tests {
             text(&bounded)
         );
     }
+    #[test]
+    fn the_clean_up_is_one_line_and_its_problems() {
+        let item = r#"{"id":"c/web","kind":"service","outcome":"Deployed","previousTaskDefinition":"web:1","newTaskDefinition":"web:2","finalTaskDefinition":"web:2"}"#;
+        let json = format!(
+            r#"{{"releaseId":"r1","outcome":"Succeeded","items":[{item}],"cleanup":{{"deregisteredCount":1,"keptCount":4,"deferred":2,"problems":["ListRules default: AccessDenied"],"listsOmitted":true}}}}"#
+        );
+        let text = report_text(&serde_json::from_str(&json).unwrap(), false);
+        assert!(
+            text.ends_with(
+                "clean-up: 1 revision deregistered, 4 kept, 2 left for the next release\n  clean-up kept everything it could not check: ListRules default: AccessDenied\n"
+            ),
+            "{text}"
+        );
+    }
+
     #[test]
     fn causes_show_the_function_message() {
         let cases = [

@@ -226,6 +226,7 @@ mod tests {
             problems: Vec::new(),
             omitted_items: 0,
             full_report: None,
+            cleanup: None,
         }
     }
 

@@ -559,3 +559,45 @@ async fn unreadable_answers_are_aws_unavailable() {
         .unwrap_err();
     assert_eq!(err.name(), "AwsUnavailable", "{err}");
 }
+
+#[tokio::test]
+async fn list_services_follows_next_token_a_hundred_per_page() {
+    use aws_sdk_ecs::operation::list_services::ListServicesOutput;
+    let arn = |i: usize| format!("arn:aws:ecs:us-east-1:123456789012:service/prod/svc-{i}");
+    let first = mock!(Client::list_services)
+        .match_requests(|r| {
+            r.next_token().is_none() && r.cluster() == Some("prod") && r.max_results() == Some(100)
+        })
+        .then_output(move || {
+            ListServicesOutput::builder()
+                .set_service_arns(Some((0..100).map(arn).collect()))
+                .next_token("p2")
+                .build()
+        });
+    let second = mock!(Client::list_services)
+        .match_requests(|r| r.next_token() == Some("p2") && r.cluster() == Some("prod"))
+        .then_output(move || {
+            ListServicesOutput::builder()
+                .set_service_arns(Some((100..123).map(arn).collect()))
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&first, &second]);
+    let arns = EcsApi::list_services(&ecs, "prod").await.unwrap();
+    assert_eq!(arns, (0..123).map(arn).collect::<Vec<_>>());
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn list_services_refused_is_access_denied() {
+    let refused = mock!(Client::list_services)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"AccessDeniedException","message":"not authorized"}"#.into()),
+        )
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&refused]);
+    let err = EcsApi::list_services(&ecs, "prod").await.unwrap_err();
+    assert_eq!(err.name(), "AccessDenied", "{err}");
+    assert!(err.to_string().contains("ListServices prod"), "{err}");
+}

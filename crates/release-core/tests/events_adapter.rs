@@ -271,3 +271,48 @@ async fn error_codes_map_to_stable_names() {
         assert_eq!(err.name(), name, "{code}: {err}");
     }
 }
+
+#[tokio::test]
+async fn list_rules_follows_next_token_on_the_bus() {
+    use aws_sdk_eventbridge::operation::list_rules::ListRulesOutput;
+    use aws_sdk_eventbridge::types::Rule;
+    let rules = |names: &[&str], next: Option<&str>| {
+        ListRulesOutput::builder()
+            .set_rules(Some(
+                names
+                    .iter()
+                    .map(|n| Rule::builder().name(*n).build())
+                    .collect(),
+            ))
+            .set_next_token(next.map(str::to_owned))
+            .build()
+    };
+    let first = mock!(Client::list_rules)
+        .match_requests(|r| r.next_token().is_none() && r.event_bus_name() == Some("ops"))
+        .then_output(move || rules(&["nightly", "hourly"], Some("p2")));
+    let second = mock!(Client::list_rules)
+        .match_requests(|r| r.next_token() == Some("p2") && r.event_bus_name() == Some("ops"))
+        .then_output(move || rules(&["weekly"], None));
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&first, &second]);
+    let names = EventsApi::list_rules(&events, "ops").await.unwrap();
+    assert_eq!(names, ["nightly", "hourly", "weekly"]);
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn list_rules_refused_is_access_denied() {
+    let refused = mock!(Client::list_rules)
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: events:ListRules"}"#
+                    .into(),
+            ),
+        )
+        .build();
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::Sequential, [&refused]);
+    let err = EventsApi::list_rules(&events, "default").await.unwrap_err();
+    assert_eq!(err.name(), "AccessDenied", "{err}");
+    assert!(err.to_string().contains("ListRules default"), "{err}");
+}

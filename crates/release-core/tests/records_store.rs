@@ -413,6 +413,7 @@ fn report(items: usize, failed_every: usize) -> ReleaseReport {
         problems: Vec::new(),
         omitted_items: 0,
         full_report: None,
+        cleanup: None,
     }
 }
 

@@ -1,16 +1,12 @@
 //! The release report and the choice of revisions to clean up, as tables.
 
-use std::collections::BTreeSet;
-
 use release_core::contract::{
     CaughtError, DeploymentStatus, ItemKind, ItemOutcome, ItemResult, Outcome, Plan, ReleaseMeta,
     ReleaseOutcome, ReleaseRecords, Restore, RestoreOutcome, RollbackOutput, RollbackPolicy,
     RuleItem, RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings,
     StabilityOutput, StepFailures, TargetChange,
 };
-use release_core::decide::report::{
-    build, referenced_revisions, revisions_to_deregister, Observed,
-};
+use release_core::decide::report::{build, referenced_revisions, Observed};
 
 fn td(family: &str, revision: u32) -> String {
     format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:{revision}")
@@ -486,26 +482,6 @@ fn caught_errors_show_the_function_message() {
         Some("TaskDefinitionRejected: task definition rejected: memory")
     );
     assert_eq!(report.outcome, ReleaseOutcome::Failed);
-}
-
-#[test]
-fn clean_up_keeps_the_newest_and_every_referenced_revision() {
-    let revisions: Vec<String> = (1..=8).rev().map(|r| td("web", r)).collect(); // 8 .. 1
-    let referenced: BTreeSet<String> = ["web:3".to_owned(), "web:7".to_owned()].into();
-    let cases: [(usize, Vec<u32>); 4] = [
-        (2, vec![6, 5, 4, 2, 1]),
-        (0, vec![8, 6, 5, 4, 2, 1]),
-        (5, vec![2, 1]),
-        (10, vec![]),
-    ];
-    for (keep, expected) in cases {
-        let expected: Vec<String> = expected.into_iter().map(|r| td("web", r)).collect();
-        assert_eq!(
-            revisions_to_deregister(&revisions, keep, &referenced),
-            expected,
-            "keep {keep}"
-        );
-    }
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub const DESCRIBE_CLUSTERS_BATCH: usize = 100;
 pub const DESCRIBE_SERVICES_BATCH: usize = 10;
 /// DescribeTasks accepts up to 100 tasks per call.
 pub const DESCRIBE_TASKS_BATCH: usize = 100;
+/// ListServices answers up to 100 services per page (10 unless asked).
+pub const LIST_SERVICES_PAGE: i32 = 100;
 
 /// The ECS operation an error came from: the same code means different things on different calls
 /// (a `ClientException` on RegisterTaskDefinition is a rejected definition, elsewhere a bug).
@@ -37,6 +39,7 @@ pub enum Op {
     UpdateService,
     ListTasks,
     DescribeTasks,
+    ListServices,
 }
 
 /// Classifies an ECS service error by its code, message and HTTP status.
@@ -287,5 +290,17 @@ impl EcsApi for Client {
             found.extend(out.tasks.unwrap_or_default());
         }
         Ok(found)
+    }
+
+    async fn list_services(&self, cluster: &str) -> Result<Vec<String>, Error> {
+        self.list_services()
+            .cluster(cluster)
+            .max_results(LIST_SERVICES_PAGE)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| ecs_error(Op::ListServices, cluster, e))
     }
 }

@@ -113,4 +113,28 @@ impl EventsApi for aws_sdk_eventbridge::Client {
         }
         Ok(failed)
     }
+
+    async fn list_rules(&self, event_bus: &str) -> Result<Vec<String>, Error> {
+        let mut names = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .list_rules()
+                .event_bus_name(event_bus)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|err| sdk_error(&format!("ListRules {event_bus}"), err))?;
+            names.extend(
+                out.rules
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|r| r.name),
+            );
+            match out.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => return Ok(names),
+            }
+        }
+    }
 }

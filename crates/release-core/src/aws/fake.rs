@@ -1,9 +1,9 @@
-//! In-memory ECS and object store for tests of steps that need a few calls (register reuse, plan,
+//! In-memory ECS, EventBridge and object store for tests of steps that need a few calls (register reuse, plan,
 //! records). They count calls so tests can prove "described once" and "nothing registered".
 //! Compiled for this crate's tests and, with the `test-util` feature, for other crates' tests;
 //! never into a Lambda.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use aws_sdk_ecs::types::{
@@ -11,7 +11,9 @@ use aws_sdk_ecs::types::{
     Failure, Service, Tag, Task, TaskDefinition, TaskDefinitionStatus,
 };
 
-use crate::aws::{EcsApi, Found, ObjectStore, ServiceUpdate};
+use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
+
+use crate::aws::{EcsApi, EventsApi, Found, ObjectStore, RuleInfo, ServiceUpdate};
 use crate::decide::verdict::PRIMARY;
 use crate::Error;
 
@@ -24,6 +26,8 @@ struct State {
     definitions: Vec<(TaskDefinition, Vec<Tag>)>,
     calls: BTreeMap<&'static str, u32>,
     deployments: u32,
+    /// Operations that answer AccessDenied.
+    refused: BTreeSet<&'static str>,
 }
 
 #[derive(Default)]
@@ -51,6 +55,19 @@ impl FakeEcs {
 
     fn count(&self, op: &'static str) {
         *self.state().calls.entry(op).or_default() += 1;
+    }
+
+    /// Every later call of `op` ("ListServices") answers AccessDenied.
+    pub fn refuse(&self, op: &'static str) {
+        self.state().refused.insert(op);
+    }
+
+    fn check(&self, op: &'static str, subject: &str) -> Result<(), Error> {
+        self.count(op);
+        if self.state().refused.contains(op) {
+            return Err(refused(op, subject));
+        }
+        Ok(())
     }
 
     pub fn calls(&self, op: &str) -> u32 {
@@ -166,6 +183,13 @@ fn find<'a>(
     }
 }
 
+fn refused(op: &str, subject: &str) -> Error {
+    Error::AccessDenied {
+        message: format!("{op} {subject}: AccessDeniedException: not allowed"),
+        source: None,
+    }
+}
+
 fn missing(arn: String) -> Failure {
     Failure::builder().arn(arn).reason("MISSING").build()
 }
@@ -218,7 +242,7 @@ impl EcsApi for FakeEcs {
         &self,
         task_definition: &str,
     ) -> Result<(TaskDefinition, Vec<Tag>), Error> {
-        self.count("DescribeTaskDefinition");
+        self.check("DescribeTaskDefinition", task_definition)?;
         self.stored(task_definition).ok_or_else(|| {
             Error::internal(format!(
                 "DescribeTaskDefinition {task_definition}: ClientException: Unable to describe task definition."
@@ -240,7 +264,7 @@ impl EcsApi for FakeEcs {
     }
 
     async fn list_task_definition_revisions(&self, family: &str) -> Result<Vec<String>, Error> {
-        self.count("ListTaskDefinitions");
+        self.check("ListTaskDefinitions", family)?;
         let state = self.state();
         let mut revisions: Vec<&TaskDefinition> = state
             .definitions
@@ -258,7 +282,7 @@ impl EcsApi for FakeEcs {
     }
 
     async fn deregister_task_definition(&self, task_definition: &str) -> Result<(), Error> {
-        self.count("DeregisterTaskDefinition");
+        self.check("DeregisterTaskDefinition", task_definition)?;
         let mut state = self.state();
         let short = task_definition
             .rsplit_once(":task-definition/")
@@ -318,6 +342,127 @@ impl EcsApi for FakeEcs {
     async fn describe_tasks(&self, _cluster: &str, _tasks: &[String]) -> Result<Vec<Task>, Error> {
         self.count("DescribeTasks");
         Ok(Vec::new())
+    }
+
+    async fn list_services(&self, cluster: &str) -> Result<Vec<String>, Error> {
+        self.check("ListServices", cluster)?;
+        let state = self.state();
+        if !state.clusters.contains_key(cluster) {
+            return Err(Error::ClusterNotFound(cluster.into()));
+        }
+        Ok(state
+            .services
+            .iter()
+            .filter(|((c, _), _)| c == cluster)
+            .filter_map(|(_, s)| s.service_arn().map(str::to_owned))
+            .collect())
+    }
+}
+
+/// Rules with their targets, by `(event bus, rule)`; counts calls and refuses what it is told to.
+#[derive(Debug, Default)]
+pub struct FakeEvents {
+    rules: Mutex<BTreeMap<(String, String), Vec<Target>>>,
+    calls: Mutex<BTreeMap<&'static str, u32>>,
+    refused: Mutex<BTreeSet<&'static str>>,
+}
+
+/// An ECS target of a rule running `task_definition`.
+pub fn ecs_target(id: &str, task_definition: &str) -> Target {
+    Target::builder()
+        .id(id)
+        .arn(format!("{ARN_PREFIX}:cluster/prod"))
+        .ecs_parameters(
+            EcsParameters::builder()
+                .task_definition_arn(task_definition)
+                .build()
+                .expect("task definition is set"),
+        )
+        .build()
+        .expect("id and arn are set")
+}
+
+impl FakeEvents {
+    pub fn rule(self, event_bus: &str, rule: &str, targets: Vec<Target>) -> Self {
+        self.rules
+            .lock()
+            .expect("rules lock")
+            .insert((event_bus.into(), rule.into()), targets);
+        self
+    }
+
+    /// Every later call of `op` ("ListRules") answers AccessDenied.
+    pub fn refuse(&self, op: &'static str) {
+        self.refused.lock().expect("refused lock").insert(op);
+    }
+
+    pub fn calls(&self, op: &str) -> u32 {
+        let calls = self.calls.lock().expect("calls lock");
+        calls.get(op).copied().unwrap_or_default()
+    }
+
+    fn check(&self, op: &'static str, subject: &str) -> Result<(), Error> {
+        *self
+            .calls
+            .lock()
+            .expect("calls lock")
+            .entry(op)
+            .or_default() += 1;
+        if self.refused.lock().expect("refused lock").contains(op) {
+            return Err(refused(op, subject));
+        }
+        Ok(())
+    }
+
+    fn targets(&self, event_bus: &str, rule: &str) -> Option<Vec<Target>> {
+        let rules = self.rules.lock().expect("rules lock");
+        rules.get(&(event_bus.to_owned(), rule.to_owned())).cloned()
+    }
+}
+
+impl EventsApi for FakeEvents {
+    async fn describe_rule(&self, event_bus: &str, rule: &str) -> Result<Option<RuleInfo>, Error> {
+        self.check("DescribeRule", rule)?;
+        Ok(self.targets(event_bus, rule).map(|_| RuleInfo {
+            name: rule.into(),
+            event_bus: event_bus.into(),
+            arn: format!("arn:aws:events:us-east-1:123456789012:rule/{rule}"),
+            state: Some("ENABLED".into()),
+        }))
+    }
+
+    async fn list_targets(&self, event_bus: &str, rule: &str) -> Result<Vec<Target>, Error> {
+        self.check("ListTargetsByRule", rule)?;
+        self.targets(event_bus, rule)
+            .ok_or_else(|| Error::RuleNotFound(format!("{event_bus}/{rule}")))
+    }
+
+    async fn put_targets(
+        &self,
+        event_bus: &str,
+        rule: &str,
+        targets: &[Target],
+    ) -> Result<Vec<PutTargetsResultEntry>, Error> {
+        self.check("PutTargets", rule)?;
+        let mut rules = self.rules.lock().expect("rules lock");
+        let current = rules
+            .get_mut(&(event_bus.to_owned(), rule.to_owned()))
+            .ok_or_else(|| Error::RuleNotFound(format!("{event_bus}/{rule}")))?;
+        for t in targets {
+            current.retain(|c| c.id() != t.id());
+            current.push(t.clone());
+        }
+        Ok(Vec::new())
+    }
+
+    async fn list_rules(&self, event_bus: &str) -> Result<Vec<String>, Error> {
+        self.check("ListRules", event_bus)?;
+        let rules = self.rules.lock().expect("rules lock");
+        Ok(rules
+            .keys()
+            .filter(|(bus, _)| bus == event_bus)
+            .map(|(_, rule)| rule.clone())
+            .collect())
     }
 }
 

@@ -116,6 +116,16 @@ pub trait EcsApi: Send + Sync {
         cluster: &str,
         tasks: &[String],
     ) -> impl Future<Output = Result<Vec<Task>, Error>> + Send;
+
+    /// Every service of a cluster (ARNs; the adapter follows `nextToken`). An implementation
+    /// without it answers an error, which the clean-up reads as "keep everything".
+    fn list_services(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
+        let message = format!("ListServices {cluster}: not available here");
+        async move { Err(Error::internal(message)) }
+    }
 }
 
 pub trait EventsApi: Send + Sync {
@@ -140,6 +150,16 @@ pub trait EventsApi: Send + Sync {
         rule: &str,
         targets: &[Target],
     ) -> impl Future<Output = Result<Vec<PutTargetsResultEntry>, Error>> + Send;
+
+    /// The names of every rule on an event bus (the adapter follows `NextToken`). An
+    /// implementation without it answers an error, which the clean-up reads as "keep everything".
+    fn list_rules(
+        &self,
+        event_bus: &str,
+    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
+        let message = format!("ListRules {event_bus}: not available here");
+        async move { Err(Error::internal(message)) }
+    }
 }
 
 /// Whole objects in a bucket: the release records (docs/decisions/0003).

@@ -23,6 +23,70 @@ pub struct ReleaseReport {
     /// `s3://…/report.json`, once written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_report: Option<String>,
+    /// What the clean-up of old revisions did after a success (`keepRevisions` above 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<CleanupReport>,
+}
+
+/// The clean-up of old task-definition revisions. `report.json` lists every revision; the
+/// execution output may drop the lists to stay small (`listsOmitted`), never the counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CleanupReport {
+    /// Revisions deregistered (ARNs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deregistered: Vec<String>,
+    /// Old revisions left ACTIVE, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<KeptRevision>,
+    /// Deregistrations ECS refused (`ARN: reason`); the revision stays ACTIVE.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
+    pub deregistered_count: u32,
+    pub kept_count: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_count: u32,
+    /// Candidates not looked at or not deregistered this time (per-release limits); the next
+    /// successful release of the family takes them up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deferred: u32,
+    /// What could not be listed or described; while any of it is unknown nothing it could protect
+    /// is deregistered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// The lists above were left out of this copy to keep it small; `fullReport` has them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lists_omitted: bool,
+}
+
+/// An old revision the clean-up left ACTIVE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeptRevision {
+    pub task_definition: String,
+    pub reason: KeepReason,
+    /// Who uses it (`prod/api`, `default/nightly target report`), or what could not be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Why an old revision stays ACTIVE, first reason that applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum KeepReason {
+    /// Among the newest `keepRevisions` of its family.
+    Newest,
+    /// This release names it (the previous or the new revision of an item).
+    ReferencedByRelease,
+    /// The current task definition, or one of the deployments, of a service in the release's
+    /// clusters.
+    InUseByService,
+    /// The task definition of an ECS target of a rule on the release's event buses.
+    InUseByRuleTarget,
+    /// Not tagged `convoy:release`: registered by someone else.
+    NotTaggedByConvoy,
+    /// Something needed to decide could not be listed or described.
+    Unverified,
 }
 
 fn is_zero(n: &u32) -> bool {

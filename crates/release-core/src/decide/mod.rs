@@ -1,6 +1,7 @@
 //! Pure decisions: no AWS call, no record, no clock. Everything here is table-tested with
 //! hand-built values (the SDK's data types are plain structs).
 
+pub mod cleanup;
 pub mod manifest;
 pub mod preflight;
 pub mod report;

@@ -5,15 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::contract::{
-    count, CaughtError, DeploymentStatus, ItemKind, ItemOutcome, ItemResult, Outcome,
-    ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome, RollbackPolicy,
-    TaskDefRef,
+    count, CaughtError, CleanupReport, DeploymentStatus, ItemKind, ItemOutcome, ItemResult,
+    Outcome, ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome,
+    RollbackPolicy, TaskDefRef,
 };
 use crate::decide::rollback::target_item_id;
-
-/// Deregistrations per release: the task-definition modify bucket holds 20 and refills 1/s, and
-/// the next release's registrations share it. What is left over goes with the next release.
-pub const MAX_DEREGISTRATIONS: usize = 20;
 
 /// Error causes are cut to this many characters: a reason is read by people, not parsed.
 const MAX_REASON_CHARS: usize = 500;
@@ -25,7 +21,8 @@ pub const OUTPUT_BUDGET: usize = 24_000;
 /// Item id → the task definition it runs now, as observed by finish-release.
 pub type Observed = BTreeMap<String, String>;
 
-fn cut_reason(text: &str) -> String {
+/// `text` cut to [`MAX_REASON_CHARS`] characters, marked with `…` when cut.
+pub fn cut_reason(text: &str) -> String {
     if text.chars().count() <= MAX_REASON_CHARS {
         text.to_owned()
     } else {
@@ -270,6 +267,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
             .collect(),
         omitted_items: 0,
         full_report: None,
+        cleanup: None,
     }
 }
 
@@ -303,21 +301,6 @@ fn release_outcome(input: &ReleaseRecords, items: &[ReportItem]) -> ReleaseOutco
     } else {
         ReleaseOutcome::Failed
     }
-}
-
-/// Old revisions to deregister from one family: `revisions` are its ACTIVE ones, newest first. The
-/// newest `keep` stay, and so does every revision in `referenced` (by `family:revision`).
-pub fn revisions_to_deregister(
-    revisions: &[String],
-    keep: usize,
-    referenced: &BTreeSet<String>,
-) -> Vec<String> {
-    revisions
-        .iter()
-        .skip(keep)
-        .filter(|r| !referenced.contains(TaskDefRef::new(r).key()))
-        .cloned()
-        .collect()
 }
 
 /// Every task definition the release mentions (previous and new, services and rule targets).
@@ -372,13 +355,32 @@ fn json_len<T: serde::Serialize>(value: &T) -> usize {
     serde_json::to_vec(value).map_or(0, |v| v.len())
 }
 
-/// The report with `fullReport` set, keeping every item while the JSON fits `budget` bytes;
-/// otherwise the items that need attention first (in report order among equals), and how many
-/// were left out.
+/// Clean-up problems a bounded report keeps.
+const MAX_CLEANUP_PROBLEMS: usize = 3;
+
+/// The clean-up's counts without its lists (and its first few problems).
+fn cleanup_counts(cleanup: &mut CleanupReport) {
+    cleanup.lists_omitted |=
+        !(cleanup.deregistered.is_empty() && cleanup.kept.is_empty() && cleanup.failed.is_empty());
+    cleanup.deregistered = Vec::new();
+    cleanup.kept = Vec::new();
+    cleanup.failed = Vec::new();
+    cleanup.problems.truncate(MAX_CLEANUP_PROBLEMS);
+}
+
+/// The report with `fullReport` set, whole while the JSON fits `budget` bytes; otherwise the
+/// clean-up keeps only its counts, then items are kept by what needs attention first (in report
+/// order among equals), saying how many were left out.
 pub fn bounded(mut report: ReleaseReport, full_report: String, budget: usize) -> ReleaseReport {
     report.full_report = Some(full_report);
     if json_len(&report) <= budget {
         return report;
+    }
+    if let Some(cleanup) = report.cleanup.as_mut() {
+        cleanup_counts(cleanup);
+        if json_len(&report) <= budget {
+            return report;
+        }
     }
     let items = std::mem::take(&mut report.items);
     // Room for the omitted-items count the bounded report gains.

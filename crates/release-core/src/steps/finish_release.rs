@@ -1,40 +1,115 @@
 //! finish-release: observe what every changed item runs, build the report, and after a success clean
-//! up old revisions. Clean-up never touches a revision the release references, and never fails the
-//! release.
+//! up old revisions ([`crate::decide::cleanup`] decides which). Clean-up never touches a revision
+//! the release references or anything in the release's clusters and event buses uses, deregisters
+//! only what convoy registered, and never fails the release.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::future::join_all;
+use futures::stream::{self, StreamExt};
+
 use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
-    FinishInput, ItemOutcome, ReleaseOutcome, ReleaseRecords, ReleaseReport, ServiceItem,
-    TaskDefRef,
+    count, CleanupReport, FinishInput, ItemOutcome, ReleaseOutcome, ReleaseRecords, ReleaseReport,
+    ServiceItem, TaskDefRef,
 };
-use crate::decide::report::{
-    bounded, build, referenced_revisions, revisions_to_deregister, Observed, MAX_DEREGISTRATIONS,
-    OUTPUT_BUDGET,
+use crate::decide::cleanup::{
+    counted, judge, protected_by_release, triage, Protected, Usage, DESCRIBE_CONCURRENCY,
+    MAX_DEREGISTRATIONS, MAX_DESCRIBES,
 };
+use crate::decide::report::{bounded, build, cut_reason, Observed, OUTPUT_BUDGET};
 use crate::decide::rollback::target_item_id;
 use crate::records::{RecordStore, REPORT};
 use crate::Error;
 
-/// What the clean-up did, for the log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cleanup {
-    pub deregistered: Vec<String>,
-    pub failed: Vec<String>,
-    /// Left for the next release because of [`MAX_DEREGISTRATIONS`].
-    pub deferred: usize,
+/// What the release's clusters and event buses use now. Listing stops at the first gap: with one,
+/// nothing outside the newest and the protected revisions is deregistered anyway.
+pub async fn usage(ecs: &impl EcsApi, events: &impl EventsApi, input: &ReleaseRecords) -> Usage {
+    let mut usage = Usage::default();
+    let clusters: BTreeSet<&str> = input
+        .plan
+        .services
+        .iter()
+        .map(|s| s.cluster.as_str())
+        .collect();
+    for cluster in clusters {
+        let arns = match ecs.list_services(cluster).await {
+            Ok(arns) => arns,
+            Err(e) => {
+                usage.gaps.push(cut_reason(&e.to_string()));
+                return usage;
+            }
+        };
+        match ecs.describe_services(cluster, &arns).await {
+            Ok(found) => {
+                usage.in_use.services(cluster, &found.items);
+                // MISSING: deleted since it was listed, so it runs nothing.
+                if let Some(f) = found
+                    .failures
+                    .iter()
+                    .find(|f| f.reason() != Some("MISSING"))
+                {
+                    usage.gaps.push(cut_reason(&format!(
+                        "DescribeServices {cluster}: {} {}",
+                        f.arn().unwrap_or_default(),
+                        f.reason().unwrap_or("failed")
+                    )));
+                    return usage;
+                }
+            }
+            Err(e) => {
+                usage.gaps.push(cut_reason(&e.to_string()));
+                return usage;
+            }
+        }
+    }
+    // The default bus always: scheduled rules live there whether or not this release has any.
+    let buses: BTreeSet<&str> = std::iter::once("default")
+        .chain(input.plan.tasks.iter().map(|r| r.event_bus.as_str()))
+        .collect();
+    for bus in buses {
+        let rules = match events.list_rules(bus).await {
+            Ok(rules) => rules,
+            Err(e) => {
+                usage.gaps.push(cut_reason(&e.to_string()));
+                return usage;
+            }
+        };
+        let mut listed = stream::iter(rules.iter())
+            .map(|rule| async move { (rule, events.list_targets(bus, rule).await) })
+            .buffer_unordered(LIST_TARGETS_CONCURRENCY);
+        while let Some((rule, targets)) = listed.next().await {
+            match targets {
+                Ok(targets) => usage.in_use.rule_targets(bus, rule, &targets),
+                // Deleted since it was listed: it runs nothing.
+                Err(Error::RuleNotFound(_)) => {}
+                Err(e) => {
+                    usage.gaps.push(cut_reason(&e.to_string()));
+                    return usage;
+                }
+            }
+        }
+    }
+    usage
 }
 
-/// Deregisters old ACTIVE revisions of each family the release changed, keeping the newest `keep`
-/// and everything the release references. Failures are collected, never returned.
-pub async fn cleanup(ecs: &impl EcsApi, input: &ReleaseRecords, report: &ReleaseReport) -> Cleanup {
+/// ListTargetsByRule calls in flight at once while the clean-up reads the buses' rules.
+const LIST_TARGETS_CONCURRENCY: usize = 4;
+
+/// After a success with `keepRevisions` above 0, deregisters the old revisions of each family the
+/// release changed that [`crate::decide::cleanup`] lets go, and says what it did with every
+/// other one. Nothing here fails the release: what cannot be listed or described is kept.
+pub async fn cleanup(
+    ecs: &impl EcsApi,
+    events: &impl EventsApi,
+    input: &ReleaseRecords,
+    report: &ReleaseReport,
+    protected: &Protected,
+) -> Option<CleanupReport> {
     let keep = input.plan.settings.keep_revisions as usize;
-    let mut summary = Cleanup::default();
     if keep == 0 || report.outcome != ReleaseOutcome::Succeeded {
-        return summary;
+        return None;
     }
-    let referenced = referenced_revisions(input);
     let families: BTreeSet<&str> = report
         .items
         .iter()
@@ -42,38 +117,72 @@ pub async fn cleanup(ecs: &impl EcsApi, input: &ReleaseRecords, report: &Release
         .filter_map(|i| i.new_task_definition.as_deref())
         .map(|td| TaskDefRef::new(td).family())
         .collect();
-    let mut budget = MAX_DEREGISTRATIONS;
+    if families.is_empty() {
+        return None;
+    }
+    let usage = usage(ecs, events, input).await;
+    let mut out = CleanupReport {
+        problems: usage.gaps.clone(),
+        ..CleanupReport::default()
+    };
+    let mut candidates = Vec::new();
     for family in families {
-        let revisions = match ecs.list_task_definition_revisions(family).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(family, error = %e, "could not list revisions for clean-up");
-                summary.failed.push(family.to_owned());
-                continue;
+        match ecs.list_task_definition_revisions(family).await {
+            Ok(revisions) => {
+                let triage = triage(&revisions, keep, protected, &usage);
+                out.kept.extend(triage.kept);
+                candidates.extend(triage.candidates);
             }
-        };
-        for old in revisions_to_deregister(&revisions, keep, &referenced) {
-            if budget == 0 {
-                summary.deferred += 1;
-                continue;
-            }
-            budget -= 1;
-            match ecs.deregister_task_definition(&old).await {
-                Ok(()) => summary.deregistered.push(old),
-                Err(e) => {
-                    tracing::warn!(task_definition = %old, error = %e, "could not deregister");
-                    summary.failed.push(old);
-                }
+            Err(e) => out.problems.push(cut_reason(&e.to_string())),
+        }
+    }
+
+    let mut candidates = candidates.into_iter();
+    let mut described = 0;
+    while out.deregistered.len() < MAX_DEREGISTRATIONS && described < MAX_DESCRIBES {
+        let room = DESCRIBE_CONCURRENCY.min(MAX_DESCRIBES - described);
+        let chunk: Vec<String> = candidates.by_ref().take(room).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        described += chunk.len();
+        let judged = join_all(chunk.iter().map(|td| async move {
+            let tags = ecs.describe_task_definition(td).await;
+            judge(
+                td,
+                tags.as_ref()
+                    .map(|(_, t)| t.as_slice())
+                    .map_err(|e| cut_reason(&e.to_string())),
+            )
+        }))
+        .await;
+        for (td, verdict) in chunk.into_iter().zip(judged) {
+            match verdict {
+                Some(kept) => out.kept.push(kept),
+                None if out.deregistered.len() >= MAX_DEREGISTRATIONS => out.deferred += 1,
+                None => match ecs.deregister_task_definition(&td).await {
+                    Ok(()) => out.deregistered.push(td),
+                    Err(e) => {
+                        tracing::warn!(task_definition = %td, error = %e, "could not deregister");
+                        out.failed.push(cut_reason(&format!("{td}: {e}")));
+                    }
+                },
             }
         }
     }
+    out.deferred = out.deferred.saturating_add(count(candidates));
+    for problem in &out.problems {
+        tracing::warn!(problem = %problem, "clean-up keeps what it could not check");
+    }
+    let out = counted(out);
     tracing::info!(
-        deregistered = summary.deregistered.len(),
-        failed = summary.failed.len(),
-        deferred = summary.deferred,
+        deregistered = out.deregistered_count,
+        kept = out.kept_count,
+        failed = out.failed_count,
+        deferred = out.deferred,
         "old revisions cleaned up"
     );
-    summary
+    Some(out)
 }
 
 /// Looks up what every changed item runs now. Best effort: what cannot be observed is inferred by
@@ -128,8 +237,10 @@ pub async fn finish(
     input: &ReleaseRecords,
 ) -> Result<ReleaseReport, Error> {
     let observed = observe(ecs, events, input).await;
-    let report = build(input, &observed);
-    cleanup(ecs, input, &report).await;
+    let mut report = build(input, &observed);
+    // A release ledger would add the previous revisions of recent releases to this map.
+    let protected = protected_by_release(input);
+    report.cleanup = cleanup(ecs, events, input, &report, &protected).await;
     Ok(report)
 }
 
@@ -147,4 +258,130 @@ pub async fn finish_release(
     let report = finish(ecs, events, &records).await?;
     store.write(&input.records, REPORT, &report).await?;
     Ok(bounded(report, input.records.uri(REPORT), OUTPUT_BUDGET))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::DeploymentControllerType;
+    use serde_json::json;
+
+    use super::*;
+    use crate::aws::fake::{ecs_target, tag, FakeEcs, FakeEvents};
+    use crate::contract::KeepReason;
+    use crate::decide::taskdef::RELEASE_TAG;
+
+    /// `web` in `prod` released from `web:<n-1>` to `web:<n>`, keeping `keep`.
+    fn released(previous: &str, new: &str, keep: u32) -> ReleaseRecords {
+        let deployment = json!({
+            "id": "prod/web", "cluster": "prod", "service": "web",
+            "previousTaskDefinition": previous, "newTaskDefinition": new,
+            "deploymentId": "ecs-svc/1", "deadline": 0,
+        });
+        let mut verdict = deployment.clone();
+        verdict["outcome"] = json!("Succeeded");
+        serde_json::from_value(json!({
+            "plan": {
+                "release": {"id": "r1", "source": "deployment.yaml"},
+                "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 5,
+                             "keepRevisions": keep},
+                "services": [{
+                    "id": "prod/web", "cluster": "prod", "service": "web",
+                    "previousTaskDefinition": previous, "images": {}, "noop": false,
+                    "timeoutSeconds": 600, "newTaskDefinition": new,
+                }],
+                "tasks": [], "changedServices": 1, "changedTasks": 0,
+            },
+            "results": [{"id": "prod/web", "deployment": deployment}],
+            "stability": {"items": [verdict], "pending": 0, "failed": 0},
+        }))
+        .expect("records")
+    }
+
+    /// `old` unused revisions of `web` convoy registered, then web's previous and new ones.
+    fn fleet(old: usize) -> (FakeEcs, ReleaseRecords) {
+        let ecs = FakeEcs::default().cluster("prod", "ACTIVE");
+        let ours = [tag(RELEASE_TAG, "r0")];
+        for _ in 0..old {
+            ecs.definition("web", &[("app", "web:1")], &ours);
+        }
+        let previous = ecs.definition("web", &[("app", "web:1")], &ours);
+        let new = ecs.definition("web", &[("app", "web:2")], &ours);
+        let ecs = ecs.service("prod", "web", &new, "ACTIVE", DeploymentControllerType::Ecs);
+        let records = released(&previous, &new, 1);
+        (ecs, records)
+    }
+
+    async fn run(ecs: &FakeEcs, events: &FakeEvents, records: &ReleaseRecords) -> CleanupReport {
+        finish(ecs, events, records)
+            .await
+            .expect("finish")
+            .cleanup
+            .expect("a clean-up")
+    }
+
+    #[tokio::test]
+    async fn describes_only_candidates_and_stops_at_the_deregistration_limit() {
+        let (ecs, records) = fleet(30);
+        let events = FakeEvents::default();
+        let cleanup = run(&ecs, &events, &records).await;
+        assert_eq!(cleanup.deregistered_count as usize, MAX_DEREGISTRATIONS);
+        assert_eq!(cleanup.deferred, 10);
+        // The newest and the previous were never candidates; 4 rounds of 5 filled the limit.
+        assert_eq!(ecs.calls("DescribeTaskDefinition"), 20);
+        // Oldest first.
+        assert!(cleanup.deregistered[0].ends_with("web:1"), "{cleanup:?}");
+        assert_eq!(
+            (ecs.calls("ListServices"), events.calls("ListRules")),
+            (1, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_revision_that_cannot_be_described_stays() {
+        let (ecs, records) = fleet(2);
+        ecs.refuse("DescribeTaskDefinition");
+        let cleanup = run(&ecs, &FakeEvents::default(), &records).await;
+        assert_eq!(cleanup.deregistered_count, 0);
+        assert_eq!(ecs.calls("DeregisterTaskDefinition"), 0);
+        let unverified: Vec<_> = cleanup
+            .kept
+            .iter()
+            .filter(|k| k.reason == KeepReason::Unverified)
+            .collect();
+        assert_eq!(unverified.len(), 2, "{cleanup:?}");
+    }
+
+    #[tokio::test]
+    async fn an_events_api_that_cannot_list_rules_keeps_everything() {
+        // A rule on the default bus uses web:1; listing the bus's rules is refused.
+        let (ecs, records) = fleet(2);
+        let events = FakeEvents::default().rule(
+            "default",
+            "nightly",
+            vec![ecs_target(
+                "t",
+                "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1",
+            )],
+        );
+        events.refuse("ListRules");
+        let cleanup = run(&ecs, &events, &records).await;
+        assert_eq!(ecs.calls("DeregisterTaskDefinition"), 0);
+        assert_eq!(
+            ecs.calls("DescribeTaskDefinition"),
+            0,
+            "nothing is a candidate"
+        );
+        assert_eq!(cleanup.problems.len(), 1, "{cleanup:?}");
+    }
+
+    #[tokio::test]
+    async fn keep_revisions_0_cleans_nothing() {
+        let (ecs, mut records) = fleet(2);
+        records.plan.settings.keep_revisions = 0;
+        let report = finish(&ecs, &FakeEvents::default(), &records)
+            .await
+            .expect("finish");
+        assert_eq!(report.cleanup, None);
+        assert_eq!(ecs.calls("ListServices"), 0);
+    }
 }
