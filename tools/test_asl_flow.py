@@ -416,9 +416,31 @@ def test_throttling_is_retried_and_a_failing_judge_still_rolls_back_and_reports(
     assert finish["failures"]["rollback"] is None and finish["failures"]["awaitRollback"] is None
 
 
-def test_a_failing_rollback_is_caught_and_the_release_still_reported(run):
+def test_a_rollback_with_retryable_failed_restores_is_retried_then_awaited(run):
+    # The rollback records its restores, then fails with Throttled when every failed restore may succeed later.
+    attempts = iter([FunctionError("Throttled", "1 of 3 restores failed and may succeed on a retry: prod/web"),
+                     {"pending": 1, "failed": 0}])
+
+    def rollback(_):
+        answer = next(attempts)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    rounds = iter([{"pending": 0, "failed": 1}, {"pending": 0, "failed": 0}])
+    f = Functions(**{"check-stability": lambda _: next(rounds), "rollback": rollback})
+    d = run(f)
+    assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
+    assert len(f.calls["rollback"]) == 2 and f.calls["rollback"][0] == f.calls["rollback"][1]
+    assert [e["phase"] for e in f.calls["check-stability"]] == ["release", "rollback"]
+    failures = f.calls["finish-release"][0]["failures"]
+    assert failures["rollback"] is None and failures["awaitRollback"] is None
+
+
+def test_a_rollback_that_keeps_failing_is_caught_and_the_release_still_reported(run):
+    # Retries exhausted (or any error the state machine does not retry): the records it wrote make the report.
     def rollback_down(_):
-        raise FunctionError("RollbackFailed", "rollback failed: prod/web: UpdateService refused")
+        raise FunctionError("AccessDenied", "access denied: ecs:UpdateService")
 
     f = Functions(**{"check-stability": lambda _: {"pending": 0, "failed": 1}, "rollback": rollback_down})
     d = run(f)
@@ -426,7 +448,7 @@ def test_a_failing_rollback_is_caught_and_the_release_still_reported(run):
     assert len(f.calls["rollback"]) == 1
     assert [e["phase"] for e in f.calls["check-stability"]] == ["release"]
     failures = f.calls["finish-release"][0]["failures"]
-    assert failures["rollback"]["Error"] == "RollbackFailed" and failures["awaitRollback"] is None
+    assert failures["rollback"]["Error"] == "AccessDenied" and failures["awaitRollback"] is None
 
 
 def test_a_map_failing_as_a_whole_rolls_back_from_the_records(run):

@@ -72,6 +72,7 @@ from moto.core.config import default_user_config  # noqa: E402
 from moto.core.utils import utcnow  # noqa: E402
 from moto.ec2.models import ec2_backends  # noqa: E402
 from moto.ecs.models import EC2ContainerServiceBackend, Task  # noqa: E402
+from moto.ecs.responses import EC2ContainerServiceResponse  # noqa: E402
 from moto.moto_api import state_manager  # noqa: E402
 from moto.moto_api._internal import mock_random  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
@@ -257,6 +258,23 @@ def _describe_services(self, cluster_str, names):
     return result, failures
 
 
+# ECS answers every service with its deploymentConfiguration (maximumPercent 200 and minimumHealthyPercent 100
+# unless CreateService said otherwise); moto keeps it only once an UpdateService sets it.
+DEFAULT_DEPLOYMENT_CONFIGURATION = {"maximumPercent": 200, "minimumHealthyPercent": 100}
+_orig_create_service_response = EC2ContainerServiceResponse.create_service
+
+
+def _create_service_response(self):
+    result = _orig_create_service_response(self)
+    cluster = (self._get_param("cluster") or "default").split("/")[-1]
+    svc = self.ecs_backend.services.get(f"{cluster}:{self._get_param('serviceName')}")
+    if svc is not None:
+        svc.deployment_configuration = {**DEFAULT_DEPLOYMENT_CONFIGURATION,
+                                        **(self._get_param("deploymentConfiguration") or {})}
+    return result
+
+
+EC2ContainerServiceResponse.create_service = _create_service_response
 EC2ContainerServiceBackend.update_service = _update_service
 EC2ContainerServiceBackend.describe_services = _describe_services
 

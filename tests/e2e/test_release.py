@@ -211,3 +211,110 @@ def test_a_failed_update_inside_the_deploy_map_rolls_the_release_back(stack):
     worker = report_items(result)["convoy-demo-a/worker"]
     assert worker["outcome"] == "Failed", worker
     assert "worker refused" in json.dumps(worker), worker
+
+
+def restores_by_id(records: dict) -> dict:
+    return {r["id"]: r for r in records["rollback.json"]["restores"]}
+
+
+def entered_states(stack, result: dict, name: str) -> int:
+    return sum(1 for e in stack.history(result["executionArn"])
+               if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == name)
+
+
+# The rollback's UpdateService is the only call naming a service's first revision (the release names the second).
+def rollback_call_of(name: str) -> str:
+    return f'task-definition/{FAMILY[name]}:1"'
+
+
+def test_a_restore_throttled_for_a_while_is_retried_and_the_release_rolled_back(stack):
+    stack.post("/_fault/ecs/arm", {"cluster": "convoy-demo-a", "service": "worker", "mode": "fail"})
+    # Every attempt of the SDK inside the first RollbackRelease (5) is throttled; the state machine's retry is not.
+    stack.post("/_fault/throttle", {"operation": "ecs.UpdateService", "match": rollback_call_of("billing"),
+                                    "count": 5})
+    result = stack.run(stack.release())
+
+    assert result["status"] == "FAILED", result
+    assert revisions(stack) == all_on(1)
+    assert entered_states(stack, result, "RollbackRelease") == 1
+    items = report_items(result)
+    assert result["report"]["outcome"] == "RolledBack", result["report"]
+    assert items["convoy-demo-b/billing"]["outcome"] == "RolledBack", items["convoy-demo-b/billing"]
+    records = stack.records(result)
+    restores = restores_by_id(records)
+    assert restores["convoy-demo-b/billing"]["outcome"] in ("Restored", "AlreadyCurrent"), restores
+    assert all(r["outcome"] != "Failed" for r in restores.values()), restores
+    assert records["stability/rollback.json"]["pending"] == 0
+    # 5 throttled answers, then the retry's: the step ran twice.
+    assert stack.calls("ecs.UpdateService") >= len(SERVICES) + 5 + 1
+
+
+def test_a_restore_refused_for_good_is_recorded_and_fails_the_release_with_its_reason(stack):
+    stack.post("/_fault/ecs/arm", {"cluster": "convoy-demo-a", "service": "worker", "mode": "fail"})
+    stack.post("/_fault/error", {"operation": "ecs.UpdateService", "match": rollback_call_of("billing"), "count": 1,
+                                 "code": "InvalidParameterException", "message": "injected: billing restore refused"})
+    result = stack.run(stack.release())
+
+    assert result["status"] == "FAILED", result
+    expected = all_on(1)
+    expected["convoy-demo-b/billing"] = "convoy-demo-billing:2"
+    assert revisions(stack) == expected
+    report = result["report"]
+    assert report["outcome"] == "Failed", report
+    items = report_items(result)
+    billing = items["convoy-demo-b/billing"]
+    assert billing["outcome"] == "Failed", billing
+    assert "restore failed" in billing["reason"] and "billing restore refused" in billing["reason"], billing
+    others = {k: v["outcome"] for k, v in items.items() if k not in ("convoy-demo-b/billing", "convoy-demo-a/worker")}
+    assert set(others.values()) == {"RolledBack"}, others
+    records = stack.records(result)
+    restores = restores_by_id(records)
+    assert restores["convoy-demo-b/billing"]["outcome"] == "Failed", restores
+    assert restores["convoy-demo-b/billing"]["error"] not in ("Throttled", "AwsUnavailable"), restores
+    assert "billing restore refused" in restores["convoy-demo-b/billing"]["reason"], restores
+    assert {k for k, r in restores.items() if r["outcome"] == "Restored"} >= set(others), restores
+    # What was restored was awaited to its end.
+    assert records["stability/rollback.json"]["pending"] == 0
+    assert entered_states(stack, result, "AwaitRollback") >= 1
+
+
+def test_rollback_restores_the_desired_count_and_percentages_the_release_set(stack):
+    stack.post("/_fault/ecs/arm", {"cluster": "convoy-demo-a", "service": "worker", "mode": "fail"})
+    release = stack.release()
+    web = service_entry(release, "web")
+    web.update({"desiredCount": 3, "minimumHealthyPercent": 50, "maximumPercent": 150})
+    result = stack.run(release)
+
+    assert result["status"] == "FAILED", result
+    assert revisions(stack) == all_on(1)
+    service = stack.service("convoy-demo-a", "web")
+    assert service["desiredCount"] == seed.DESIRED, service
+    config = service["deploymentConfiguration"]
+    assert (config["minimumHealthyPercent"], config["maximumPercent"]) == (100, 200), config
+    records = stack.records(result)
+    planned = next(s for s in records["plan.json"]["services"] if s["id"] == "convoy-demo-a/web")
+    assert (planned["previousDesiredCount"], planned["previousMinimumHealthyPercent"],
+            planned["previousMaximumPercent"]) == (seed.DESIRED, 100, 200), planned
+    restore = restores_by_id(records)["convoy-demo-a/web"]
+    assert (restore["desiredCount"], restore["minimumHealthyPercent"], restore["maximumPercent"]) == (
+        seed.DESIRED, 100, 200), restore
+    assert report_items(result)["convoy-demo-a/web"]["outcome"] == "RolledBack"
+
+
+def test_a_rule_target_naming_its_family_only_is_restored_to_its_concrete_revision(stack):
+    targets = stack.targets()
+    audit = copy.deepcopy(targets["report-audit"])
+    audit["EcsParameters"]["TaskDefinitionArn"] = seed.REPORT_FAMILY  # newest revision, whatever it is
+    stack.events.put_targets(Rule=seed.RULE, Targets=[audit])
+    revision_1 = stack.task_definition(f"{seed.REPORT_FAMILY}:1")["taskDefinitionArn"]
+    stack.post("/_fault/ecs/arm", {"cluster": "convoy-demo-a", "service": "worker", "mode": "fail"})
+    result = stack.run(stack.release())
+
+    assert result["status"] == "FAILED", result
+    assert result["report"]["outcome"] == "RolledBack", result["report"]
+    # Restoring "convoy-demo-report" would run the release's :2; the plan recorded the revision it ran.
+    assert stack.targets()["report-audit"]["EcsParameters"]["TaskDefinitionArn"] == revision_1
+    records = stack.records(result)
+    planned = {t["targetId"]: t for t in records["plan.json"]["tasks"][0]["targets"]}
+    assert planned["report-audit"]["previousTaskDefinition"] == revision_1
+    assert report_items(result)[f"default/{seed.RULE}/report-audit"]["outcome"] == "RolledBack"

@@ -49,7 +49,7 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
     };
     let plan = recorded_plan(&aws.records, &records).await?;
     let input = restore_input(&plan, report, args.timeout);
-    let output = release_core::steps::rollback::rollback(&aws.ecs, &aws.events, &input).await?;
+    let output = release_core::steps::rollback::rollback(&aws.ecs, &aws.events, &input).await;
     let mut rollouts = output.items;
     if !args.no_wait && output.pending > 0 {
         rollouts = await_rollouts(&aws, rollouts, args.poll_interval).await?;

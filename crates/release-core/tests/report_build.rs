@@ -2,11 +2,12 @@
 
 use release_core::contract::{
     CaughtError, DeploymentStatus, ItemKind, ItemOutcome, ItemResult, Outcome, Plan, ReleaseMeta,
-    ReleaseOutcome, ReleaseRecords, Restore, RestoreOutcome, RollbackOutput, RollbackPolicy,
-    RuleItem, RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings,
-    StabilityOutput, StepFailures, TargetChange,
+    ReleaseOutcome, ReleaseRecords, RestoreOutcome, RollbackOutput, RollbackPolicy, RuleItem,
+    RuleTaskTarget, RuleUpdate, ServiceDeployment, ServiceItem, Settings, StabilityOutput,
+    StepFailures, TargetChange,
 };
 use release_core::decide::report::{build, referenced_revisions, Observed};
+use release_core::decide::rollback::restore;
 
 fn td(family: &str, revision: u32) -> String {
     format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:{revision}")
@@ -18,6 +19,9 @@ fn service(name: &str, noop: bool) -> ServiceItem {
         cluster: "prod".into(),
         service: name.into(),
         previous_task_definition: td(name, 1),
+        previous_desired_count: None,
+        previous_minimum_healthy_percent: None,
+        previous_maximum_percent: None,
         images: Default::default(),
         noop,
         desired_count: None,
@@ -128,12 +132,7 @@ fn restored(ids: &[(&str, RestoreOutcome)]) -> RollbackOutput {
     RollbackOutput {
         restores: ids
             .iter()
-            .map(|(id, outcome)| Restore {
-                id: (*id).into(),
-                outcome: *outcome,
-                task_definition: String::new(),
-                reason: None,
-            })
+            .map(|(id, outcome)| restore((*id).into(), *outcome, "", None))
             .collect(),
         items: Vec::new(),
         pending: 0,
@@ -311,7 +310,8 @@ fn report_for_each_way_a_release_ends() {
             },
             ReleaseOutcome::Failed,
             [
-                (Deployed, td("web", 2)),
+                // Deployed, then left on its new revision while the release is undone.
+                (Failed, td("web", 2)),
                 (Failed, td("api", 1)),
                 (Unchanged, td("cron", 1)),
                 (RolledBack, td("report", 4)),
@@ -537,4 +537,69 @@ fn steps_that_failed_as_a_whole_are_release_problems() {
     );
     let json = serde_json::to_value(&report).expect("report serializes");
     assert_eq!(json["problems"].as_array().map(Vec::len), Some(3));
+}
+
+/// Each item says what the rollback did to it: restored (with the settings put back), left alone
+/// and why, or not restored and why (with the error name).
+#[test]
+fn report_lines_say_what_the_rollback_did_per_item() {
+    use release_core::decide::rollback::failed_restore;
+    let mut web = restore("prod/web".into(), RestoreOutcome::Restored, "", None);
+    web.desired_count = Some(2);
+    web.maximum_percent = Some(200);
+    let input = ReleaseRecords {
+        plan: plan(RollbackPolicy::Failed),
+        results: results(),
+        stability: Some(verdicts(Outcome::Failed, Outcome::Succeeded)),
+        rollback: Some(RollbackOutput {
+            restores: vec![
+                web,
+                restore(
+                    "prod/api".into(),
+                    RestoreOutcome::Skipped,
+                    "",
+                    Some("rollback policy `failed`: this item did not fail".into()),
+                ),
+                failed_restore(
+                    "default/nightly/report".into(),
+                    "",
+                    "TargetsRejected",
+                    "target is no longer on the rule".into(),
+                ),
+            ],
+            items: Vec::new(),
+            pending: 0,
+            failed: 0,
+        }),
+        rollback_stability: None,
+        failures: Default::default(),
+    };
+    let report = build(&input, &Observed::new());
+    let reason = |id: &str| {
+        report
+            .items
+            .iter()
+            .find(|i| i.id == id)
+            .and_then(|i| i.reason.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("prod/web").ends_with(
+            "restored (desiredCount 2, maximumPercent 200) to the previous task definition"
+        ),
+        "{}",
+        reason("prod/web")
+    );
+    assert!(
+        reason("prod/api").ends_with(
+            "left alone by the rollback: rollback policy `failed`: this item did not fail"
+        ),
+        "{}",
+        reason("prod/api")
+    );
+    assert_eq!(
+        reason("default/nightly/report"),
+        "deployed, then not restored; restore failed: TargetsRejected: target is no longer on the rule"
+    );
+    assert_eq!(report.outcome, ReleaseOutcome::Failed);
 }

@@ -9,13 +9,15 @@ use std::time::Duration;
 use release_core::aws::fake::MemoryStore;
 use release_core::contract::{
     DeployResults, FinishInput, ItemOutcome, PlanItemKind, Records, ReleaseOutcome, ReleaseReport,
-    RollbackInput, RollbackOutput, RollbackPolicy, StabilityInput, StabilityOutput, StabilityPhase,
+    RestoreOutcome, RollbackInput, RollbackOutput, RollbackPolicy, StabilityInput, StabilityOutput,
+    StabilityPhase,
 };
 use release_core::records::{stability_name, RecordStore, REPORT, ROLLBACK};
 use release_core::steps::check_stability::check_round;
 use release_core::steps::finish_release::finish_release;
 use release_core::steps::rollback::rollback_release;
 use rollback_fixture::{aws, released, running};
+use serde_json::json;
 
 /// The rollback and finish-release steps as the state machine calls them: everything read from
 /// the execution's records, the restores and the report written back.
@@ -91,4 +93,160 @@ async fn the_rollback_and_finish_steps_work_from_the_records() {
         .items
         .iter()
         .all(|i| i.outcome == ItemOutcome::RolledBack));
+}
+
+/// The execution's records of a released fixture, in a fresh store.
+#[allow(clippy::unwrap_used)] // a test helper: a failed unwrap is a failed test
+async fn recorded(
+    r: &rollback_fixture::Release,
+    execution: &str,
+) -> (RecordStore<MemoryStore>, Records) {
+    let store = RecordStore::new(MemoryStore::default());
+    let records = Records::for_execution("records", "r1", execution);
+    store
+        .write_plan(&records, r.input.plan.clone())
+        .await
+        .unwrap();
+    for result in &r.input.results {
+        let kind = if result.rule.is_some() {
+            PlanItemKind::Rule
+        } else {
+            PlanItemKind::Service
+        };
+        store.write_result(&records, kind, result).await.unwrap();
+    }
+    (store, records)
+}
+
+#[allow(clippy::unwrap_used)] // a test helper: a failed unwrap is a failed test
+fn outcome_of(output: &RollbackOutput, id: &str) -> (RestoreOutcome, Option<String>) {
+    let r = output
+        .restores
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no restore of {id}: {output:?}"));
+    (r.outcome, r.error.clone())
+}
+
+/// A restore refused for a while: the step records what it did, then fails with `Throttled` (which
+/// the state machine retries); the retry restores the rest. A restore refused for good: the step
+/// records it and returns, what was restored is awaited, and the report says the release failed
+/// and why per item.
+#[tokio::test]
+async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
+    let aws = aws().await;
+    let moto = convoy_testkit::moto();
+
+    // Transient: api's restore throttled once.
+    let r = released(&aws, RollbackPolicy::All).await;
+    let c = r.cluster.clone();
+    let (store, records) = recorded(&r, "transient").await;
+    let input = RollbackInput {
+        release_id: "r1".into(),
+        records: records.clone(),
+        deploy: DeployResults::default(),
+    };
+    moto.post(
+        "/_fault/throttle",
+        json!({"operation": "ecs.UpdateService", "count": 1, "match": format!("{c}-api:1\"")}),
+    );
+    let err = rollback_release(&aws.ecs, &aws.events, &store, &input)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Throttled");
+    assert!(err.to_string().contains(&format!("{c}/api")), "{err}");
+    let first: RollbackOutput = store.read(&records, ROLLBACK).await.unwrap().unwrap();
+    assert_eq!(
+        outcome_of(&first, &format!("{c}/api")),
+        (RestoreOutcome::Failed, Some("Throttled".into()))
+    );
+    assert_eq!(
+        outcome_of(&first, &format!("{c}/web")).0,
+        RestoreOutcome::Restored
+    );
+    let awaited: StabilityOutput = store
+        .read(&records, stability_name(StabilityPhase::Rollback))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        awaited.items.len(),
+        1,
+        "web's restoring rollout is recorded"
+    );
+    // The state machine's retry.
+    let counts = rollback_release(&aws.ecs, &aws.events, &store, &input)
+        .await
+        .unwrap();
+    assert!(counts.pending >= 1, "{counts:?}");
+    let second: RollbackOutput = store.read(&records, ROLLBACK).await.unwrap().unwrap();
+    assert_eq!(
+        outcome_of(&second, &format!("{c}/api")).0,
+        RestoreOutcome::Restored
+    );
+    assert_eq!(running(&aws, &c, "api").await, r.old[1]);
+
+    // Permanent: web's restore refused.
+    let r = released(&aws, RollbackPolicy::All).await;
+    let c = r.cluster.clone();
+    let (store, records) = recorded(&r, "permanent").await;
+    let input = RollbackInput {
+        release_id: "r1".into(),
+        records: records.clone(),
+        deploy: DeployResults::default(),
+    };
+    moto.post(
+        "/_fault/error",
+        json!({"operation": "ecs.UpdateService", "count": 1, "match": format!("{c}-web:1\""),
+               "code": "InvalidParameterException", "message": "injected: web refused"}),
+    );
+    let counts = rollback_release(&aws.ecs, &aws.events, &store, &input)
+        .await
+        .unwrap();
+    assert_eq!(
+        (counts.pending, counts.failed),
+        (1, 0),
+        "api's restore is awaited"
+    );
+    let restores: RollbackOutput = store.read(&records, ROLLBACK).await.unwrap().unwrap();
+    assert_eq!(
+        outcome_of(&restores, &format!("{c}/web")).0,
+        RestoreOutcome::Failed
+    );
+    let await_rollback = StabilityInput {
+        release_id: "r1".into(),
+        records: records.clone(),
+        poll_interval_seconds: 0,
+        phase: StabilityPhase::Rollback,
+    };
+    let awaited = check_round(&aws.ecs, &store, &await_rollback, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!((awaited.pending, awaited.failed), (0, 0));
+    let finish = FinishInput {
+        release_id: "r1".into(),
+        records: records.clone(),
+        deploy: DeployResults::default(),
+        failures: Default::default(),
+    };
+    let report = finish_release(&aws.ecs, &aws.events, &store, &finish)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, ReleaseOutcome::Failed);
+    let item = |id: String| {
+        report
+            .items
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+            .clone()
+    };
+    let web = item(format!("{c}/web"));
+    assert_eq!(web.outcome, ItemOutcome::Failed, "{web:?}");
+    let reason = web.reason.unwrap_or_default();
+    assert!(
+        reason.contains("restore failed") && reason.contains("web refused"),
+        "{reason}"
+    );
+    assert_eq!(item(format!("{c}/api")).outcome, ItemOutcome::RolledBack);
 }

@@ -57,6 +57,16 @@ pub struct ServiceItem {
     pub service: String,
     /// The task definition ARN the service runs now: what rollback restores.
     pub previous_task_definition: String,
+    /// The service's desiredCount as pre-flight described it: what rollback restores when the
+    /// release set another one (and the service still has that one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_desired_count: Option<i32>,
+    /// The service's deploymentConfiguration percentages as pre-flight described them: what
+    /// rollback restores when the release set others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_minimum_healthy_percent: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_maximum_percent: Option<i32>,
     /// Resolved container name → desired image (only the containers that change or were named).
     pub images: ImageMap,
     /// Every named container already runs its desired image.
@@ -89,6 +99,8 @@ pub struct RuleItem {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleTaskTarget {
     pub target_id: String,
+    /// The concrete revision the target runs now (the ARN DescribeTaskDefinition returned, also
+    /// when the target names its family only): what rollback restores.
     pub previous_task_definition: String,
     /// Resolved per target: targets of one rule may run different task definitions.
     pub images: ImageMap,

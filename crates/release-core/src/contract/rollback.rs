@@ -31,8 +31,20 @@ pub struct Restore {
     pub id: String,
     pub outcome: RestoreOutcome,
     pub task_definition: String,
+    /// The desiredCount and deployment percentages a `Restored` service was set back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_count: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_healthy_percent: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_percent: Option<i32>,
+    /// Why it was `Skipped` or `Failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The error name of a `Failed` restore (`Throttled`, `AwsUnavailable`, `ServiceNotFound`, …):
+    /// whether running the rollback again may restore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `rollback.json`: what the rollback restored, and the deployments it started.

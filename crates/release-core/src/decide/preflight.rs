@@ -13,8 +13,30 @@ use crate::decide::manifest::{self, is_noop, resolve_images};
 use crate::decide::taskdef::current_images;
 use crate::{Error, Problem};
 
-/// Per service target: its current task definition, once found and deployable.
-pub type ServiceFacts = Vec<Option<String>>;
+/// What pre-flight found a deployable service running: what a rollback puts back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceFact {
+    pub task_definition: String,
+    pub desired_count: Option<i32>,
+    pub minimum_healthy_percent: Option<i32>,
+    pub maximum_percent: Option<i32>,
+}
+
+impl ServiceFact {
+    /// The facts of a described service (its task definition, desiredCount and percentages).
+    pub fn of(service: &Service) -> Self {
+        let config = service.deployment_configuration();
+        ServiceFact {
+            task_definition: service.task_definition().unwrap_or_default().to_owned(),
+            desired_count: Some(service.desired_count()),
+            minimum_healthy_percent: config.and_then(|c| c.minimum_healthy_percent()),
+            maximum_percent: config.and_then(|c| c.maximum_percent()),
+        }
+    }
+}
+
+/// Per service target: what it runs now, once found and deployable.
+pub type ServiceFacts = Vec<Option<ServiceFact>>;
 
 /// Per rule target: (target id, task definition) of each ECS target, once found.
 pub type RuleFacts = Vec<Option<Vec<(String, String)>>>;
@@ -134,6 +156,17 @@ impl Findings {
             .or_insert(Err(String::new()));
     }
 
+    /// The concrete revision `definition` names: the ARN DescribeTaskDefinition returned (a
+    /// family without revision names whatever is newest, which after a release is the new one).
+    fn concrete(&self, definition: String) -> String {
+        match self.definitions.get(&definition) {
+            Some(Ok(described)) => described
+                .task_definition_arn()
+                .map_or(definition, str::to_owned),
+            _ => definition,
+        }
+    }
+
     /// The containers `images` resolves to in `definition`, or a problem recorded on `label`
     /// (a definition that could not be described is reported on `owner_field`).
     fn resolve(
@@ -175,11 +208,12 @@ impl Findings {
         facts: ServiceFacts,
     ) -> Vec<ServiceItem> {
         let mut items = Vec::with_capacity(targets.len());
-        for (i, (target, definition)) in targets.iter().zip(facts).enumerate() {
-            let Some(definition) = definition else {
+        for (i, (target, fact)) in targets.iter().zip(facts).enumerate() {
+            let Some(fact) = fact else {
                 continue;
             };
             let label = service_label(i, target);
+            let definition = fact.task_definition;
             let Some((images, noop)) =
                 self.resolve(&label, "service", &target.images, &definition, "")
             else {
@@ -189,7 +223,10 @@ impl Findings {
                 id: format!("{}/{}", target.cluster, target.service),
                 cluster: target.cluster.clone(),
                 service: target.service.clone(),
-                previous_task_definition: definition,
+                previous_task_definition: self.concrete(definition),
+                previous_desired_count: fact.desired_count,
+                previous_minimum_healthy_percent: fact.minimum_healthy_percent,
+                previous_maximum_percent: fact.maximum_percent,
                 images,
                 noop,
                 desired_count: target.desired_count,
@@ -217,7 +254,7 @@ impl Findings {
                 {
                     resolved.push(RuleTaskTarget {
                         target_id,
-                        previous_task_definition: definition,
+                        previous_task_definition: self.concrete(definition),
                         images,
                         noop,
                         new_task_definition: None,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::contract::{
     count, CaughtError, CleanupReport, DeploymentStatus, ItemKind, ItemOutcome, ItemResult,
-    Outcome, ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome,
+    Outcome, ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, Restore, RestoreOutcome,
     RollbackPolicy, TaskDefRef,
 };
 use crate::decide::rollback::target_item_id;
@@ -99,6 +99,23 @@ fn service_base(
     }
 }
 
+/// ` (desiredCount 2, minimumHealthyPercent 100)`: the settings a restore put back, if any.
+fn restored_settings(restore: &Restore) -> String {
+    let settings: Vec<String> = [
+        ("desiredCount", restore.desired_count),
+        ("minimumHealthyPercent", restore.minimum_healthy_percent),
+        ("maximumPercent", restore.maximum_percent),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|v| format!("{name} {v}")))
+    .collect();
+    if settings.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", settings.join(", "))
+    }
+}
+
 fn join_reason(reason: Option<String>, more: String) -> Option<String> {
     Some(match reason {
         Some(r) => format!("{r}; {more}"),
@@ -151,14 +168,20 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
             Some(new) if started => new.clone(),
             _ => previous.to_owned(),
         };
-        match restore_of(&id).map(|r| (r.outcome, r.reason.clone())) {
-            Some((RestoreOutcome::Restored | RestoreOutcome::AlreadyCurrent, _)) => {
+        match restore_of(&id) {
+            Some(
+                r @ Restore {
+                    outcome: RestoreOutcome::Restored | RestoreOutcome::AlreadyCurrent,
+                    ..
+                },
+            ) => {
                 inferred_final = previous.to_owned();
+                let what = format!("restored{}", restored_settings(r));
                 if outcome == ItemOutcome::Deployed || (base.unconfirmed && started) {
                     outcome = ItemOutcome::RolledBack;
-                    reason = join_reason(None, "restored after another item failed".into());
+                    reason = join_reason(None, format!("{what} after another item failed"));
                 } else if started {
-                    reason = join_reason(reason, "restored to the previous task definition".into());
+                    reason = join_reason(reason, format!("{what} to the previous task definition"));
                 }
                 if let Some(v) = rollback_verdict_of(&id) {
                     if v.outcome != Outcome::Succeeded {
@@ -173,13 +196,45 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
                     }
                 }
             }
-            Some((RestoreOutcome::Failed, why)) => {
+            Some(
+                r @ Restore {
+                    outcome: RestoreOutcome::Failed,
+                    ..
+                },
+            ) => {
+                // It still runs what the release gave it while the release is undone: a failure
+                // whatever its own rollout did.
+                if outcome == ItemOutcome::Deployed {
+                    outcome = ItemOutcome::Failed;
+                    reason = join_reason(None, "deployed, then not restored".into());
+                }
+                let error = r
+                    .error
+                    .as_deref()
+                    .map_or(String::new(), |e| format!("{e}: "));
                 reason = join_reason(
                     reason,
-                    format!("restore failed: {}", why.as_deref().unwrap_or("unknown")),
+                    format!(
+                        "restore failed: {error}{}",
+                        r.reason.as_deref().unwrap_or("unknown")
+                    ),
                 );
             }
-            Some((RestoreOutcome::Skipped, _)) | None => {}
+            Some(
+                r @ Restore {
+                    outcome: RestoreOutcome::Skipped,
+                    ..
+                },
+            ) if started => {
+                reason = join_reason(
+                    reason,
+                    format!(
+                        "left alone by the rollback: {}",
+                        r.reason.as_deref().unwrap_or("not selected")
+                    ),
+                );
+            }
+            Some(_) | None => {}
         }
         items.push(ReportItem {
             final_task_definition: observed.get(&id).cloned().unwrap_or(inferred_final),

@@ -5,9 +5,10 @@ use aws_sdk_ecs::types::Service;
 
 use crate::contract::{
     DeploymentStatus, ItemResult, Outcome, Plan, Restore, RestoreOutcome, RollbackPolicy, RuleItem,
-    RuleTaskTarget, ServiceDeployment, ServiceItem, StabilityOutput,
+    RuleTaskTarget, ServiceDeployment, ServiceItem, StabilityOutput, TaskDefRef,
 };
 use crate::decide::verdict::PRIMARY;
+use crate::Error;
 
 /// The report and restore id of one rule target: `eventBus/rule/targetId`.
 pub fn target_item_id(rule_id: &str, target_id: &str) -> String {
@@ -135,8 +136,120 @@ pub fn restore(
         id,
         outcome,
         task_definition: task_definition.to_owned(),
+        desired_count: None,
+        minimum_healthy_percent: None,
+        maximum_percent: None,
         reason,
+        error: None,
     }
+}
+
+/// A `Failed` restore: why, and the name of the error (whether a retry may restore it).
+pub fn failed_restore(id: String, task_definition: &str, error: &str, reason: String) -> Restore {
+    Restore {
+        error: Some(error.to_owned()),
+        ..restore(id, RestoreOutcome::Failed, task_definition, Some(reason))
+    }
+}
+
+/// What the service as it is now needs to be back where the plan found it (`None`: leave alone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceRestore {
+    pub task_definition: Option<String>,
+    pub desired_count: Option<i32>,
+    pub minimum_healthy_percent: Option<i32>,
+    pub maximum_percent: Option<i32>,
+}
+
+impl ServiceRestore {
+    /// Only the desiredCount and percentages need restoring (or nothing at all).
+    pub fn keeps_task_definition(&self) -> bool {
+        self.task_definition.is_none()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == ServiceRestore::default()
+    }
+}
+
+/// One setting the release may have changed: what it set, what pre-flight found, what is now.
+/// Restored only when the release changed it and it is not back already.
+fn setting_to_restore(set: Option<i32>, previous: Option<i32>, now: Option<i32>) -> Option<i32> {
+    match (set, previous) {
+        (Some(set), Some(previous)) if set != previous && now != Some(previous) => Some(previous),
+        _ => None,
+    }
+}
+
+/// What restoring `item` sends, given the service as it is `now`:
+/// - the task definition, unless it already runs the recorded one;
+/// - desiredCount, only when the service still has the count this release set (anything else
+///   means something — autoscaling, a person — changed it since, and that one wins);
+/// - each deployment percentage this release changed, unless it is back already.
+pub fn service_restore(item: &ServiceItem, now: &Service) -> ServiceRestore {
+    let runs = now.task_definition.as_deref().unwrap_or_default();
+    let config = now.deployment_configuration.as_ref();
+    let desired_count = match (item.desired_count, item.previous_desired_count) {
+        (Some(set), Some(previous)) if set != previous && now.desired_count == set => {
+            Some(previous)
+        }
+        _ => None,
+    };
+    ServiceRestore {
+        task_definition: (!TaskDefRef::new(runs).same_as(&item.previous_task_definition))
+            .then(|| item.previous_task_definition.clone()),
+        desired_count,
+        minimum_healthy_percent: setting_to_restore(
+            item.minimum_healthy_percent,
+            item.previous_minimum_healthy_percent,
+            config.and_then(|c| c.minimum_healthy_percent),
+        ),
+        maximum_percent: setting_to_restore(
+            item.maximum_percent,
+            item.previous_maximum_percent,
+            config.and_then(|c| c.maximum_percent),
+        ),
+    }
+}
+
+/// How the rollback step ends once its restores are recorded: with `Throttled` or
+/// `AwsUnavailable` (which the state machine retries; restores are idempotent, so a retry redoes
+/// only what is left) when every failed restore failed with one of those; otherwise `None`: the
+/// step returns, what was restored is awaited, and the failed restores fail the release.
+pub fn retry_error(restores: &[Restore]) -> Option<Error> {
+    let failed: Vec<&Restore> = restores
+        .iter()
+        .filter(|r| r.outcome == RestoreOutcome::Failed)
+        .collect();
+    let first = failed.first()?;
+    let retryable = |r: &&Restore| {
+        r.error
+            .as_deref()
+            .is_some_and(|e| Error::RETRYABLE.contains(&e))
+    };
+    if !failed.iter().all(retryable) {
+        return None;
+    }
+    let message = format!(
+        "{} of {} restores failed and may succeed on a retry: {}",
+        failed.len(),
+        restores.len(),
+        failed
+            .iter()
+            .map(|r| format!("{}: {}", r.id, r.reason.as_deref().unwrap_or("no reason")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    Some(match first.error.as_deref() {
+        Some("AwsUnavailable") => Error::AwsUnavailable {
+            message,
+            source: None,
+        },
+        _ => Error::Throttled {
+            message,
+            source: None,
+        },
+    })
 }
 
 /// The record check-stability awaits for a rollback deployment: "new" is the previous revision.

@@ -13,7 +13,7 @@ use crate::contract::{
 use crate::decide::manifest::check_input;
 use crate::decide::preflight::{
     aborts_plan, ecs_targets, service_label, service_problem, task_label, Findings, RuleFacts,
-    ServiceFacts,
+    ServiceFact, ServiceFacts,
 };
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
@@ -172,9 +172,9 @@ async fn describe_services<E: EcsApi>(
                 findings.problem(&label, "service", message);
                 continue;
             }
-            let definition = service.task_definition().unwrap_or_default().to_owned();
-            findings.wants(&definition);
-            facts[i] = Some(definition);
+            let fact = ServiceFact::of(service);
+            findings.wants(&fact.task_definition);
+            facts[i] = Some(fact);
         }
     }
     Ok(facts)

@@ -2,33 +2,40 @@
 //!
 //! What is restored is decided by [`crate::decide::rollback::select`]; the restore itself looks at
 //! the CURRENT state first, so running it twice is harmless: what already runs its previous task
-//! definition is reported `AlreadyCurrent`.
+//! definition (with the desiredCount and percentages the plan recorded) is `AlreadyCurrent`.
+//!
+//! One restore failing does not stop the others, and every restore is recorded whatever happened:
+//! the step fails (with `Throttled` / `AwsUnavailable`, which the state machine retries) only when
+//! every failed restore may succeed on a retry; otherwise what was restored is awaited and the
+//! failed restores make the release end `Failed`.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ecs::types::DeploymentRolloutState;
+use aws_sdk_ecs::types::{DeploymentRolloutState, Service};
 
-use crate::aws::{EcsApi, EventsApi, ObjectStore, ServiceUpdate};
+use crate::aws::{classify, CallFailure, EcsApi, ErrorKind, EventsApi, ObjectStore, ServiceUpdate};
 use crate::contract::{
     DeploymentStatus, ReleaseRecords, Restore, RestoreOutcome, RollbackInput, RollbackOutput,
     RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts, StabilityOutput, StabilityPhase,
-    TaskDefRef,
 };
-use crate::decide::rollback::{await_record, restore, select, target_item_id, Candidate};
+use crate::decide::rollback::{
+    await_record, failed_restore, restore, retry_error, select, service_restore, target_item_id,
+    Candidate,
+};
 use crate::decide::rules::retarget;
 use crate::decide::verdict::{summarize, PRIMARY};
-use crate::error::{with_causes, ItemFailure};
+use crate::error::with_causes;
 use crate::records::{stability_name, RecordStore, ROLLBACK};
 use crate::steps::unix_now;
 use crate::Error;
 
-/// The rollback function: restores what the policy selects, continuing past individual failures.
-/// `RollbackFailed` (listing every item left un-restored) only if something could not be restored.
+/// Restores what the policy selects, continuing past individual failures: every selected item
+/// gets a [`Restore`] (`Failed` ones with the reason and the error name).
 pub async fn rollback(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     input: &ReleaseRecords,
-) -> Result<RollbackOutput, Error> {
+) -> RollbackOutput {
     let selection = select(&input.plan, &input.results, input.stability.as_ref());
     let now = unix_now();
     let mut restores = Vec::new();
@@ -69,28 +76,18 @@ pub async fn rollback(
         restore_targets(events, rule, &targets, &mut restores).await;
     }
 
-    let failed: Vec<ItemFailure> = restores
-        .iter()
-        .filter(|r| r.outcome == RestoreOutcome::Failed)
-        .map(|r| ItemFailure {
-            id: r.id.clone(),
-            reason: r.reason.clone().unwrap_or_else(|| "unknown".into()),
-        })
-        .collect();
-    if !failed.is_empty() {
-        return Err(Error::RollbackFailed(failed));
-    }
     let awaited = summarize(awaits);
-    Ok(RollbackOutput {
+    RollbackOutput {
         restores,
         items: awaited.items,
         pending: awaited.pending,
         failed: awaited.failed,
-    })
+    }
 }
 
 /// The rollback function: restores from the execution's records, then records what it restored
-/// and the deployments it started (the first AwaitRollback round); returns that round's counts.
+/// and the deployments it started (the first AwaitRollback round), whatever happened; returns that
+/// round's counts, or the retryable error of [`retry_error`] once recorded.
 pub async fn rollback_release(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
@@ -98,7 +95,7 @@ pub async fn rollback_release(
     input: &RollbackInput,
 ) -> Result<StabilityCounts, Error> {
     let records = store.deployed(&input.records, &input.deploy).await?;
-    let output = rollback(ecs, events, &records).await?;
+    let output = rollback(ecs, events, &records).await;
     let awaited = StabilityOutput {
         items: output.items.clone(),
         pending: output.pending,
@@ -112,7 +109,24 @@ pub async fn rollback_release(
             &awaited,
         )
         .await?;
+    if let Some(e) = retry_error(&output.restores) {
+        tracing::warn!(error = %e, "restores failed; the step is retried");
+        return Err(e);
+    }
     Ok(awaited.counts())
+}
+
+/// The error name of an entry PutTargets rejected, by its code.
+fn rejected_entry_error(code: Option<&str>) -> &'static str {
+    match classify(&CallFailure::service_error(code, None, None), |_| None) {
+        ErrorKind::Throttled => "Throttled",
+        ErrorKind::AwsUnavailable => "AwsUnavailable",
+        ErrorKind::AccessDenied => "AccessDenied",
+        ErrorKind::ClusterNotFound
+        | ErrorKind::ServiceNotFound
+        | ErrorKind::TaskDefinitionRejected
+        | ErrorKind::Internal => "TargetsRejected",
+    }
 }
 
 async fn restore_services(
@@ -128,14 +142,11 @@ async fn restore_services(
         Ok(found) => found.items,
         Err(e) => {
             for (item, _) in items {
-                restores.push(restore(
+                restores.push(failed_restore(
                     item.id.clone(),
-                    RestoreOutcome::Failed,
                     &item.previous_task_definition,
-                    Some(format!(
-                        "could not describe the service: {}",
-                        with_causes(&e)
-                    )),
+                    e.name(),
+                    format!("could not describe the service: {}", with_causes(&e)),
                 ));
             }
             return;
@@ -147,28 +158,20 @@ async fn restore_services(
             .iter()
             .find(|s| s.service_name.as_deref() == Some(item.service.as_str()));
         let Some(current) = current.filter(|s| s.status.as_deref() == Some("ACTIVE")) else {
-            restores.push(restore(
+            restores.push(failed_restore(
                 item.id.clone(),
-                RestoreOutcome::Failed,
                 previous,
-                Some("service is missing or not ACTIVE".into()),
+                "ServiceNotFound",
+                "service is missing or not ACTIVE".into(),
             ));
             continue;
         };
         let current_td = current.task_definition.clone().unwrap_or_default();
-        if TaskDefRef::new(&current_td).same_as(previous) {
+        let wanted = service_restore(item, current);
+        if wanted.is_empty() {
             // Possibly ECS's circuit breaker, or a first rollback call, is still rolling it back:
             // hand that deployment to the await loop too.
-            let rolling = current
-                .deployments
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .any(|d| {
-                    d.status.as_deref() == Some(PRIMARY)
-                        && d.rollout_state == Some(DeploymentRolloutState::InProgress)
-                });
-            if rolling {
+            if rolling(current) {
                 let from = new_task_definition.clone().unwrap_or_default();
                 awaits.push(await_record(item, from, current, now));
             }
@@ -184,29 +187,57 @@ async fn restore_services(
             cluster: item.cluster.clone(),
             service: item.service.clone(),
             task_definition: previous.clone(),
-            desired_count: None,
-            minimum_healthy_percent: None,
-            maximum_percent: None,
+            desired_count: wanted.desired_count,
+            minimum_healthy_percent: wanted.minimum_healthy_percent,
+            maximum_percent: wanted.maximum_percent,
         };
         match ecs.update_service(&update).await {
             Ok(updated) => {
-                tracing::info!(service = %item.id, task_definition = %previous, "service restored");
-                awaits.push(await_record(item, current_td, &updated, now));
-                restores.push(restore(
-                    item.id.clone(),
-                    RestoreOutcome::Restored,
-                    previous,
-                    None,
-                ));
+                tracing::info!(
+                    service = %item.id,
+                    task_definition = %previous,
+                    desired_count = ?wanted.desired_count,
+                    minimum_healthy_percent = ?wanted.minimum_healthy_percent,
+                    maximum_percent = ?wanted.maximum_percent,
+                    "service restored"
+                );
+                // The same task definition starts no deployment: await one only if one rolls.
+                if !wanted.keeps_task_definition() || rolling(&updated) {
+                    let from = if wanted.keeps_task_definition() {
+                        new_task_definition.clone().unwrap_or_default()
+                    } else {
+                        current_td
+                    };
+                    awaits.push(await_record(item, from, &updated, now));
+                }
+                restores.push(Restore {
+                    desired_count: wanted.desired_count,
+                    minimum_healthy_percent: wanted.minimum_healthy_percent,
+                    maximum_percent: wanted.maximum_percent,
+                    ..restore(item.id.clone(), RestoreOutcome::Restored, previous, None)
+                });
             }
-            Err(e) => restores.push(restore(
+            Err(e) => restores.push(failed_restore(
                 item.id.clone(),
-                RestoreOutcome::Failed,
                 previous,
-                Some(with_causes(&e)),
+                e.name(),
+                with_causes(&e),
             )),
         }
     }
+}
+
+/// Its PRIMARY deployment is still rolling out.
+fn rolling(service: &Service) -> bool {
+    service
+        .deployments
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .any(|d| {
+            d.status.as_deref() == Some(PRIMARY)
+                && d.rollout_state == Some(DeploymentRolloutState::InProgress)
+        })
 }
 
 async fn restore_targets(
@@ -215,24 +246,18 @@ async fn restore_targets(
     targets: &[&RuleTaskTarget],
     restores: &mut Vec<Restore>,
 ) {
-    let fail_all = |restores: &mut Vec<Restore>, targets: &[&RuleTaskTarget], why: String| {
-        for t in targets {
-            restores.push(restore(
-                target_item_id(&rule.id, &t.target_id),
-                RestoreOutcome::Failed,
-                &t.previous_task_definition,
-                Some(why.clone()),
-            ));
-        }
-    };
     let current = match events.list_targets(&rule.event_bus, &rule.rule).await {
         Ok(current) => current,
         Err(e) => {
-            return fail_all(
-                restores,
-                targets,
-                format!("could not list targets: {}", with_causes(&e)),
-            )
+            for t in targets {
+                restores.push(failed_restore(
+                    target_item_id(&rule.id, &t.target_id),
+                    &t.previous_task_definition,
+                    e.name(),
+                    format!("could not list targets: {}", with_causes(&e)),
+                ));
+            }
+            return;
         }
     };
     let wanted: BTreeMap<&str, &str> = targets
@@ -240,8 +265,8 @@ async fn restore_targets(
         .map(|t| (t.target_id.as_str(), t.previous_task_definition.as_str()))
         .collect();
     let to_put = retarget(&current, &wanted);
-    // Per target: `None` accepted, `Some(why)` rejected (PutTargets can reject some entries only).
-    let mut rejected: BTreeMap<String, String> = BTreeMap::new();
+    // Per rejected target: (error name, why); PutTargets can reject some entries only.
+    let mut rejected: BTreeMap<String, (&'static str, String)> = BTreeMap::new();
     if !to_put.is_empty() {
         match events
             .put_targets(&rule.event_bus, &rule.rule, &to_put)
@@ -254,12 +279,13 @@ async fn restore_targets(
                         entry.error_code.as_deref().unwrap_or("?"),
                         entry.error_message.as_deref().unwrap_or("no message")
                     );
-                    rejected.insert(entry.target_id.unwrap_or_default(), why);
+                    let error = rejected_entry_error(entry.error_code.as_deref());
+                    rejected.insert(entry.target_id.unwrap_or_default(), (error, why));
                 }
             }
             Err(e) => {
                 for t in &to_put {
-                    rejected.insert(t.id.clone(), with_causes(&e));
+                    rejected.insert(t.id.clone(), (e.name(), with_causes(&e)));
                 }
             }
         }
@@ -271,15 +297,16 @@ async fn restore_targets(
             .iter()
             .any(|c| c.id == t.target_id && c.ecs_parameters.is_some());
         let sent = to_put.iter().any(|c| c.id == t.target_id);
-        let (outcome, reason) = match (on_rule, sent, rejected.get(&t.target_id)) {
-            (false, _, _) => (
-                RestoreOutcome::Failed,
-                Some("target is no longer on the rule".to_owned()),
+        restores.push(match (on_rule, sent, rejected.get(&t.target_id)) {
+            (false, _, _) => failed_restore(
+                id,
+                previous,
+                "TargetsRejected",
+                "target is no longer on the rule".to_owned(),
             ),
-            (true, false, _) => (RestoreOutcome::AlreadyCurrent, None),
-            (true, true, None) => (RestoreOutcome::Restored, None),
-            (true, true, Some(why)) => (RestoreOutcome::Failed, Some(why.clone())),
-        };
-        restores.push(restore(id, outcome, previous, reason));
+            (true, false, _) => restore(id, RestoreOutcome::AlreadyCurrent, previous, None),
+            (true, true, None) => restore(id, RestoreOutcome::Restored, previous, None),
+            (true, true, Some((error, why))) => failed_restore(id, previous, error, why.clone()),
+        });
     }
 }
