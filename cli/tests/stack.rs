@@ -300,9 +300,38 @@ fn commands_against_the_local_stack() {
     let arn = text(&out.stdout).trim().to_owned();
     let out = stack.convoy(&["status", &arn]);
     assert_eq!(code(&out), Some(4), "still running: {}", text(&out.stdout));
-    runtime()
-        .block_on(stack.sfn().stop_execution().execution_arn(&arn).send())
-        .expect("StopExecution");
+    // Stopped where an operator would stop a stuck release: waiting on the rollout. (moto's engine
+    // can fail, instead of abort, an execution stopped inside an inline Map.)
+    let sfn = stack.sfn();
+    runtime().block_on(async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let history = sfn
+                .get_execution_history()
+                .execution_arn(&arn)
+                .max_results(1000)
+                .send()
+                .await
+                .expect("GetExecutionHistory");
+            let awaiting = history.events().iter().any(|e| {
+                e.state_entered_event_details()
+                    .is_some_and(|d| d.name() == "AwaitRelease")
+            });
+            if awaiting {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "cli-stuck-1 never reached AwaitRelease"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        sfn.stop_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .expect("StopExecution");
+    });
     let out = stack.convoy(&["watch", &arn]);
     assert_eq!(code(&out), Some(3), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("execution cli-stuck-1: ABORTED"));
