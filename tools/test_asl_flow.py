@@ -186,7 +186,7 @@ def run(monkeypatch):
     its history under "history"."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        arn = sfn.create_state_machine(name="release", definition=json.dumps(render(max_wait=1)),
+        arn = sfn.create_state_machine(name="convoy-release", definition=json.dumps(render(max_wait=1)),
                                        roleArn=f"arn:aws:iam::{ACCOUNT}:role/release")["stateMachineArn"]
 
         def _run(functions, execution_input=None, name=RELEASE_ID, timeout=60):
@@ -262,8 +262,17 @@ def test_success_deploys_only_changed_items_awaits_them_and_outputs_the_report(r
     assert d["status"] == "SUCCEEDED", d
     finish = f.calls["finish-release"][0]
     assert json.loads(d["output"]) == f.report(finish)
-    # PlanRelease gets the release and the execution name, which names the records prefix.
-    assert f.calls["plan-release"] == [{"release": event("release"), "executionName": RELEASE_ID}]
+    # PlanRelease gets the release, the execution name (the records prefix) and the execution's
+    # ARN (the holder of the release's locks).
+    [call] = f.calls["plan-release"]
+    assert call == {
+        "release": event("release"),
+        "executionName": RELEASE_ID,
+        "executionArn": call["executionArn"],
+    }
+    assert call["executionArn"].startswith("arn:aws:states:")
+    assert ":execution:" in call["executionArn"]
+    assert call["executionArn"].endswith(f":{RELEASE_ID}")
     # The Maps iterate over the changed ids only: the noop service costs no iteration and no call.
     assert sum(e["type"] == "MapIterationStarted" for e in d["history"]) == 3
     assert sorted((e["kind"], e["id"]) for e in f.calls["register-task-definition"]) == [
@@ -276,7 +285,8 @@ def test_success_deploys_only_changed_items_awaits_them_and_outputs_the_report(r
         "tasks": [{"id": "default/nightly-report"}],
         "services": [{"id": "prod/web", "deployment": DEPLOYMENT_IDS["prod/web"]},
                      {"id": "prod/worker", "deployment": DEPLOYMENT_IDS["prod/worker"]}]}
-    assert finish == {"releaseId": RELEASE_ID, "records": records(), "deploy": finish["deploy"],
+    assert finish == {"releaseId": RELEASE_ID, "executionArn": call["executionArn"], "records": records(),
+                      "deploy": finish["deploy"],
                       "failures": {"deploy": None, "awaitRelease": None, "rollback": None, "awaitRollback": None}}
     # The first round seeds itself from the result records: every round is the same small input.
     assert f.calls["check-stability"] == [

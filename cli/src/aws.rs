@@ -58,12 +58,13 @@ impl Aws {
             ecs,
             events,
             records,
+            sfn,
             ..
         } = Clients::from_conf(&conf);
         Ok(Aws {
             ecs,
             events,
-            sfn: aws_sdk_sfn::Client::new(&conf),
+            sfn,
             records,
         })
     }

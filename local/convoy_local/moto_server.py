@@ -92,6 +92,9 @@ THROTTLED: dict[str, int] = {}  # "ecs.RegisterTaskDefinition" -> requests answe
 ROLLOUTS: list[dict[str, Any]] = []  # terminal rollout transitions, in order: {cluster, service, ..., at}
 SIM = {"steps": DEFAULT_STEPS}  # describes an unarmed rollout needs
 NETWORK: dict[str, Any] = {}
+# S3 applies a conditional write (If-None-Match / If-Match) atomically; moto checks, then writes, so two
+# concurrent requests could both pass the check. Conditional writes go through here one at a time.
+CONDITIONAL_WRITES = threading.Lock()
 
 # ---------------------------------------------------------------------------------------------------------------
 # ECS rollout simulator
@@ -526,6 +529,11 @@ def app(environ, start_response):
         if _bucket_refuses(service, operation):
             return _error_answer(start_response, {"code": "ThrottlingException", "message": "Rate exceeded",
                                                   "status": 400})
+    if environ.get("REQUEST_METHOD") in ("PUT", "DELETE") and (
+        "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ
+    ):
+        with CONDITIONAL_WRITES:
+            return moto_app(environ, start_response)
     return moto_app(environ, start_response)
 
 

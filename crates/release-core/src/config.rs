@@ -78,6 +78,8 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub records: RecordStore<aws_sdk_s3::Client>,
+    /// Whether the holder of a release lock still runs.
+    pub sfn: aws_sdk_sfn::Client,
     /// `CONVOY_RECORDS_BUCKET`: where plan-release starts an execution's records.
     pub records_bucket: Option<String>,
 }
@@ -97,6 +99,7 @@ impl Clients {
             ecs: aws_sdk_ecs::Client::new(conf),
             events: aws_sdk_eventbridge::Client::new(conf),
             records: RecordStore::new(s3_client(conf)),
+            sfn: aws_sdk_sfn::Client::new(conf),
             records_bucket: None,
         }
     }

@@ -67,6 +67,33 @@ impl fmt::Display for ItemFailures<'_> {
     }
 }
 
+/// An item another release holds: who holds it, so the refused release can say whom to wait for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockConflict {
+    /// `service:prod/web`, `rule:default/nightly`.
+    pub item: String,
+    pub release_id: String,
+    pub execution_arn: String,
+}
+
+/// `service:prod/web held by release r-1 (execution arn…); …`
+struct LockConflicts<'a>(&'a [LockConflict]);
+
+impl fmt::Display for LockConflicts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "; " };
+            write!(
+                f,
+                "{sep}{} held by release {} (execution {})",
+                c.item, c.release_id, c.execution_arn
+            )?;
+        }
+        Ok(())
+    }
+}
+
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +108,14 @@ pub enum Error {
     /// Pre-flight against AWS found problems; nothing was changed.
     #[error("pre-flight failed: {}", Problems(.0))]
     PreflightFailed(Vec<Problem>),
+    /// Another release that is still running holds some of the items; nothing was changed.
+    #[error(
+        "release locked: {} item{} held by another running release: {}",
+        .0.len(),
+        if .0.len() == 1 { "" } else { "s" },
+        LockConflicts(.0)
+    )]
+    ReleaseLocked(Vec<LockConflict>),
     #[error("cluster not found: {0}")]
     ClusterNotFound(String),
     #[error("service not found: {0}")]
@@ -138,7 +173,7 @@ pub enum Error {
 
 impl Error {
     /// Every name the state machine may see, in declaration order.
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 15] = [
         "ManifestInvalid",
         "StepInputInvalid",
         "PreflightFailed",
@@ -153,6 +188,7 @@ impl Error {
         "AwsUnavailable",
         "RollbackFailed",
         "Internal",
+        "ReleaseLocked",
     ];
 
     /// Names worth retrying: the state machine must have a `Retry` for each of these.
@@ -164,6 +200,7 @@ impl Error {
             Error::ManifestInvalid(_) => "ManifestInvalid",
             Error::StepInputInvalid(_) => "StepInputInvalid",
             Error::PreflightFailed(_) => "PreflightFailed",
+            Error::ReleaseLocked(_) => "ReleaseLocked",
             Error::ClusterNotFound(_) => "ClusterNotFound",
             Error::ServiceNotFound(_) => "ServiceNotFound",
             Error::ContainerNotFound(_) => "ContainerNotFound",
@@ -272,6 +309,7 @@ mod tests {
             },
             Error::RollbackFailed(vec![]),
             Error::internal(""),
+            Error::ReleaseLocked(vec![]),
         ];
         let names: Vec<_> = samples.iter().map(Error::name).collect();
         assert_eq!(names, Error::NAMES);

@@ -781,6 +781,9 @@ fn state_for(n: usize, worst: bool) -> (Value, FinishInput) {
     });
     let finish = FinishInput {
         release_id: release_id.into(),
+        execution_arn: format!(
+            "arn:aws:states:us-east-1:123456789012:execution:convoy-release:{release_id}"
+        ),
         records,
         deploy,
         failures,

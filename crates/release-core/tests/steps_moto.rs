@@ -7,6 +7,7 @@ mod rollback_fixture;
 use std::time::Duration;
 
 use release_core::aws::fake::MemoryStore;
+use release_core::aws::locks::fake::MemoryLocks;
 use release_core::contract::{
     DeployResults, FinishInput, ItemOutcome, PlanItemKind, Records, ReleaseOutcome, ReleaseReport,
     RestoreOutcome, RollbackInput, RollbackOutput, RollbackPolicy, StabilityInput, StabilityOutput,
@@ -71,13 +72,20 @@ async fn the_rollback_and_finish_steps_work_from_the_records() {
 
     let finish = FinishInput {
         release_id: "r1".into(),
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:r1".into(),
         records: records.clone(),
         deploy: DeployResults::default(),
         failures: Default::default(),
     };
-    let output = finish_release(&aws.ecs, &aws.events, &store, &finish)
-        .await
-        .unwrap();
+    let output = finish_release(
+        &aws.ecs,
+        &aws.events,
+        &store,
+        &MemoryLocks::default(),
+        &finish,
+    )
+    .await
+    .unwrap();
     assert_eq!(output.outcome, ReleaseOutcome::RolledBack);
     assert_eq!(
         output.full_report.as_deref(),
@@ -225,13 +233,20 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
     assert_eq!((awaited.pending, awaited.failed), (0, 0));
     let finish = FinishInput {
         release_id: "r1".into(),
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:r1".into(),
         records: records.clone(),
         deploy: DeployResults::default(),
         failures: Default::default(),
     };
-    let report = finish_release(&aws.ecs, &aws.events, &store, &finish)
-        .await
-        .unwrap();
+    let report = finish_release(
+        &aws.ecs,
+        &aws.events,
+        &store,
+        &MemoryLocks::default(),
+        &finish,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.outcome, ReleaseOutcome::Failed);
     let item = |id: String| {
         report

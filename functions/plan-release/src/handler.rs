@@ -1,20 +1,19 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use release_core::aws::locks::{Executions, LockStore};
 use release_core::aws::{EcsApi, EventsApi, ObjectStore};
 use release_core::contract::{PlanRequest, PlannedRelease};
-use release_core::records::RecordStore;
 use release_core::steps::plan_release;
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
+pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore, L: LockStore, X: Executions>(
     ecs: &E,
     events: &V,
-    store: &RecordStore<S>,
-    bucket: Option<&str>,
+    context: plan_release::PlanContext<'_, S, L, X>,
     event: LambdaEvent<Value>,
 ) -> Result<PlannedRelease, Diagnostic> {
     let input: PlanRequest = release_core::steps::parse_input(event.payload)?;
-    let work = plan_release::plan_release(ecs, events, store, bucket, input);
+    let work = plan_release::plan_release(ecs, events, context, input);
     telemetry::traced("plan-release", tracing::Span::current(), work).await
 }
 
@@ -26,7 +25,7 @@ mod tests {
     use serde_json::json;
 
     use release_core::contract::{Plan, Records};
-    use release_core::records::PLAN;
+    use release_core::records::{RecordStore, PLAN};
 
     use super::*;
 
@@ -40,7 +39,8 @@ mod tests {
             "services": services,
             "tasks": tasks,
         });
-        let payload = json!({"release": release, "executionName": execution});
+        let payload = json!({"release": release, "executionName": execution,
+                             "executionArn": format!("arn:aws:states:us-east-1:123456789012:execution:convoy-release:{execution}")});
         LambdaEvent::new(payload, Context::default())
     }
 
@@ -53,6 +53,13 @@ mod tests {
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
         let store = RecordStore::new(moto.bucket(BUCKET).await);
+        let sfn = aws_sdk_sfn::Client::new(&conf);
+        let context = |bucket| plan_release::PlanContext {
+            store: &store,
+            locks: store.objects(),
+            executions: &sfn,
+            bucket,
+        };
         seed::cluster(&ecs, "plan-prod").await;
         let web = seed::fargate_task_definition(
             &ecs,
@@ -97,7 +104,7 @@ mod tests {
         let registrations = moto.calls("ecs.RegisterTaskDefinition");
         let updates = moto.calls("ecs.UpdateService");
         let target_writes = moto.calls("PutTargets");
-        let planned = handle(&ecs, &events, &store, Some(BUCKET), good)
+        let planned = handle(&ecs, &events, context(Some(BUCKET)), good)
             .await
             .unwrap();
         let records = Records::for_execution(BUCKET, "r-plan", "e-good");
@@ -143,7 +150,7 @@ mod tests {
                     "images": {"default": {"preferred": "x", "image": "registry.example.com/x:v2"}}}]),
             )
         };
-        let err = handle(&ecs, &events, &store, Some(BUCKET), bad())
+        let err = handle(&ecs, &events, context(Some(BUCKET)), bad())
             .await
             .unwrap_err();
         assert_eq!(err.error_type, "PreflightFailed", "{}", err.error_message);
@@ -168,7 +175,7 @@ mod tests {
         assert!(nothing.is_none(), "a rejected release records nothing");
 
         // Without a bucket there is nowhere to record the release: said, not guessed.
-        let err = handle(&ecs, &events, &store, None, bad())
+        let err = handle(&ecs, &events, context(None), bad())
             .await
             .unwrap_err();
         assert_eq!(err.error_type, "Internal");

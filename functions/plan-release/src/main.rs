@@ -5,13 +5,13 @@ mod handler;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     release_core::config::serve(|clients, event| {
-        handler::handle(
-            &clients.ecs,
-            &clients.events,
-            &clients.records,
-            clients.records_bucket.as_deref(),
-            event,
-        )
+        let context = release_core::steps::plan_release::PlanContext {
+            store: &clients.records,
+            locks: clients.records.objects(),
+            executions: &clients.sfn,
+            bucket: clients.records_bucket.as_deref(),
+        };
+        handler::handle(&clients.ecs, &clients.events, context, event)
     })
     .await
 }

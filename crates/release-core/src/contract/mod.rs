@@ -10,6 +10,7 @@
 //! Data and serde only: nothing here calls AWS or decides anything.
 
 mod deploy;
+mod lock;
 mod plan;
 mod release;
 mod report;
@@ -18,6 +19,7 @@ mod stability;
 mod task_definition;
 
 pub use deploy::*;
+pub use lock::Lock;
 pub use plan::*;
 pub use release::*;
 pub use report::*;

@@ -11,6 +11,8 @@ pub struct PlanRequest {
     pub release: ReleaseInput,
     /// `$$.Execution.Name`: two executions of one release keep separate records.
     pub execution_name: String,
+    /// `$$.Execution.Id`: the execution that holds the release's locks.
+    pub execution_arn: String,
 }
 
 /// Where an execution keeps its release records: `s3://{bucket}/{prefix}…`.

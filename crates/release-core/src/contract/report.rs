@@ -144,6 +144,8 @@ pub enum ItemKind {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FinishInput {
     pub release_id: String,
+    /// `$$.Execution.Id`: the release's locks are given back only while they are this execution's.
+    pub execution_arn: String,
     pub records: Records,
     #[serde(default)]
     pub deploy: DeployResults,

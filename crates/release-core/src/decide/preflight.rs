@@ -66,6 +66,7 @@ pub fn aborts_plan(e: &Error) -> bool {
         Error::Throttled { .. } | Error::AwsUnavailable { .. } | Error::AccessDenied { .. } => true,
         Error::ManifestInvalid(_)
         | Error::StepInputInvalid(_)
+        | Error::ReleaseLocked(_)
         | Error::PreflightFailed(_)
         | Error::ClusterNotFound(_)
         | Error::ServiceNotFound(_)

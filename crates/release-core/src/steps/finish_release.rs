@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 
+use crate::aws::locks::LockStore;
 use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
     count, CleanupReport, FinishInput, ItemOutcome, ReleaseOutcome, ReleaseRecords, ReleaseReport,
@@ -20,6 +21,7 @@ use crate::decide::cleanup::{
 use crate::decide::report::{bounded, build, cut_reason, Observed, OUTPUT_BUDGET};
 use crate::decide::rollback::target_item_id;
 use crate::records::{RecordStore, REPORT};
+use crate::steps::lock;
 use crate::Error;
 
 /// What the release's clusters and event buses use now. Listing stops at the first gap: with one,
@@ -246,10 +248,14 @@ pub async fn finish(
 
 /// finish-release: reads the execution's records, reports (and cleans up), writes the full report,
 /// and returns it [`bounded`] to [`OUTPUT_BUDGET`].
+///
+/// Then gives back the release's locks: the release is over whatever its outcome, and the report
+/// that says where every item stands is written first.
 pub async fn finish_release(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     store: &RecordStore<impl ObjectStore>,
+    locks: &impl LockStore,
     input: &FinishInput,
 ) -> Result<ReleaseReport, Error> {
     let records = store
@@ -257,6 +263,11 @@ pub async fn finish_release(
         .await?;
     let report = finish(ecs, events, &records).await?;
     store.write(&input.records, REPORT, &report).await?;
+    let owner = lock::Owner {
+        release_id: input.release_id.clone(),
+        execution_arn: input.execution_arn.clone(),
+    };
+    lock::release(locks, &input.records.bucket, &owner, &records.plan).await;
     Ok(bounded(report, input.records.uri(REPORT), OUTPUT_BUDGET))
 }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt};
 use tracing::{info, info_span, Instrument};
 
+use crate::aws::locks::{Executions, LockStore};
 use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
     count, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget, ServiceTarget,
@@ -17,6 +18,7 @@ use crate::decide::preflight::{
 };
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
+use crate::steps::{lock, unix_now};
 use crate::Error;
 
 /// DescribeTaskDefinition calls in flight during pre-flight: well inside ECS's describe rate, and
@@ -67,24 +69,54 @@ pub async fn plan<E: EcsApi, V: EventsApi>(
     .await
 }
 
-/// plan-release: [`plan`], then the plan recorded under the execution's prefix in `bucket` (the
-/// function's `CONVOY_RECORDS_BUCKET`). Nothing is written when the release is rejected.
+/// Where plan-release keeps what it decides, and who it is.
+pub struct PlanContext<'a, S, L, X> {
+    pub store: &'a RecordStore<S>,
+    /// The release locks (the records bucket, through S3's conditional writes).
+    pub locks: &'a L,
+    /// Asked whether a lock's holder still runs.
+    pub executions: &'a X,
+    /// The function's `CONVOY_RECORDS_BUCKET`.
+    pub bucket: Option<&'a str>,
+}
+
+/// plan-release: [`plan`], then the lock of every item the plan changes ([`lock::acquire`]: a
+/// release another running release overlaps is refused with `ReleaseLocked`), then the plan
+/// recorded under the execution's prefix. Nothing is written when the release is rejected, and the
+/// locks are given back when the plan cannot be recorded.
 pub async fn plan_release<E: EcsApi, V: EventsApi>(
     ecs: &E,
     events: &V,
-    store: &RecordStore<impl ObjectStore>,
-    bucket: Option<&str>,
+    context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions>,
     request: PlanRequest,
 ) -> Result<PlannedRelease, Error> {
-    let Some(bucket) = bucket.filter(|b| !b.is_empty()) else {
+    let Some(bucket) = context.bucket.filter(|b| !b.is_empty()) else {
         return Err(Error::internal(format!(
             "{BUCKET_VAR} is not set: plan-release has nowhere to record the release"
         )));
     };
     let plan = plan(ecs, events, request.release).await?;
+    let owner = lock::Owner {
+        release_id: plan.release.id.clone(),
+        execution_arn: request.execution_arn.clone(),
+    };
+    lock::acquire(
+        context.locks,
+        context.executions,
+        bucket,
+        &owner,
+        &plan,
+        unix_now(),
+    )
+    .await?;
     let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
-    let plan = store.write_plan(&records, plan).await?;
-    Ok(plan.planned(records))
+    match context.store.write_plan(&records, plan.clone()).await {
+        Ok(plan) => Ok(plan.planned(records)),
+        Err(e) => {
+            lock::release(context.locks, bucket, &owner, &plan).await;
+            Err(e)
+        }
+    }
 }
 
 /// Clusters (batched) and services (batched per cluster): the task definition each runs.
