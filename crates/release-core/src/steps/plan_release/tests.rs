@@ -1,41 +1,9 @@
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-
 use aws_sdk_ecs::types::{DeploymentControllerType as Controller, Service};
-use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
+use aws_sdk_eventbridge::types::Target;
 
 use super::*;
-use crate::aws::fake::{tag, FakeEcs};
-use crate::aws::RuleInfo;
+use crate::aws::fake::{ecs_target, tag, FakeEcs, FakeEvents};
 use crate::contract::{Images, ReleaseMeta, Settings};
-
-/// Rules by (bus, name) with their targets; counts calls.
-#[derive(Default)]
-struct FakeEvents {
-    rules: BTreeMap<(String, String), Vec<Target>>,
-    calls: Mutex<u32>,
-}
-
-impl FakeEvents {
-    fn rule(mut self, bus: &str, name: &str, targets: Vec<Target>) -> Self {
-        self.rules.insert((bus.into(), name.into()), targets);
-        self
-    }
-}
-
-fn ecs_target(id: &str, task_definition: &str) -> Target {
-    Target::builder()
-        .id(id)
-        .arn("arn:aws:ecs:us-east-1:123456789012:cluster/jobs")
-        .ecs_parameters(
-            EcsParameters::builder()
-                .task_definition_arn(task_definition)
-                .build()
-                .expect("task definition is set"),
-        )
-        .build()
-        .expect("id and arn are set")
-}
 
 fn lambda_target(id: &str) -> Target {
     Target::builder()
@@ -43,39 +11,6 @@ fn lambda_target(id: &str) -> Target {
         .arn("arn:aws:lambda:us-east-1:123456789012:function:f")
         .build()
         .expect("id and arn are set")
-}
-
-impl EventsApi for FakeEvents {
-    async fn describe_rule(&self, event_bus: &str, rule: &str) -> Result<Option<RuleInfo>, Error> {
-        *self.calls.lock().unwrap() += 1;
-        Ok(self
-            .rules
-            .contains_key(&(event_bus.into(), rule.into()))
-            .then(|| RuleInfo {
-                name: rule.into(),
-                event_bus: event_bus.into(),
-                arn: format!("arn:aws:events:us-east-1:123456789012:rule/{rule}"),
-                state: Some("ENABLED".into()),
-            }))
-    }
-
-    async fn list_targets(&self, event_bus: &str, rule: &str) -> Result<Vec<Target>, Error> {
-        *self.calls.lock().unwrap() += 1;
-        Ok(self
-            .rules
-            .get(&(event_bus.into(), rule.into()))
-            .cloned()
-            .unwrap_or_default())
-    }
-
-    async fn put_targets(
-        &self,
-        _event_bus: &str,
-        _rule: &str,
-        _targets: &[Target],
-    ) -> Result<Vec<PutTargetsResultEntry>, Error> {
-        panic!("plan must not change rule targets");
-    }
 }
 
 fn service(cluster: &str, name: &str, images: Images) -> ServiceTarget {
@@ -294,7 +229,10 @@ async fn invalid_input_fails_before_any_call() {
     let err = plan(&ecs, &events, input).await.unwrap_err();
     assert_eq!(err.name(), "ManifestInvalid");
     assert_eq!(ecs.total_calls(), 0);
-    assert_eq!(*events.calls.lock().unwrap(), 0);
+    assert_eq!(
+        events.calls("DescribeRule") + events.calls("ListTargetsByRule"),
+        0
+    );
 }
 
 #[test]
