@@ -14,7 +14,7 @@ impl ObjectStore for aws_sdk_s3::Client {
                     .collect()
                     .await
                     .map_err(|e| Error::AwsUnavailable {
-                        message: format!("GetObject s3://{bucket}/{key}: body cut short: {e}"),
+                        message: format!("GetObject s3://{bucket}/{key}: body cut short"),
                         source: Some(Box::new(e)),
                     })?;
                 Ok(Some(body.into_bytes().to_vec()))
