@@ -44,7 +44,7 @@ pub fn items_to_lock(plan: &Plan) -> Vec<(PlanItemKind, String)> {
 
 /// What to do with the lock found on an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Found {
+pub enum LockVerdict {
     /// Ours already (a retried PlanRelease of this execution): keep it.
     Ours,
     /// Another execution that is still RUNNING holds it: the release is refused.
@@ -55,13 +55,13 @@ pub enum Found {
 
 /// `running`: whether the holder's execution is RUNNING (`None` when it was not asked, because
 /// the lock is ours).
-pub fn judge_lock(found: &Lock, our_execution: &str, running: Option<bool>) -> Found {
+pub fn judge_lock(found: &Lock, our_execution: &str, running: Option<bool>) -> LockVerdict {
     if found.execution_arn == our_execution {
-        return Found::Ours;
+        return LockVerdict::Ours;
     }
     match running {
-        Some(false) => Found::Stale,
-        Some(true) | None => Found::Held,
+        Some(false) => LockVerdict::Stale,
+        Some(true) | None => LockVerdict::Held,
     }
 }
 
@@ -82,12 +82,12 @@ mod tests {
     fn a_lock_is_ours_held_or_stale() {
         // (holder, holder running?, verdict)
         let cases = [
-            ("arn:ours", None, Found::Ours),
-            ("arn:ours", Some(false), Found::Ours),
-            ("arn:other", Some(true), Found::Held),
-            ("arn:other", Some(false), Found::Stale),
+            ("arn:ours", None, LockVerdict::Ours),
+            ("arn:ours", Some(false), LockVerdict::Ours),
+            ("arn:other", Some(true), LockVerdict::Held),
+            ("arn:other", Some(false), LockVerdict::Stale),
             // Not asked: never taken over on a guess.
-            ("arn:other", None, Found::Held),
+            ("arn:other", None, LockVerdict::Held),
         ];
         for (holder, running, want) in cases {
             assert_eq!(

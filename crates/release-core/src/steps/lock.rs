@@ -7,7 +7,9 @@ use tracing::{info, warn};
 
 use crate::aws::locks::{Executions, LockStore};
 use crate::contract::{Lock, Plan, PlanItemKind};
-use crate::decide::lock::{items_to_lock, judge_lock, lock_item, lock_key, Found, LOCK_PREFIX};
+use crate::decide::lock::{
+    items_to_lock, judge_lock, lock_item, lock_key, LockVerdict, LOCK_PREFIX,
+};
 use crate::error::{with_causes, LockConflict};
 use crate::Error;
 
@@ -68,9 +70,9 @@ async fn take_one(
             Some(executions.is_running(&held.execution_arn).await?)
         };
         match judge_lock(&held, &owner.execution_arn, running) {
-            Found::Ours => return Ok(Taken::Ours),
-            Found::Held => return Ok(Taken::Held(held)),
-            Found::Stale => {
+            LockVerdict::Ours => return Ok(Taken::Ours),
+            LockVerdict::Held => return Ok(Taken::Held(held)),
+            LockVerdict::Stale => {
                 if locks
                     .replace(bucket, &key, &found.etag, body.clone())
                     .await?
@@ -92,8 +94,12 @@ async fn take_one(
     )))
 }
 
-/// Takes the lock of every item the plan changes. When another running release holds any of them,
-/// gives back the ones taken here and fails with `ReleaseLocked` naming each holder.
+/// An item by its kind and id, as locks name them.
+pub type LockedItem = (PlanItemKind, String);
+
+/// Takes the lock of every item the plan changes and returns them. When another running release
+/// holds any of them, gives back the ones taken here and fails with `ReleaseLocked` naming each
+/// holder.
 pub async fn acquire(
     locks: &impl LockStore,
     executions: &impl Executions,
@@ -101,9 +107,9 @@ pub async fn acquire(
     owner: &Owner,
     plan: &Plan,
     now: i64,
-) -> Result<(), Error> {
+) -> Result<Vec<LockedItem>, Error> {
     let items = items_to_lock(plan);
-    let mut taken: Vec<(PlanItemKind, String)> = Vec::new();
+    let mut taken: Vec<LockedItem> = Vec::new();
     let mut conflicts = Vec::new();
     for (kind, id) in items {
         match take_one(locks, executions, bucket, owner, kind, &id, now).await {
@@ -114,32 +120,28 @@ pub async fn acquire(
                 execution_arn: lock.execution_arn,
             }),
             Err(e) => {
-                release_items(locks, bucket, owner, &taken).await;
+                give_back(locks, bucket, owner, &taken).await;
                 return Err(e);
             }
         }
     }
     if !conflicts.is_empty() {
-        release_items(locks, bucket, owner, &taken).await;
+        give_back(locks, bucket, owner, &taken).await;
         return Err(Error::ReleaseLocked(conflicts));
     }
     info!(locks = taken.len(), "release locks taken");
-    Ok(())
+    Ok(taken)
 }
 
 /// Gives back every lock of the plan's items that this execution holds. Locks held by others
 /// (taken over after this execution was stopped) are left alone. Best effort: a lock that cannot
 /// be given back goes stale once this execution ends, and is taken over then.
 pub async fn release(locks: &impl LockStore, bucket: &str, owner: &Owner, plan: &Plan) {
-    release_items(locks, bucket, owner, &items_to_lock(plan)).await;
+    give_back(locks, bucket, owner, &items_to_lock(plan)).await;
 }
 
-async fn release_items(
-    locks: &impl LockStore,
-    bucket: &str,
-    owner: &Owner,
-    items: &[(PlanItemKind, String)],
-) {
+/// Gives back the locks of `items` that this execution holds (see [`release`]).
+pub async fn give_back(locks: &impl LockStore, bucket: &str, owner: &Owner, items: &[LockedItem]) {
     for (kind, id) in items {
         let key = lock_key(*kind, id);
         let released = async {

@@ -100,7 +100,7 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
         release_id: plan.release.id.clone(),
         execution_arn: request.execution_arn.clone(),
     };
-    lock::acquire(
+    let taken = lock::acquire(
         context.locks,
         context.executions,
         bucket,
@@ -110,10 +110,10 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
     )
     .await?;
     let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
-    match context.store.write_plan(&records, plan.clone()).await {
+    match context.store.write_plan(&records, plan).await {
         Ok(plan) => Ok(plan.planned(records)),
         Err(e) => {
-            lock::release(context.locks, bucket, &owner, &plan).await;
+            lock::give_back(context.locks, bucket, &owner, &taken).await;
             Err(e)
         }
     }
