@@ -2,6 +2,9 @@
 //! read from the execution's records, the restores and the report written back. (Its own process:
 //! the rollback tests count moto's calls.)
 
+// Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
+#![allow(clippy::unwrap_used)]
+
 mod rollback_fixture;
 
 use std::time::Duration;
@@ -17,7 +20,7 @@ use release_core::records::{stability_name, RecordStore, REPORT, ROLLBACK};
 use release_core::steps::check_stability::check_round;
 use release_core::steps::finish_release::finish_release;
 use release_core::steps::rollback::rollback_release;
-use rollback_fixture::{aws, released, running};
+use rollback_fixture::{aws, released, running, Aws};
 use serde_json::json;
 
 /// The rollback and finish-release steps as the state machine calls them: everything read from
@@ -59,33 +62,7 @@ async fn the_rollback_and_finish_steps_work_from_the_records() {
         .unwrap();
     assert_eq!(awaited.items.len(), 2);
     assert_eq!(running(&aws, &r.cluster, "web").await, r.old[0]);
-    let await_rollback = StabilityInput {
-        release_id: "r1".into(),
-        records: records.clone(),
-        poll_interval_seconds: 0,
-        phase: StabilityPhase::Rollback,
-    };
-    let awaited = check_round(&aws.ecs, &store, &await_rollback, Duration::from_secs(20))
-        .await
-        .unwrap();
-    assert_eq!((awaited.pending, awaited.failed), (0, 0));
-
-    let finish = FinishInput {
-        release_id: "r1".into(),
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:r1".into(),
-        records: records.clone(),
-        deploy: DeployResults::default(),
-        failures: Default::default(),
-    };
-    let output = finish_release(
-        &aws.ecs,
-        &aws.events,
-        &store,
-        &MemoryLocks::default(),
-        &finish,
-    )
-    .await
-    .unwrap();
+    let output = await_rollback_then_finish(&aws, &store, &records).await;
     assert_eq!(output.outcome, ReleaseOutcome::RolledBack);
     assert_eq!(
         output.full_report.as_deref(),
@@ -105,6 +82,41 @@ async fn the_rollback_and_finish_steps_work_from_the_records() {
 
 /// The execution's records of a released fixture, in a fresh store.
 #[allow(clippy::unwrap_used)] // a test helper: a failed unwrap is a failed test
+/// The rest of a rolled-back release, as the state machine runs it: AwaitRollback until every
+/// restoring rollout settled, then FinishRelease.
+async fn await_rollback_then_finish(
+    aws: &Aws,
+    store: &RecordStore<MemoryStore>,
+    records: &Records,
+) -> ReleaseReport {
+    let await_rollback = StabilityInput {
+        release_id: "r1".into(),
+        records: records.clone(),
+        poll_interval_seconds: 0,
+        phase: StabilityPhase::Rollback,
+    };
+    let awaited = check_round(&aws.ecs, store, &await_rollback, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!((awaited.pending, awaited.failed), (0, 0));
+    let finish = FinishInput {
+        release_id: "r1".into(),
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:r1".into(),
+        records: records.clone(),
+        deploy: DeployResults::default(),
+        failures: Default::default(),
+    };
+    finish_release(
+        &aws.ecs,
+        &aws.events,
+        store,
+        &MemoryLocks::default(),
+        &finish,
+    )
+    .await
+    .unwrap()
+}
+
 async fn recorded(
     r: &rollback_fixture::Release,
     execution: &str,
@@ -221,32 +233,7 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
         outcome_of(&restores, &format!("{c}/web")).0,
         RestoreOutcome::Failed
     );
-    let await_rollback = StabilityInput {
-        release_id: "r1".into(),
-        records: records.clone(),
-        poll_interval_seconds: 0,
-        phase: StabilityPhase::Rollback,
-    };
-    let awaited = check_round(&aws.ecs, &store, &await_rollback, Duration::from_secs(20))
-        .await
-        .unwrap();
-    assert_eq!((awaited.pending, awaited.failed), (0, 0));
-    let finish = FinishInput {
-        release_id: "r1".into(),
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:r1".into(),
-        records: records.clone(),
-        deploy: DeployResults::default(),
-        failures: Default::default(),
-    };
-    let report = finish_release(
-        &aws.ecs,
-        &aws.events,
-        &store,
-        &MemoryLocks::default(),
-        &finish,
-    )
-    .await
-    .unwrap();
+    let report = await_rollback_then_finish(&aws, &store, &records).await;
     assert_eq!(report.outcome, ReleaseOutcome::Failed);
     let item = |id: String| {
         report
