@@ -208,6 +208,7 @@ pub async fn force_unlock(
 mod tests {
     use super::*;
     use crate::aws::locks::fake::{MemoryLocks, RunningExecutions};
+    use crate::aws::locks::Versioned;
     use crate::contract::{ReleaseMeta, RuleItem, ServiceItem, Settings};
 
     const BUCKET: &str = "records";
@@ -370,5 +371,51 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again, None);
+    }
+
+    /// Refuses to create the lock of one key (AccessDenied, as a missing grant would).
+    struct RefusingLocks {
+        inner: MemoryLocks,
+        refused_key: &'static str,
+    }
+
+    impl LockStore for RefusingLocks {
+        async fn read(&self, bucket: &str, key: &str) -> Result<Option<Versioned>, Error> {
+            self.inner.read(bucket, key).await
+        }
+        async fn create(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<bool, Error> {
+            if key == self.refused_key {
+                return Err(Error::AccessDenied {
+                    message: format!("PutObject {key}: AccessDenied"),
+                    source: None,
+                });
+            }
+            self.inner.create(bucket, key, body).await
+        }
+        async fn replace(&self, b: &str, k: &str, e: &str, body: Vec<u8>) -> Result<bool, Error> {
+            self.inner.replace(b, k, e, body).await
+        }
+        async fn delete(&self, bucket: &str, key: &str, etag: &str) -> Result<bool, Error> {
+            self.inner.delete(bucket, key, etag).await
+        }
+        async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
+            self.inner.list(bucket, prefix).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_lock_write_fails_the_plan_and_gives_back_what_was_taken() {
+        let locks = RefusingLocks {
+            inner: MemoryLocks::default(),
+            refused_key: "locks/service/prod/web.json",
+        };
+        let running = RunningExecutions::default();
+        // Taken in order: prod/api first, then prod/web is refused.
+        let p = plan(&[("prod/api", false), ("prod/web", false)], &[]);
+        let err = acquire(&locks, &running, BUCKET, &owner(1), &p, 0)
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "AccessDenied");
+        assert!(locks.inner.keys().is_empty(), "{:?}", locks.inner.keys());
     }
 }
