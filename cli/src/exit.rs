@@ -18,7 +18,7 @@ pub enum Exit {
     /// The manifest is invalid, or the release fails its pre-flight.
     Invalid,
     /// The release is in no state for the command: already started, still running, nothing
-    /// recorded to restore.
+    /// recorded to restore; or a rollback left items alone that run someone else's revision.
     Refused,
     /// An AWS call failed (unreachable, denied, throttled), or what it returned cannot be read.
     Aws,
@@ -67,7 +67,7 @@ impl Exit {
             Exit::Running => "`status`: the execution is still running",
             Exit::Invalid => "invalid manifest or pre-flight problems (all listed on stderr)",
             Exit::Refused => {
-                "refused: the release was already started, its execution still runs, or it recorded nothing to restore"
+                "refused: the release was already started, its execution still runs, it recorded nothing to restore, or a rollback left items alone that run a revision it did not deploy (`--force`)"
             }
             Exit::Aws => "AWS error: unreachable, denied, throttled, or an answer or record that cannot be read",
             Exit::Usage => "usage error or unreadable input file",

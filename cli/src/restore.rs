@@ -15,6 +15,7 @@ use release_core::contract::TaskDefRef;
 
 use crate::aws::Aws;
 use crate::error::CliError;
+use crate::exit::Exit;
 use crate::output::{table, Tone};
 
 /// One awaiting round of check-stability at most this long; rounds repeat until nothing is pending.
@@ -30,15 +31,34 @@ pub struct Restored {
 }
 
 impl Restored {
-    /// Every item restored (or already on its previous revision) and no restoring rollout failed.
-    pub fn is_complete(&self) -> bool {
+    /// A restore or a restoring rollout failed.
+    fn failed(&self) -> bool {
         self.restores
             .iter()
-            .all(|r| r.outcome != RestoreOutcome::Failed)
-            && self
+            .any(|r| r.outcome == RestoreOutcome::Failed)
+            || self
                 .rollouts
                 .iter()
-                .all(|d| matches!(d.outcome, Outcome::Succeeded | Outcome::InProgress))
+                .any(|d| !matches!(d.outcome, Outcome::Succeeded | Outcome::InProgress))
+    }
+
+    /// Items that run a revision the release did not deploy, not restored without `--force`.
+    pub fn left_alone(&self) -> usize {
+        self.restores
+            .iter()
+            .filter(|r| r.outcome == RestoreOutcome::LeftAlone)
+            .count()
+    }
+
+    /// 0: every item restored (or already on its previous revision) and no restoring rollout
+    /// failed; 1: a restore or a restoring rollout failed; 6: only items left alone are missing
+    /// (the restore was refused per item).
+    pub fn exit(&self) -> Exit {
+        match (self.failed(), self.left_alone()) {
+            (true, _) => Exit::Failed,
+            (false, 0) => Exit::Ok,
+            (false, _) => Exit::Refused,
+        }
     }
 }
 
@@ -105,7 +125,7 @@ pub fn restored_text(restored: &Restored, color: bool) -> String {
         .map(|r| {
             let tone = match r.outcome {
                 RestoreOutcome::Restored | RestoreOutcome::AlreadyCurrent => Tone::Good,
-                RestoreOutcome::Skipped => Tone::Busy,
+                RestoreOutcome::Skipped | RestoreOutcome::LeftAlone => Tone::Busy,
                 RestoreOutcome::Failed => Tone::Bad,
             };
             let (rollout, rollout_tone) = match rollout_of(&r.id) {
@@ -133,8 +153,13 @@ pub fn restored_text(restored: &Restored, color: bool) -> String {
             ]
         })
         .collect();
+    let left_alone = match restored.left_alone() {
+        0 => String::new(),
+        1 => "1 item left alone: it runs a revision this release did not deploy; --force restores it anyway\n".to_owned(),
+        n => format!("{n} items left alone: they run revisions this release did not deploy; --force restores them anyway\n"),
+    };
     format!(
-        "rollback of release {}\n{}",
+        "rollback of release {}\n{}{left_alone}",
         restored.release_id,
         table(
             &["ITEM", "RESTORE", "TASK DEFINITION", "ROLLOUT", "REASON"],

@@ -2,6 +2,10 @@
 //! it ran before, as the release's recorded plan says (`plan.json`: every item, its previous
 //! revision and its timeout), through the same code as the rollback function, then awaits the
 //! restoring rollouts. Idempotent: what already runs its previous revision is `AlreadyCurrent`.
+//! What now runs a revision the release did not deploy (a newer release, a hotfix) is left alone
+//! unless `--force` is given.
+
+use release_core::decide::rollback::Overwrite;
 
 use crate::error::CliError;
 use crate::execution::history::records_location;
@@ -25,6 +29,10 @@ pub struct Args {
     /// Seconds between DescribeServices polls while waiting.
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     poll_interval: u32,
+    /// Also restore the items that now run a revision this release did not deploy (a newer
+    /// release, a hotfix), which are otherwise left alone; each says what it overwrote.
+    #[arg(long)]
+    force: bool,
     /// `text` for people, `json` for machines.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -49,7 +57,13 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
     };
     let plan = recorded_plan(&aws.records, &records).await?;
     let input = restore_input(&plan, report, args.timeout);
-    let output = release_core::steps::rollback::rollback(&aws.ecs, &aws.events, &input).await;
+    let overwrite = if args.force {
+        Overwrite::Forced
+    } else {
+        Overwrite::OwnWorkOnly
+    };
+    let output =
+        release_core::steps::rollback::rollback(&aws.ecs, &aws.events, &input, overwrite).await;
     let mut rollouts = output.items;
     if !args.no_wait && output.pending > 0 {
         rollouts = await_rollouts(&aws, rollouts, args.poll_interval).await?;
@@ -67,9 +81,5 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
         Format::Text => restored_text(&restored, stdout_color()),
     };
     crate::io::print(&text);
-    Ok(if restored.is_complete() {
-        Exit::Ok
-    } else {
-        Exit::Failed
-    })
+    Ok(restored.exit())
 }

@@ -42,7 +42,8 @@ pub enum Stage {
     RollingBack,
     RolledBack,
     RestoreFailed,
-    /// The rollback policy left it on the new revision.
+    /// The rollback policy left it on the new revision, or it runs a revision the release did
+    /// not deploy (left alone).
     NotRestored,
     NotStarted,
 }
@@ -322,7 +323,9 @@ impl Tracker {
                     let (stage, reason) = match restore.outcome {
                         RestoreOutcome::Restored => (Stage::RollingBack, None),
                         RestoreOutcome::AlreadyCurrent => (Stage::RolledBack, None),
-                        RestoreOutcome::Skipped => (Stage::NotRestored, restore.reason.clone()),
+                        RestoreOutcome::Skipped | RestoreOutcome::LeftAlone => {
+                            (Stage::NotRestored, restore.reason.clone())
+                        }
                         RestoreOutcome::Failed => (Stage::RestoreFailed, restore.reason.clone()),
                     };
                     self.set(

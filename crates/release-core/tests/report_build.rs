@@ -177,7 +177,7 @@ fn lines(input: &ReleaseRecords) -> (ReleaseOutcome, Vec<Line>) {
 #[test]
 fn report_for_each_way_a_release_ends() {
     use ItemOutcome::*;
-    use RestoreOutcome::{AlreadyCurrent, Restored, Skipped};
+    use RestoreOutcome::{AlreadyCurrent, LeftAlone, Restored, Skipped};
     let all_restored = restored(&[
         ("prod/web", Restored),
         ("prod/api", AlreadyCurrent),
@@ -292,6 +292,32 @@ fn report_for_each_way_a_release_ends() {
                 (RolledBack, td("api", 1)),
                 (Unchanged, td("cron", 1)),
                 (Failed, td("report", 4)),
+            ],
+        ),
+        (
+            "api hotfixed during the release: superseded, left alone, the rest undone",
+            ReleaseRecords {
+                plan: plan(RollbackPolicy::All),
+                results: results(),
+                stability: Some(verdicts(Outcome::Succeeded, Outcome::Superseded)),
+                rollback: Some({
+                    let mut out = restored(&[
+                        ("prod/web", Restored),
+                        ("prod/api", LeftAlone),
+                        ("default/nightly/report", Restored),
+                    ]);
+                    out.restores[1].running = Some(td("api", 7));
+                    out
+                }),
+                rollback_stability: Some(verdicts(Outcome::Succeeded, Outcome::Succeeded)),
+                failures: Default::default(),
+            },
+            ReleaseOutcome::RolledBack,
+            [
+                (RolledBack, td("web", 1)),
+                (Superseded, td("api", 7)),
+                (Unchanged, td("cron", 1)),
+                (RolledBack, td("report", 4)),
             ],
         ),
         (

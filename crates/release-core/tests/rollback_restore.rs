@@ -211,3 +211,92 @@ fn the_step_is_retried_only_when_every_failed_restore_may_succeed_on_a_retry() {
         }
     }
 }
+
+#[test]
+fn whose_revision_an_item_runs() {
+    use release_core::decide::rollback::{runs_by_record, runs_by_tags, Runs};
+    let other = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:9";
+    let cases: Vec<(&str, &str, Option<&str>, Option<Runs>)> = vec![
+        (
+            "the previous revision",
+            OLD,
+            Some(NEW),
+            Some(Runs::Previous),
+        ),
+        (
+            "the previous one by family:revision",
+            "web:3",
+            Some(NEW),
+            Some(Runs::Previous),
+        ),
+        ("this release's", NEW, Some(NEW), Some(Runs::Ours)),
+        (
+            "this release's by family:revision",
+            "web:4",
+            Some(NEW),
+            Some(Runs::Ours),
+        ),
+        ("another revision: its tags decide", other, Some(NEW), None),
+        ("release revision unknown: its tags decide", NEW, None, None),
+        (
+            "the previous one, release revision unknown",
+            OLD,
+            None,
+            Some(Runs::Previous),
+        ),
+    ];
+    for (name, now, ours, expected) in cases {
+        assert_eq!(runs_by_record(now, OLD, ours), expected, "{name}");
+    }
+
+    let tag = |key: &str, value: &str| {
+        aws_sdk_ecs::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+    };
+    let by_tags: Vec<(&str, Vec<aws_sdk_ecs::types::Tag>, Runs)> = vec![
+        (
+            "tagged by this release",
+            vec![tag("convoy:release", "r1")],
+            Runs::Ours,
+        ),
+        (
+            "tagged by another release",
+            vec![tag("team", "x"), tag("convoy:release", "r2")],
+            Runs::Other {
+                registered_by: Some("r2".into()),
+            },
+        ),
+        (
+            "registered by hand",
+            vec![tag("team", "x")],
+            Runs::Other {
+                registered_by: None,
+            },
+        ),
+    ];
+    for (name, tags, expected) in by_tags {
+        assert_eq!(runs_by_tags(&tags, "r1"), expected, "{name}");
+    }
+}
+
+#[test]
+fn what_a_left_alone_or_forced_item_says() {
+    use release_core::decide::rollback::{forced_reason, left_alone_reason};
+    let hotfix = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:9";
+    assert_eq!(
+        left_alone_reason(hotfix, Some("ecs-svc/77"), None, Some(NEW)),
+        "now runs web:9 from deployment ecs-svc/77 (not registered by a release), \
+         not this release's web:4: left alone"
+    );
+    assert_eq!(
+        left_alone_reason(hotfix, None, Some("r2"), None),
+        "now runs web:9 (registered by release r2), not a revision of this release: left alone"
+    );
+    assert_eq!(
+        forced_reason(hotfix, Some("ecs-svc/77"), Some("r2"), Some(NEW)),
+        "forced: it ran web:9 from deployment ecs-svc/77 (registered by release r2), \
+         not this release's web:4"
+    );
+}

@@ -22,6 +22,9 @@ pub enum RestoreOutcome {
     AlreadyCurrent,
     /// The policy left it alone.
     Skipped,
+    /// It runs a revision this release did not deploy (a newer release, a hotfix): never
+    /// overwritten without `convoy rollback --force`.
+    LeftAlone,
     Failed,
 }
 
@@ -38,9 +41,12 @@ pub struct Restore {
     pub minimum_healthy_percent: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum_percent: Option<i32>,
-    /// Why it was `Skipped` or `Failed`.
+    /// Why it was `Skipped`, `LeftAlone` or `Failed`, or what a forced restore overwrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What a `LeftAlone` item runs instead of this release's revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<String>,
     /// The error name of a `Failed` restore (`Throttled`, `AwsUnavailable`, `ServiceNotFound`, …):
     /// whether running the rollback again may restore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

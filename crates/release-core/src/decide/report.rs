@@ -222,6 +222,24 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
             }
             Some(
                 r @ Restore {
+                    outcome: RestoreOutcome::LeftAlone,
+                    ..
+                },
+            ) => {
+                // Someone else's revision now: whatever our rollout did, it no longer runs.
+                outcome = ItemOutcome::Superseded;
+                if let Some(running) = &r.running {
+                    inferred_final = running.clone();
+                }
+                reason = join_reason(
+                    reason,
+                    r.reason
+                        .clone()
+                        .unwrap_or_else(|| "runs another revision: left alone".into()),
+                );
+            }
+            Some(
+                r @ Restore {
                     outcome: RestoreOutcome::Skipped,
                     ..
                 },

@@ -7,6 +7,7 @@ use crate::contract::{
     DeploymentStatus, ItemResult, Outcome, Plan, Restore, RestoreOutcome, RollbackPolicy, RuleItem,
     RuleTaskTarget, ServiceDeployment, ServiceItem, StabilityOutput, TaskDefRef,
 };
+use crate::decide::taskdef::RELEASE_TAG;
 use crate::decide::verdict::PRIMARY;
 use crate::Error;
 
@@ -26,6 +27,8 @@ pub enum Candidate<'a> {
     Target {
         rule: &'a RuleItem,
         target: &'a RuleTaskTarget,
+        /// What the release pointed it at, when known.
+        new_task_definition: Option<String>,
     },
 }
 
@@ -33,7 +36,21 @@ impl Candidate<'_> {
     pub fn id(&self) -> String {
         match self {
             Candidate::Service { item, .. } => item.id.clone(),
-            Candidate::Target { rule, target } => target_item_id(&rule.id, &target.target_id),
+            Candidate::Target { rule, target, .. } => target_item_id(&rule.id, &target.target_id),
+        }
+    }
+
+    /// The revision this release moved it to, when the records know it.
+    pub fn new_task_definition(&self) -> Option<&str> {
+        match self {
+            Candidate::Service {
+                new_task_definition,
+                ..
+            }
+            | Candidate::Target {
+                new_task_definition,
+                ..
+            } => new_task_definition.as_deref(),
         }
     }
 
@@ -89,16 +106,26 @@ pub fn select<'a>(
         decide(&mut selection, policy, candidate, why_failed);
     }
     for rule in plan.tasks.iter().filter(|r| !r.noop) {
-        let why_failed = match result_of(&rule.id) {
+        let result = result_of(&rule.id);
+        let why_failed = match result {
             None => Some("no result from its update step"),
             Some(r) if r.error.is_some() => Some("its update step failed"),
             Some(_) => None,
         };
         for target in rule.targets.iter().filter(|t| !t.noop) {
+            let new_task_definition = result
+                .and_then(|r| r.rule.as_ref())
+                .and_then(|u| u.targets.iter().find(|c| c.target_id == target.target_id))
+                .map(|c| c.new_task_definition.clone())
+                .or_else(|| target.new_task_definition.clone());
             decide(
                 &mut selection,
                 policy,
-                Candidate::Target { rule, target },
+                Candidate::Target {
+                    rule,
+                    target,
+                    new_task_definition,
+                },
                 why_failed,
             );
         }
@@ -126,6 +153,97 @@ fn decide<'a>(
     }
 }
 
+/// Whether a restore may overwrite what someone else deployed since the release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overwrite {
+    /// Restore only what still runs this release's revision (or its previous one): a newer
+    /// release or a hotfix is left alone. What the state machine and `convoy rollback` do.
+    #[default]
+    OwnWorkOnly,
+    /// `convoy rollback --force`: restore whatever the item runs now, and say so.
+    Forced,
+}
+
+/// Whose revision an item runs now, as far as its rollback is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runs {
+    /// The revision the plan recorded before the release: nothing of the release's to overwrite.
+    Previous,
+    /// This release's revision.
+    Ours,
+    /// Another revision, registered by the release named here (another release) or by anyone
+    /// (`None`: a hand-made revision, a hotfix).
+    Other { registered_by: Option<String> },
+}
+
+/// Whose revision `now` is, from what the records say: `None` when they cannot tell (the
+/// release's revision is not recorded), and the revision's `convoy:release` tag must decide.
+pub fn runs_by_record(now: &str, previous: &str, ours: Option<&str>) -> Option<Runs> {
+    let now = TaskDefRef::new(now);
+    if now.same_as(previous) {
+        return Some(Runs::Previous);
+    }
+    ours.filter(|o| now.same_as(o)).map(|_| Runs::Ours)
+}
+
+/// Whose revision it is by its tags: every revision a release registers (or reuses) carries
+/// `convoy:release = <release id>`.
+pub fn runs_by_tags(tags: &[aws_sdk_ecs::types::Tag], release_id: &str) -> Runs {
+    let registered_by = tags
+        .iter()
+        .find(|t| t.key() == Some(RELEASE_TAG))
+        .and_then(|t| t.value())
+        .map(str::to_owned);
+    match registered_by {
+        Some(by) if by == release_id => Runs::Ours,
+        registered_by => Runs::Other { registered_by },
+    }
+}
+
+/// What another actor's revision is, in words: "web:7 from deployment ecs-svc/1 (registered by
+/// release r-2)".
+fn someone_elses(now: &str, deployment: Option<&str>, registered_by: Option<&str>) -> String {
+    let from = deployment.map_or(String::new(), |d| format!(" from deployment {d}"));
+    let by = registered_by.map_or(" (not registered by a release)".to_owned(), |r| {
+        format!(" (registered by release {r})")
+    });
+    format!("{}{from}{by}", TaskDefRef::new(now))
+}
+
+fn this_releases(ours: Option<&str>) -> String {
+    ours.map_or("a revision of this release".to_owned(), |o| {
+        format!("this release's {}", TaskDefRef::new(o))
+    })
+}
+
+/// Why an item that now runs someone else's revision is not restored.
+pub fn left_alone_reason(
+    now: &str,
+    deployment: Option<&str>,
+    registered_by: Option<&str>,
+    ours: Option<&str>,
+) -> String {
+    format!(
+        "now runs {}, not {}: left alone",
+        someone_elses(now, deployment, registered_by),
+        this_releases(ours)
+    )
+}
+
+/// What a forced restore overwrote.
+pub fn forced_reason(
+    now: &str,
+    deployment: Option<&str>,
+    registered_by: Option<&str>,
+    ours: Option<&str>,
+) -> String {
+    format!(
+        "forced: it ran {}, not {}",
+        someone_elses(now, deployment, registered_by),
+        this_releases(ours)
+    )
+}
+
 pub fn restore(
     id: String,
     outcome: RestoreOutcome,
@@ -140,6 +258,7 @@ pub fn restore(
         minimum_healthy_percent: None,
         maximum_percent: None,
         reason,
+        running: None,
         error: None,
     }
 }

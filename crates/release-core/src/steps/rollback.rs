@@ -19,8 +19,9 @@ use crate::contract::{
     RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts, StabilityOutput, StabilityPhase,
 };
 use crate::decide::rollback::{
-    await_record, failed_restore, restore, retry_error, select, service_restore, target_item_id,
-    Candidate,
+    await_record, failed_restore, forced_reason, left_alone_reason, restore, retry_error,
+    runs_by_record, runs_by_tags, select, service_restore, target_item_id, Candidate, Overwrite,
+    Runs,
 };
 use crate::decide::rules::retarget;
 use crate::decide::verdict::{summarize, PRIMARY};
@@ -31,19 +32,29 @@ use crate::Error;
 
 /// Restores what the policy selects, continuing past individual failures: every selected item
 /// gets a [`Restore`] (`Failed` ones with the reason and the error name).
+///
+/// Under [`Overwrite::OwnWorkOnly`] an item is restored only while it runs this release's
+/// revision or its recorded previous one; what runs anything else (a newer release, a hotfix) is
+/// `LeftAlone`, saying what it runs and from where.
 pub async fn rollback(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     input: &ReleaseRecords,
+    overwrite: Overwrite,
 ) -> RollbackOutput {
     let selection = select(&input.plan, &input.results, input.stability.as_ref());
+    let owner = Owner {
+        ecs,
+        release_id: &input.plan.release.id,
+        overwrite,
+    };
     let now = unix_now();
     let mut restores = Vec::new();
     let mut awaits = Vec::new();
 
-    let mut services_by_cluster: BTreeMap<&str, Vec<(&ServiceItem, Option<String>)>> =
+    let mut services_by_cluster: BTreeMap<&str, Vec<Selected<ServiceItem>>> = BTreeMap::new();
+    let mut targets_by_rule: BTreeMap<&str, (&RuleItem, Vec<Selected<RuleTaskTarget>>)> =
         BTreeMap::new();
-    let mut targets_by_rule: BTreeMap<&str, (&RuleItem, Vec<&RuleTaskTarget>)> = BTreeMap::new();
     for candidate in &selection.restore {
         match candidate {
             Candidate::Service {
@@ -53,11 +64,15 @@ pub async fn rollback(
                 .entry(item.cluster.as_str())
                 .or_default()
                 .push((item, new_task_definition.clone())),
-            Candidate::Target { rule, target } => targets_by_rule
+            Candidate::Target {
+                rule,
+                target,
+                new_task_definition,
+            } => targets_by_rule
                 .entry(rule.id.as_str())
                 .or_insert_with(|| (rule, Vec::new()))
                 .1
-                .push(target),
+                .push((target, new_task_definition.clone())),
         }
     }
     for (candidate, reason) in &selection.skip {
@@ -70,10 +85,10 @@ pub async fn rollback(
     }
 
     for (cluster, items) in services_by_cluster {
-        restore_services(ecs, cluster, &items, now, &mut restores, &mut awaits).await;
+        restore_services(&owner, cluster, &items, now, &mut restores, &mut awaits).await;
     }
     for (rule, targets) in targets_by_rule.into_values() {
-        restore_targets(events, rule, &targets, &mut restores).await;
+        restore_targets(&owner, events, rule, &targets, &mut restores).await;
     }
 
     let awaited = summarize(awaits);
@@ -82,6 +97,54 @@ pub async fn rollback(
         items: awaited.items,
         pending: awaited.pending,
         failed: awaited.failed,
+    }
+}
+
+/// A selected item and the revision the release moved it to, when known.
+type Selected<'a, T> = (&'a T, Option<String>);
+
+/// Who decides whether an item's current revision may be overwritten.
+struct Owner<'a, E> {
+    ecs: &'a E,
+    release_id: &'a str,
+    overwrite: Overwrite,
+}
+
+/// What a restore of one item may do, by whose revision it runs now.
+enum Permit {
+    /// Restore it; `Some(reason)` when forced over someone else's revision.
+    Restore(Option<String>),
+    LeftAlone(String),
+}
+
+impl<E: EcsApi> Owner<'_, E> {
+    /// Whose revision `now` is: by the records when they can tell, else by its tags.
+    async fn runs(&self, now: &str, previous: &str, ours: Option<&str>) -> Result<Runs, Error> {
+        if let Some(runs) = runs_by_record(now, previous, ours) {
+            return Ok(runs);
+        }
+        let (_, tags) = self.ecs.describe_task_definition(now).await?;
+        Ok(runs_by_tags(&tags, self.release_id))
+    }
+
+    async fn permit(
+        &self,
+        now: &str,
+        previous: &str,
+        ours: Option<&str>,
+        deployment: Option<&str>,
+    ) -> Result<Permit, Error> {
+        Ok(
+            match (self.runs(now, previous, ours).await?, self.overwrite) {
+                (Runs::Previous | Runs::Ours, _) => Permit::Restore(None),
+                (Runs::Other { registered_by }, Overwrite::OwnWorkOnly) => Permit::LeftAlone(
+                    left_alone_reason(now, deployment, registered_by.as_deref(), ours),
+                ),
+                (Runs::Other { registered_by }, Overwrite::Forced) => Permit::Restore(Some(
+                    forced_reason(now, deployment, registered_by.as_deref(), ours),
+                )),
+            },
+        )
     }
 }
 
@@ -95,7 +158,7 @@ pub async fn rollback_release(
     input: &RollbackInput,
 ) -> Result<StabilityCounts, Error> {
     let records = store.deployed(&input.records, &input.deploy).await?;
-    let output = rollback(ecs, events, &records).await;
+    let output = rollback(ecs, events, &records, Overwrite::OwnWorkOnly).await;
     let awaited = StabilityOutput {
         items: output.items.clone(),
         pending: output.pending,
@@ -130,14 +193,15 @@ fn rejected_entry_error(code: Option<&str>) -> &'static str {
 }
 
 async fn restore_services(
-    ecs: &impl EcsApi,
+    owner: &Owner<'_, impl EcsApi>,
     cluster: &str,
-    items: &[(&ServiceItem, Option<String>)],
+    items: &[Selected<'_, ServiceItem>],
     now: i64,
     restores: &mut Vec<Restore>,
     awaits: &mut Vec<DeploymentStatus>,
 ) {
     let names: Vec<String> = items.iter().map(|(i, _)| i.service.clone()).collect();
+    let ecs = owner.ecs;
     let services = match ecs.describe_services(cluster, &names).await {
         Ok(found) => found.items,
         Err(e) => {
@@ -167,6 +231,39 @@ async fn restore_services(
             continue;
         };
         let current_td = current.task_definition.clone().unwrap_or_default();
+        let permit = owner
+            .permit(
+                &current_td,
+                previous,
+                new_task_definition.as_deref(),
+                primary_id(current),
+            )
+            .await;
+        let forced = match permit {
+            Ok(Permit::Restore(forced)) => forced,
+            Ok(Permit::LeftAlone(why)) => {
+                tracing::info!(service = %item.id, reason = %why, "left alone");
+                restores.push(Restore {
+                    running: Some(current_td.clone()),
+                    ..restore(
+                        item.id.clone(),
+                        RestoreOutcome::LeftAlone,
+                        previous,
+                        Some(why),
+                    )
+                });
+                continue;
+            }
+            Err(e) => {
+                restores.push(failed_restore(
+                    item.id.clone(),
+                    previous,
+                    e.name(),
+                    format!("could not tell whose revision it runs: {}", with_causes(&e)),
+                ));
+                continue;
+            }
+        };
         let wanted = service_restore(item, current);
         if wanted.is_empty() {
             // Possibly ECS's circuit breaker, or a first rollback call, is still rolling it back:
@@ -179,7 +276,7 @@ async fn restore_services(
                 item.id.clone(),
                 RestoreOutcome::AlreadyCurrent,
                 previous,
-                None,
+                forced,
             ));
             continue;
         }
@@ -214,7 +311,7 @@ async fn restore_services(
                     desired_count: wanted.desired_count,
                     minimum_healthy_percent: wanted.minimum_healthy_percent,
                     maximum_percent: wanted.maximum_percent,
-                    ..restore(item.id.clone(), RestoreOutcome::Restored, previous, None)
+                    ..restore(item.id.clone(), RestoreOutcome::Restored, previous, forced)
                 });
             }
             Err(e) => restores.push(failed_restore(
@@ -225,6 +322,17 @@ async fn restore_services(
             )),
         }
     }
+}
+
+/// The id of its PRIMARY deployment (`ecs-svc/…`): where what it runs came from.
+fn primary_id(service: &Service) -> Option<&str> {
+    service
+        .deployments
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|d| d.status.as_deref() == Some(PRIMARY))
+        .and_then(|d| d.id.as_deref())
 }
 
 /// Its PRIMARY deployment is still rolling out.
@@ -241,15 +349,16 @@ fn rolling(service: &Service) -> bool {
 }
 
 async fn restore_targets(
+    owner: &Owner<'_, impl EcsApi>,
     events: &impl EventsApi,
     rule: &RuleItem,
-    targets: &[&RuleTaskTarget],
+    targets: &[Selected<'_, RuleTaskTarget>],
     restores: &mut Vec<Restore>,
 ) {
     let current = match events.list_targets(&rule.event_bus, &rule.rule).await {
         Ok(current) => current,
         Err(e) => {
-            for t in targets {
+            for (t, _) in targets {
                 restores.push(failed_restore(
                     target_item_id(&rule.id, &t.target_id),
                     &t.previous_task_definition,
@@ -260,10 +369,53 @@ async fn restore_targets(
             return;
         }
     };
-    let wanted: BTreeMap<&str, &str> = targets
-        .iter()
-        .map(|t| (t.target_id.as_str(), t.previous_task_definition.as_str()))
-        .collect();
+    // Per target: restore (and why, when forced), or what was decided instead.
+    let mut wanted: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut forced: BTreeMap<&str, String> = BTreeMap::new();
+    let mut decided: BTreeMap<&str, Restore> = BTreeMap::new();
+    for (t, ours) in targets {
+        let id = target_item_id(&rule.id, &t.target_id);
+        let previous = t.previous_task_definition.as_str();
+        let running = current
+            .iter()
+            .find(|c| c.id == t.target_id)
+            .and_then(|c| c.ecs_parameters.as_ref())
+            .map(|p| p.task_definition_arn.as_str());
+        let Some(running) = running else {
+            decided.insert(
+                &t.target_id,
+                failed_restore(
+                    id,
+                    previous,
+                    "TargetsRejected",
+                    "target is no longer on the rule".to_owned(),
+                ),
+            );
+            continue;
+        };
+        match owner.permit(running, previous, ours.as_deref(), None).await {
+            Ok(Permit::Restore(why)) => {
+                wanted.insert(&t.target_id, previous);
+                if let Some(why) = why {
+                    forced.insert(&t.target_id, why);
+                }
+            }
+            Ok(Permit::LeftAlone(why)) => {
+                tracing::info!(target = %id, reason = %why, "left alone");
+                decided.insert(
+                    &t.target_id,
+                    Restore {
+                        running: Some(running.to_owned()),
+                        ..restore(id, RestoreOutcome::LeftAlone, previous, Some(why))
+                    },
+                );
+            }
+            Err(e) => {
+                let why = format!("could not tell whose revision it runs: {}", with_causes(&e));
+                decided.insert(&t.target_id, failed_restore(id, previous, e.name(), why));
+            }
+        }
+    }
     let to_put = retarget(&current, &wanted);
     // Per rejected target: (error name, why); PutTargets can reject some entries only.
     let mut rejected: BTreeMap<String, (&'static str, String)> = BTreeMap::new();
@@ -290,23 +442,19 @@ async fn restore_targets(
             }
         }
     }
-    for t in targets {
+    for (t, _) in targets {
+        if let Some(done) = decided.remove(t.target_id.as_str()) {
+            restores.push(done);
+            continue;
+        }
         let id = target_item_id(&rule.id, &t.target_id);
         let previous = &t.previous_task_definition;
-        let on_rule = current
-            .iter()
-            .any(|c| c.id == t.target_id && c.ecs_parameters.is_some());
+        let why = forced.get(t.target_id.as_str()).cloned();
         let sent = to_put.iter().any(|c| c.id == t.target_id);
-        restores.push(match (on_rule, sent, rejected.get(&t.target_id)) {
-            (false, _, _) => failed_restore(
-                id,
-                previous,
-                "TargetsRejected",
-                "target is no longer on the rule".to_owned(),
-            ),
-            (true, false, _) => restore(id, RestoreOutcome::AlreadyCurrent, previous, None),
-            (true, true, None) => restore(id, RestoreOutcome::Restored, previous, None),
-            (true, true, Some((error, why))) => failed_restore(id, previous, error, why.clone()),
+        restores.push(match (sent, rejected.get(&t.target_id)) {
+            (false, _) => restore(id, RestoreOutcome::AlreadyCurrent, previous, why),
+            (true, None) => restore(id, RestoreOutcome::Restored, previous, why),
+            (true, Some((error, why))) => failed_restore(id, previous, error, why.clone()),
         });
     }
 }
