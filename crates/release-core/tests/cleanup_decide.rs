@@ -87,7 +87,11 @@ fn kept(revision: u32, reason: KeepReason, detail: Option<&str>) -> KeptRevision
 
 #[test]
 fn which_revisions_stay_and_why() {
-    let protected: Protected = [("shared:5".to_owned(), KeepReason::ReferencedByRelease)].into();
+    let protected: Protected = [(
+        "shared:5".to_owned(),
+        (KeepReason::ReferencedByRelease, None),
+    )]
+    .into();
     let gap = "ListServices prod: AccessDeniedException: not allowed";
     let plain = usage();
     let with_gap = Usage {

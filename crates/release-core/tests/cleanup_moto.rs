@@ -1,6 +1,7 @@
 //! The clean-up after a successful release (`keepRevisions`) against moto: a revision a service or
 //! a rule target outside the release uses stays ACTIVE, so does one convoy did not register; an
-//! unused one convoy registered goes; and when listing is refused nothing goes.
+//! unused one convoy registered goes; and when listing is refused nothing goes. One a recent
+//! release recorded as its previous revision (the release ledger) stays too.
 
 // Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
 #![allow(clippy::unwrap_used)]
@@ -12,9 +13,15 @@ use std::sync::Mutex;
 use aws_sdk_ecs::types::{ContainerDefinition, Tag, TaskDefinitionStatus};
 use aws_sdk_eventbridge::types::{EcsParameters, Target};
 use convoy_testkit::{seed, ACCOUNT_ID, REGION};
-use release_core::contract::{CleanupReport, KeepReason, ReleaseOutcome, ReleaseRecords};
+use release_core::aws::locks::fake::MemoryLocks;
+use release_core::contract::{
+    CleanupReport, DeployResults, FinishInput, ItemOutcome, KeepReason, PlanItemKind, Records,
+    ReleaseOutcome, ReleaseRecords, StabilityPhase, StepFailures,
+};
 use release_core::decide::taskdef::RELEASE_TAG;
-use release_core::steps::finish_release::finish;
+use release_core::records::{stability_name, RecordStore, REPORT};
+use release_core::steps::finish_release::{finish, finish_release};
+use release_core::steps::ledger;
 use serde_json::json;
 
 /// One at a time: every clean-up reads every rule of the default bus, so a fault armed for one
@@ -286,4 +293,124 @@ fn rule_targets_that_cannot_be_listed_keep_every_revision() {
         "ListTargetsByRule",
         |w| w.rule.clone(),
     ));
+}
+
+#[test]
+fn finish_writes_the_ledger_and_keeps_what_a_recent_release_recorded() {
+    serially(ledger_protects_and_is_written());
+}
+
+/// A release of the day before recorded revision 4 as web's previous: the clean-up keeps it (it
+/// would go otherwise), naming that release. finish-release writes this release's ledger entries
+/// with the outcome and the final revisions.
+async fn ledger_protects_and_is_written() {
+    let moto = convoy_testkit::moto();
+    let (ecs, events) = (moto.ecs().await, moto.events().await);
+    let bucket = unique("ledger");
+    let s3 = moto.bucket(&bucket).await;
+    let w = world(&ecs, &events).await;
+    let store = RecordStore::new(s3.clone());
+    let web = format!("{}/web", w.cluster);
+
+    let mut earlier = w.records.plan.clone();
+    earlier.release.id = "r-earlier".into();
+    earlier.services[0].previous_task_definition = w.revisions[3].clone();
+    let earlier_records = Records::for_execution(&bucket, "r-earlier", "release-earlier");
+    let yesterday = ledger::now_millis() - 86_400_000;
+    ledger::record(
+        &s3,
+        &earlier_records,
+        &execution("release-earlier"),
+        &earlier,
+        None,
+        yesterday,
+    )
+    .await
+    .unwrap();
+
+    let records = Records::for_execution(&bucket, "r-cleanup", "release-cleanup");
+    store
+        .write_plan(&records, w.records.plan.clone())
+        .await
+        .unwrap();
+    for result in &w.records.results {
+        store
+            .write_result(&records, PlanItemKind::Service, result)
+            .await
+            .unwrap();
+    }
+    store
+        .write(
+            &records,
+            stability_name(StabilityPhase::Release),
+            w.records.stability.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    // The release's start, as plan-release records it.
+    let started = ledger::now_millis();
+    ledger::record(
+        &s3,
+        &records,
+        &execution("release-cleanup"),
+        &w.records.plan,
+        None,
+        started,
+    )
+    .await
+    .unwrap();
+    let input = FinishInput {
+        release_id: "r-cleanup".into(),
+        execution_arn: execution("release-cleanup"),
+        records: records.clone(),
+        deploy: DeployResults::default(),
+        failures: StepFailures::default(),
+    };
+    let report = finish_release(&ecs, &events, &store, &MemoryLocks::default(), &input)
+        .await
+        .unwrap();
+    let cleanup = report.cleanup.unwrap();
+    assert!(cleanup.deregistered.is_empty(), "{cleanup:#?}");
+    assert_eq!(
+        reason_of(&cleanup, &w.revisions[3]),
+        Some((
+            KeepReason::PreviousOfRecentRelease,
+            "release r-earlier".to_owned()
+        ))
+    );
+    assert_eq!(
+        status(&ecs, &w.revisions[3]).await,
+        TaskDefinitionStatus::Active
+    );
+
+    let entries = ledger::history(&s3, &bucket, PlanItemKind::Service, &web, 10)
+        .await
+        .unwrap();
+    let order: Vec<&str> = entries.iter().map(|e| e.release_id.as_str()).collect();
+    assert_eq!(order, ["r-cleanup", "r-earlier"]);
+    let newest = &entries[0];
+    assert_eq!(newest.started_at, started);
+    assert_eq!(newest.outcome, Some(ReleaseOutcome::Succeeded));
+    assert!(newest.finished_at.is_some_and(|at| at >= started));
+    assert_eq!(newest.report, records.uri(REPORT));
+    let revisions = &newest.item.as_ref().unwrap().revisions[0];
+    assert_eq!(
+        (
+            revisions.previous.as_str(),
+            revisions.final_.as_deref(),
+            revisions.outcome
+        ),
+        (
+            w.revisions[4].as_str(),
+            Some(w.revisions[5].as_str()),
+            Some(ItemOutcome::Deployed)
+        )
+    );
+    let runs = ledger::executions(&s3, &bucket, "r-cleanup").await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].outcome, Some(ReleaseOutcome::Succeeded));
+}
+
+fn execution(name: &str) -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:execution:convoy-release:{name}")
 }

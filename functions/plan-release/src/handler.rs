@@ -24,8 +24,9 @@ mod tests {
     use lambda_runtime::{Context, LambdaEvent};
     use serde_json::json;
 
-    use release_core::contract::{Plan, Records};
+    use release_core::contract::{Plan, PlanItemKind, Records};
     use release_core::records::{RecordStore, PLAN};
+    use release_core::steps::ledger;
 
     use super::*;
 
@@ -130,6 +131,22 @@ mod tests {
         assert_eq!(plan.tasks[0].targets[0].previous_task_definition, job);
         assert!(plan.tasks[0].noop, "the job already runs job:v1");
         assert_eq!(plan.changed_tasks, 0);
+        // The release ledger has the started release and its one changed item.
+        let s3 = moto.s3().await;
+        let started = ledger::executions(&s3, BUCKET, "r-plan").await.unwrap();
+        assert_eq!(started.len(), 1);
+        assert_eq!(
+            (started[0].execution_name.as_str(), started[0].outcome),
+            ("e-good", None)
+        );
+        let web_history = ledger::history(&s3, BUCKET, PlanItemKind::Service, "plan-prod/web", 5)
+            .await
+            .unwrap();
+        assert_eq!(web_history.len(), 1);
+        let nightly = ledger::history(&s3, BUCKET, PlanItemKind::Rule, "default/plan-nightly", 5)
+            .await
+            .unwrap();
+        assert!(nightly.is_empty(), "a no-op item is not in the ledger");
 
         // A missing cluster, a missing service, a missing container and a missing rule: all at once.
         let bad = || {
@@ -173,6 +190,8 @@ mod tests {
         let bad_records = Records::for_execution(BUCKET, "r-plan", "e-bad");
         let nothing: Option<Plan> = store.read(&bad_records, PLAN).await.unwrap();
         assert!(nothing.is_none(), "a rejected release records nothing");
+        let runs = ledger::executions(&s3, BUCKET, "r-plan").await.unwrap();
+        assert_eq!(runs.len(), 1, "a rejected release is not in the ledger");
 
         // Without a bucket there is nowhere to record the release: said, not guessed.
         let err = handle(&ecs, &events, context(None), bad())

@@ -505,4 +505,12 @@ impl ObjectStore for MemoryStore {
         objects.insert((bucket.to_owned(), key.to_owned()), body);
         Ok(())
     }
+
+    async fn list_keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
+        Ok(self
+            .keys(bucket)
+            .into_iter()
+            .filter(|k| k.starts_with(prefix))
+            .collect())
+    }
 }

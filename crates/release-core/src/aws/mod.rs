@@ -178,6 +178,18 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         body: Vec<u8>,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Every key under `prefix`, in ascending order (the adapter follows continuation tokens). An
+    /// implementation without it answers an error: the ledger is then not written, and the
+    /// clean-up keeps everything.
+    fn list_keys(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
+        let message = format!("ListObjectsV2 s3://{bucket}/{prefix}: not available here");
+        async move { Err(Error::internal(message)) }
+    }
 }
 
 /// Error codes AWS services use for throttling (the list the SDK's retry classifier uses, plus

@@ -2,6 +2,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 
+use super::locks::LockStore;
 use super::{sdk_error, ObjectStore};
 use crate::Error;
 
@@ -34,5 +35,9 @@ impl ObjectStore for aws_sdk_s3::Client {
             .await
             .map_err(|err| sdk_error(&format!("PutObject s3://{bucket}/{key}"), err))?;
         Ok(())
+    }
+
+    async fn list_keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, Error> {
+        LockStore::list(self, bucket, prefix).await
     }
 }

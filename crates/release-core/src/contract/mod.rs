@@ -10,6 +10,7 @@
 //! Data and serde only: nothing here calls AWS or decides anything.
 
 mod deploy;
+mod ledger;
 mod lock;
 mod plan;
 mod release;
@@ -19,6 +20,7 @@ mod stability;
 mod task_definition;
 
 pub use deploy::*;
+pub use ledger::*;
 pub use lock::Lock;
 pub use plan::*;
 pub use release::*;

@@ -78,6 +78,9 @@ pub enum KeepReason {
     Newest,
     /// This release names it (the previous or the new revision of an item).
     ReferencedByRelease,
+    /// A release of the last 30 days recorded it as an item's previous revision (the release
+    /// ledger), so `convoy rollback` of that release can put it back.
+    PreviousOfRecentRelease,
     /// The current task definition, or one of the deployments, of a service in the release's
     /// clusters.
     InUseByService,

@@ -3,10 +3,11 @@
 //!
 //! ECS cannot start a task from an INACTIVE revision nor update a service to one, so a revision
 //! goes only when all of this is known and true: it is not among the newest `keepRevisions` of its
-//! family, not protected ([`Protected`]: what this release references), not used by any service of
-//! the release's clusters (current task definition, any deployment or task set) nor by any ECS
-//! target of a rule on the release's event buses ([`Usage`]), and tagged `convoy:release`
-//! (registered by convoy). Whatever could not be listed or described keeps what it could protect.
+//! family, not protected ([`Protected`]: what this release references, and the previous revisions
+//! recent releases recorded in the release ledger), not used by any service of the release's
+//! clusters (current task definition, any deployment or task set) nor by any ECS target of a rule
+//! on the release's event buses ([`Usage`]), and tagged `convoy:release` (registered by convoy).
+//! Whatever could not be listed or described keeps what it could protect.
 
 use std::collections::BTreeMap;
 
@@ -28,16 +29,24 @@ pub const MAX_DESCRIBES: usize = 100;
 /// other reader of the account).
 pub const DESCRIBE_CONCURRENCY: usize = 5;
 
-/// Revisions that stay whatever else is true, by `family:revision`, with why.
-pub type Protected = BTreeMap<String, KeepReason>;
+/// Revisions that stay whatever else is true, by `family:revision`, with why (and whose).
+pub type Protected = BTreeMap<String, (KeepReason, Option<String>)>;
 
-/// The revisions this release references (previous and new of every item). This is the seam for
-/// a release ledger: the previous revisions of recent releases would be added to the same map.
+/// The revisions this release references (previous and new of every item).
 pub fn protected_by_release(input: &ReleaseRecords) -> Protected {
     referenced_revisions(input)
         .into_iter()
-        .map(|key| (key, KeepReason::ReferencedByRelease))
+        .map(|key| (key, (KeepReason::ReferencedByRelease, None)))
         .collect()
+}
+
+/// What the release ledger protects (`decide::ledger::protected_by_ledger`: the previous revisions
+/// recent releases recorded), and what of it could not be listed: like a gap in [`Usage`], any
+/// of those keeps every revision outside the newest and the protected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerProtected {
+    pub protected: Protected,
+    pub gaps: Vec<String>,
 }
 
 /// What the release's clusters and event buses run now: `family:revision` → who uses it.
@@ -121,8 +130,8 @@ pub fn triage(revisions: &[String], keep: usize, protected: &Protected, usage: &
             triage
                 .kept
                 .push(kept(td, KeepReason::Newest, Some(format!("newest {keep}"))));
-        } else if let Some(reason) = protected.get(TaskDefRef::new(td).key()) {
-            triage.kept.push(kept(td, *reason, None));
+        } else if let Some((reason, detail)) = protected.get(TaskDefRef::new(td).key()) {
+            triage.kept.push(kept(td, *reason, detail.clone()));
         } else if let Some((reason, who)) = usage.in_use.get(td) {
             triage.kept.push(kept(td, reason, Some(who.to_owned())));
         } else if let Some(first) = usage.gaps.first() {

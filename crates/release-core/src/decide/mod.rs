@@ -2,6 +2,7 @@
 //! hand-built values (the SDK's data types are plain structs).
 
 pub mod cleanup;
+pub mod ledger;
 pub mod lock;
 pub mod manifest;
 pub mod preflight;

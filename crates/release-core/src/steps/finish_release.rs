@@ -15,13 +15,14 @@ use crate::contract::{
     ServiceItem, TaskDefRef,
 };
 use crate::decide::cleanup::{
-    counted, judge, protected_by_release, triage, Protected, Usage, DESCRIBE_CONCURRENCY,
-    MAX_DEREGISTRATIONS, MAX_DESCRIBES,
+    counted, judge, protected_by_release, triage, LedgerProtected, Protected, Usage,
+    DESCRIBE_CONCURRENCY, MAX_DEREGISTRATIONS, MAX_DESCRIBES,
 };
+use crate::decide::ledger::{changed_families, PROTECT_DAYS};
 use crate::decide::report::{bounded, build, cut_reason, Observed, OUTPUT_BUDGET};
 use crate::decide::rollback::target_item_id;
 use crate::records::{RecordStore, REPORT};
-use crate::steps::lock;
+use crate::steps::{ledger, lock};
 use crate::Error;
 
 /// What the release's clusters and event buses use now. Listing stops at the first gap: with one,
@@ -107,6 +108,7 @@ pub async fn cleanup(
     input: &ReleaseRecords,
     report: &ReleaseReport,
     protected: &Protected,
+    ledger_gaps: &[String],
 ) -> Option<CleanupReport> {
     let keep = input.plan.settings.keep_revisions as usize;
     if keep == 0 || report.outcome != ReleaseOutcome::Succeeded {
@@ -122,7 +124,8 @@ pub async fn cleanup(
     if families.is_empty() {
         return None;
     }
-    let usage = usage(ecs, events, input).await;
+    let mut usage = usage(ecs, events, input).await;
+    usage.gaps.extend(ledger_gaps.iter().cloned());
     let mut out = CleanupReport {
         problems: usage.gaps.clone(),
         ..CleanupReport::default()
@@ -238,18 +241,33 @@ pub async fn finish(
     events: &impl EventsApi,
     input: &ReleaseRecords,
 ) -> Result<ReleaseReport, Error> {
+    finish_keeping(ecs, events, input, &LedgerProtected::default()).await
+}
+
+/// [`finish`], the clean-up also keeping what the release ledger protects (the previous revisions
+/// of recent releases: [`ledger::recent_revisions`]) and keeping everything it is unsure of when
+/// the ledger could not be listed.
+pub async fn finish_keeping(
+    ecs: &impl EcsApi,
+    events: &impl EventsApi,
+    input: &ReleaseRecords,
+    ledger: &LedgerProtected,
+) -> Result<ReleaseReport, Error> {
     let observed = observe(ecs, events, input).await;
     let mut report = build(input, &observed);
-    // A release ledger would add the previous revisions of recent releases to this map.
-    let protected = protected_by_release(input);
-    report.cleanup = cleanup(ecs, events, input, &report, &protected).await;
+    let mut protected = protected_by_release(input);
+    for (key, why) in &ledger.protected {
+        protected.entry(key.clone()).or_insert_with(|| why.clone());
+    }
+    report.cleanup = cleanup(ecs, events, input, &report, &protected, &ledger.gaps).await;
     Ok(report)
 }
 
 /// finish-release: reads the execution's records, reports (and cleans up), writes the full report,
 /// and returns it [`bounded`] to [`OUTPUT_BUDGET`].
 ///
-/// Then gives back the release's locks: the release is over whatever its outcome, and the report
+/// Then rewrites the release ledger's entries with the outcome and the revisions (best effort),
+/// and gives back the release's locks: the release is over whatever its outcome, and the report
 /// that says where every item stands is written first.
 pub async fn finish_release(
     ecs: &impl EcsApi,
@@ -261,8 +279,31 @@ pub async fn finish_release(
     let records = store
         .release_records(&input.records, &input.deploy, &input.failures)
         .await?;
-    let report = finish(ecs, events, &records).await?;
+    let now = ledger::now_millis();
+    let recent = if records.plan.settings.keep_revisions > 0 {
+        let families = changed_families(&records.plan);
+        ledger::recent_revisions(
+            store.objects(),
+            &input.records.bucket,
+            families,
+            now,
+            PROTECT_DAYS,
+        )
+        .await
+    } else {
+        LedgerProtected::default()
+    };
+    let report = finish_keeping(ecs, events, &records, &recent).await?;
     store.write(&input.records, REPORT, &report).await?;
+    ledger::record_or_warn(
+        store.objects(),
+        &input.records,
+        &input.execution_arn,
+        &records.plan,
+        Some(&report),
+        now,
+    )
+    .await;
     let owner = lock::Owner {
         release_id: input.release_id.clone(),
         execution_arn: input.execution_arn.clone(),
@@ -383,6 +424,62 @@ mod tests {
             "nothing is a candidate"
         );
         assert_eq!(cleanup.problems.len(), 1, "{cleanup:?}");
+    }
+
+    #[tokio::test]
+    async fn a_previous_revision_of_a_recent_release_stays_naming_it() {
+        // web:1 and web:2 are old and unused; a recent release recorded web:1 as its previous.
+        let (ecs, records) = fleet(2);
+        let ledger = LedgerProtected {
+            protected: [(
+                "web:1".to_owned(),
+                (
+                    KeepReason::PreviousOfRecentRelease,
+                    Some("release r-0".to_owned()),
+                ),
+            )]
+            .into(),
+            gaps: Vec::new(),
+        };
+        let report = finish_keeping(&ecs, &FakeEvents::default(), &records, &ledger)
+            .await
+            .expect("finish");
+        let cleanup = report.cleanup.expect("a clean-up");
+        assert_eq!(cleanup.deregistered.len(), 1, "{cleanup:?}");
+        assert!(cleanup.deregistered[0].ends_with("web:2"), "{cleanup:?}");
+        let kept = cleanup
+            .kept
+            .iter()
+            .find(|k| k.task_definition.ends_with("web:1"))
+            .expect("web:1 kept");
+        assert_eq!(
+            (kept.reason, kept.detail.as_deref()),
+            (KeepReason::PreviousOfRecentRelease, Some("release r-0"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_ledger_that_cannot_be_listed_keeps_everything() {
+        let (ecs, records) = fleet(2);
+        let ledger = LedgerProtected {
+            protected: Protected::new(),
+            gaps: vec!["release ledger of web: access denied".to_owned()],
+        };
+        let report = finish_keeping(&ecs, &FakeEvents::default(), &records, &ledger)
+            .await
+            .expect("finish");
+        let cleanup = report.cleanup.expect("a clean-up");
+        assert_eq!(ecs.calls("DeregisterTaskDefinition"), 0);
+        assert_eq!(cleanup.problems, ledger.gaps);
+        assert!(
+            cleanup
+                .kept
+                .iter()
+                .filter(|k| k.reason == KeepReason::Unverified)
+                .count()
+                == 2,
+            "{cleanup:?}"
+        );
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 
 pub mod check_stability;
 pub mod finish_release;
+pub mod ledger;
 pub mod lock;
 pub mod plan_release;
 pub mod register;

@@ -18,7 +18,7 @@ use crate::decide::preflight::{
 };
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
-use crate::steps::{lock, unix_now};
+use crate::steps::{ledger, lock, unix_now};
 use crate::Error;
 
 /// DescribeTaskDefinition calls in flight during pre-flight: well inside ECS's describe rate, and
@@ -82,8 +82,9 @@ pub struct PlanContext<'a, S, L, X> {
 
 /// plan-release: [`plan`], then the lock of every item the plan changes ([`lock::acquire`]: a
 /// release another running release overlaps is refused with `ReleaseLocked`), then the plan
-/// recorded under the execution's prefix. Nothing is written when the release is rejected, and the
-/// locks are given back when the plan cannot be recorded.
+/// recorded under the execution's prefix, then the release's ledger entries (best effort: the
+/// ledger never fails a release). Nothing is written when the release is rejected, and the locks
+/// are given back when the plan cannot be recorded.
 pub async fn plan_release<E: EcsApi, V: EventsApi>(
     ecs: &E,
     events: &V,
@@ -111,7 +112,18 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
     .await?;
     let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
     match context.store.write_plan(&records, plan).await {
-        Ok(plan) => Ok(plan.planned(records)),
+        Ok(plan) => {
+            ledger::record_or_warn(
+                context.store.objects(),
+                &records,
+                &request.execution_arn,
+                &plan,
+                None,
+                ledger::now_millis(),
+            )
+            .await;
+            Ok(plan.planned(records))
+        }
         Err(e) => {
             lock::give_back(context.locks, bucket, &owner, &taken).await;
             Err(e)
