@@ -50,6 +50,8 @@ enum Command {
     Status(cmd::status::Args),
     /// Put a finished release's items back on the task definitions they ran before it.
     Rollback(cmd::rollback::Args),
+    /// The releases that changed a service or rule, newest first (the release ledger).
+    History(cmd::history::Args),
     /// List the release locks: which release holds which service or rule.
     Locks(cmd::locks::ListArgs),
     /// Remove one release lock by hand (`--force`), saying whose it was.
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => block_on(cmd::watch::run(&args)),
         Command::Status(args) => block_on(cmd::status::run(&args)),
         Command::Rollback(args) => block_on(cmd::rollback::run(&args)),
+        Command::History(args) => block_on(cmd::history::run(&args)),
         Command::Locks(args) => block_on(cmd::locks::list_locks(&args)),
         Command::Unlock(args) => block_on(cmd::locks::unlock(&args)),
     };

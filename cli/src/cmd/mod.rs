@@ -2,6 +2,7 @@
 //! itself is in the modules they share; nothing outside `cmd` and `main` uses these.
 
 pub mod deploy;
+pub mod history;
 pub mod locks;
 pub mod plan;
 pub mod render;

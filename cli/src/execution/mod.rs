@@ -6,7 +6,8 @@ pub mod history;
 pub mod records;
 
 use aws_sdk_sfn::types::ExecutionStatus;
-use release_core::contract::ReleaseReport;
+use release_core::contract::{LedgerEntry, ReleaseReport};
+use release_core::steps::ledger::executions;
 use serde::Serialize;
 
 use crate::aws::{execution_arn, sfn_error, state_machine_arn, Aws, AwsArgs, MachineArgs};
@@ -20,10 +21,16 @@ const RELEASE_FAILED: &str = "ReleaseFailed";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExecutionArgs {
-    /// The execution ARN, or the release id (with --state-machine or --stack).
+    /// The execution ARN, or the execution name or release id (with --state-machine or --stack,
+    /// or --bucket: a release id is also found in the release ledger).
     pub execution: String,
     #[command(flatten)]
     pub machine: MachineArgs,
+    /// The release-records bucket (the stack output `ReleaseRecordsBucketName`): a release id that
+    /// names no execution is looked up in its release ledger (executions the pipeline starts are
+    /// named `release-<uuid>`).
+    #[arg(long, env = "CONVOY_RECORDS_BUCKET", value_name = "NAME")]
+    pub bucket: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -36,19 +43,89 @@ pub async fn open(args: &ExecutionArgs) -> Result<(Aws, String), CliError> {
     Ok((aws, arn))
 }
 
-/// The execution ARN `args` name.
+/// The execution ARN `args` name: an ARN as is; else the execution of that name on the state
+/// machine; else, with a records bucket, the newest execution the release ledger knows for that
+/// release id (saying which, when there are several).
 pub async fn resolve(aws: &Aws, args: &ExecutionArgs) -> Result<String, CliError> {
     if args.execution.starts_with("arn:") {
         return Ok(args.execution.clone());
     }
-    if args.machine.state_machine.is_none() && args.machine.stack.is_none() {
+    let machine = args.machine.state_machine.is_some() || args.machine.stack.is_some();
+    let bucket = args.bucket.as_deref().filter(|b| !b.is_empty());
+    if !machine && bucket.is_none() {
         return Err(CliError::Usage(format!(
-            "`{}` is not an execution ARN: to find release `{0}`, give --state-machine ARN or --stack NAME",
+            "`{}` is not an execution ARN: to find release `{0}`, give --state-machine ARN or --stack NAME (or --bucket NAME)",
             args.execution
         )));
     }
-    let machine = state_machine_arn(aws, &args.machine).await?;
-    Ok(execution_arn(&machine, &args.execution))
+    let named = if machine {
+        let machine = state_machine_arn(aws, &args.machine).await?;
+        Some(execution_arn(&machine, &args.execution))
+    } else {
+        None
+    };
+    let Some(bucket) = bucket else {
+        // Without a ledger to look in, the name is the execution's (as `deploy` names it).
+        return Ok(named.unwrap_or_default());
+    };
+    if let Some(arn) = &named {
+        if execution_exists(aws, arn).await? {
+            return Ok(arn.clone());
+        }
+    }
+    let found = executions(aws.records.objects(), bucket, &args.execution).await?;
+    match pick_execution(&args.execution, &found) {
+        Ok((arn, note)) => {
+            if let Some(note) = note {
+                warn(&note);
+            }
+            Ok(arn)
+        }
+        Err(message) => Err(CliError::Usage(match named {
+            Some(arn) => format!("no execution {arn}, and {message}"),
+            None => message,
+        })),
+    }
+}
+
+/// Whether DescribeExecution knows `arn`.
+async fn execution_exists(aws: &Aws, arn: &str) -> Result<bool, CliError> {
+    match aws.sfn.describe_execution().execution_arn(arn).send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_execution_does_not_exist()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(sfn_error(&format!("DescribeExecution {arn}"), e).into()),
+    }
+}
+
+/// The newest of a release's executions in the ledger (newest first), with a note naming it and
+/// the others when there are several; the message when there are none.
+pub fn pick_execution(
+    release_id: &str,
+    newest_first: &[LedgerEntry],
+) -> Result<(String, Option<String>), String> {
+    let Some(newest) = newest_first.first() else {
+        return Err(format!(
+            "the release ledger has no execution of release `{release_id}`"
+        ));
+    };
+    let note = (newest_first.len() > 1).then(|| {
+        let older: Vec<&str> = newest_first[1..]
+            .iter()
+            .map(|e| e.execution_name.as_str())
+            .collect();
+        format!(
+            "release {release_id} ran {} times: using the newest, {} (older: {})",
+            newest_first.len(),
+            newest.execution_name,
+            older.join(", ")
+        )
+    });
+    Ok((newest.execution_arn.clone(), note))
 }
 
 /// What DescribeExecution says, with the report read out of it (replaced by the full report, every
@@ -141,6 +218,38 @@ pub fn exit_of_status(status: &str) -> Exit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_release_id_finds_its_newest_execution() {
+        let entry = |name: &str| -> LedgerEntry {
+            serde_json::from_value(serde_json::json!({
+                "releaseId": "r-1", "executionName": name,
+                "executionArn": format!("arn:aws:states:us-east-1:1:execution:m:{name}"),
+                "startedAt": 0, "source": "d.yaml", "report": "s3://b/k",
+                "changedServices": 1, "changedTasks": 0,
+            }))
+            .unwrap()
+        };
+        let one = [entry("release-a")];
+        assert_eq!(
+            pick_execution("r-1", &one),
+            Ok((
+                "arn:aws:states:us-east-1:1:execution:m:release-a".into(),
+                None
+            ))
+        );
+        let three = [entry("release-c"), entry("release-b"), entry("release-a")];
+        let (arn, note) = pick_execution("r-1", &three).unwrap();
+        assert!(arn.ends_with(":release-c"), "{arn}");
+        assert_eq!(
+            note.as_deref(),
+            Some("release r-1 ran 3 times: using the newest, release-c (older: release-b, release-a)")
+        );
+        assert_eq!(
+            pick_execution("r-9", &[]),
+            Err("the release ledger has no execution of release `r-9`".into())
+        );
+    }
 
     #[test]
     fn exit_codes_by_status() {
