@@ -12,10 +12,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use release_core::contract::{
-    CaughtError, DeployResults, FinishInput, MapItemResult, PlanRequest, PlannedRelease, Records,
-    RegisterInput, ReleaseInput, RollbackInput, Settings, StabilityCounts, StabilityInput,
-    StepFailures, UpdateRuleInput, UpdateServiceInput,
+    CaughtError, DeployResults, ExecutionStatusChange, FinishInput, MapItemResult, PlanRequest,
+    PlannedRelease, Records, RegisterInput, ReleaseInput, RollbackInput, Settings, StabilityCounts,
+    StabilityInput, StepFailures, UpdateRuleInput, UpdateServiceInput,
 };
 use release_core::Error;
 use serde::de::DeserializeOwned;
@@ -582,6 +583,10 @@ fn parse_event(name: &str, value: Value) -> Result<(), String> {
         "check-stability" => parse_as::<StabilityInput>(name, value),
         "rollback" => parse_as::<RollbackInput>(name, value),
         "finish-release" => parse_as::<FinishInput>(name, value),
+        // Not a Task's input: what the EventBridge rule hands the watchdog.
+        "watchdog-aborted" | "watchdog-timed-out" => {
+            parse_as::<EventBridgeEvent<ExecutionStatusChange>>(name, value)
+        }
         other => Err(format!("events/{other}.json: no step type is known for it")),
     }
 }
@@ -629,6 +634,8 @@ fn every_event_deserializes_into_its_step_type() {
         "rollback",
         "update-scheduled-rule",
         "update-service",
+        "watchdog-aborted",
+        "watchdog-timed-out",
     ];
     assert_eq!(
         events.keys().map(String::as_str).collect::<Vec<_>>(),

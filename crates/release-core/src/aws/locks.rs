@@ -66,6 +66,16 @@ pub trait Executions: Send + Sync {
     fn is_running(&self, execution_arn: &str) -> impl Future<Output = Result<bool, Error>> + Send;
 }
 
+/// The input an execution was started with: for an execution status event that did not carry it
+/// (EventBridge leaves out an input that does not fit the event).
+pub trait ExecutionInputs: Send + Sync {
+    /// `Ok(None)` when the execution does not exist or has no input.
+    fn input(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, Error>> + Send;
+}
+
 /// The HTTP status of a failed S3 call, when S3 answered.
 fn status<E>(
     err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
@@ -198,6 +208,30 @@ impl Executions for aws_sdk_sfn::Client {
                     .is_some_and(|e| e.is_execution_does_not_exist()) =>
             {
                 Ok(false)
+            }
+            Err(err) => Err(sdk_error(
+                &format!("DescribeExecution {execution_arn}"),
+                err,
+            )),
+        }
+    }
+}
+
+impl ExecutionInputs for aws_sdk_sfn::Client {
+    async fn input(&self, execution_arn: &str) -> Result<Option<String>, Error> {
+        match self
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.input),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_does_not_exist()) =>
+            {
+                Ok(None)
             }
             Err(err) => Err(sdk_error(
                 &format!("DescribeExecution {execution_arn}"),

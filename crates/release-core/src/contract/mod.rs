@@ -18,6 +18,7 @@ mod report;
 mod rollback;
 mod stability;
 mod task_definition;
+mod watchdog;
 
 pub use deploy::*;
 pub use ledger::*;
@@ -28,6 +29,7 @@ pub use report::*;
 pub use rollback::*;
 pub use stability::*;
 pub use task_definition::TaskDefRef;
+pub use watchdog::*;
 
 /// How many items `items` yields, as the `u32` counts of the contract (saturating: a release is
 /// far below `u32::MAX` items, and a count must never wrap).

@@ -6,6 +6,7 @@ pub mod ledger;
 pub mod lock;
 pub mod manifest;
 pub mod preflight;
+pub mod recover;
 pub mod report;
 pub mod rollback;
 pub mod rules;

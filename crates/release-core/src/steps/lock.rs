@@ -133,15 +133,22 @@ pub async fn acquire(
     Ok(taken)
 }
 
-/// Gives back every lock of the plan's items that this execution holds. Locks held by others
-/// (taken over after this execution was stopped) are left alone. Best effort: a lock that cannot
-/// be given back goes stale once this execution ends, and is taken over then.
-pub async fn release(locks: &impl LockStore, bucket: &str, owner: &Owner, plan: &Plan) {
-    give_back(locks, bucket, owner, &items_to_lock(plan)).await;
+/// Gives back every lock of the plan's items that this execution holds, and says how many. Locks
+/// held by others (taken over after this execution was stopped) are left alone. Best effort: a
+/// lock that cannot be given back goes stale once this execution ends, and is taken over then.
+pub async fn release(locks: &impl LockStore, bucket: &str, owner: &Owner, plan: &Plan) -> usize {
+    give_back(locks, bucket, owner, &items_to_lock(plan)).await
 }
 
-/// Gives back the locks of `items` that this execution holds (see [`release`]).
-pub async fn give_back(locks: &impl LockStore, bucket: &str, owner: &Owner, items: &[LockedItem]) {
+/// Gives back the locks of `items` that this execution holds (see [`release`]); returns how many
+/// it gave back.
+pub async fn give_back(
+    locks: &impl LockStore,
+    bucket: &str,
+    owner: &Owner,
+    items: &[LockedItem],
+) -> usize {
+    let mut given_back = 0;
     for (kind, id) in items {
         let key = lock_key(*kind, id);
         let released = async {
@@ -154,9 +161,56 @@ pub async fn give_back(locks: &impl LockStore, bucket: &str, owner: &Owner, item
             locks.delete(bucket, &key, &found.etag).await
         }
         .await;
-        if let Err(e) = released {
-            warn!(lock = %key, error = %with_causes(&e), "could not give back a release lock");
+        match released {
+            Ok(true) => given_back += 1,
+            Ok(false) => {}
+            Err(e) => {
+                warn!(lock = %key, error = %with_causes(&e), "could not give back a release lock")
+            }
         }
+    }
+    given_back
+}
+
+/// Gives back every lock in the bucket that this execution holds, found by listing them: for an
+/// execution that ended before it recorded its plan. Returns how many it gave back.
+pub async fn give_back_all(
+    locks: &impl LockStore,
+    bucket: &str,
+    owner: &Owner,
+) -> Result<usize, Error> {
+    let ours: Vec<LockedItem> = list(locks, bucket)
+        .await?
+        .into_iter()
+        .filter(|held| held.lock.execution_arn == owner.execution_arn)
+        .filter_map(|held| item_of_lock_key(&held.key))
+        .collect();
+    Ok(give_back(locks, bucket, owner, &ours).await)
+}
+
+/// The item a lock key protects, by kind and id.
+fn item_of_lock_key(key: &str) -> Option<LockedItem> {
+    let rest = key.strip_prefix(LOCK_PREFIX)?.strip_suffix(".json")?;
+    let (kind, id) = rest.split_once('/')?;
+    let kind = match kind {
+        "service" => PlanItemKind::Service,
+        "rule" => PlanItemKind::Rule,
+        _ => return None,
+    };
+    Some((kind, id.to_owned()))
+}
+
+/// The lock on one item, whoever holds it; `None` when there is none.
+pub async fn holder(
+    locks: &impl LockStore,
+    bucket: &str,
+    kind: PlanItemKind,
+    id: &str,
+) -> Result<Option<Lock>, Error> {
+    let key = lock_key(kind, id);
+    match locks.read(bucket, &key).await? {
+        Some(found) => read_lock(&key, &found.body).map(Some),
+        None => Ok(None),
     }
 }
 

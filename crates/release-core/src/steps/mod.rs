@@ -7,6 +7,7 @@ pub mod finish_release;
 pub mod ledger;
 pub mod lock;
 pub mod plan_release;
+pub mod recover;
 pub mod register;
 pub mod rollback;
 pub mod update_rule;
