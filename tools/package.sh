@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the seven arm64 Lambda functions with `sam build` (cargo-lambda + zig, BuildMethod rust-cargolambda,
-# one crate per CodeUri so features never unify across functions) and zips each bootstrap into build/lambda/
-# to print the deployment sizes. Slow on a cold target dir: a release cross-compile with LTO.
+# Builds the eight arm64 Lambda functions (the seven steps and the watchdog) with `sam build` (cargo-lambda + zig,
+# BuildMethod rust-cargolambda, one crate per CodeUri so features never unify across functions) and zips each
+# bootstrap into build/lambda/ to print the deployment sizes. Slow on a cold target dir: a release cross-compile with LTO.
 #
 #   tools/package.sh          # needs tools/install-checkers.sh --build (cargo-lambda, zig, aarch64 target)
 set -euo pipefail
@@ -34,8 +34,8 @@ for logical in sorted(os.listdir(built)):
         with open(bootstrap, "rb") as f:
             z.writestr(info, f.read())
     rows.append((logical, os.path.getsize(bootstrap), os.path.getsize(out)))
-if len(rows) != 7:
-    sys.exit(f"package: expected 7 functions in .aws-sam/build, found {len(rows)}")
+if len(rows) != 8:
+    sys.exit(f"package: expected 8 functions in .aws-sam/build, found {len(rows)}")
 print(f"{'function':34} {'bootstrap':>12} {'zip':>12}")
 for logical, raw, zipped in rows:
     print(f"{logical:34} {raw:>12,} {zipped:>12,}")
