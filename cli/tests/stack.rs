@@ -264,17 +264,39 @@ fn commands_against_the_local_stack() {
     assert_eq!(status["error"], "ReleaseFailed");
     assert_eq!(status["report"]["outcome"], "RolledBack");
 
-    // rollback of the first release: back to the revisions it started from, then nothing to do.
-    let out = stack.convoy(&[
-        "rollback",
-        "convoy-demo-1_1_0",
-        "--stack",
-        "convoy-cli",
-        "--poll-interval",
-        "1",
-    ]);
+    // A newer release moves web on.
+    let newer = manifest(
+        "newer",
+        "release:\n  id: cli-newer-1\nsettings:\n  pollIntervalSeconds: 1\nservices:\n  \
+         - clusterName: convoy-demo-a\n    serviceName: web\n    service: web\n    \
+         image: public.ecr.aws/convoy-demo/web:1.2.0\n",
+    );
+    let out = stack.convoy(&["deploy", &newer, "--stack", "convoy-cli"]);
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
-    insta::assert_snapshot!("rollback_restored", redacted(&text(&out.stdout)));
+
+    // rollback of the first release: back to the revisions it started from, except web, which
+    // now runs the newer release's revision: left alone, exit 6.
+    let rollback_first = |extra: &[&str]| {
+        let mut args = vec![
+            "rollback",
+            "convoy-demo-1_1_0",
+            "--stack",
+            "convoy-cli",
+            "--poll-interval",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        stack.convoy(&args)
+    };
+    let out = rollback_first(&[]);
+    assert_eq!(code(&out), Some(6), "{}", text(&out.stderr));
+    insta::assert_snapshot!("rollback_left_alone", redacted(&text(&out.stdout)));
+    let out = stack.convoy(&["status", "cli-newer-1", "--stack", "convoy-cli"]);
+    assert_eq!(code(&out), Some(0), "the newer release still stands");
+    // --force restores it too, and says what it overwrote.
+    let out = rollback_first(&["--force"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("rollback_forced", redacted(&text(&out.stdout)));
     let out = stack.convoy(&["rollback", "convoy-demo-1_1_0", "--stack", "convoy-cli"]);
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
     insta::assert_snapshot!("rollback_again", redacted(&text(&out.stdout)));
