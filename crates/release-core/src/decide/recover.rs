@@ -159,7 +159,7 @@ pub fn problems(
         None => "every changed item had succeeded, so nothing was rolled back".to_owned(),
         Some(RollbackPolicy::None) => "rollback policy `none`: nothing was rolled back".to_owned(),
         Some(policy) => format!(
-            "the watchdog applied rollback policy `{}` to what the release changed",
+            "it applied rollback policy `{}` to what the release changed",
             match policy {
                 RollbackPolicy::All => "all",
                 RollbackPolicy::Failed => "failed",
