@@ -158,10 +158,23 @@ pub async fn recover(
         report,
     };
 
-    let reported = store
+    // Reported already (a failed release's Fail state, or an earlier run of this watchdog): only
+    // the locks it may still hold are left, found through the plan (or by listing them).
+    if store
         .read::<serde_json::Value>(&ended.records, REPORT)
         .await?
-        .is_some();
+        .is_some()
+    {
+        let given_back = match store.read::<Plan>(&ended.records, PLAN).await? {
+            Some(plan) => lock::release(locks, bucket, &ended.owner, &plan).await,
+            None => lock::give_back_all(locks, bucket, &ended.owner).await?,
+        };
+        tracing::info!(
+            given_back,
+            "the execution wrote its report: only locks were left"
+        );
+        return Ok(answer(RecoveryAction::AlreadyReported, given_back, None));
+    }
     let Some(recorded) = recorded_release(store, &ended.records).await? else {
         // No plan: pre-flight never passed, nothing was changed. Locks it may have taken before
         // it ended are found by listing them.
@@ -170,21 +183,8 @@ pub async fn recover(
             given_back,
             "the execution ended before its plan: nothing to finish"
         );
-        let action = if reported {
-            RecoveryAction::AlreadyReported
-        } else {
-            RecoveryAction::NothingChanged
-        };
-        return Ok(answer(action, given_back, None));
+        return Ok(answer(RecoveryAction::NothingChanged, given_back, None));
     };
-    if reported {
-        let given_back = lock::release(locks, bucket, &ended.owner, &recorded.plan).await;
-        tracing::info!(
-            given_back,
-            "the execution wrote its report: only locks were left"
-        );
-        return Ok(answer(RecoveryAction::AlreadyReported, given_back, None));
-    }
 
     let report = finish(ecs, events, store, locks, ended, recorded.clone()).await?;
     // Written before the locks go: the next release of these items finds where each one stands.
