@@ -99,11 +99,9 @@ impl<E: EcsApi> EcsApi for Remembered<'_, E> {
         &self,
         cluster: &str,
         service: &str,
-        started_by: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<String>, Error> {
-        self.ecs
-            .list_stopped_tasks(cluster, service, started_by)
-            .await
+        self.ecs.list_stopped_tasks(cluster, service, limit).await
     }
 
     async fn describe_tasks(&self, cluster: &str, tasks: &[String]) -> Result<Vec<Task>, Error> {

@@ -149,29 +149,40 @@ async fn failed_rollout_returns_at_once_with_stopped_task_reasons() {
             ("api", "ecs-svc/2", Rollout::Failed, 0, true),
         ])
     });
+    // ECS takes `startedBy` only as the sole filter of ListTasks: the service's stopped tasks are
+    // listed, and the deployment's are told apart on DescribeTasks.
     let list = mock!(Client::list_tasks)
         .match_requests(|r| {
-            r.started_by() == Some("ecs-svc/2")
+            r.cluster() == Some("c")
+                && r.service_name() == Some("api")
                 && r.desired_status() == Some(&DesiredStatus::Stopped)
+                && r.started_by().is_none()
+                && r.family().is_none()
+                && r.container_instance().is_none()
+                && r.launch_type().is_none()
         })
         .then_output(|| {
             ListTasksOutput::builder()
                 .task_arns("arn:aws:ecs:us-east-1:123456789012:task/c/a")
                 .task_arns("arn:aws:ecs:us-east-1:123456789012:task/c/b")
+                .task_arns("arn:aws:ecs:us-east-1:123456789012:task/c/old")
                 .build()
         });
     let tasks = mock!(Client::describe_tasks)
-        .match_requests(|r| r.tasks().len() == 2)
+        .match_requests(|r| r.tasks().len() == 3)
         .then_output(|| {
-            let task = |exit| {
+            let task = |deployment, exit| {
                 Task::builder()
+                    .started_by(deployment)
                     .stopped_reason("Essential container in task exited")
                     .containers(Container::builder().name("app").exit_code(exit).build())
                     .build()
             };
             DescribeTasksOutput::builder()
-                .tasks(task(1))
-                .tasks(task(2))
+                .tasks(task("ecs-svc/2", 1))
+                .tasks(task("ecs-svc/2", 2))
+                // The previous deployment's task, stopped as the rollout began: not a reason.
+                .tasks(task("ecs-svc/1", 143))
                 .build()
         });
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe, &list, &tasks]);
@@ -205,6 +216,7 @@ async fn failed_rollout_returns_at_once_with_stopped_task_reasons() {
             "app: exit code 2"
         ]
     );
+    assert_eq!((list.num_calls(), tasks.num_calls()), (1, 1));
     assert_eq!(out.items[0].outcome, Outcome::InProgress);
     assert!(out.items[0].stopped_reasons.is_empty());
 }

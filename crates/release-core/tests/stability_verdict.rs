@@ -279,7 +279,16 @@ fn failed_task_threshold_follows_the_circuit_breaker_default() {
 }
 
 fn stopped(reason: Option<&str>, containers: &[(&str, Option<i32>, Option<&str>)]) -> Task {
+    stopped_by("ecs-svc/2", reason, containers)
+}
+
+fn stopped_by(
+    deployment: &str,
+    reason: Option<&str>,
+    containers: &[(&str, Option<i32>, Option<&str>)],
+) -> Task {
     Task::builder()
+        .started_by(deployment)
         .set_stopped_reason(reason.map(str::to_owned))
         .set_containers(Some(
             containers
@@ -300,6 +309,14 @@ fn stopped(reason: Option<&str>, containers: &[(&str, Option<i32>, Option<&str>)
 fn stopped_reasons_are_deduplicated_and_capped() {
     let essential = "Essential container in task exited";
     let tasks = vec![
+        // The previous deployment's tasks, stopped as the rollout replaced them, and a task
+        // started by hand: not this deployment's.
+        stopped_by(
+            "ecs-svc/1",
+            Some("Scaling activity initiated by (deployment ecs-svc/2)"),
+            &[("app", Some(143), None)],
+        ),
+        stopped_by("ops-console", Some("Task stopped by user"), &[]),
         stopped(
             Some(essential),
             &[("app", Some(1), None), ("sidecar", Some(0), None)],
@@ -321,7 +338,7 @@ fn stopped_reasons_are_deduplicated_and_capped() {
         stopped(Some("one too many"), &[]),
     ];
     assert_eq!(
-        stopped_reasons(&tasks),
+        stopped_reasons(&tasks, "ecs-svc/2"),
         vec![
             essential.to_owned(),
             "app: exit code 1".into(),
@@ -330,7 +347,8 @@ fn stopped_reasons_are_deduplicated_and_capped() {
             "app: exit code 137: OutOfMemoryError: Container killed".into(),
         ]
     );
-    assert!(stopped_reasons(&[]).is_empty());
+    assert!(stopped_reasons(&[], "ecs-svc/2").is_empty());
+    assert!(stopped_reasons(&tasks, "ecs-svc/9").is_empty());
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub const DESCRIBE_CLUSTERS_BATCH: usize = 100;
 pub const DESCRIBE_SERVICES_BATCH: usize = 10;
 /// DescribeTasks accepts up to 100 tasks per call.
 pub const DESCRIBE_TASKS_BATCH: usize = 100;
+/// ListTasks answers up to 100 tasks per page.
+pub const LIST_TASKS_PAGE: i32 = 100;
 /// ListServices answers up to 100 services per page (10 unless asked).
 pub const LIST_SERVICES_PAGE: i32 = 100;
 
@@ -257,24 +259,30 @@ impl EcsApi for Client {
         &self,
         cluster: &str,
         service: &str,
-        started_by: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<String>, Error> {
-        let request = self
+        // `serviceName` + `desiredStatus`: ECS refuses `startedBy` together with any other filter.
+        let mut pages = self
             .list_tasks()
             .cluster(cluster)
-            .desired_status(DesiredStatus::Stopped);
-        // ListTasks refuses `startedBy` combined with other filters such as `serviceName`.
-        let request = match started_by {
-            Some(started_by) => request.started_by(started_by),
-            None => request.service_name(service),
-        };
-        request
+            .service_name(service)
+            .desired_status(DesiredStatus::Stopped)
+            .max_results(LIST_TASKS_PAGE)
             .into_paginator()
             .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| ecs_error(Op::ListTasks, &format!("{cluster}/{service}"), e))
+            .send();
+        let mut arns = Vec::new();
+        while arns.len() < limit {
+            match pages.next().await {
+                Some(arn) => {
+                    arns.push(arn.map_err(|e| {
+                        ecs_error(Op::ListTasks, &format!("{cluster}/{service}"), e)
+                    })?)
+                }
+                None => break,
+            }
+        }
+        Ok(arns)
     }
 
     async fn describe_tasks(&self, cluster: &str, tasks: &[String]) -> Result<Vec<Task>, Error> {

@@ -333,7 +333,7 @@ impl EcsApi for FakeEcs {
         &self,
         _cluster: &str,
         _service: &str,
-        _started_by: Option<&str>,
+        _limit: usize,
     ) -> Result<Vec<String>, Error> {
         self.count("ListTasks");
         Ok(Vec::new())

@@ -103,12 +103,13 @@ pub trait EcsApi: Send + Sync {
         update: &ServiceUpdate,
     ) -> impl Future<Output = Result<Service, Error>> + Send;
 
-    /// STOPPED tasks of a cluster, filtered by `startedBy` (the deployment id) when given.
+    /// Up to `limit` STOPPED tasks of one service (ARNs). ListTasks takes `startedBy` only as its
+    /// sole filter, so telling one deployment's tasks apart is the caller's, on DescribeTasks.
     fn list_stopped_tasks(
         &self,
         cluster: &str,
         service: &str,
-        started_by: Option<&str>,
+        limit: usize,
     ) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
 
     /// Any number of tasks of one cluster; the adapter batches 100 per call.

@@ -185,16 +185,18 @@ fn rollout_state_text(d: &Deployment) -> &str {
         .map_or("without rollout state", DeploymentRolloutState::as_str)
 }
 
-/// Stopped-task reasons worth showing: the task's own `stoppedReason` and each container's reason
-/// and exit code, deduplicated in order of appearance, at most [`MAX_STOPPED_REASONS`].
-pub fn stopped_reasons(tasks: &[Task]) -> Vec<String> {
+/// Stopped-task reasons worth showing of the tasks `deployment` started (their `startedBy`): the
+/// task's own `stoppedReason` and each container's reason and exit code, deduplicated in order of
+/// appearance, at most [`MAX_STOPPED_REASONS`]. Tasks of the service's other deployments (the
+/// previous one's, stopped as the rollout replaced them) are left out.
+pub fn stopped_reasons(tasks: &[Task], deployment: &str) -> Vec<String> {
     let mut reasons: Vec<String> = Vec::new();
     let mut push = |r: String| {
         if !r.is_empty() && !reasons.contains(&r) && reasons.len() < MAX_STOPPED_REASONS {
             reasons.push(r);
         }
     };
-    for task in tasks {
+    for task in tasks.iter().filter(|t| t.started_by() == Some(deployment)) {
         if let Some(r) = task.stopped_reason.as_deref() {
             push(r.trim().to_owned());
         }

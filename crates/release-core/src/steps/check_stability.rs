@@ -23,8 +23,10 @@ pub const BUDGET_ENV: &str = "CONVOY_STABILITY_BUDGET_SECONDS";
 /// Well below the function's timeout, so a last DescribeServices round always fits.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
 
-/// Stopped tasks described per failed item.
-const MAX_DESCRIBED_TASKS: usize = 20;
+/// Stopped tasks of a failed item's service looked at: one DescribeTasks call. They are the
+/// service's, of every deployment (ListTasks filters on `startedBy` only alone), so more than the
+/// few reasons kept are described to find this deployment's.
+const MAX_DESCRIBED_TASKS: usize = crate::aws::ecs::DESCRIBE_TASKS_BATCH;
 
 /// The invocation budget from the value of [`BUDGET_ENV`]: unset or empty means [`DEFAULT_BUDGET`].
 pub fn budget_from(value: Option<&str>) -> Result<Duration, Error> {
@@ -155,7 +157,7 @@ async fn poll_once(
 async fn attach_stopped_reasons(ecs: &impl EcsApi, item: &mut DeploymentStatus) {
     let d = &item.deployment;
     let tasks = match ecs
-        .list_stopped_tasks(&d.cluster, &d.service, Some(&d.deployment_id))
+        .list_stopped_tasks(&d.cluster, &d.service, MAX_DESCRIBED_TASKS)
         .await
     {
         Ok(tasks) if tasks.is_empty() => return,
@@ -165,10 +167,8 @@ async fn attach_stopped_reasons(ecs: &impl EcsApi, item: &mut DeploymentStatus) 
             return;
         }
     };
-    // The most recent few are enough to explain a failure; ListTasks may return a hundred.
-    let tasks = &tasks[..tasks.len().min(MAX_DESCRIBED_TASKS)];
-    match ecs.describe_tasks(&d.cluster, tasks).await {
-        Ok(described) => item.stopped_reasons = stopped_reasons(&described),
+    match ecs.describe_tasks(&d.cluster, &tasks).await {
+        Ok(described) => item.stopped_reasons = stopped_reasons(&described, &d.deployment_id),
         Err(e) => tracing::warn!(service = %d.id, error = %e, "could not describe stopped tasks"),
     }
 }
