@@ -135,3 +135,34 @@ fn an_invalid_manifest_exits_5_before_any_aws_call() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("manifest invalid, 1 problem"), "{stderr}");
 }
+
+#[test]
+fn an_aws_error_is_one_line_with_its_code_and_message() {
+    let arn = "arn:aws:states:us-east-1:123456789012:execution:convoy-release:r-nowhere";
+    let cases = [
+        (
+            vec!["status", arn],
+            format!("DescribeExecution {arn}: ExecutionDoesNotExist: Execution Does Not Exist"),
+        ),
+        (
+            vec!["status", "r-nowhere", "--bucket", "convoy-no-such-bucket"],
+            "ListObjectsV2 s3://convoy-no-such-bucket/ledger/releases/r-nowhere/: NoSuchBucket: \
+             The specified bucket does not exist"
+                .to_owned(),
+        ),
+    ];
+    for (args, want) in cases {
+        let out = convoy(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(7),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("convoy: "), "{stderr}");
+        assert!(stderr.contains(&want), "{args:?}: {stderr}\nwant {want}");
+        assert!(!stderr.contains("service error"), "{stderr}");
+    }
+}

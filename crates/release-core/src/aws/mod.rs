@@ -343,17 +343,27 @@ where
         },
     };
     let kind = classify(&failure, specific);
-    // The message says what failed in AWS's own words; the chain of causes stays in `source`
-    // (rendered whole by `error::with_causes` where a person reads it), never in both.
-    let said = match failure.message {
-        Some(said) => said.to_owned(),
-        None => err.to_string(),
+    // One line in AWS's own words: the code and the message of a service error, else what kind
+    // of failure it was and its innermost cause. The SDK error stays the source for its `Debug`,
+    // but its chain is not told again: its displays repeat the message, or dump metadata.
+    let said = match (failure.code, failure.message) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        (None, Some(message)) => message.to_owned(),
+        (None, None) if failure.reached == Reached::ServiceError => match failure.status {
+            Some(status) => format!("HTTP {status} without an error code"),
+            None => err.to_string(),
+        },
+        (None, None) => match innermost_cause(&err) {
+            Some(cause) => format!("{err}: {cause}"),
+            None => err.to_string(),
+        },
     };
-    let message = format!(
-        "{context}: {}{said}",
-        failure.code.map(|c| format!("{c}: ")).unwrap_or_default(),
-    );
-    let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(err));
+    let message = format!("{context}: {}", one_line(&said, MAX_SAID_BYTES));
+    let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(SdkCause {
+        said: message.clone(),
+        error: Box::new(err),
+    }));
     match kind {
         ErrorKind::Throttled => Error::Throttled { message, source },
         ErrorKind::AccessDenied => Error::AccessDenied { message, source },
@@ -363,6 +373,55 @@ where
         ErrorKind::TaskDefinitionRejected => Error::TaskDefinitionRejected { message, source },
         ErrorKind::Internal => Error::Internal { message, source },
     }
+}
+
+/// The longest part of an SDK error's message that is AWS's (a proxy's HTML page can be a 5xx
+/// answer's whole message).
+const MAX_SAID_BYTES: usize = 1024;
+
+/// The SDK error behind a convoy error. It displays as the convoy error's message, which says
+/// everything worth saying, and has no source of its own, so `error::with_causes` ends here instead
+/// of repeating the message or printing the SDK's metadata; `Debug` shows the whole SDK error.
+struct SdkCause {
+    said: String,
+    error: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Debug for SdkCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.error, f)
+    }
+}
+
+impl std::fmt::Display for SdkCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.said)
+    }
+}
+
+impl std::error::Error for SdkCause {}
+
+/// The display of the last error in `err`'s chain of sources (a connection refused, a timeout).
+fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut innermost = err.source()?;
+    while let Some(next) = innermost.source() {
+        innermost = next;
+    }
+    Some(innermost.to_string())
+}
+
+/// `text` on one line (every run of whitespace one space), at most about `max` bytes.
+fn one_line(text: &str, max: usize) -> String {
+    let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.len() > max {
+        let mut end = max;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+        line.push_str(" …");
+    }
+    line
 }
 
 /// [`map_sdk_error`] for calls whose errors mean nothing beyond what every AWS service shares.
@@ -376,6 +435,107 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod one_line_errors {
+        use aws_sdk_sfn::config::http::HttpResponse;
+        use aws_sdk_sfn::error::{ConnectorError, ErrorMetadata};
+        use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
+        use aws_sdk_sfn::types::error::ExecutionDoesNotExist;
+        use aws_smithy_types::body::SdkBody;
+
+        use super::*;
+        use crate::error::with_causes;
+
+        const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:convoy-release:r-9";
+
+        fn response(status: u16) -> HttpResponse {
+            HttpResponse::new(status.try_into().expect("a status"), SdkBody::empty())
+        }
+
+        fn told(err: SdkError<DescribeExecutionError, HttpResponse>) -> String {
+            with_causes(&sdk_error(&format!("DescribeExecution {ARN}"), err))
+        }
+
+        #[test]
+        fn an_sdk_error_is_one_line_with_its_code_and_message() {
+            let missing = format!("Execution Does Not Exist: '{ARN}'");
+            let not_found = ExecutionDoesNotExist::builder()
+                .message(&missing)
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ExecutionDoesNotExist")
+                        .message(&missing)
+                        .custom("aws_request_id", "4f1c2a9e-0000-4000-8000-000000000000")
+                        .build(),
+                )
+                .build();
+            let unmodeled = DescribeExecutionError::generic(
+                ErrorMetadata::builder()
+                    .code("PermanentRedirect")
+                    .message("The bucket you are attempting to access\n  must be addressed")
+                    .custom("s3_extended_request_id", "x".repeat(2048))
+                    .build(),
+            );
+            let refused = std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "tcp connect error:\n    Connection refused (os error 111)",
+            );
+            let cases = [
+                (
+                    SdkError::service_error(
+                        DescribeExecutionError::ExecutionDoesNotExist(not_found),
+                        response(400),
+                    ),
+                    format!("DescribeExecution {ARN}: ExecutionDoesNotExist: {missing}"),
+                ),
+                (
+                    SdkError::service_error(unmodeled, response(301)),
+                    format!(
+                        "DescribeExecution {ARN}: PermanentRedirect: The bucket you are \
+                         attempting to access must be addressed"
+                    ),
+                ),
+                (
+                    SdkError::service_error(
+                        DescribeExecutionError::generic(ErrorMetadata::builder().build()),
+                        response(502),
+                    ),
+                    format!("DescribeExecution {ARN}: HTTP 502 without an error code"),
+                ),
+                (
+                    SdkError::dispatch_failure(ConnectorError::io(Box::new(refused))),
+                    format!(
+                        "DescribeExecution {ARN}: dispatch failure: tcp connect error: \
+                         Connection refused (os error 111)"
+                    ),
+                ),
+            ];
+            for (err, want) in cases {
+                let text = told(err);
+                assert!(text.ends_with(&want), "{text}\nwant …{want}");
+                assert!(!text.contains('\n'), "{text}");
+                assert!(!text.contains("service error"), "{text}");
+                assert!(!text.contains("xxxx"), "{text}");
+            }
+        }
+
+        #[test]
+        fn a_long_answer_is_cut() {
+            let page = format!("<html>{}</html>", "<p>bad gateway</p>\n".repeat(500));
+            let err = SdkError::service_error(
+                DescribeExecutionError::generic(
+                    ErrorMetadata::builder()
+                        .code("BadGateway")
+                        .message(page)
+                        .build(),
+                ),
+                response(502),
+            );
+            let text = told(err);
+            assert!(text.len() < MAX_SAID_BYTES + 200, "{}", text.len());
+            assert!(text.ends_with(" …") && !text.contains('\n'), "{text}");
+        }
+    }
 
     #[test]
     fn shared_classification_table() {
