@@ -329,6 +329,28 @@ def test_a_rejected_plan_fails_with_its_error_and_changes_nothing(run):
     assert list(f.calls) == ["plan-release"]
 
 
+def test_a_release_near_the_input_limit_is_rejected_with_its_own_error(run):
+    """The release is PlanRelease's whole input, up to 256 KiB; a refusal as long as a function may send (24 KiB)
+    must not be added beside it, or the execution would end in States.DataLimitExceeded without the problems."""
+    release = event("release")
+    service = release["services"][0]
+    release["services"] = [dict(service, service=f"checkout-payments-api-service-{i:04}") for i in range(2000)]
+    while len(json.dumps(release).encode()) > PAYLOAD_LIMIT - 1024:
+        release["services"].pop()
+    long_cause = "pre-flight failed: 9000 problems" + "\n  - services[1] (prod/x): field `service`: not found" * 500
+    long_cause = long_cause[:24 * 1024]
+
+    def refuse(_):
+        raise FunctionError("PreflightFailed", long_cause)
+
+    f = Functions(**{"plan-release": refuse})
+    d = run(f, release)
+    assert d["status"] == "FAILED" and d["error"] == "PreflightFailed", {k: d.get(k) for k in ("status", "error")}
+    assert json.loads(d["cause"])["errorMessage"] == long_cause
+    largest, where, _ = max(payloads(d))
+    assert largest < PAYLOAD_LIMIT, (largest, where)
+
+
 def test_an_item_failure_rolls_back_everything_at_once_with_policy_all(run):
     long_cause = "task definition rejected: " + "invalid memory value; " * 1000
     rounds = iter([1, 0])

@@ -211,3 +211,27 @@ fn render_of_an_invalid_manifest_prints_problems_on_stderr_only() {
         stderr(&out)
     );
 }
+
+#[test]
+fn render_and_validate_refuse_a_release_too_large_for_an_execution() {
+    let mut yaml = String::from("services:\n");
+    for i in 0..1200 {
+        yaml.push_str(&format!(
+            "  - {{clusterName: platform-production-eu-west-1, serviceName: checkout-{i:04}, \
+             containers: {{app: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:v2.31.{i}', \
+             envoy: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod'}}}}\n"
+        ));
+    }
+    let render = convoy(&["render", "-"], Some(&yaml));
+    assert_eq!(render.status.code(), Some(5), "{}", stderr(&render));
+    assert!(stdout(&render).is_empty(), "nothing rendered");
+    let validate = convoy(&["validate", "-"], Some(&yaml));
+    assert_eq!(validate.status.code(), Some(5));
+    for said in [stderr(&render), stdout(&validate)] {
+        assert!(
+            said.contains("-: the release renders to ")
+                && said.contains("at most 262,144 bytes, 256 KiB, per execution"),
+            "{said}"
+        );
+    }
+}

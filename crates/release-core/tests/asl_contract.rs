@@ -981,3 +981,30 @@ fn a_missing_crash_retry_and_a_short_restart_backoff_are_reported() {
     );
     assert_eq!(problems.len(), 5, "{problems:#?}");
 }
+
+/// PlanRelease's input is the release itself, up to Step Functions' 256 KiB: its Catch must not add
+/// the error (up to [`release_core::error::MAX_MESSAGE_BYTES`]) beside it, or a rejected near-limit
+/// release would end in `States.DataLimitExceeded` instead of its own error and problems.
+#[test]
+fn a_rejected_release_keeps_only_its_error_in_the_state() {
+    let d = definition();
+    let plan = &d["States"]["PlanRelease"];
+    let catches = plan["Catch"].as_array().unwrap();
+    assert_eq!(catches.len(), 1, "{catches:#?}");
+    assert_eq!(
+        catches[0]["ResultPath"], "$",
+        "the error replaces the release"
+    );
+    let rejected = &d["States"][catches[0]["Next"].as_str().unwrap()];
+    assert_eq!(rejected["Type"], "Fail");
+    assert_eq!(
+        (&rejected["ErrorPath"], &rejected["CausePath"]),
+        (&json!("$.Error"), &json!("$.Cause"))
+    );
+    // What the Catch keeps: the Lambda error of the longest message a function sends, every
+    // character one that JSON escapes, well inside one state's payload.
+    let message = "\n".repeat(release_core::error::MAX_MESSAGE_BYTES);
+    let cause = json!({"errorType": "PreflightFailed", "errorMessage": message}).to_string();
+    let state = json!({"Error": "PreflightFailed", "Cause": cause}).to_string();
+    assert!(state.len() < 256 * 1024 / 2, "{}", state.len());
+}

@@ -224,3 +224,38 @@ fn release_label_and_explicit_id() {
     };
     assert_eq!(map.len(), 2);
 }
+
+/// `n` services with realistic names and two containers each, in the sample format.
+fn fleet(n: usize) -> String {
+    let mut yaml = String::from("release: {id: fleet-2026-11-29}\nservices:\n");
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  - {{clusterName: platform-production-eu-west-1, serviceName: checkout-service-{i:04}, \
+             containers: {{app: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout:v2.31.{i}', \
+             log-router: 'public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4'}}}}\n"
+        ));
+    }
+    yaml
+}
+
+#[test]
+fn a_release_too_large_for_an_execution_input_is_refused_with_both_sizes() {
+    let limit = manifest::MAX_EXECUTION_INPUT_BYTES - manifest::EXECUTION_INPUT_RESERVE_BYTES;
+    assert_eq!(manifest::check_size(&"x".repeat(limit)), Ok(()));
+    assert!(manifest::check_size(&"x".repeat(limit + 1)).is_err());
+
+    let fits = manifest::validate(FILE, &fleet(400)).expect("400 services fit");
+    assert!(manifest::render(&fits).len() <= limit);
+    let found = problems(&fleet(1200));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let problem = &found[0];
+    assert_eq!((problem.item.as_str(), problem.field.as_str()), ("", ""));
+    for fragment in [
+        "the release renders to ",
+        "bytes of state machine input, above the 261,120 bytes it may have",
+        "at most 262,144 bytes, 256 KiB, per execution",
+        "split it into smaller releases",
+    ] {
+        assert!(problem.message.contains(fragment), "{fragment}: {problem}");
+    }
+}

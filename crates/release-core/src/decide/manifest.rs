@@ -31,6 +31,11 @@ pub const DEFAULT_TIMEOUT_SECONDS: u32 = 900;
 pub const MAX_TIMEOUT_SECONDS: u32 = 10_800;
 /// The bus of a task whose manifest entry gives no `eventBusName`.
 pub const DEFAULT_EVENT_BUS: &str = "default";
+/// Step Functions' limit on an execution's input (StartExecution) and on every state's payload.
+pub const MAX_EXECUTION_INPUT_BYTES: usize = 256 * 1024;
+/// What the state machine adds around the release before plan-release has read it (the execution's
+/// name and ARN in PlanRelease's parameters): kept free below [`MAX_EXECUTION_INPUT_BYTES`].
+pub const EXECUTION_INPUT_RESERVE_BYTES: usize = 1024;
 
 const TOP_KEYS: &[&str] = &["release", "settings", "services", "tasks"];
 const RELEASE_KEYS: &[&str] = &["id", "description"];
@@ -153,7 +158,43 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
         tasks: tasks.into_iter().flatten().collect(),
     };
     input.release.id = id.unwrap_or_else(|| derived_release_id(&input));
+    if let Err(message) = check_size(&render(&input)) {
+        problems.push("", "", message);
+        return Err(problems.into_vec());
+    }
     Ok(input)
+}
+
+/// Whether `rendered` (what `convoy deploy` and the pipeline start the execution with) fits in an
+/// execution's input with room for what the state machine adds; else why not, with both sizes.
+pub fn check_size(rendered: &str) -> Result<(), String> {
+    let size = rendered.len();
+    let limit = MAX_EXECUTION_INPUT_BYTES - EXECUTION_INPUT_RESERVE_BYTES;
+    if size <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "the release renders to {} bytes of state machine input, above the {} bytes it may have \
+         (Step Functions takes at most {} bytes, 256 KiB, per execution, and the state machine adds \
+         up to {} around it): split it into smaller releases",
+        thousands(size),
+        thousands(limit),
+        thousands(MAX_EXECUTION_INPUT_BYTES),
+        thousands(EXECUTION_INPUT_RESERVE_BYTES),
+    ))
+}
+
+/// `262144` as `262,144`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The exact JSON the state machine is started with: pretty, keys in struct order.
