@@ -19,6 +19,7 @@ pub mod ecs;
 pub mod events;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+pub mod iam;
 pub mod locks;
 pub mod s3;
 
