@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use release_core::contract::{
-    DeploymentStatus, Outcome, Plan, ReleaseRecords, ReleaseReport, Restore, RestoreOutcome,
-    RollbackPolicy,
+    DeploymentStatus, Outcome, ReleaseRecords, Restore, RestoreOutcome, RollbackPolicy,
 };
-use release_core::decide::rollback::target_item_id;
+use release_core::decide::recover::{rollback_input, HeldByOthers};
 use release_core::steps::check_stability::check;
 use serde::Serialize;
 
@@ -62,43 +61,24 @@ impl Restored {
     }
 }
 
-/// What the rollback function reads, from the release's recorded plan under policy `all` (which
-/// restores every changed item whatever its result). The plan has every item with its previous
-/// revision and timeout; the report adds the revisions the release moved items to, which the
-/// restoring rollouts name as where they come from. `timeout_seconds`, when given, replaces every
-/// service's own.
+/// What the rollback function reads: the release's records (plan, results) under policy `all`,
+/// which restores every changed item whatever its result, without the items another release holds
+/// now ([`rollback_input`]: each comes back as a `LeftAlone` restore). The plan has every item with
+/// its previous revision and timeout; the results name the revisions the release moved items to.
+/// `timeout_seconds`, when given, replaces every service's own.
 pub fn restore_input(
-    plan: &Plan,
-    report: &ReleaseReport,
+    recorded: &ReleaseRecords,
+    held: &HeldByOthers,
     timeout_seconds: Option<u32>,
-) -> ReleaseRecords {
-    let mut plan = plan.clone();
-    plan.settings.rollback = RollbackPolicy::All;
-    let moved_to = |id: &str| {
-        report
-            .items
-            .iter()
-            .find(|i| i.id == id)
-            .and_then(|i| i.new_task_definition.clone())
-    };
-    for service in &mut plan.services {
-        service.new_task_definition = service
-            .new_task_definition
-            .take()
-            .or_else(|| moved_to(&service.id));
-        if let Some(timeout) = timeout_seconds {
+) -> (ReleaseRecords, Vec<Restore>) {
+    let (mut input, left_alone) = rollback_input(recorded, held);
+    input.plan.settings.rollback = RollbackPolicy::All;
+    if let Some(timeout) = timeout_seconds {
+        for service in &mut input.plan.services {
             service.timeout_seconds = timeout;
         }
     }
-    for rule in &mut plan.tasks {
-        for target in &mut rule.targets {
-            target.new_task_definition = target
-                .new_task_definition
-                .take()
-                .or_else(|| moved_to(&target_item_id(&rule.id, &target.target_id)));
-        }
-    }
-    ReleaseRecords::new(plan, Vec::new())
+    (input, left_alone)
 }
 
 /// Awaits the restoring rollouts to their ends.
@@ -171,7 +151,8 @@ pub fn restored_text(restored: &Restored, color: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use release_core::contract::{ItemKind, ItemOutcome, ReleaseOutcome, ReportItem};
+    use release_core::contract::{ItemResult, Lock, Plan};
+    use release_core::decide::lock::lock_item;
     use release_core::decide::rollback::select;
     use serde_json::json;
 
@@ -197,71 +178,54 @@ mod tests {
         .unwrap()
     }
 
-    fn report() -> ReleaseReport {
-        let item = |id: &str, kind, new: Option<&str>| ReportItem {
-            id: id.into(),
-            kind,
-            outcome: ItemOutcome::Deployed,
-            previous_task_definition: String::new(),
-            new_task_definition: new.map(str::to_owned),
-            final_task_definition: String::new(),
-            reason: None,
-            stopped_reasons: Vec::new(),
-        };
-        ReleaseReport {
-            release_id: "r1".into(),
-            outcome: ReleaseOutcome::Succeeded,
-            items: vec![
-                item("prod/web", ItemKind::Service, Some("web:2")),
-                item(
-                    "aws.partner/x/bus/hourly/t1",
-                    ItemKind::RuleTarget,
-                    Some("rep:2"),
-                ),
-            ],
-            problems: Vec::new(),
-            omitted_items: 0,
-            full_report: None,
-            cleanup: None,
-        }
+    /// What the release recorded: web moved to web:2 (its rollout never confirmed: the execution
+    /// was stopped), the rule's target to rep:2.
+    fn recorded() -> ReleaseRecords {
+        let results: Vec<ItemResult> = serde_json::from_value(json!([
+            {"id": "prod/web", "deployment": {"id": "prod/web", "cluster": "prod", "service": "web",
+             "previousTaskDefinition": "web:1", "newTaskDefinition": "web:2",
+             "deploymentId": "ecs-svc/1", "deadline": 0}},
+            {"id": "aws.partner/x/bus/hourly", "rule": {"id": "aws.partner/x/bus/hourly", "rule": "hourly",
+             "eventBus": "aws.partner/x/bus",
+             "targets": [{"targetId": "t1", "previousTaskDefinition": "rep:1", "newTaskDefinition": "rep:2"}]}}
+        ]))
+        .unwrap();
+        ReleaseRecords::new(plan(), results)
     }
 
     #[test]
-    fn the_recorded_plan_is_restored_with_its_own_timeouts() {
-        let input = restore_input(&plan(), &report(), None);
+    fn the_recorded_release_is_restored_with_its_own_timeouts() {
+        let (input, left_alone) = restore_input(&recorded(), &HeldByOthers::new(), None);
         assert_eq!(input.plan.settings.rollback, RollbackPolicy::All);
-        assert!(input.results.is_empty());
-        let services: Vec<(&str, u32, Option<&str>)> = input
+        assert!(left_alone.is_empty());
+        let timeouts: Vec<(&str, u32)> = input
             .plan
             .services
             .iter()
-            .map(|s| {
-                (
-                    s.id.as_str(),
-                    s.timeout_seconds,
-                    s.new_task_definition.as_deref(),
-                )
-            })
+            .map(|s| (s.id.as_str(), s.timeout_seconds))
             .collect();
-        assert_eq!(
-            services,
-            [("prod/web", 300, Some("web:2")), ("prod/api", 1200, None)]
-        );
-        let target = &input.plan.tasks[0].targets[0];
-        assert_eq!(target.new_task_definition.as_deref(), Some("rep:2"));
+        assert_eq!(timeouts, [("prod/web", 300), ("prod/api", 1200)]);
         assert_eq!(input.plan.tasks[0].event_bus, "aws.partner/x/bus");
-        // The rollback function's selection: every changed item, nothing unchanged.
-        let selected: Vec<String> = select(&input.plan, &[], None)
+        // The rollback function's selection: every changed item with the revision the release
+        // moved it to (what the rollback recognises as its own), nothing unchanged.
+        let selection = select(&input.plan, &input.results, input.stability.as_ref());
+        let selected: Vec<(String, Option<&str>)> = selection
             .restore
             .iter()
-            .map(|c| c.id())
+            .map(|c| (c.id(), c.new_task_definition()))
             .collect();
-        assert_eq!(selected, ["prod/web", "aws.partner/x/bus/hourly/t1"]);
+        assert_eq!(
+            selected,
+            [
+                ("prod/web".to_owned(), Some("web:2")),
+                ("aws.partner/x/bus/hourly/t1".to_owned(), Some("rep:2"))
+            ]
+        );
     }
 
     #[test]
     fn a_timeout_given_replaces_every_services_own() {
-        let input = restore_input(&plan(), &report(), Some(60));
+        let (input, _) = restore_input(&recorded(), &HeldByOthers::new(), Some(60));
         let timeouts: Vec<u32> = input
             .plan
             .services
@@ -269,5 +233,36 @@ mod tests {
             .map(|s| s.timeout_seconds)
             .collect();
         assert_eq!(timeouts, [60, 60]);
+    }
+
+    #[test]
+    fn an_item_another_release_holds_now_is_left_alone() {
+        let mut held = HeldByOthers::new();
+        held.insert(
+            lock_item(release_core::contract::PlanItemKind::Service, "prod/web"),
+            Lock {
+                item: lock_item(release_core::contract::PlanItemKind::Service, "prod/web"),
+                release_id: "r2".into(),
+                execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:r2".into(),
+                acquired_at: 0,
+            },
+        );
+        let (input, left_alone) = restore_input(&recorded(), &held, None);
+        let selected: Vec<String> = select(&input.plan, &input.results, None)
+            .restore
+            .iter()
+            .map(|c| c.id())
+            .collect();
+        assert_eq!(selected, ["aws.partner/x/bus/hourly/t1"]);
+        assert_eq!(left_alone.len(), 1);
+        assert_eq!(left_alone[0].outcome, RestoreOutcome::LeftAlone);
+        assert!(
+            left_alone[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("release r2"),
+            "{left_alone:?}"
+        );
     }
 }

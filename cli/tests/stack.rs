@@ -307,7 +307,7 @@ fn commands_against_the_local_stack() {
         "everything changes again after the rollback"
     );
 
-    // A stopped execution: exit 3, and no report for rollback to restore from.
+    // A stopped execution: exit 3; rollback restores it from its records.
     let stuck = manifest(
         "stuck",
         "release:\n  id: cli-stuck-1\nservices:\n  - clusterName: convoy-demo-a\n    \
@@ -357,11 +357,19 @@ fn commands_against_the_local_stack() {
     let out = stack.convoy(&["watch", &arn]);
     assert_eq!(code(&out), Some(3), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("execution cli-stuck-1: ABORTED"));
-    let out = stack.convoy(&["rollback", &arn]);
-    assert_eq!(code(&out), Some(6), "refused");
+    // No report (nothing ran finish-release), but the plan and results are recorded: rollback
+    // works from those, and puts worker back.
+    let out = stack.convoy(&["rollback", &arn, "--poll-interval", "1"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
     assert!(
-        text(&out.stderr).contains("has no release report"),
-        "{}",
-        text(&out.stderr)
+        stdout.contains("rollback of release cli-stuck-1")
+            && stdout.lines().any(|l| l.starts_with("convoy-demo-a/worker")
+                && l.contains("Restored")
+                && l.contains("Succeeded")),
+        "{stdout}"
     );
+    let out = stack.convoy(&["rollback", &arn]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("AlreadyCurrent"));
 }

@@ -1,15 +1,18 @@
-//! `convoy rollback EXECUTION`: puts every item of a finished release back on the task definition
-//! it ran before, as the release's recorded plan says (`plan.json`: every item, its previous
-//! revision and its timeout), through the same code as the rollback function, then awaits the
-//! restoring rollouts. Idempotent: what already runs its previous revision is `AlreadyCurrent`.
+//! `convoy rollback EXECUTION`: puts every item of an ended release back on the task definition
+//! it ran before, as the release's records say (`plan.json`: every item, its previous revision and
+//! its timeout; `results/`: the revisions it moved them to), through the same code as the rollback
+//! function, then awaits the restoring rollouts. It needs no report: a release that crashed, was
+//! stopped or timed out is rolled back from its records all the same. Idempotent: what already runs its previous revision is `AlreadyCurrent`.
 //! What now runs a revision the release did not deploy (a newer release, a hotfix) is left alone
 //! unless `--force` is given.
 
+use release_core::decide::recover::HeldByOthers;
 use release_core::decide::rollback::Overwrite;
+use release_core::steps::lock::Owner;
+use release_core::steps::recover::{held_by_others, recorded_release};
 
 use crate::error::CliError;
 use crate::execution::history::records_location;
-use crate::execution::records::recorded_plan;
 use crate::execution::{self, ExecutionArgs};
 use crate::exit::Exit;
 use crate::output::{stdout_color, Format};
@@ -47,29 +50,53 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
             described.name, described.status
         )));
     }
-    let (Some(report), Some(records)) = (&described.report, records_location(&aws, &arn).await?)
-    else {
-        return Err(CliError::Refused(format!(
-            "execution {} ({}) has no release report, so no recorded previous revisions: \
-             a release rejected by its pre-flight changed nothing",
+    let nothing_recorded = || {
+        CliError::Refused(format!(
+            "execution {} ({}) recorded no plan, so it changed nothing: it ended before its \
+             pre-flight passed",
             described.name, described.status
-        )));
+        ))
     };
-    let plan = recorded_plan(&aws.records, &records).await?;
-    let input = restore_input(&plan, report, args.timeout);
+    let records = records_location(&aws, &arn)
+        .await?
+        .ok_or_else(nothing_recorded)?;
+    // The plan and every item's result as the release recorded them, whether or not it got as far
+    // as a report (a crash, an operator's stop, a timeout).
+    let recorded = recorded_release(&aws.records, &records)
+        .await?
+        .ok_or_else(nothing_recorded)?;
     let overwrite = if args.force {
         Overwrite::Forced
     } else {
         Overwrite::OwnWorkOnly
     };
-    let output =
+    // Items another release has locked since are its to change, unless forced.
+    let held = match overwrite {
+        Overwrite::Forced => HeldByOthers::new(),
+        Overwrite::OwnWorkOnly => {
+            let owner = Owner {
+                release_id: recorded.plan.release.id.clone(),
+                execution_arn: arn.clone(),
+            };
+            held_by_others(
+                aws.records.objects(),
+                &records.bucket,
+                &owner,
+                &recorded.plan,
+            )
+            .await?
+        }
+    };
+    let (input, left_alone) = restore_input(&recorded, &held, args.timeout);
+    let mut output =
         release_core::steps::rollback::rollback(&aws.ecs, &aws.events, &input, overwrite).await;
+    output.restores.extend(left_alone);
     let mut rollouts = output.items;
     if !args.no_wait && output.pending > 0 {
         rollouts = await_rollouts(&aws, rollouts, args.poll_interval).await?;
     }
     let restored = Restored {
-        release_id: plan.release.id.clone(),
+        release_id: recorded.plan.release.id.clone(),
         restores: output.restores,
         rollouts,
     };

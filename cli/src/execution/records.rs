@@ -3,16 +3,14 @@
 //! left items out, and the plan a rollback restores from.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use aws_sdk_sfn::types::HistoryEvent;
 use futures::{stream, StreamExt};
 use release_core::aws::ObjectStore;
-use release_core::contract::{ItemResult, Plan, Records, ReleaseReport, StabilityPhase};
+use release_core::contract::{ItemResult, Records, ReleaseReport, StabilityPhase};
 use release_core::records::RecordStore;
 use release_core::Error;
 
-use crate::error::CliError;
 use crate::execution::Described;
 use crate::progress::events::{Fetched, Record, Wanted};
 use crate::progress::{Row, Tracker};
@@ -105,15 +103,6 @@ pub async fn full_report<S: ObjectStore>(
         .ok_or_else(|| Error::internal(format!("{uri}: the full report is missing")))?;
     full.full_report = Some(uri.to_owned());
     Ok(full)
-}
-
-/// The plan PlanRelease recorded: every item with what it ran before the release, its timeout,
-/// unchanged items marked.
-pub async fn recorded_plan<S: ObjectStore>(
-    store: &RecordStore<S>,
-    records: &Records,
-) -> Result<Arc<Plan>, CliError> {
-    Ok(store.plan(records).await?)
 }
 
 /// Feeds a tracker the records its events need. A record that cannot be read costs item details,

@@ -395,7 +395,7 @@ async fn an_item_another_release_took_over_is_left_alone() {
         .iter()
         .find(|x| x.id == format!("{}/api", r.cluster))
         .unwrap();
-    assert_eq!(api.outcome, RestoreOutcome::Skipped);
+    assert_eq!(api.outcome, RestoreOutcome::LeftAlone);
     assert!(
         api.reason.as_deref().unwrap().contains("release r2"),
         "{api:?}"

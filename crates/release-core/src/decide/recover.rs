@@ -89,7 +89,7 @@ pub fn unconfirmed_as_failed(records: &ReleaseRecords) -> StabilityOutput {
 pub type HeldByOthers = BTreeMap<String, Lock>;
 
 /// What the rollback step gets: the records with [`unconfirmed_as_failed`] as the last round, and
-/// every item another release holds now taken out (as if unchanged), plus a `Skipped` restore for
+/// every item another release holds now taken out (as if unchanged), plus a `LeftAlone` restore for
 /// each target or service taken out, saying who holds it.
 pub fn rollback_input(
     records: &ReleaseRecords,
@@ -109,7 +109,7 @@ pub fn rollback_input(
             service.noop = true;
             skipped.push(restore(
                 service.id.clone(),
-                RestoreOutcome::Skipped,
+                RestoreOutcome::LeftAlone,
                 &service.previous_task_definition,
                 Some(why(lock)),
             ));
@@ -121,7 +121,7 @@ pub fn rollback_input(
             for target in rule.targets.iter().filter(|t| !t.noop) {
                 skipped.push(restore(
                     target_item_id(&rule.id, &target.target_id),
-                    RestoreOutcome::Skipped,
+                    RestoreOutcome::LeftAlone,
                     &target.previous_task_definition,
                     Some(why(lock)),
                 ));
@@ -375,7 +375,9 @@ mod tests {
         assert_eq!(r.stability.as_ref().unwrap().failed, 0);
         let ids: Vec<&str> = skipped.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["prod/api", "default/nightly/t"]);
-        assert!(skipped.iter().all(|s| s.outcome == RestoreOutcome::Skipped));
+        assert!(skipped
+            .iter()
+            .all(|s| s.outcome == RestoreOutcome::LeftAlone));
         assert!(
             skipped[0].reason.as_deref().unwrap().contains("release r2"),
             "{skipped:?}"

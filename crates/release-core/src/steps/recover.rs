@@ -262,7 +262,7 @@ async fn finish(
 
 /// The plan's items whose lock another execution holds now. A lock that cannot be read is an
 /// error: the rollback must not touch an item it cannot tell is still this release's.
-async fn held_by_others(
+pub async fn held_by_others(
     locks: &impl LockStore,
     bucket: &str,
     owner: &lock::Owner,
