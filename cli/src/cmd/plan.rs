@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
+use release_core::decide::manifest::arn::Home;
+use release_core::decide::preflight::Reach;
 
 use crate::aws::{Aws, AwsArgs};
 use crate::error::CliError;
@@ -33,7 +35,16 @@ enum Format {
 pub async fn run(args: &Args) -> Result<Exit, CliError> {
     let (_, release) = crate::io::read_release(&args.file, "manifest invalid")?;
     let aws = Aws::connect(&args.aws).await?;
-    let view = plan_view(&aws.ecs, &aws.events, release).await?;
+    // The CLI knows its region, not its account: a cluster or service ARN of another region is
+    // refused as plan-release refuses it. Roles are the functions' to pass, not checked here.
+    let reach = Reach {
+        home: Home {
+            region: aws.ecs.config().region().map(|r| r.as_ref().to_owned()),
+            account: None,
+        },
+        passable_roles: None,
+    };
+    let view = plan_view(&aws.ecs, &aws.events, release, &reach).await?;
     let output = match args.format {
         Format::Text => text(&view, crate::output::stdout_color()),
         Format::Json => format!(

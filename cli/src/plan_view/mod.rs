@@ -9,6 +9,7 @@ pub mod render;
 use aws_sdk_ecs::types::Service;
 use release_core::aws::{EcsApi, EventsApi};
 use release_core::contract::{ImageMap, Plan, ReleaseInput, RuleItem, ServiceItem};
+use release_core::decide::preflight::Reach;
 use release_core::decide::taskdef::{current_images, rewrite};
 use release_core::steps::plan_release::plan;
 use release_core::Error;
@@ -89,9 +90,10 @@ pub async fn plan_view(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     release: ReleaseInput,
+    reach: &Reach,
 ) -> Result<PlanView, Error> {
     let ecs = Remembered::new(ecs);
-    let plan = plan(&ecs, events, release).await?;
+    let plan = plan(&ecs, events, release, reach).await?;
     let mut service_changes = Vec::with_capacity(plan.services.len());
     for item in &plan.services {
         let service = ecs.service(&item.id);
@@ -298,7 +300,7 @@ mod tests {
         let view = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(plan_view(&ecs, &NoRules, release))
+            .block_on(plan_view(&ecs, &NoRules, release, &Reach::default()))
             .unwrap();
         assert_eq!((view.changed, view.unchanged), (1, 1));
         let web = &view.services[0].change;

@@ -82,7 +82,13 @@ pub struct Clients {
     pub sfn: aws_sdk_sfn::Client,
     /// `CONVOY_RECORDS_BUCKET`: where plan-release starts an execution's records.
     pub records_bucket: Option<String>,
+    /// `CONVOY_PASSABLE_ROLE_ARNS` (plan-release): the role patterns the functions may pass.
+    pub passable_roles: Option<Vec<String>>,
 }
+
+/// The environment variable plan-release reads the template's `PassableRoleArns` from
+/// (comma-separated); unset, as on the local stack, checks no role.
+pub const PASSABLE_ROLES_VAR: &str = "CONVOY_PASSABLE_ROLE_ARNS";
 
 impl Clients {
     /// Loads the shared AWS configuration once and builds every client from it.
@@ -90,6 +96,9 @@ impl Clients {
         let conf = loader()?.load().await;
         let mut clients = Self::from_conf(&conf);
         clients.records_bucket = std::env::var(BUCKET_VAR).ok().filter(|b| !b.is_empty());
+        clients.passable_roles = crate::decide::preflight::Reach::passable_roles_from(
+            std::env::var(PASSABLE_ROLES_VAR).ok().as_deref(),
+        );
         Ok(clients)
     }
 
@@ -101,6 +110,7 @@ impl Clients {
             records: RecordStore::new(s3_client(conf)),
             sfn: aws_sdk_sfn::Client::new(conf),
             records_bucket: None,
+            passable_roles: None,
         }
     }
 }

@@ -259,3 +259,55 @@ fn a_release_too_large_for_an_execution_input_is_refused_with_both_sizes() {
         assert!(problem.message.contains(fragment), "{fragment}: {problem}");
     }
 }
+
+#[test]
+fn cluster_and_service_arns_are_checked_and_compared_by_name() {
+    let item = |cluster: &str, service: &str| {
+        format!(
+            "  - {{service: web, clusterName: '{cluster}', serviceName: '{service}', image: reg.example.com/web:1.0.0}}\n"
+        )
+    };
+    let arn = |resource: &str| format!("arn:aws:ecs:eu-west-1:123456789012:{resource}");
+    // Valid: both service ARN formats, a cluster ARN.
+    let valid = format!(
+        "services:\n{}{}",
+        item(&arn("cluster/prod"), &arn("service/prod/web")),
+        item("prod", &arn("service/api"))
+    );
+    manifest::validate(FILE, &valid).expect("names or ARNs");
+    let cases = [
+        (
+            item(&arn("cluster/"), "web"),
+            "clusterName",
+            "is not a cluster ARN",
+        ),
+        (
+            item("prod", &arn("task/prod/abc")),
+            "serviceName",
+            "is not a service ARN",
+        ),
+        (
+            item("prod", &arn("service/staging/web")),
+            "serviceName",
+            "is a service of cluster `staging`, not of `prod`",
+        ),
+        (
+            format!(
+                "{}{}",
+                item("prod", "web"),
+                item(&arn("cluster/prod"), &arn("service/prod/web"))
+            ),
+            "serviceName",
+            "duplicates services[0]",
+        ),
+    ];
+    for (items, field, fragment) in cases {
+        let found = problems(&format!("services:\n{items}"));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.field == field && p.message.contains(fragment)),
+            "{fragment}: {found:#?}"
+        );
+    }
+}

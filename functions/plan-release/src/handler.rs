@@ -60,6 +60,7 @@ mod tests {
             locks: store.objects(),
             executions: &sfn,
             bucket,
+            passable_roles: None,
         };
         seed::cluster(&ecs, "plan-prod").await;
         let web = seed::fargate_task_definition(

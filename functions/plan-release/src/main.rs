@@ -10,6 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             locks: clients.records.objects(),
             executions: &clients.sfn,
             bucket: clients.records_bucket.as_deref(),
+            passable_roles: clients.passable_roles.as_deref(),
         };
         handler::handle(&clients.ecs, &clients.events, context, event)
     })

@@ -6,6 +6,7 @@
 //! [`serde_yaml_ng::Value`] and walked by hand so that one run reports every problem, each with its
 //! file, item and field.
 
+pub mod arn;
 pub(crate) mod checks;
 mod fields;
 pub mod image;
@@ -130,8 +131,9 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
     if absent_or_empty("services") && absent_or_empty("tasks") && !top.has_unknown() {
         problems.push("", "services", EMPTY_RELEASE);
     }
+    // By name: a service named once by name and once by ARN is one service.
     let service_keys = raw_items(top_map, "services").filter_map(|(i, m)| match service_key(m) {
-        (Some(cluster), Some(service)) => Some((i, (cluster, service))),
+        (Some(cluster), Some(service)) => Some((i, arn::service_key(cluster, service))),
         _ => None,
     });
     report_duplicate_services(service_keys, "serviceName", &mut problems);
@@ -241,6 +243,13 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
             "serviceName",
             checks::resource_name(&service.service),
         );
+        check_arns(
+            &item,
+            "clusterName",
+            Some(&service.cluster),
+            Some(&service.service),
+            &mut problems,
+        );
         check_images(&item, &service.images, s.allow_latest, &mut problems);
         let numbers = [
             (
@@ -292,7 +301,7 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
         problems.push("", "services", EMPTY_RELEASE);
     }
     let service_keys = input.services.iter().enumerate();
-    let service_keys = service_keys.map(|(i, s)| (i, (s.cluster.as_str(), s.service.as_str())));
+    let service_keys = service_keys.map(|(i, s)| (i, arn::service_key(&s.cluster, &s.service)));
     report_duplicate_services(service_keys, "serviceName", &mut problems);
     let rule_keys = input.tasks.iter().enumerate();
     let rule_keys = rule_keys.map(|(i, t)| (i, (t.event_bus.as_str(), t.rule.as_str())));
@@ -481,6 +490,7 @@ fn read_service(
     if let Some(service) = service {
         problems.check(f.item(), "serviceName", checks::resource_name(service));
     }
+    check_arns(f.item(), cluster_key, cluster, service, problems);
     let images = read_images(&f, allow_latest, problems);
     let desired_count = f.integer(problems, "desiredCount", &checks::DESIRED_COUNT);
     let minimum = f.integer(
@@ -683,6 +693,74 @@ fn check_images(item: &str, images: &Images, allow_latest: bool, problems: &mut 
                 image::check(image, allow_latest),
             );
         }
+    }
+}
+
+/// A cluster or service ARN must be one (a malformed one is named), and a service ARN that names
+/// its cluster must name the item's.
+fn check_arns(
+    item: &str,
+    cluster_field: &str,
+    cluster: Option<&str>,
+    service: Option<&str>,
+    problems: &mut Problems,
+) {
+    let cluster = cluster.filter(|c| checks::resource_name(c).is_ok());
+    let service = service.filter(|s| checks::resource_name(s).is_ok());
+    let cluster_name = match cluster.map(arn::cluster) {
+        Some(Ok(named)) => Some(named.name),
+        Some(Err(message)) => {
+            problems.push(item, cluster_field, message);
+            None
+        }
+        None => None,
+    };
+    match service.map(arn::service) {
+        Some(Ok(named)) => {
+            if let (Some(theirs), Some(ours)) = (named.cluster, cluster_name) {
+                if theirs != ours {
+                    let message = format!(
+                        "`{}` is a service of cluster `{theirs}`, not of `{ours}`",
+                        service.unwrap_or_default()
+                    );
+                    problems.push(item, "serviceName", message);
+                }
+            }
+        }
+        Some(Err(message)) => problems.push(item, "serviceName", message),
+        None => {}
+    }
+}
+
+/// The release with every cluster and service ARN replaced by its name, once each ARN's account
+/// and region are `home`'s; else a problem per ARN from elsewhere (naming the item and field).
+/// For an input [`check_input`] accepted.
+pub fn normalized(mut input: ReleaseInput, home: &arn::Home) -> Result<ReleaseInput, Vec<Problem>> {
+    let mut problems = Problems::new(&input.release.source);
+    for (i, service) in input.services.iter_mut().enumerate() {
+        let (cluster_name, service_name) = arn::service_key(&service.cluster, &service.service);
+        let item = checks::service_label(i, Some(cluster_name), Some(service_name));
+        for (field, named) in [
+            ("clusterName", arn::cluster(&service.cluster)),
+            ("serviceName", arn::service(&service.service)),
+        ] {
+            let value = if field == "clusterName" {
+                &service.cluster
+            } else {
+                &service.service
+            };
+            if let Some(message) = named.ok().and_then(|n| home.refuses(value, &n)) {
+                problems.push(&item, field, message);
+            }
+        }
+        let (cluster_name, service_name) = (cluster_name.to_owned(), service_name.to_owned());
+        service.cluster = cluster_name;
+        service.service = service_name;
+    }
+    if problems.is_empty() {
+        Ok(input)
+    } else {
+        Err(problems.into_vec())
     }
 }
 

@@ -9,9 +9,80 @@ use aws_sdk_eventbridge::types::Target;
 use crate::contract::{
     ImageMap, Images, RuleItem, RuleTarget, RuleTaskTarget, ServiceItem, ServiceTarget,
 };
+use crate::decide::manifest::arn::Home;
 use crate::decide::manifest::{self, is_noop, resolve_images};
 use crate::decide::taskdef::current_images;
 use crate::{Error, Problem};
+
+/// What a release may reach from where it runs, checked before anything changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// The account and region the functions call: a cluster or service ARN must be there.
+    pub home: Home,
+    /// The role ARN patterns the functions may pass (`iam:PassRole`, the stack's
+    /// `PassableRoleArns`); `None` checks no role (the local stack evaluates no IAM).
+    pub passable_roles: Option<Vec<String>>,
+}
+
+impl Reach {
+    /// The patterns of `CONVOY_PASSABLE_ROLE_ARNS` (comma-separated); `None` when unset or blank.
+    pub fn passable_roles_from(value: Option<&str>) -> Option<Vec<String>> {
+        let patterns: Vec<String> = value?
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        (!patterns.is_empty()).then_some(patterns)
+    }
+}
+
+/// Whether IAM would match `arn` against the Resource `pattern`: `*` any run of characters (`/`
+/// and `:` too), `?` any one character, everything else itself, case included.
+pub fn iam_matches(pattern: &str, arn: &str) -> bool {
+    let (p, a): (Vec<char>, Vec<char>) = (pattern.chars().collect(), arn.chars().collect());
+    let (mut pi, mut ai) = (0, 0);
+    // The last `*` seen and where in `arn` it started matching: where to backtrack to.
+    let mut star: Option<(usize, usize)> = None;
+    while ai < a.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ai));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == a[ai] => {
+                pi += 1;
+                ai += 1;
+            }
+            _ => match star {
+                Some((sp, sa)) => {
+                    pi = sp + 1;
+                    ai = sa + 1;
+                    star = Some((sp, sa + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Why passing `role` would be denied, if it would: none of `patterns` matches it.
+pub fn role_problem(what: &str, role: &str, patterns: &[String], home: &Home) -> Option<String> {
+    // A role given by name is the account's `role/NAME`.
+    let arn = match (&home.account, role.starts_with("arn:")) {
+        (Some(account), false) => format!("arn:aws:iam::{account}:role/{role}"),
+        _ => role.to_owned(),
+    };
+    if patterns.iter().any(|p| iam_matches(p, &arn)) {
+        return None;
+    }
+    Some(format!(
+        "{what} `{role}` matches none of the roles convoy may pass (PassableRoleArns: {}): \
+         iam:PassRole would be denied mid-release; add it to PassableRoleArns",
+        patterns.join(", ")
+    ))
+}
 
 /// What pre-flight found a deployable service running: what a rollback puts back.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -130,14 +201,77 @@ pub struct Findings {
     file: String,
     pub problems: Vec<Problem>,
     pub definitions: BTreeMap<String, Result<TaskDefinition, String>>,
+    /// Per rule (its index in the release) and target id: the target's `RoleArn`, if it has one.
+    pub target_roles: BTreeMap<(usize, String), String>,
+    reach: Reach,
 }
 
 impl Findings {
     pub fn new(file: impl Into<String>) -> Self {
+        Self::within(file, Reach::default())
+    }
+
+    /// Findings that also check what the release passes against `reach`.
+    pub fn within(file: impl Into<String>, reach: Reach) -> Self {
         Findings {
             file: file.into(),
             problems: Vec::new(),
             definitions: BTreeMap::new(),
+            target_roles: BTreeMap::new(),
+            reach,
+        }
+    }
+
+    /// The task and execution role of `definition`, which the next revision passes again: each must
+    /// be one the functions may pass. `context` says where the definition comes from.
+    fn check_definition_roles(
+        &mut self,
+        label: &str,
+        field: &str,
+        definition: &str,
+        context: &str,
+    ) {
+        let Some(patterns) = self.reach.passable_roles.clone() else {
+            return;
+        };
+        let Some(Ok(described)) = self.definitions.get(definition) else {
+            return;
+        };
+        let name = described
+            .task_definition_arn()
+            .map_or(definition, |arn| arn.rsplit('/').next().unwrap_or(arn))
+            .to_owned();
+        let roles = [
+            ("task role", described.task_role_arn().map(str::to_owned)),
+            (
+                "execution role",
+                described.execution_role_arn().map(str::to_owned),
+            ),
+        ];
+        for (what, role) in roles {
+            let Some(role) = role else { continue };
+            let what = format!("{context}task definition {name}: {what}");
+            if let Some(message) = role_problem(&what, &role, &patterns, &self.reach.home) {
+                self.problem(label, field, message);
+            }
+        }
+    }
+
+    /// The `RoleArn` of a rule target PutTargets sends again.
+    fn check_target_role(&mut self, label: &str, rule_index: usize, target_id: &str) {
+        let Some(patterns) = self.reach.passable_roles.clone() else {
+            return;
+        };
+        let Some(role) = self
+            .target_roles
+            .get(&(rule_index, target_id.to_owned()))
+            .cloned()
+        else {
+            return;
+        };
+        let what = format!("target `{target_id}`: RoleArn");
+        if let Some(message) = role_problem(&what, &role, &patterns, &self.reach.home) {
+            self.problem(label, "rule", message);
         }
     }
 
@@ -220,6 +354,9 @@ impl Findings {
             else {
                 continue;
             };
+            if !noop {
+                self.check_definition_roles(&label, "service", &definition, "");
+            }
             items.push(ServiceItem {
                 id: format!("{}/{}", target.cluster, target.service),
                 cluster: target.cluster.clone(),
@@ -253,6 +390,11 @@ impl Findings {
                 if let Some((images, noop)) =
                     self.resolve(&label, "rule", &target.images, &definition, &context)
                 {
+                    if !noop {
+                        // Registered again, and put back with its RoleArn by PutTargets.
+                        self.check_definition_roles(&label, "rule", &definition, &context);
+                        self.check_target_role(&label, i, &target_id);
+                    }
                     resolved.push(RuleTaskTarget {
                         target_id,
                         previous_task_definition: self.concrete(definition),
@@ -272,5 +414,55 @@ impl Findings {
             });
         }
         items
+    }
+}
+
+#[cfg(test)]
+mod role_tests {
+    use super::*;
+
+    #[test]
+    fn iam_wildcards_as_iam_matches_them() {
+        let role = "arn:aws:iam::123456789012:role/app/web-task";
+        let cases = [
+            ("arn:aws:iam::123456789012:role/app/web-task", true),
+            ("arn:aws:iam::123456789012:role/*", true),
+            ("arn:aws:iam::*:role/app/*", true),
+            ("arn:aws:iam::123456789012:role/app/web-tas?", true),
+            ("arn:aws:iam::123456789012:role/app/web-task?", false),
+            ("arn:aws:iam::123456789012:role/App/*", false),
+            ("arn:aws:iam::123456789012:role/web-*", false),
+            ("*", true),
+            ("arn:aws:iam::123456789012:role/*-task", true),
+            ("arn:aws:iam::123456789012:role/*-job", false),
+            ("", false),
+        ];
+        for (pattern, want) in cases {
+            assert_eq!(iam_matches(pattern, role), want, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn the_patterns_come_from_a_comma_separated_variable() {
+        assert_eq!(Reach::passable_roles_from(None), None);
+        assert_eq!(Reach::passable_roles_from(Some(" , ")), None);
+        assert_eq!(
+            Reach::passable_roles_from(Some("arn:aws:iam::1:role/a-*, arn:aws:iam::1:role/b")),
+            Some(vec![
+                "arn:aws:iam::1:role/a-*".to_owned(),
+                "arn:aws:iam::1:role/b".to_owned()
+            ])
+        );
+        let home = Home {
+            region: None,
+            account: Some("123456789012".into()),
+        };
+        let patterns = ["arn:aws:iam::123456789012:role/app-*".to_owned()];
+        assert_eq!(role_problem("task role", "app-web", &patterns, &home), None);
+        let refused = role_problem("task role", "ops", &patterns, &home).unwrap();
+        assert!(
+            refused.starts_with("task role `ops` matches none of the roles convoy may pass"),
+            "{refused}"
+        );
     }
 }

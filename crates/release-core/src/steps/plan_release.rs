@@ -11,10 +11,11 @@ use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
     count, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget, ServiceTarget,
 };
-use crate::decide::manifest::check_input;
+use crate::decide::manifest::arn::Home;
+use crate::decide::manifest::{check_input, normalized};
 use crate::decide::preflight::{
-    aborts_plan, ecs_targets, service_label, service_problem, task_label, Findings, RuleFacts,
-    ServiceFact, ServiceFacts,
+    aborts_plan, ecs_targets, service_label, service_problem, task_label, Findings, Reach,
+    RuleFacts, ServiceFact, ServiceFacts,
 };
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
@@ -26,19 +27,23 @@ use crate::Error;
 const DESCRIBE_CONCURRENCY: usize = 8;
 
 /// Validates `input`, checks every cluster, service, rule, target, task definition and container
-/// against AWS, and returns the plan. Read-only: nothing is registered or updated.
+/// against AWS, and the roles the release would pass against `reach`, and returns the plan.
+/// Read-only: nothing is registered or updated. Clusters and services named by ARN are planned by
+/// name (one item however it is named), once the ARN is of `reach`'s account and region.
 pub async fn plan<E: EcsApi, V: EventsApi>(
     ecs: &E,
     events: &V,
     input: ReleaseInput,
+    reach: &Reach,
 ) -> Result<Plan, Error> {
     let problems = check_input(&input);
     if !problems.is_empty() {
         return Err(Error::ManifestInvalid(problems));
     }
+    let input = normalized(input, &reach.home).map_err(Error::PreflightFailed)?;
     let span = info_span!("plan", release_id = %input.release.id);
     async {
-        let mut preflight = Findings::new(input.release.source.clone());
+        let mut preflight = Findings::within(input.release.source.clone(), reach.clone());
         let services = describe_services(&mut preflight, ecs, &input.services).await?;
         let rules = describe_rules(&mut preflight, events, &input.tasks).await?;
         describe_definitions(&mut preflight, ecs).await?;
@@ -78,6 +83,8 @@ pub struct PlanContext<'a, S, L, X> {
     pub executions: &'a X,
     /// The function's `CONVOY_RECORDS_BUCKET`.
     pub bucket: Option<&'a str>,
+    /// The function's `CONVOY_PASSABLE_ROLE_ARNS`: the roles the release may pass; `None` checks none.
+    pub passable_roles: Option<&'a [String]>,
 }
 
 /// plan-release: [`plan`], then the lock of every item the plan changes ([`lock::acquire`]: a
@@ -96,7 +103,12 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
             "{BUCKET_VAR} is not set: plan-release has nowhere to record the release"
         )));
     };
-    let plan = plan(ecs, events, request.release).await?;
+    // The functions run in the execution's account and region.
+    let reach = Reach {
+        home: Home::of_arn(&request.execution_arn),
+        passable_roles: context.passable_roles.map(<[String]>::to_vec),
+    };
+    let plan = plan(ecs, events, request.release, &reach).await?;
     let owner = lock::Owner {
         release_id: plan.release.id.clone(),
         execution_arn: request.execution_arn.clone(),
@@ -234,6 +246,18 @@ async fn describe_rules<V: EventsApi>(
     for (i, target) in targets.iter().enumerate() {
         let label = task_label(i, target);
         let checked = rule_targets(events, target).await;
+        let checked = checked.map(|all| {
+            all.and_then(|all| {
+                for t in &all {
+                    if let Some(role) = t.role_arn() {
+                        findings
+                            .target_roles
+                            .insert((i, t.id().to_owned()), role.to_owned());
+                    }
+                }
+                ecs_targets(&target.rule, &all)
+            })
+        });
         match checked {
             Ok(Ok(ecs_targets)) => {
                 for (_, definition) in &ecs_targets {
@@ -255,10 +279,11 @@ async fn describe_rules<V: EventsApi>(
     Ok(facts)
 }
 
+/// Every target of the rule, or why the rule cannot be released.
 async fn rule_targets<V: EventsApi>(
     events: &V,
     target: &RuleTarget,
-) -> Result<Result<Vec<(String, String)>, String>, Error> {
+) -> Result<Result<Vec<aws_sdk_eventbridge::types::Target>, String>, Error> {
     let Some(_rule) = events
         .describe_rule(&target.event_bus, &target.rule)
         .await?
@@ -268,8 +293,9 @@ async fn rule_targets<V: EventsApi>(
             target.rule, target.event_bus
         )));
     };
-    let all = events.list_targets(&target.event_bus, &target.rule).await?;
-    Ok(ecs_targets(&target.rule, &all))
+    Ok(Ok(events
+        .list_targets(&target.event_bus, &target.rule)
+        .await?))
 }
 
 /// Describes every referenced task definition once, a few at a time: a release of hundreds of

@@ -101,7 +101,9 @@ async fn plan_records_previous_definitions_images_and_noop() {
         vec![rule("nightly", containers(&[("app", "repo/web:v2")]))],
     );
     // The rule's target `a` runs `api`, which has no `app` container: that is a problem…
-    let err = plan(&ecs, &events, input.clone()).await.unwrap_err();
+    let err = plan(&ecs, &events, input.clone(), &Reach::default())
+        .await
+        .unwrap_err();
     let Error::PreflightFailed(problems) = &err else {
         panic!("expected PreflightFailed, got {err}");
     };
@@ -118,7 +120,7 @@ async fn plan_records_previous_definitions_images_and_noop() {
         "nightly",
         vec![ecs_target("a", &api), ecs_target("b", &api)],
     );
-    let plan = plan(&ecs, &events, input).await.unwrap();
+    let plan = plan(&ecs, &events, input, &Reach::default()).await.unwrap();
     let web_item = &plan.services[0];
     assert_eq!(web_item.id, "prod/web");
     assert_eq!(web_item.previous_task_definition, web);
@@ -166,9 +168,14 @@ async fn every_problem_is_reported_at_once() {
 
     let mut duplicated = services.clone();
     duplicated.push(service("prod", "web", default_image("web", "repo/web:v2")));
-    let err = plan(&ecs, &events, release(duplicated, rules()))
-        .await
-        .unwrap_err();
+    let err = plan(
+        &ecs,
+        &events,
+        release(duplicated, rules()),
+        &Reach::default(),
+    )
+    .await
+    .unwrap_err();
     // Two entries for prod/web: check_input reports the duplicate first.
     let Error::ManifestInvalid(problems) = &err else {
         panic!("duplicate services are a manifest problem: {err}");
@@ -179,7 +186,9 @@ async fn every_problem_is_reported_at_once() {
     );
 
     let input = release(services, rules());
-    let err = plan(&ecs, &events, input).await.unwrap_err();
+    let err = plan(&ecs, &events, input, &Reach::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     let Error::PreflightFailed(problems) = &err else {
         unreachable!()
@@ -226,7 +235,9 @@ async fn invalid_input_fails_before_any_call() {
         vec![],
     );
     input.release.id = "not valid!".into();
-    let err = plan(&ecs, &events, input).await.unwrap_err();
+    let err = plan(&ecs, &events, input, &Reach::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "ManifestInvalid");
     assert_eq!(ecs.total_calls(), 0);
     assert_eq!(
