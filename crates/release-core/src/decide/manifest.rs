@@ -11,6 +11,7 @@ pub(crate) mod checks;
 mod fields;
 pub mod image;
 mod resolve;
+mod yaml;
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -77,14 +78,10 @@ pub fn parse(file_name: &str, text: &str) -> Result<ReleaseInput, Error> {
 /// [`parse`], with the problems as a list for callers that print them rather than fail with them.
 pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem>> {
     let mut problems = Problems::new(file_name);
-    let document = match serde_yaml_ng::from_str::<Value>(text).and_then(|mut v| {
-        // `<<: *defaults` merge keys are common in hand-written manifests.
-        v.apply_merge()?;
-        Ok(v)
-    }) {
+    let document = match yaml::load(text) {
         Ok(document) => document,
         Err(e) => {
-            problems.push("", "", yaml_error_message(&e));
+            problems.push("", "", yaml::error_message(&e, text));
             return Err(problems.into_vec());
         }
     };
@@ -112,7 +109,7 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
     };
 
     let top_map = top;
-    let release = read_release(top, &mut problems);
+    let release = read_release(top, text, &mut problems);
     let top = Fields::new(top, "", "", TOP_KEYS).with_extensions();
     top.reject_unknown(&mut problems);
     let settings = read_settings(&top, &mut problems);
@@ -329,33 +326,20 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 const EMPTY_RELEASE: &str =
     "the release is empty: give at least one item under `services:` or `tasks:`";
 
-fn yaml_error_message(e: &serde_yaml_ng::Error) -> String {
-    let text = e.to_string();
-    match e.location() {
-        // The library appends "at line L column C"; say it once, up front.
-        Some(at) => {
-            let detail = text
-                .split(" at line ")
-                .next()
-                .unwrap_or(&text)
-                .trim_end_matches(',');
-            format!(
-                "YAML syntax error at line {}, column {}: {detail}",
-                at.line(),
-                at.column()
-            )
-        }
-        None => format!("YAML error: {text}"),
-    }
-}
-
 /// `release:` is a mapping `{id, description}`, or a plain label as in the sample format
-/// (`release: 4.0`), which becomes the description.
-fn read_release(top: &Mapping, problems: &mut Problems) -> (Option<String>, Option<String>) {
+/// (`release: 4.0`), which becomes the description as written in `text` (`4.10` stays `4.10`).
+fn read_release(
+    top: &Mapping,
+    text: &str,
+    problems: &mut Problems,
+) -> (Option<String>, Option<String>) {
     match top.get("release") {
         None => (None, None),
         Some(Value::String(label)) if !label.is_empty() => (None, Some(label.clone())),
-        Some(Value::Number(label)) => (None, Some(label.to_string())),
+        Some(Value::Number(label)) => {
+            let label = yaml::release_label_source(text).unwrap_or_else(|| label.to_string());
+            (None, Some(label))
+        }
         Some(Value::Mapping(map)) => {
             let release = Fields::new(map, "", "release.", RELEASE_KEYS);
             release.reject_unknown(problems);

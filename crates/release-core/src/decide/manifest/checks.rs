@@ -23,14 +23,19 @@ pub(crate) fn in_range(value: i64, range: &RangeInclusive<i64>) -> Result<(), St
     if range.contains(&value) {
         return Ok(());
     }
+    Err(out_of_range(&value.to_string(), range))
+}
+
+/// What is wrong with `value` (as written), a whole number outside `range`.
+pub(crate) fn out_of_range(value: &str, range: &RangeInclusive<i64>) -> String {
     if *range.end() == i64::from(i32::MAX) {
-        return Err(format!("must be {} or more, got {value}", range.start()));
+        return format!("must be {} or more, got {value}", range.start());
     }
-    Err(format!(
+    format!(
         "must be between {} and {}, got {value}",
         range.start(),
         range.end()
-    ))
+    )
 }
 
 /// ECS keeps at least `minimum` percent running and at most `maximum` percent during a rollout.

@@ -56,6 +56,7 @@ pub(crate) fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Sequence(_) => "a list",
         Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) if super::yaml::oversized_integer(value).is_some() => "a number",
         Value::Tagged(_) => "a tagged value",
     }
 }
@@ -127,6 +128,15 @@ impl<'m> Fields<'m> {
                 None
             }
             Value::String(s) => Some(s),
+            value if super::yaml::oversized_integer(value).is_some() => {
+                let n = super::yaml::oversized_integer(value).unwrap_or_default();
+                self.push(
+                    problems,
+                    key,
+                    format!("expected a string, found the number {n} (quote it: \"{n}\")"),
+                );
+                None
+            }
             Value::Null => {
                 self.push(problems, key, "must not be empty");
                 None
@@ -219,6 +229,10 @@ impl<'m> Fields<'m> {
         range: &RangeInclusive<i64>,
     ) -> Option<i64> {
         let value = self.get(key)?;
+        if let Some(n) = super::yaml::oversized_integer(value) {
+            self.push(problems, key, super::checks::out_of_range(n, range));
+            return None;
+        }
         let Some(n) = value.as_i64() else {
             let found = match value {
                 Value::Number(n) => format!("{n}"),
