@@ -36,14 +36,35 @@ fn stderr(o: &Output) -> String {
 /// the others in `plan_moto.rs` (changes, pre-flight problems) and `stack.rs` (failed, refused).
 #[test]
 fn exit_codes() {
-    let cases: [(&[&str], i32); 12] = [
+    let cases: [(&[&str], i32); 14] = [
         (&["validate", "examples/deployment.yaml"], 0),
         (&["validate", "events/manifests/gitops-sample.yaml"], 0),
+        // The public sample's own deployment.yaml, as it is now and with one rule listed twice.
+        (
+            &[
+                "validate",
+                "tests/manifests/gitops-amazon-ecs-sample/deployment.yaml",
+            ],
+            0,
+        ),
+        (
+            &[
+                "render",
+                "tests/manifests/gitops-amazon-ecs-sample/deployment-one-rule-twice.yaml",
+            ],
+            0,
+        ),
         (&["--help"], 0),
         (&["--version"], 0),
         // Invalid manifest.
         (&["validate", "tests/manifests/bad/image-latest.yaml"], 5),
-        (&["render", "tests/manifests/bad/duplicate-rule.yaml"], 5),
+        (
+            &[
+                "render",
+                "tests/manifests/bad/duplicate-rule-container.yaml",
+            ],
+            5,
+        ),
         // Unreadable input, and usage errors clap finds.
         (&["validate", "does/not/exist.yaml"], 8),
         (&["render", "does/not/exist.yaml"], 8),
@@ -162,7 +183,9 @@ fn validate_json_format() {
         "tests/manifests/bad/duplicate-service.yaml"
     );
     assert_eq!(problems[0]["item"], "services[2] (prod/web)");
-    assert_eq!(problems[0]["field"], "serviceName");
+    assert_eq!(problems[0]["field"], "image");
+    let message = problems[0]["message"].as_str().expect("message");
+    assert!(message.contains("in services[0] (prod/web)"), "{message}");
 
     let out = convoy(
         &["validate", "--format", "json", "-"],

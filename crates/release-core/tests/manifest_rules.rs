@@ -81,7 +81,7 @@ fn each_rule_reports_its_item_and_field() {
         ("timeout 59", web_with("timeoutSeconds: 59"), "services[0] (prod/web)", "timeoutSeconds", "between 60 and 10800"),
         ("timeout 10801", web_with("timeoutSeconds: 10801"), "services[0] (prod/web)", "timeoutSeconds", "between 60 and 10800"),
         ("service typo", web_with("desiredcount: 2"), "services[0] (prod/web)", "desiredcount", "did you mean `desiredCount`?"),
-        ("duplicate service", services(&format!("{WEB}{WEB}")), "services[1] (prod/web)", "serviceName", "duplicates services[0]"),
+        ("one container, two images", services(&format!("{WEB}{}", WEB.replace("web:1.0.0", "web:1.0.1"))), "services[1] (prod/web)", "image", "container `web` gets `reg.example.com/web:1.0.1` here but `reg.example.com/web:1.0.0` in services[0] (prod/web)"),
         ("missing rule", task("service: r, image: r/r:1"), "tasks[0]", "ruleName", "is required"),
         ("both rule aliases", task("service: r, ruleName: n, cwRuleName: n, image: r/r:1"), "tasks[0] (n)", "cwRuleName", "mean the same"),
         ("rule name invalid", task("service: r, ruleName: 'n/1', image: r/r:1"), "tasks[0] (n/1)", "ruleName", "not a valid EventBridge rule name"),
@@ -89,8 +89,8 @@ fn each_rule_reports_its_item_and_field() {
         ("event bus empty", task("service: r, ruleName: n, eventBusName: '', image: r/r:1"), "tasks[0] (/n)", "eventBusName", "must not be empty"),
         ("task image missing", task("service: r, ruleName: n"), "tasks[0] (n)", "image", "is required"),
         ("task unknown key", task("service: r, ruleName: n, image: r/r:1, clusterName: prod"), "tasks[0] (n)", "clusterName", "unknown field `clusterName`"),
-        ("duplicate rule", "tasks:\n  - {service: a, ruleName: n, image: r/a:1}\n  - {service: b, cwRuleName: n, image: r/b:1}\n".into(), "tasks[1] (n)", "cwRuleName", "duplicates tasks[0]"),
-        ("duplicate rule on a bus", "tasks:\n  - {service: a, ruleName: n, eventBusName: ops, image: r/a:1}\n  - {service: b, ruleName: n, eventBusName: ops, image: r/b:1}\n".into(), "tasks[1] (ops/n)", "ruleName", "duplicates tasks[0]"),
+        ("rule container, two images", "tasks:\n  - {service: a, ruleName: n, image: r/a:1}\n  - {service: b, cwRuleName: n, image: r/b:1}\n  - {cwRuleName: n, containers: {a: r/a:2}}\n".into(), "tasks[2] (n)", "containers.a", "container `a` gets `r/a:2` here but `r/a:1` in tasks[0] (n)"),
+        ("rule on a bus, two images", "tasks:\n  - {service: a, ruleName: n, eventBusName: ops, image: r/a:1}\n  - {service: a, ruleName: n, eventBusName: ops, image: r/a:2}\n".into(), "tasks[1] (ops/n)", "image", "in tasks[0] (ops/n)"),
     ];
     for (case, yaml, item, field, fragment) in cases {
         let found = problems(&yaml);
@@ -275,6 +275,14 @@ fn cluster_and_service_arns_are_checked_and_compared_by_name() {
         item("prod", &arn("service/api"))
     );
     manifest::validate(FILE, &valid).expect("names or ARNs");
+    // One service named by name and by ARN is one item.
+    let twice = format!(
+        "services:\n{}{}",
+        item("prod", "web"),
+        item(&arn("cluster/prod"), &arn("service/prod/web"))
+    );
+    let twice = manifest::validate(FILE, &twice).expect("one service");
+    assert_eq!(twice.services.len(), 1, "{twice:?}");
     let cases = [
         (
             item(&arn("cluster/"), "web"),
@@ -296,9 +304,10 @@ fn cluster_and_service_arns_are_checked_and_compared_by_name() {
                 "{}{}",
                 item("prod", "web"),
                 item(&arn("cluster/prod"), &arn("service/prod/web"))
+                    .replace("web:1.0.0", "web:1.0.1")
             ),
-            "serviceName",
-            "duplicates services[0]",
+            "image",
+            "but `reg.example.com/web:1.0.0` in services[0] (prod/web)",
         ),
     ];
     for (items, field, fragment) in cases {

@@ -1,4 +1,5 @@
-//! The sample manifests in `events/manifests/` and `examples/`: the AWS GitOps sample format is
+//! The sample manifests in `events/manifests/` and `examples/`, and the public AWS GitOps sample's
+//! own `deployment.yaml` (`tests/manifests/gitops-amazon-ecs-sample/`): the sample format is
 //! accepted unchanged and renders to the expected input; `check_input` agrees with `parse`.
 
 use std::path::Path;
@@ -73,6 +74,69 @@ fn gitops_sample_renders_to_default_images() {
     };
     assert_eq!(input, want);
     assert!(input.release.id.starts_with("r-"));
+}
+
+/// The public sample's own `deployment.yaml`, byte for byte (tests/manifests/gitops-amazon-ecs-sample).
+const UPSTREAM: &str = "tests/manifests/gitops-amazon-ecs-sample";
+
+fn upstream_services() -> Vec<ServiceTarget> {
+    [
+        "a-TS6BT1U6VQBG-Service-HTco3SKTy2J1:2.0.0",
+        "b-1OP5GR8JWHKX7-Service-ExB0A5Jxcnv2:3.0.0",
+        "c-1OP5GR8JWHKX7-Service-ExB0A5Jxcnv2:6.0.0",
+    ]
+    .iter()
+    .map(|spec| {
+        let (letter, rest) = spec.split_once('-').expect("letter-");
+        let (suffix, tag) = rest.split_once(':').expect("suffix:tag");
+        sample_service(
+            &format!("service-{letter}"),
+            &format!("demo-service-{letter}-{suffix}"),
+            &format!("11111111111.dkr.ecr.us-east-1.amazonaws.com/service-{letter}:{tag}"),
+        )
+    })
+    .collect()
+}
+
+fn upstream_image(container: &str, tag: &str) -> String {
+    format!("11111111111.dkr.ecr.us-west-2.amazonaws.com/{container}:{tag}")
+}
+
+#[test]
+fn the_public_samples_own_deployment_yaml_is_accepted_unchanged() {
+    let input = parse(&format!("{UPSTREAM}/deployment.yaml"));
+    assert_eq!(input.release.description.as_deref(), Some("4.0"));
+    assert_eq!(input.services, upstream_services());
+    let rule = |name: &str, container: &str, tag: &str| RuleTarget {
+        rule: name.into(),
+        event_bus: "default".into(),
+        images: default_images(container, &upstream_image(container, tag)),
+    };
+    assert_eq!(
+        input.tasks,
+        [
+            rule("service-x-cw-rule", "service-x", "2.0.0"),
+            rule("service-y-cw-rule", "service-y", "4.0.0"),
+        ]
+    );
+}
+
+#[test]
+fn the_samples_rule_listed_once_per_container_is_one_item_setting_both() {
+    let input = parse(&format!("{UPSTREAM}/deployment-one-rule-twice.yaml"));
+    assert_eq!(input.services, upstream_services());
+    let both: ImageMap = [("service-x", "2.0.0"), ("service-y", "4.0.0")]
+        .into_iter()
+        .map(|(container, tag)| (container.to_string(), upstream_image(container, tag)))
+        .collect();
+    assert_eq!(
+        input.tasks,
+        [RuleTarget {
+            rule: "service-y-cw-rule".into(),
+            event_bus: "default".into(),
+            images: Images::Containers(both),
+        }]
+    );
 }
 
 #[test]
@@ -178,6 +242,8 @@ fn every_sample_passes_check_input_and_round_trips() {
         "events/manifests/gitops-sample-no-tasks.yaml",
         "events/manifests/full.yaml",
         "examples/deployment.yaml",
+        "tests/manifests/gitops-amazon-ecs-sample/deployment.yaml",
+        "tests/manifests/gitops-amazon-ecs-sample/deployment-one-rule-twice.yaml",
     ] {
         let input = parse(file);
         assert_eq!(manifest::check_input(&input), vec![], "{file}");

@@ -10,6 +10,7 @@ pub mod arn;
 pub(crate) mod checks;
 mod fields;
 pub mod image;
+mod merge;
 mod resolve;
 mod yaml;
 
@@ -128,19 +129,24 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
     if absent_or_empty("services") && absent_or_empty("tasks") && !top.has_unknown() {
         problems.push("", "services", EMPTY_RELEASE);
     }
-    // By name: a service named once by name and once by ARN is one service.
-    let service_keys = raw_items(top_map, "services").filter_map(|(i, m)| match service_key(m) {
-        (Some(cluster), Some(service)) => Some((i, arn::service_key(cluster, service))),
-        _ => None,
-    });
-    report_duplicate_services(service_keys, "serviceName", &mut problems);
-    let rule_keys = raw_items(top_map, "tasks")
-        .filter_map(|(i, m)| task_key(m).1.map(|rule| (i, (task_key(m).0, rule))));
-    let rule_field = |i| match raw_items(top_map, "tasks").find(|(j, _)| *j == i) {
-        Some((_, m)) if m.contains_key("cwRuleName") => "cwRuleName",
-        _ => "ruleName",
-    };
-    report_duplicate_rules(rule_keys, rule_field, &mut problems);
+    // Entries naming one service (by name or ARN) or one rule are one item (the sample lists a
+    // rule once per container).
+    let timeout_given =
+        |i| raw_items(top_map, "services").any(|(j, m)| j == i && m.contains_key("timeoutSeconds"));
+    let services = services
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, target)| {
+            target.map(|target| merge::ServiceEntry {
+                index,
+                timeout_given: timeout_given(index),
+                target,
+            })
+        });
+    let services = merge::services(services.collect(), &mut problems);
+    let tasks = tasks.into_iter().enumerate();
+    let tasks = tasks.filter_map(|(index, target)| target.map(|target| (index, target)));
+    let tasks = merge::tasks(tasks.collect(), &mut problems);
 
     if !problems.is_empty() {
         return Err(problems.into_vec());
@@ -153,8 +159,8 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
             source: file_name.to_string(),
         },
         settings,
-        services: services.into_iter().flatten().collect(),
-        tasks: tasks.into_iter().flatten().collect(),
+        services,
+        tasks,
     };
     input.release.id = id.unwrap_or_else(|| derived_release_id(&input));
     if let Err(message) = check_size(&render(&input)) {

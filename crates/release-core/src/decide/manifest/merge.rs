@@ -1,0 +1,182 @@
+//! Entries that name the same service (cluster and service, by name or ARN) or the same rule (bus
+//! and rule) are one item of the release. The public GitOps sample lists a rule once per container
+//! it changes; such entries become one item, at the first entry's place, that sets every container
+//! they name. Only what cannot be merged is refused: one container given two images, or two
+//! different values of a service's deployment setting.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::hash::Hash;
+
+use super::checks::{service_label, task_label};
+use super::fields::Problems;
+use super::{arn, DEFAULT_TIMEOUT_SECONDS};
+use crate::contract::{ImageMap, Images, RuleTarget, ServiceTarget};
+
+/// A service entry that was read without problems, with its index in `services:`.
+pub(super) struct ServiceEntry {
+    pub(super) index: usize,
+    pub(super) target: ServiceTarget,
+    /// `timeoutSeconds` was written (the target holds the default otherwise).
+    pub(super) timeout_given: bool,
+}
+
+/// The service entries, those naming one service merged into one item.
+pub(super) fn services(entries: Vec<ServiceEntry>, problems: &mut Problems) -> Vec<ServiceTarget> {
+    let groups = group(entries, |e| {
+        let (cluster, service) = arn::service_key(&e.target.cluster, &e.target.service);
+        (cluster.to_string(), service.to_string())
+    });
+    groups
+        .into_iter()
+        .map(|group| merge_service(group, problems))
+        .collect()
+}
+
+/// The task entries (with their indexes in `tasks:`), those naming one rule merged into one item.
+pub(super) fn tasks(entries: Vec<(usize, RuleTarget)>, problems: &mut Problems) -> Vec<RuleTarget> {
+    let groups = group(entries, |(_, t)| (t.event_bus.clone(), t.rule.clone()));
+    groups
+        .into_iter()
+        .map(|group| {
+            let labelled: Vec<(String, &Images)> = group
+                .iter()
+                .map(|(i, t)| (task_label(*i, &t.event_bus, Some(&t.rule)), &t.images))
+                .collect();
+            let images = merge_images("rule", &labelled, problems);
+            let mut merged = group[0].1.clone();
+            merged.images = images;
+            merged
+        })
+        .collect()
+}
+
+fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTarget {
+    let label =
+        |e: &ServiceEntry| service_label(e.index, Some(&e.target.cluster), Some(&e.target.service));
+    let labelled: Vec<(String, &Images)> =
+        group.iter().map(|e| (label(e), &e.target.images)).collect();
+    let images = merge_images("service", &labelled, problems);
+    let (mut desired, mut minimum, mut maximum, mut timeout) = (None, None, None, None);
+    for (entry, (label, _)) in group.iter().zip(&labelled) {
+        let t = &entry.target;
+        agree(
+            &mut desired,
+            t.desired_count,
+            label,
+            "desiredCount",
+            problems,
+        );
+        let min = t.minimum_healthy_percent;
+        agree(&mut minimum, min, label, "minimumHealthyPercent", problems);
+        agree(
+            &mut maximum,
+            t.maximum_percent,
+            label,
+            "maximumPercent",
+            problems,
+        );
+        let given = entry.timeout_given.then_some(t.timeout_seconds);
+        agree(&mut timeout, given, label, "timeoutSeconds", problems);
+    }
+    let first = &group[0].target;
+    ServiceTarget {
+        cluster: first.cluster.clone(),
+        service: first.service.clone(),
+        images,
+        desired_count: desired.map(|(v, _)| v),
+        minimum_healthy_percent: minimum.map(|(v, _)| v),
+        maximum_percent: maximum.map(|(v, _)| v),
+        timeout_seconds: timeout.map_or(DEFAULT_TIMEOUT_SECONDS, |(v, _)| v),
+    }
+}
+
+/// Keeps the first value given for a setting (and where); a different one later is a problem.
+fn agree<T: PartialEq + Display + Copy>(
+    kept: &mut Option<(T, String)>,
+    value: Option<T>,
+    label: &str,
+    field: &str,
+    problems: &mut Problems,
+) {
+    let Some(value) = value else { return };
+    match kept {
+        None => *kept = Some((value, label.to_string())),
+        Some((earlier, _)) if *earlier == value => {}
+        Some((earlier, earlier_label)) => problems.push(
+            label,
+            field,
+            format!(
+                "is {value} here but {earlier} in {earlier_label}: entries for one service are \
+                 merged into one item, so their settings must agree"
+            ),
+        ),
+    }
+}
+
+/// Every container the entries name, each with its one image. Entries that all name the same one
+/// container the sample way (`service` + `image`) stay that way, so that container may still be
+/// the task definition's only one under another name; otherwise every named container must exist.
+fn merge_images(what: &str, entries: &[(String, &Images)], problems: &mut Problems) -> Images {
+    let mut map = ImageMap::new();
+    let mut named_in: HashMap<String, &str> = HashMap::new();
+    for (label, images) in entries {
+        let named: Vec<(&String, &String, String)> = match images {
+            Images::Default { preferred, image } => vec![(preferred, image, "image".to_string())],
+            Images::Containers(containers) => containers
+                .iter()
+                .map(|(name, image)| (name, image, format!("containers.{name}")))
+                .collect(),
+        };
+        for (container, image, field) in named {
+            match map.get(container) {
+                None => {
+                    map.insert(container.clone(), image.clone());
+                    named_in.insert(container.clone(), label);
+                }
+                Some(earlier) if earlier == image => {}
+                Some(earlier) => {
+                    let earlier_label = named_in.get(container).copied().unwrap_or_default();
+                    problems.push(
+                        label,
+                        &field,
+                        format!(
+                            "container `{container}` gets `{image}` here but `{earlier}` in \
+                             {earlier_label}: entries for one {what} are merged into one item, \
+                             and a container takes one image per release"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let first = entries[0].1;
+    let one_sample_container = entries.iter().all(|(_, images)| {
+        matches!((images, first), (
+            Images::Default { preferred, .. },
+            Images::Default { preferred: first, .. },
+        ) if preferred == first)
+    });
+    if one_sample_container {
+        first.clone()
+    } else {
+        Images::Containers(map)
+    }
+}
+
+/// The entries grouped by `key`, each group in entry order, groups in order of first appearance.
+fn group<E, K: Eq + Hash>(entries: Vec<E>, key: impl Fn(&E) -> K) -> Vec<Vec<E>> {
+    let mut at: HashMap<K, usize> = HashMap::new();
+    let mut groups: Vec<Vec<E>> = Vec::new();
+    for entry in entries {
+        let k = key(&entry);
+        match at.get(&k) {
+            Some(&i) => groups[i].push(entry),
+            None => {
+                at.insert(k, groups.len());
+                groups.push(vec![entry]);
+            }
+        }
+    }
+    groups
+}
