@@ -395,8 +395,10 @@ fn debug_fields(pretty: &str) -> Vec<(String, String)> {
 }
 
 /// The request RegisterTaskDefinition would send must have no field left `None` when the described
-/// definition has every field: a field added to the SDK's RegisterTaskDefinitionInput shows up
-/// here as `None` until `copy_register_fields` copies it.
+/// definition has every field: a field added to the SDK's RegisterTaskDefinitionInput (as
+/// `trustedExecutionConfiguration` is in SDKs newer than this one) shows up here as `None` until
+/// `decide::taskdef::register_input` copies it. A field the SDK itself does not know yet is caught
+/// at run time instead (`a_field_the_sdk_cannot_carry_is_named_and_nothing_is_registered`).
 #[tokio::test]
 async fn register_copies_every_accepted_field() {
     let captured = Arc::new(Mutex::new(None));
@@ -600,4 +602,112 @@ async fn list_services_refused_is_access_denied() {
     let err = EcsApi::list_services(&ecs, "prod").await.unwrap_err();
     assert_eq!(err.name(), "AccessDenied", "{err}");
     assert!(err.to_string().contains("ListServices prod"), "{err}");
+}
+
+/// A DescribeTaskDefinition answer as ECS sends it (fields only ECS sets, containers with their
+/// zero and empty defaults), with `extra` fields in the task definition and its first container.
+fn described_answer(extra: serde_json::Value, extra_in_container: serde_json::Value) -> String {
+    let mut app = serde_json::json!({
+        "name": "app", "image": "registry.example.com/web:v1", "cpu": 0, "essential": true,
+        "portMappings": [{"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}],
+        "environment": [{"name": "MODE", "value": "prod"}], "mountPoints": [], "volumesFrom": [],
+        "systemControls": [], "disableNetworking": false
+    });
+    let mut definition = serde_json::json!({
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+        "family": "web", "revision": 7, "status": "ACTIVE",
+        "networkMode": "awsvpc", "volumes": [], "placementConstraints": [],
+        "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.docker-remote-api.1.18"}],
+        "compatibilities": ["EC2", "FARGATE"], "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "registeredAt": 1.7e9, "registeredBy": "arn:aws:iam::123456789012:role/deployer"
+    });
+    for (target, fields) in [(&mut app, extra_in_container), (&mut definition, extra)] {
+        for (key, value) in fields.as_object().unwrap() {
+            target[key] = value.clone();
+        }
+    }
+    definition["containerDefinitions"] = serde_json::json!([app]);
+    serde_json::json!({"taskDefinition": definition, "tags": [{"key": "team", "value": "web"}]})
+        .to_string()
+}
+
+/// A field of the current API that this SDK does not know (`trustedExecutionConfiguration`, for
+/// ECS Managed Instances) would be lost by a clone: the register step refuses the definition,
+/// naming the field, and registers nothing. A definition without such fields is cloned.
+#[tokio::test]
+async fn a_field_the_sdk_cannot_carry_is_named_and_nothing_is_registered() {
+    use aws_sdk_ecs::config::http::HttpResponse;
+    use aws_smithy_types::body::SdkBody;
+    use release_core::steps::register::register;
+
+    let answer = |extra: serde_json::Value, in_container: serde_json::Value| {
+        let body = described_answer(extra, in_container);
+        mock!(Client::describe_task_definition).then_http_response(move || {
+            HttpResponse::new(200.try_into().unwrap(), SdkBody::from(body.clone()))
+        })
+    };
+    let registered = || {
+        mock!(Client::register_task_definition).then_output(|| {
+            RegisterTaskDefinitionOutput::builder()
+                .task_definition(
+                    TaskDefinition::builder()
+                        .task_definition_arn(
+                            "arn:aws:ecs:us-east-1:123456789012:task-definition/web:8",
+                        )
+                        .build(),
+                )
+                .build()
+        })
+    };
+    let images = [("app".to_owned(), "registry.example.com/web:v2".to_owned())].into();
+    let previous = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7";
+
+    // As ECS answers today for a definition without new fields: every field carried, registered.
+    let (clean, register_clean) = (
+        answer(serde_json::json!({}), serde_json::json!({})),
+        registered(),
+    );
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&clean, &register_clean]);
+    let (_, tags, uncopied) = ecs
+        .describe_task_definition_to_copy(previous)
+        .await
+        .unwrap();
+    assert_eq!(uncopied, Vec::<String>::new());
+    assert_eq!(tags.len(), 1);
+    let arn = register(&ecs, "r-1", previous, &images).await.unwrap();
+    assert!(arn.ends_with("web:8"), "{arn}");
+    assert_eq!(register_clean.num_calls(), 1);
+
+    // With fields this SDK drops when it reads the answer.
+    let lossy = answer(
+        serde_json::json!({"trustedExecutionConfiguration": {
+            "isolationMode": "CONFIDENTIAL_SANDBOX", "attestationPolicy": "eyJwb2xpY3kiOiB0cnVlfQ=="
+        }}),
+        serde_json::json!({"futureContainerSetting": {"enabled": true}}),
+    );
+    let register_lossy = registered();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&lossy, &register_lossy]);
+    let (_, _, uncopied) = ecs
+        .describe_task_definition_to_copy(previous)
+        .await
+        .unwrap();
+    assert_eq!(
+        uncopied,
+        [
+            "containerDefinitions[0].futureContainerSetting",
+            "trustedExecutionConfiguration"
+        ]
+    );
+    let err = register(&ecs, "r-1", previous, &images).await.unwrap_err();
+    assert_eq!(err.name(), "TaskDefinitionRejected");
+    let message = err.to_string();
+    for fragment in [
+        "task-definition/web:7",
+        "`containerDefinitions[0].futureContainerSetting`, `trustedExecutionConfiguration` cannot \
+         be copied into a new revision",
+    ] {
+        assert!(message.contains(fragment), "{fragment}: {message}");
+    }
+    assert_eq!(register_lossy.num_calls(), 0, "nothing is registered");
 }

@@ -4,7 +4,14 @@
 //! mapped to the stable error names by the shared [`map_sdk_error`], told here what ECS's own codes
 //! mean ([`classify`]).
 
+use std::sync::{Arc, Mutex};
+
 use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_ecs::config::{BehaviorVersion, ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_ecs::error::BoxError;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
     Cluster, DeploymentConfiguration, DesiredStatus, Service, SortOrder, Tag, Task, TaskDefinition,
@@ -14,7 +21,7 @@ use aws_sdk_ecs::Client;
 
 use super::{map_sdk_error, CallFailure, EcsApi, ErrorKind, Found, Reached, ServiceUpdate};
 use crate::contract::TaskDefRef;
-use crate::decide::taskdef::register_input;
+use crate::decide::taskdef::{register_input, uncopied_fields};
 use crate::Error;
 
 /// DescribeClusters accepts up to 100 clusters per call.
@@ -169,6 +176,42 @@ impl EcsApi for Client {
         Ok((definition, out.tags.unwrap_or_default()))
     }
 
+    async fn describe_task_definition_to_copy(
+        &self,
+        task_definition: &str,
+    ) -> Result<(TaskDefinition, Vec<Tag>, Vec<String>), Error> {
+        let answer = Captured::default();
+        let out = self
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .include(TaskDefinitionField::Tags)
+            .customize()
+            .interceptor(answer.clone())
+            .send()
+            .await
+            .map_err(|e| ecs_error(Op::DescribeTaskDefinition, task_definition, e))?;
+        let definition = out.task_definition.ok_or_else(|| {
+            Error::internal(format!(
+                "DescribeTaskDefinition {task_definition}: no task definition in the response"
+            ))
+        })?;
+        let unreadable = |what: &str| {
+            Error::internal(format!(
+                "DescribeTaskDefinition {task_definition}: {what} could not be read to check that \
+                 a new revision keeps every field"
+            ))
+        };
+        let described = answer
+            .json()
+            .and_then(|answer| answer.get("taskDefinition").cloned())
+            .ok_or_else(|| unreadable("the answer"))?;
+        let request = registration_json(&definition)
+            .await
+            .ok_or_else(|| unreadable("the registration request"))?;
+        let uncopied = uncopied_fields(&described, &request);
+        Ok((definition, out.tags.unwrap_or_default(), uncopied))
+    }
+
     async fn register_task_definition(
         &self,
         definition: &TaskDefinition,
@@ -311,4 +354,76 @@ impl EcsApi for Client {
             .await
             .map_err(|e| ecs_error(Op::ListServices, cluster, e))
     }
+}
+
+/// A body of one call, kept by an interceptor: DescribeTaskDefinition's answer as AWS sent it (the
+/// SDK drops the fields it does not know when it reads it), or a registration request as the SDK
+/// would send it.
+#[derive(Debug, Clone, Default)]
+struct Captured(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Captured {
+    fn keep(&self, body: Option<&[u8]>) {
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = body.map(<[u8]>::to_vec);
+        }
+    }
+
+    fn json(&self) -> Option<serde_json::Value> {
+        let kept = self.0.lock().ok()?;
+        serde_json::from_slice(kept.as_deref()?).ok()
+    }
+}
+
+impl Intercept for Captured {
+    fn name(&self) -> &'static str {
+        "convoy::Captured"
+    }
+
+    /// The answer's body, read into memory by now.
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.keep(context.response().body().bytes());
+        Ok(())
+    }
+}
+
+/// Keeps the serialized request and ends the call there, before it is signed or sent.
+#[derive(Debug)]
+struct SerializeOnly(Captured);
+
+impl Intercept for SerializeOnly {
+    fn name(&self) -> &'static str {
+        "convoy::SerializeOnly"
+    }
+
+    fn read_after_serialization(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.keep(context.request().body().bytes());
+        Err("serialized only: a registration request is read, never sent".into())
+    }
+}
+
+/// The JSON the SDK sends to register `definition` ([`register_input`], no tags): serialized by a
+/// client of its own that is stopped before signing, so it needs no region or credentials and
+/// sends nothing.
+async fn registration_json(definition: &TaskDefinition) -> Option<serde_json::Value> {
+    let request = Captured::default();
+    let offline = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .interceptor(SerializeOnly(request.clone()))
+        .build();
+    // The call ends in SerializeOnly's error by design; what counts is the kept request.
+    let _ = register_input(definition, &[])
+        .send_with(&Client::from_conf(offline))
+        .await;
+    request.json()
 }

@@ -80,6 +80,19 @@ pub trait EcsApi: Send + Sync {
         task_definition: &str,
     ) -> impl Future<Output = Result<(TaskDefinition, Vec<Tag>), Error>> + Send;
 
+    /// [`Self::describe_task_definition`] of a definition a new revision is to be cloned from, with
+    /// the fields its registration request could not carry (see
+    /// [`crate::decide::taskdef::uncopied_fields`]): none for definitions built from the SDK's types.
+    fn describe_task_definition_to_copy(
+        &self,
+        task_definition: &str,
+    ) -> impl Future<Output = Result<(TaskDefinition, Vec<Tag>, Vec<String>), Error>> + Send {
+        async move {
+            let (definition, tags) = self.describe_task_definition(task_definition).await?;
+            Ok((definition, tags, Vec::new()))
+        }
+    }
+
     /// Registers `definition` as a new revision of its family, every field that RegisterTaskDefinition
     /// accepts carried over. Returns the registered definition.
     fn register_task_definition(

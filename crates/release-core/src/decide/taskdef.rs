@@ -125,7 +125,9 @@ pub fn release_tags(existing: &[Tag], release_id: &str, previous: &str) -> Resul
 /// a compile error. Instead `register_copies_every_accepted_field` (tests/ecs_adapter.rs) fills
 /// every field of a TaskDefinition, captures the request the SDK would send and fails on any
 /// request field left `None` — which is what a field added to RegisterTaskDefinition in a newer
-/// SDK looks like until it is copied here.
+/// SDK looks like until it is copied here. A field AWS already sends but this SDK does not know
+/// cannot be copied at all: [`uncopied_fields`] finds it in the raw answer and the register step
+/// refuses the clone ([`check_copyable`]).
 // `inferenceAccelerators` is deprecated by ECS but still accepted: a definition that has them
 // keeps them, or the clone would not be lossless.
 #[allow(deprecated)]
@@ -170,6 +172,98 @@ pub fn reusable(
     ours && register_input(latest, &[]) == register_input(&desired.definition, &[])
 }
 
+/// Fields of a DescribeTaskDefinition answer that only describe a revision (ECS sets them); a
+/// registration does not take them.
+const DESCRIBED_ONLY: &[&str] = &[
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+];
+
+/// The fields of a described task definition (`described`: the `taskDefinition` JSON of
+/// DescribeTaskDefinition, as AWS sent it) that its registration request (`request`: the JSON the
+/// SDK sends for [`register_input`]) would not carry, as paths (`trustedExecutionConfiguration`,
+/// `containerDefinitions[0].newSetting`, sorted): fields this SDK does not know (it drops them when it
+/// reads the answer) or that [`register_input`] does not copy. A new revision registered anyway
+/// would silently lose them. A field left out whose value is zero, false, empty or null counts as
+/// carried: the SDK leaves such defaults out of a request.
+pub fn uncopied_fields(described: &serde_json::Value, request: &serde_json::Value) -> Vec<String> {
+    let mut uncopied = Vec::new();
+    if let serde_json::Value::Object(fields) = described {
+        for (key, value) in fields {
+            if !DESCRIBED_ONLY.contains(&key.as_str()) {
+                compare(key, value, request.get(key), &mut uncopied);
+            }
+        }
+    }
+    uncopied.sort();
+    uncopied
+}
+
+fn compare(
+    path: &str,
+    described: &serde_json::Value,
+    request: Option<&serde_json::Value>,
+    uncopied: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    let Some(request) = request else {
+        let default = match described {
+            Value::Null => true,
+            Value::Bool(b) => !b,
+            Value::Number(n) => n.as_f64() == Some(0.0),
+            Value::String(s) => s.is_empty(),
+            Value::Array(items) => items.is_empty(),
+            Value::Object(fields) => fields.is_empty(),
+        };
+        if !default {
+            uncopied.push(path.to_string());
+        }
+        return;
+    };
+    match described {
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                compare(&format!("{path}.{key}"), value, request.get(key), uncopied);
+            }
+        }
+        Value::Array(items) => {
+            for (i, value) in items.iter().enumerate() {
+                compare(&format!("{path}[{i}]"), value, request.get(i), uncopied);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Refuses to clone `definition` when its registration would lose `uncopied` fields (see
+/// [`uncopied_fields`]), naming them: a release never registers a revision that differs from the
+/// one it replaces in more than its images and tags.
+pub fn check_copyable(definition: &TaskDefinition, uncopied: &[String]) -> Result<(), Error> {
+    if uncopied.is_empty() {
+        return Ok(());
+    }
+    let fields = uncopied
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::TaskDefinitionRejected {
+        message: format!(
+            "{}: {fields} cannot be copied into a new revision by this convoy (its AWS SDK does \
+             not know them), so a new revision would lose them: none is registered; update \
+             convoy, or register the revision by hand",
+            display_name(definition)
+        ),
+        source: None,
+    })
+}
+
 /// Builders the decision tests and the register step's tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
@@ -207,6 +301,50 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::{container, images, keys, tag};
     use super::*;
+
+    #[test]
+    fn fields_a_request_would_not_carry_are_named_by_path() {
+        let described = serde_json::json!({
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+            "revision": 7,
+            "status": "ACTIVE",
+            "registeredAt": 1_700_000_000.0,
+            "family": "web",
+            "containerDefinitions": [
+                {"name": "app", "image": "web:1", "cpu": 0, "essential": true,
+                 "environment": [], "mountPoints": [], "newSetting": {"on": true}},
+                {"name": "log", "image": "fluent:1", "cpu": 0, "disableNetworking": false}
+            ],
+            "volumes": [],
+            "trustedExecutionConfiguration": {"isolationMode": "ISOLATED_SANDBOX"}
+        });
+        let request = serde_json::json!({
+            "family": "web",
+            "containerDefinitions": [
+                {"name": "app", "image": "web:2", "essential": true, "environment": [],
+                 "mountPoints": []},
+                {"name": "log", "image": "fluent:1"}
+            ],
+            "volumes": []
+        });
+        assert_eq!(
+            uncopied_fields(&described, &request),
+            [
+                "containerDefinitions[0].newSetting",
+                "trustedExecutionConfiguration"
+            ]
+        );
+        assert_eq!(uncopied_fields(&request, &request), Vec::<String>::new());
+        let web = TaskDefinition::builder().family("web").revision(7).build();
+        let err = check_copyable(&web, &["trustedExecutionConfiguration".into()]).unwrap_err();
+        assert_eq!(err.name(), "TaskDefinitionRejected");
+        assert!(
+            err.to_string()
+                .contains("web:7: `trustedExecutionConfiguration` cannot be copied"),
+            "{err}"
+        );
+        assert!(check_copyable(&web, &[]).is_ok());
+    }
 
     const DIGEST: &str =
         "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:0000000000000000000000000000000000000000000000000000000000000001";

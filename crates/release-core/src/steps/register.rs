@@ -7,7 +7,7 @@ use tracing::{info, info_span, Instrument};
 
 use crate::aws::{EcsApi, ObjectStore};
 use crate::contract::{ImageMap, PlanItem, RegisterInput, RuleItem, ServiceItem, TaskDefRef};
-use crate::decide::taskdef::{display_name, reusable, rewrite};
+use crate::decide::taskdef::{check_copyable, display_name, reusable, rewrite};
 use crate::records::{RecordStore, PLAN};
 use crate::Error;
 
@@ -21,17 +21,19 @@ pub async fn register<E: EcsApi>(
 ) -> Result<String, Error> {
     // The family's newest revision first: it is what a retry of this release would reuse, and most
     // services run it, so one DescribeTaskDefinition usually serves both (the read bucket is shared).
-    let (latest, latest_tags) = ecs
-        .describe_task_definition(TaskDefRef::new(previous).family())
+    let (latest, latest_tags, latest_uncopied) = ecs
+        .describe_task_definition_to_copy(TaskDefRef::new(previous).family())
         .await?;
-    let (current, tags) = if latest
+    let (current, tags, uncopied) = if latest
         .task_definition_arn()
         .is_some_and(|arn| TaskDefRef::new(arn).same_as(previous))
     {
-        (latest.clone(), latest_tags.clone())
+        (latest.clone(), latest_tags.clone(), latest_uncopied)
     } else {
-        ecs.describe_task_definition(previous).await?
+        ecs.describe_task_definition_to_copy(previous).await?
     };
+    // A field the request cannot carry would be lost in the new revision: refuse, naming it.
+    check_copyable(&current, &uncopied)?;
     let desired = rewrite(&current, &tags, images, release_id)?;
     if reusable(&latest, &latest_tags, &desired, release_id) {
         let arn = display_name(&latest);
