@@ -13,7 +13,7 @@ use release_core::decide::rollback::{retry_error, Overwrite};
 use release_core::steps::check_stability::check;
 use release_core::steps::rollback::rollback;
 use release_core::Error;
-use rollback_fixture::{aws, released, running, targets, task_definition_of};
+use rollback_fixture::{aws, described, released, running, targets, task_definition_of};
 use serde_json::json;
 
 fn outcomes(restores: &[release_core::contract::Restore]) -> Vec<(String, RestoreOutcome)> {
@@ -84,16 +84,8 @@ async fn rollback_restores_services_and_rule_targets_and_is_idempotent() {
 
 /// The id of the PRIMARY deployment of `cluster/service`: a new one means an UpdateService.
 async fn primary(aws: &rollback_fixture::Aws, cluster: &str, service: &str) -> String {
-    aws.ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
+    described(aws, cluster, service)
         .await
-        .unwrap()
-        .services
-        .unwrap()
-        .remove(0)
         .deployments
         .unwrap()
         .into_iter()
@@ -212,17 +204,7 @@ async fn a_throttled_restore_is_retryable_and_the_retry_restores_it() {
 
 /// desiredCount and percentages as `cluster/service` has them now.
 async fn settings(aws: &rollback_fixture::Aws, cluster: &str, service: &str) -> (i32, i32, i32) {
-    let s = aws
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
-        .await
-        .unwrap()
-        .services
-        .unwrap()
-        .remove(0);
+    let s = described(aws, cluster, service).await;
     let config = s.deployment_configuration.unwrap();
     (
         s.desired_count,

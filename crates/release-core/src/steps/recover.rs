@@ -16,14 +16,14 @@ use crate::aws::locks::{ExecutionInputs, Executions, LockStore};
 use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
     DeployResults, ExecutionStatus, ExecutionStatusChange, Plan, Records, Recovery, RecoveryAction,
-    ReleaseRecords, ReleaseReport, StabilityOutput, StabilityPhase, StepFailures,
+    ReleaseRecords, ReleaseReport, StepFailures,
 };
 use crate::decide::lock::{items_to_lock, lock_item};
 use crate::decide::recover::{acts_on, needs_rollback, problems, rollback_input, HeldByOthers};
 use crate::decide::report::{bounded, build, OUTPUT_BUDGET};
 use crate::decide::rollback::Overwrite;
 use crate::error::with_causes;
-use crate::records::{stability_name, RecordStore, PLAN, REPORT, ROLLBACK};
+use crate::records::{RecordStore, PLAN, REPORT};
 use crate::steps::finish_release::observe;
 use crate::steps::{ledger, lock, rollback};
 use crate::{Error, Problem};
@@ -231,19 +231,7 @@ async fn finish(
         let (input, mut left_alone) = rollback_input(&recorded, &held);
         let mut output = rollback::rollback(ecs, events, &input, Overwrite::OwnWorkOnly).await;
         output.restores.append(&mut left_alone);
-        let awaited = StabilityOutput {
-            items: output.items.clone(),
-            pending: output.pending,
-            failed: output.failed,
-        };
-        store.write(&ended.records, ROLLBACK, &output).await?;
-        store
-            .write(
-                &ended.records,
-                stability_name(StabilityPhase::Rollback),
-                &awaited,
-            )
-            .await?;
+        let awaited = rollback::record(store, &ended.records, &output).await?;
         started = awaited.pending;
         recorded.rollback = Some(output);
         recorded.rollback_stability = Some(awaited);

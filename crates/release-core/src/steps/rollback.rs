@@ -15,8 +15,9 @@ use aws_sdk_ecs::types::{DeploymentRolloutState, Service};
 
 use crate::aws::{classify, CallFailure, EcsApi, ErrorKind, EventsApi, ObjectStore, ServiceUpdate};
 use crate::contract::{
-    DeploymentStatus, ReleaseRecords, Restore, RestoreOutcome, RollbackInput, RollbackOutput,
-    RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts, StabilityOutput, StabilityPhase,
+    DeploymentStatus, Records, ReleaseRecords, Restore, RestoreOutcome, RollbackInput,
+    RollbackOutput, RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts, StabilityOutput,
+    StabilityPhase,
 };
 use crate::decide::rollback::{
     await_record, failed_restore, forced_reason, left_alone_reason, restore, retry_error,
@@ -159,24 +160,31 @@ pub async fn rollback_release(
 ) -> Result<StabilityCounts, Error> {
     let records = store.deployed(&input.records, &input.deploy).await?;
     let output = rollback(ecs, events, &records, Overwrite::OwnWorkOnly).await;
-    let awaited = StabilityOutput {
-        items: output.items.clone(),
-        pending: output.pending,
-        failed: output.failed,
-    };
-    store.write(&input.records, ROLLBACK, &output).await?;
-    store
-        .write(
-            &input.records,
-            stability_name(StabilityPhase::Rollback),
-            &awaited,
-        )
-        .await?;
+    let awaited = record(store, &input.records, &output).await?;
     if let Some(e) = retry_error(&output.restores) {
         tracing::warn!(error = %e, "restores failed; the step is retried");
         return Err(e);
     }
     Ok(awaited.counts())
+}
+
+/// Records what a rollback restored (`rollback.json`) and the deployments it started as the first
+/// AwaitRollback round (`stability/rollback.json`); returns that round.
+pub async fn record(
+    store: &RecordStore<impl ObjectStore>,
+    records: &Records,
+    output: &RollbackOutput,
+) -> Result<StabilityOutput, Error> {
+    let awaited = StabilityOutput {
+        items: output.items.clone(),
+        pending: output.pending,
+        failed: output.failed,
+    };
+    store.write(records, ROLLBACK, output).await?;
+    store
+        .write(records, stability_name(StabilityPhase::Rollback), &awaited)
+        .await?;
+    Ok(awaited)
 }
 
 /// The error name of an entry PutTargets rejected, by its code.

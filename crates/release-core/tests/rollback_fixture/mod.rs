@@ -100,8 +100,8 @@ pub async fn deploy(
     }
 }
 
-/// The task definition a service runs now.
-pub async fn running(aws: &Aws, cluster: &str, service: &str) -> String {
+/// `cluster/service` as DescribeServices has it now.
+pub async fn described(aws: &Aws, cluster: &str, service: &str) -> aws_sdk_ecs::types::Service {
     aws.ecs
         .describe_services()
         .cluster(cluster)
@@ -112,6 +112,12 @@ pub async fn running(aws: &Aws, cluster: &str, service: &str) -> String {
         .services
         .unwrap()
         .remove(0)
+}
+
+/// The task definition a service runs now.
+pub async fn running(aws: &Aws, cluster: &str, service: &str) -> String {
+    described(aws, cluster, service)
+        .await
         .task_definition
         .unwrap()
 }
