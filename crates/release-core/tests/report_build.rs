@@ -464,6 +464,29 @@ fn report_lines_carry_reasons_and_kinds() {
 }
 
 #[test]
+fn a_restored_rollout_never_confirmed_says_so() {
+    // The release stopped (a crash, an operator) while both rollouts were in progress.
+    let input = ReleaseRecords {
+        plan: plan(RollbackPolicy::All),
+        results: results(),
+        stability: Some(verdicts(Outcome::InProgress, Outcome::InProgress)),
+        rollback: Some(restored(&[
+            ("prod/web", RestoreOutcome::Restored),
+            ("prod/api", RestoreOutcome::Restored),
+            ("default/nightly/report", RestoreOutcome::Restored),
+        ])),
+        rollback_stability: None,
+        failures: Default::default(),
+    };
+    let report = build(&input, &Observed::new());
+    assert_eq!(report.items[0].outcome, ItemOutcome::RolledBack);
+    assert_eq!(
+        report.items[0].reason.as_deref(),
+        Some("restored: the release stopped before its rollout was confirmed")
+    );
+}
+
+#[test]
 fn observed_task_definitions_win_over_inference() {
     let input = ReleaseRecords {
         plan: plan(RollbackPolicy::None),

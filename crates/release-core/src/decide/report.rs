@@ -177,9 +177,15 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
             ) => {
                 inferred_final = previous.to_owned();
                 let what = format!("restored{}", restored_settings(r));
-                if outcome == ItemOutcome::Deployed || (base.unconfirmed && started) {
+                if outcome == ItemOutcome::Deployed {
                     outcome = ItemOutcome::RolledBack;
                     reason = join_reason(None, format!("{what} after another item failed"));
+                } else if base.unconfirmed && started {
+                    outcome = ItemOutcome::RolledBack;
+                    reason = join_reason(
+                        None,
+                        format!("{what}: the release stopped before its rollout was confirmed"),
+                    );
                 } else if started {
                     reason = join_reason(reason, format!("{what} to the previous task definition"));
                 }
