@@ -19,6 +19,7 @@ mod plan_view;
 mod progress;
 mod release_view;
 mod restore;
+mod start_input;
 
 use error::CliError;
 use exit::Exit;
@@ -74,7 +75,7 @@ fn main() -> ExitCode {
     };
     let ended = match cli.command {
         Command::Validate(args) => cmd::validate::run(&args),
-        Command::Render(args) => cmd::render::run(&args),
+        Command::Render(args) => block_on(cmd::render::run(&args)),
         Command::Plan(args) => block_on(cmd::plan::run(&args)),
         Command::Deploy(args) => block_on(cmd::deploy::run(&args)),
         Command::Watch(args) => block_on(cmd::watch::run(&args)),

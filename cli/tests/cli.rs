@@ -12,6 +12,8 @@ fn convoy(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_convoy"))
         .args(args)
         .current_dir(repo(""))
+        // deploy would use a records bucket from the caller's shell.
+        .env_remove("CONVOY_RECORDS_BUCKET")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -236,7 +238,7 @@ fn render_of_an_invalid_manifest_prints_problems_on_stderr_only() {
 }
 
 #[test]
-fn render_and_validate_refuse_a_release_too_large_for_an_execution() {
+fn a_release_above_32_kib_renders_by_reference_only_with_a_bucket() {
     let mut yaml = String::from("services:\n");
     for i in 0..1200 {
         yaml.push_str(&format!(
@@ -245,16 +247,47 @@ fn render_and_validate_refuse_a_release_too_large_for_an_execution() {
              envoy: 'public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod'}}}}\n"
         ));
     }
-    let render = convoy(&["render", "-"], Some(&yaml));
-    assert_eq!(render.status.code(), Some(5), "{}", stderr(&render));
-    assert!(stdout(&render).is_empty(), "nothing rendered");
+    // 1,200 services: above Step Functions' 256 KiB, a valid release started by reference.
     let validate = convoy(&["validate", "-"], Some(&yaml));
-    assert_eq!(validate.status.code(), Some(5));
-    for said in [stderr(&render), stdout(&validate)] {
-        assert!(
-            said.contains("-: the release renders to ")
-                && said.contains("at most 262,144 bytes, 256 KiB, per execution"),
-            "{said}"
-        );
+    assert_eq!(validate.status.code(), Some(0), "{}", stdout(&validate));
+    assert!(
+        stdout(&validate).contains("valid release")
+            && stdout(&validate).contains("above 32,768 inline: started by reference"),
+        "{}",
+        stdout(&validate)
+    );
+    // render without a bucket: refused, saying how (exit 8), nothing printed.
+    let render = convoy(&["render", "-"], Some(&yaml));
+    assert_eq!(render.status.code(), Some(8), "{}", stderr(&render));
+    assert!(stdout(&render).is_empty(), "nothing rendered");
+    let said = stderr(&render);
+    for fragment in [
+        "-: release `",
+        "bytes, above the 32,768 bytes (32 KiB) an execution is started with inline",
+        "give --bucket NAME (or --full to read it)",
+        "s3://NAME/inputs/",
+    ] {
+        assert!(said.contains(fragment), "{fragment}: {said}");
     }
+    // --full prints the release itself, exactly as rendered.
+    let full = convoy(&["render", "--full", "-"], Some(&yaml));
+    assert_eq!(full.status.code(), Some(0), "{}", stderr(&full));
+    let want = manifest::render(&manifest::parse("-", &yaml).expect("a valid release"));
+    assert_eq!(stdout(&full), format!("{want}\n"));
+    // deploy without a bucket: refused before any AWS call.
+    let deploy = convoy(
+        &[
+            "deploy",
+            "-",
+            "--state-machine",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:x",
+        ],
+        Some(&yaml),
+    );
+    assert_eq!(deploy.status.code(), Some(8), "{}", stderr(&deploy));
+    assert!(
+        stderr(&deploy).contains("give --bucket NAME (or CONVOY_RECORDS_BUCKET)"),
+        "{}",
+        stderr(&deploy)
+    );
 }

@@ -1,17 +1,18 @@
 //! `convoy deploy FILE`: validate, render, start the release state machine with the release id as
 //! the execution name, then watch it. A release id starts at most one execution: a second deploy
-//! of the same release is refused, never started twice.
+//! of the same release is refused, never started twice. A release above 32 KiB is written to the
+//! release-records bucket (`--bucket`) first and started by reference (decisions/0006).
 
 use std::path::PathBuf;
 
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
-use release_core::decide::manifest;
 
 use crate::aws::{execution_arn, sfn_error, state_machine_arn, Aws, AwsArgs, MachineArgs};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::follow::{follow, FollowArgs};
+use crate::start_input::Rendered;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,6 +20,11 @@ pub struct Args {
     file: PathBuf,
     #[command(flatten)]
     machine: MachineArgs,
+    /// The release-records bucket (the stack output `ReleaseRecordsBucketName`): a release above
+    /// 32 KiB is written there, under `inputs/<release id>/<sha256>.json`, and started by
+    /// reference. Unused for a smaller release.
+    #[arg(long, env = "CONVOY_RECORDS_BUCKET", value_name = "NAME")]
+    bucket: Option<String>,
     /// Start the release and print its execution ARN; do not follow it.
     #[arg(long)]
     no_watch: bool,
@@ -29,8 +35,13 @@ pub struct Args {
 }
 
 pub async fn run(args: &Args) -> Result<Exit, CliError> {
-    let (_, release) = crate::io::read_release(&args.file, "not deployed")?;
+    let (file, release) = crate::io::read_release(&args.file, "not deployed")?;
     let id = release.release.id.clone();
+    let rendered = Rendered::of(&release);
+    let bucket = args.bucket.as_deref().filter(|b| !b.is_empty());
+    if rendered.by_reference() && bucket.is_none() {
+        return Err(rendered.needs_bucket(&file, "--bucket NAME (or CONVOY_RECORDS_BUCKET)"));
+    }
     let aws = Aws::connect(&args.aws).await?;
     let machine = state_machine_arn(&aws, &args.machine).await?;
     let arn = execution_arn(&machine, &id);
@@ -49,12 +60,17 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
                 .is_some_and(DescribeExecutionError::is_execution_does_not_exist) => {}
         Err(e) => return Err(sfn_error(&format!("DescribeExecution {arn}"), e).into()),
     }
+    // Written only now: a release already started writes nothing.
+    let input = match bucket {
+        Some(bucket) => rendered.execution_input(&aws, bucket).await?,
+        None => rendered.json.clone(),
+    };
     let started = aws
         .sfn
         .start_execution()
         .state_machine_arn(&machine)
         .name(&id)
-        .input(manifest::render(&release))
+        .input(input)
         .send()
         .await;
     let arn = match started {

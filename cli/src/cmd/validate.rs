@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use release_core::decide::manifest;
+use release_core::contract::ReleaseInput;
+use release_core::decide::manifest::{self, thousands};
+use release_core::decide::release_ref::{goes_by_reference, INLINE_MAX_BYTES};
 use release_core::Problem;
 
 use crate::error::CliError;
@@ -39,11 +41,12 @@ pub fn run(args: &Args) -> Result<Exit, CliError> {
             format!("{report}\n")
         }
         (Format::Text, Ok(release)) => format!(
-            "{}: valid release {} ({}, {})\n",
+            "{}: valid release {} ({}, {}){}\n",
             input.name,
             release.release.id,
             plural(release.services.len(), "service"),
             plural(release.tasks.len(), "task"),
+            by_reference(release),
         ),
         (Format::Text, Err(problems)) => {
             let mut lines: String = problems.iter().map(|p| format!("{p}\n")).collect();
@@ -61,4 +64,19 @@ pub fn run(args: &Args) -> Result<Exit, CliError> {
     } else {
         Exit::Invalid
     })
+}
+
+/// What the summary adds for a release started by reference: its size, and that deploy and render
+/// need the release-records bucket for it.
+fn by_reference(release: &ReleaseInput) -> String {
+    let rendered = manifest::render(release);
+    if !goes_by_reference(&rendered) {
+        return String::new();
+    }
+    format!(
+        "; it renders to {} bytes, above {} inline: started by reference (deploy and render \
+         need --bucket)",
+        thousands(rendered.len()),
+        thousands(INLINE_MAX_BYTES)
+    )
 }

@@ -24,6 +24,7 @@ use release_core::aws::iam::{Resource, OPERATIONS};
 use release_core::contract::Records;
 use release_core::decide::ledger::LEDGER_PREFIX;
 use release_core::decide::lock::LOCK_PREFIX;
+use release_core::decide::release_ref::INPUTS_PREFIX;
 use serde_yaml_ng::Value;
 use syn::punctuated::Punctuated;
 use syn::visit::Visit;
@@ -956,6 +957,7 @@ fn record_prefixes() -> BTreeMap<&'static str, String> {
         ("records", releases),
         ("steps::lock", LOCK_PREFIX.to_owned()),
         ("steps::ledger", LEDGER_PREFIX.to_owned()),
+        ("steps::release_ref", INPUTS_PREFIX.to_owned()),
     ])
 }
 

@@ -2,7 +2,7 @@
 //! the problem it must produce (the corpus test covers realistic files; this pins the placement).
 
 use release_core::contract::{Images, RollbackPolicy};
-use release_core::decide::manifest;
+use release_core::decide::{manifest, release_ref};
 use release_core::Problem;
 
 const FILE: &str = "deployment.yaml";
@@ -239,25 +239,25 @@ fn fleet(n: usize) -> String {
 }
 
 #[test]
-fn a_release_too_large_for_an_execution_input_is_refused_with_both_sizes() {
-    let limit = manifest::MAX_EXECUTION_INPUT_BYTES - manifest::EXECUTION_INPUT_RESERVE_BYTES;
-    assert_eq!(manifest::check_size(&"x".repeat(limit)), Ok(()));
-    assert!(manifest::check_size(&"x".repeat(limit + 1)).is_err());
-
-    let fits = manifest::validate(FILE, &fleet(400)).expect("400 services fit");
-    assert!(manifest::render(&fits).len() <= limit);
-    let found = problems(&fleet(1200));
-    assert_eq!(found.len(), 1, "{found:#?}");
-    let problem = &found[0];
-    assert_eq!((problem.item.as_str(), problem.field.as_str()), ("", ""));
+fn a_release_above_10_mib_is_refused_with_both_sizes_and_a_large_one_goes_by_reference() {
+    let cap = release_ref::MAX_RELEASE_BYTES;
+    assert_eq!(manifest::check_size(&"x".repeat(cap)), Ok(()));
+    let refused = manifest::check_size(&"x".repeat(cap + 1)).unwrap_err();
     for fragment in [
-        "the release renders to ",
-        "bytes of state machine input, above the 261,120 bytes it may have",
-        "at most 262,144 bytes, 256 KiB, per execution",
+        "the release renders to 10,485,761 bytes",
+        "above the 10,485,760 bytes (10 MiB) a release may have",
         "split it into smaller releases",
     ] {
-        assert!(problem.message.contains(fragment), "{fragment}: {problem}");
+        assert!(refused.contains(fragment), "{fragment}: {refused}");
     }
+    // 1,200 services no longer fit an execution input (256 KiB), and are a valid release that
+    // goes by reference.
+    let large = manifest::validate(FILE, &fleet(1200)).expect("1,200 services are a release");
+    let rendered = manifest::render(&large);
+    assert!(rendered.len() > manifest::MAX_EXECUTION_INPUT_BYTES);
+    assert!(release_ref::goes_by_reference(&rendered));
+    let small = manifest::validate(FILE, &fleet(10)).expect("10 services");
+    assert!(!release_ref::goes_by_reference(&manifest::render(&small)));
 }
 
 #[test]

@@ -2,13 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{count, ImageMap, PlanItem, PlanItemKind, ReleaseInput, ReleaseMeta, Settings};
+use super::{count, ImageMap, PlanItem, PlanItemKind, ReleaseMeta, ReleaseSource, Settings};
 
 /// plan-release input: the release, and the execution whose records it starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanRequest {
-    pub release: ReleaseInput,
+    /// The execution input: the release, or a reference to it in the records bucket.
+    pub release: ReleaseSource,
     /// `$$.Execution.Name`: two executions of one release keep separate records.
     pub execution_name: String,
     /// `$$.Execution.Id`: the execution that holds the release's locks.

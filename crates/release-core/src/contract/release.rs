@@ -109,3 +109,61 @@ pub struct RuleTarget {
     pub event_bus: String,
     pub images: Images,
 }
+
+// ---------------------------------------------------------------------------------------------
+// The execution input: the release itself, or a reference to it (decisions/0006).
+// ---------------------------------------------------------------------------------------------
+
+/// The field of an execution input that names a release written to the records bucket.
+pub const RELEASE_REF_FIELD: &str = "releaseRef";
+
+/// A release started by reference: `{"releaseRef": "s3://…/inputs/<id>/<sha256>.json",
+/// "release": {"id": …}}`. The id stays in the execution input, so whatever reads only the input
+/// (the watchdog, the ledger, `convoy status`) finds the release without reading S3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseRef {
+    pub release_ref: String,
+    pub release: ReleaseRefMeta,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRefMeta {
+    pub id: String,
+}
+
+/// What PlanRelease is handed as `release`: the execution input, in either form. An input with a
+/// `releaseRef` field is a reference (and must be only that); anything else is the release itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ReleaseSource {
+    Inline(Box<ReleaseInput>),
+    Reference(ReleaseRef),
+}
+
+impl<'de> Deserialize<'de> for ReleaseSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let by_reference = value.get(RELEASE_REF_FIELD).is_some();
+        // The inner path is kept in the message: the caller's path ends at this field.
+        let located = |e: serde_path_to_error::Error<serde_json::Error>| -> D::Error {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." {
+                serde::de::Error::custom(inner)
+            } else {
+                serde::de::Error::custom(format!("{path}: {inner}"))
+            }
+        };
+        if by_reference {
+            serde_path_to_error::deserialize(value)
+                .map(ReleaseSource::Reference)
+                .map_err(located)
+        } else {
+            serde_path_to_error::deserialize(value)
+                .map(|r| ReleaseSource::Inline(Box::new(r)))
+                .map_err(located)
+        }
+    }
+}

@@ -20,6 +20,7 @@ use crate::contract::{
     ImageMap, Images, ReleaseInput, ReleaseMeta, RollbackPolicy, RuleTarget, ServiceTarget,
     Settings,
 };
+use crate::decide::release_ref::MAX_RELEASE_BYTES;
 use crate::{Error, Problem};
 use fields::{kind, Fields, Problems};
 
@@ -34,11 +35,9 @@ pub const DEFAULT_TIMEOUT_SECONDS: u32 = 900;
 pub const MAX_TIMEOUT_SECONDS: u32 = 10_800;
 /// The bus of a task whose manifest entry gives no `eventBusName`.
 pub const DEFAULT_EVENT_BUS: &str = "default";
-/// Step Functions' limit on an execution's input (StartExecution) and on every state's payload.
+/// Step Functions' limit on an execution's input (StartExecution) and on every state's payload. A
+/// release above [`INLINE_MAX_BYTES`](crate::decide::release_ref::INLINE_MAX_BYTES) is started by reference, well below it.
 pub const MAX_EXECUTION_INPUT_BYTES: usize = 256 * 1024;
-/// What the state machine adds around the release before plan-release has read it (the execution's
-/// name and ARN in PlanRelease's parameters): kept free below [`MAX_EXECUTION_INPUT_BYTES`].
-pub const EXECUTION_INPUT_RESERVE_BYTES: usize = 1024;
 
 const TOP_KEYS: &[&str] = &["release", "settings", "services", "tasks"];
 const RELEASE_KEYS: &[&str] = &["id", "description"];
@@ -170,27 +169,24 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
     Ok(input)
 }
 
-/// Whether `rendered` (what `convoy deploy` and the pipeline start the execution with) fits in an
-/// execution's input with room for what the state machine adds; else why not, with both sizes.
+/// Whether `rendered` (what `convoy render` prints) is small enough to be a release at all: at
+/// most [`MAX_RELEASE_BYTES`]. Above [`INLINE_MAX_BYTES`](crate::decide::release_ref::INLINE_MAX_BYTES) it is started by reference,
+/// so Step Functions' 256 KiB per execution input does not limit it; else why not, with both sizes.
 pub fn check_size(rendered: &str) -> Result<(), String> {
     let size = rendered.len();
-    let limit = MAX_EXECUTION_INPUT_BYTES - EXECUTION_INPUT_RESERVE_BYTES;
-    if size <= limit {
+    if size <= MAX_RELEASE_BYTES {
         return Ok(());
     }
     Err(format!(
-        "the release renders to {} bytes of state machine input, above the {} bytes it may have \
-         (Step Functions takes at most {} bytes, 256 KiB, per execution, and the state machine adds \
-         up to {} around it): split it into smaller releases",
+        "the release renders to {} bytes, above the {} bytes (10 MiB) a release may have, even \
+         started by reference: split it into smaller releases",
         thousands(size),
-        thousands(limit),
-        thousands(MAX_EXECUTION_INPUT_BYTES),
-        thousands(EXECUTION_INPUT_RESERVE_BYTES),
+        thousands(MAX_RELEASE_BYTES),
     ))
 }
 
 /// `262144` as `262,144`.
-fn thousands(n: usize) -> String {
+pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

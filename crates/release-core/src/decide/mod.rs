@@ -7,6 +7,7 @@ pub mod lock;
 pub mod manifest;
 pub mod preflight;
 pub mod recover;
+pub mod release_ref;
 pub mod report;
 pub mod rollback;
 pub mod rules;

@@ -9,6 +9,7 @@ pub mod lock;
 pub mod plan_release;
 pub mod recover;
 pub mod register;
+pub mod release_ref;
 pub mod rollback;
 pub mod update_rule;
 pub mod update_service;

@@ -19,7 +19,7 @@ use crate::decide::preflight::{
 };
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
-use crate::steps::{ledger, lock, unix_now};
+use crate::steps::{ledger, lock, release_ref, unix_now};
 use crate::Error;
 
 /// DescribeTaskDefinition calls in flight during pre-flight: well inside ECS's describe rate, and
@@ -87,7 +87,8 @@ pub struct PlanContext<'a, S, L, X> {
     pub passable_roles: Option<&'a [String]>,
 }
 
-/// plan-release: [`plan`], then the lock of every item the plan changes ([`lock::acquire`]: a
+/// plan-release: the release (read back first when the execution input is a reference,
+/// [`release_ref::resolve`]), [`plan`], then the lock of every item the plan changes ([`lock::acquire`]: a
 /// release another running release overlaps is refused with `ReleaseLocked`), then the plan
 /// recorded under the execution's prefix, then the release's ledger entries (best effort: the
 /// ledger never fails a release). Nothing is written when the release is rejected, and the locks
@@ -108,7 +109,9 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
         home: Home::of_arn(&request.execution_arn),
         passable_roles: context.passable_roles.map(<[String]>::to_vec),
     };
-    let plan = plan(ecs, events, request.release, &reach).await?;
+    // A release started by reference is read from the records bucket, and only from there.
+    let release = release_ref::resolve(context.store.objects(), bucket, request.release).await?;
+    let plan = plan(ecs, events, release, &reach).await?;
     let owner = lock::Owner {
         release_id: plan.release.id.clone(),
         execution_arn: request.execution_arn.clone(),
