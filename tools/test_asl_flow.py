@@ -98,6 +98,7 @@ class Functions:
         self.services = {s["id"]: s for s in (plan_services() if services is None else services)}
         self.tasks = {r["id"]: r for r in (plan_tasks() if tasks is None else tasks)}
         self.calls = {}
+        self.referenced = {}  # releaseRef -> the release its object holds
         self.handlers = {
             "plan-release": self.plan,
             "register-task-definition": self.register,
@@ -124,6 +125,8 @@ class Functions:
 
     def plan(self, event):
         release = event["release"]
+        if "releaseRef" in release:  # plan-release reads a release started by reference from S3
+            release = self.referenced[release["releaseRef"]]
         release_id = release["release"]["id"]
         return {
             "releaseId": release_id,
@@ -349,6 +352,22 @@ def test_a_release_near_the_input_limit_is_rejected_with_its_own_error(run):
     assert json.loads(d["cause"])["errorMessage"] == long_cause
     largest, where, _ = max(payloads(d))
     assert largest < PAYLOAD_LIMIT, (largest, where)
+
+
+def test_a_release_started_by_reference_reaches_plan_release_as_it_was_started(run):
+    """Above 32 KiB convoy starts the execution with a reference to the release (docs/manifest.md): PlanRelease hands
+    it to plan-release unchanged as `release`, release id included, and the release then runs as an inline one."""
+    reference = {"releaseRef": f"s3://{BUCKET}/inputs/{RELEASE_ID}/{'0' * 64}.json", "release": {"id": RELEASE_ID}}
+    f = Functions()
+    f.referenced[reference["releaseRef"]] = event("release")
+    d = run(f, reference)
+    assert d["status"] == "SUCCEEDED", d
+    assert f.calls["plan-release"] == [dict(event("plan-release"), release=reference)]
+    assert json.loads(d["input"]) == reference
+    by_id = {e["id"]: e for e in f.calls["register-task-definition"]}
+    assert by_id["prod/web"] == event("register-task-definition")
+    assert f.calls["update-scheduled-rule"] == [event("update-scheduled-rule")]
+    assert f.calls["check-stability"][0] == event("check-stability")
 
 
 def test_an_item_failure_rolls_back_everything_at_once_with_policy_all(run):
