@@ -247,6 +247,49 @@ fn the_render_role_reads_the_source_and_exactly_the_pinned_binary() {
     }
 }
 
+/// A release above 32 KiB is written by `convoy render --bucket` to the records bucket's `inputs/`
+/// (docs/manifest.md): the render step gets the bucket and may write there, and nowhere else in it.
+#[test]
+fn the_render_step_writes_large_releases_to_the_records_bucket_inputs_only() {
+    let doc = template();
+    let spec = buildspec();
+    let render = commands(&spec)
+        .into_iter()
+        .find(|c| c.contains(" render "))
+        .unwrap();
+    assert!(
+        render.contains("--bucket \"$CONVOY_RECORDS_BUCKET\" > release.json"),
+        "{render}"
+    );
+    for prebuilt in [true, false] {
+        let env = project_environment(&doc, prebuilt);
+        let bucket = env
+            .iter()
+            .find(|(name, _)| name == "CONVOY_RECORDS_BUCKET")
+            .map(|(_, v)| tagged(v));
+        assert_eq!(
+            bucket,
+            Some(("!Ref".to_owned(), &Value::from("ReleaseRecordsBucket"))),
+            "prebuilt={prebuilt}"
+        );
+    }
+    let records: Vec<(Option<String>, Value)> = render_statements(&doc)
+        .into_iter()
+        .filter(|(_, s)| format!("{s:?}").contains("ReleaseRecordsBucket"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let (condition, statement) = &records[0];
+    assert_eq!(condition, &None);
+    assert_eq!(strings(&statement["Action"]), ["s3:PutObject"]);
+    assert_eq!(
+        sub(&statement["Resource"]),
+        format!(
+            "${{ReleaseRecordsBucket.Arn}}/{}*",
+            release_core::decide::release_ref::INPUTS_PREFIX
+        )
+    );
+}
+
 #[test]
 fn every_variable_the_buildspec_reads_is_set() {
     let doc = template();
@@ -324,7 +367,9 @@ fn the_binary_runs_only_with_its_pinned_sha256() {
     assert!(right.ok, "{}", right.log);
     assert_eq!(
         fs::read_to_string(run.calls()).unwrap(),
-        "--version\nvalidate deployment.yaml\nrender deployment.yaml\n"
+        format!(
+            "--version\nvalidate deployment.yaml\nrender deployment.yaml --bucket {RECORDS_BUCKET}\n"
+        )
     );
 }
 
@@ -361,6 +406,8 @@ fn the_source_option_builds_the_cli_from_the_source_artifact() {
 // ------------------------------------------------------------------------------------------------
 
 const BUCKET: &str = "convoy-test-artifacts";
+/// What the template's `!Ref ReleaseRecordsBucket` stands for in these runs.
+const RECORDS_BUCKET: &str = "convoy-test-records";
 const FAKE_RELEASE: &str = "{\"release\":{\"id\":\"fake\"}}\n";
 
 /// The install and build phases' commands, in order.
@@ -483,6 +530,9 @@ cp "$object" "$to"
                     (tag, Value::String(p)) if tag == "!Ref" && p == "ConvoyBinarySha256" => {
                         sha.clone()
                     }
+                    (tag, Value::String(p)) if tag == "!Ref" && p == "ReleaseRecordsBucket" => {
+                        RECORDS_BUCKET.to_owned()
+                    }
                     (_, Value::String(s)) => s.clone(),
                     other => panic!("{name}: {other:?}"),
                 };
@@ -498,7 +548,12 @@ cp "$object" "$to"
     fn run_source(&self) -> Outcome {
         let env = project_environment(&template(), false)
             .into_iter()
-            .map(|(n, v)| (n, v.as_str().unwrap().to_owned()))
+            .map(|(n, v)| match tagged(&v) {
+                (tag, Value::String(p)) if tag == "!Ref" && p == "ReleaseRecordsBucket" => {
+                    (n, RECORDS_BUCKET.to_owned())
+                }
+                _ => (n, v.as_str().unwrap().to_owned()),
+            })
             .collect();
         self.execute(env)
     }
