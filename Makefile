@@ -1,5 +1,5 @@
 # The two commands a fresh machine needs are `make demo` and `make test` (see README).
-.PHONY: demo test e2e check-templates lint package
+.PHONY: demo test e2e check-templates lint package publish-cli
 
 # Runs the demo release against the local stack (moto + simulator + the real state machine and functions).
 demo:
@@ -20,6 +20,11 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# arm64 Lambda zips (slow: a release cross-compile).
+# `sam build` of the arm64 functions (zips checked <= 4 MB) and the static x86_64 convoy CLI of the pipeline's
+# render step, build/convoy/ (slow: release cross-compiles).
 package:
 	bash tools/package.sh
+
+# Uploads build/convoy/convoy (BUCKET=name, default SAM's managed bucket) and prints the ConvoyBinary* overrides.
+publish-cli:
+	bash tools/publish-cli.sh $(BUCKET)

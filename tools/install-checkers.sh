@@ -3,7 +3,7 @@
 # already at its pinned version is left alone, so a warm machine takes about a second.
 #
 #   tools/install-checkers.sh            # SAM CLI + cfn-lint, checkov, asl-validator + statelint
-#   tools/install-checkers.sh --build    # also cargo-lambda + zig (sam build / tools/package.sh) and the arm64 Rust target
+#   tools/install-checkers.sh --build    # also cargo-lambda + zig (sam build / tools/package.sh), the arm64 and musl Rust targets
 #
 # Layout: .tools/sam (venv: aws-sam-cli, bundling cfn-lint and aws-sam-translator),
 #         .tools/checkov (own venv: checkov pins a boto3 that conflicts with SAM's),
@@ -54,7 +54,11 @@ fi
 if [ "${1:-}" = "--build" ]; then
   # cargo-lambda's wheel brings zig (the arm64 cross linker); the venv's python must be first on PATH for SAM.
   pip_pin "$TOOLS/sam" "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
-  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+  # aarch64-unknown-linux-gnu: the functions (arm64 Lambda); x86_64-unknown-linux-musl: the static convoy CLI of
+  # the pipeline's render step (CodeBuild, x86_64).
+  for target in aarch64-unknown-linux-gnu x86_64-unknown-linux-musl; do
+    rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+  done
 fi
 
 echo "install-checkers: ready in ${TOOLS#"$ROOT"/} (sam $SAM_CLI_VERSION, cfn-lint $CFN_LINT_VERSION, checkov $CHECKOV_VERSION)"
