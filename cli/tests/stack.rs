@@ -26,7 +26,8 @@ impl Stack {
             .and_then(|p| p.parse().ok())
             .unwrap_or(5340);
         let stack = Stack {
-            dir: repo("target/convoy-cli-stack"),
+            // A state directory per port: stacks of concurrent runs on other ports stay apart.
+            dir: repo(&format!("target/convoy-cli-stack-{base}")),
             ports: [base, base + 1, base + 2],
             endpoint: format!("http://127.0.0.1:{base}"),
         };
@@ -56,6 +57,20 @@ impl Stack {
             .args(args)
             .output()
             .expect("convoy runs")
+    }
+
+    fn s3(&self) -> aws_sdk_s3::Client {
+        let conf = runtime().block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .test_credentials()
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(&self.endpoint)
+                .load(),
+        );
+        let conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
     }
 
     fn sfn(&self) -> aws_sdk_sfn::Client {
@@ -372,4 +387,92 @@ fn commands_against_the_local_stack() {
     let out = stack.convoy(&["rollback", &arn]);
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("AlreadyCurrent"));
+
+    // A release above 32 KiB (a long description): written to the records bucket and started by
+    // reference; the execution input stays small and still names the release.
+    let large = manifest(
+        "large",
+        &format!(
+            "release:\n  id: cli-large-1\n  description: {}\nsettings:\n  pollIntervalSeconds: 1\n\
+             services:\n  - clusterName: convoy-demo-a\n    serviceName: api\n    service: api\n    \
+             image: public.ecr.aws/convoy-demo/api:1.3.0\n",
+            "large ".repeat(7 * 1024)
+        ),
+    );
+    let out = stack.convoy(&["deploy", &large, "--stack", "convoy-cli"]);
+    assert_eq!(code(&out), Some(8), "no bucket: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("give --bucket NAME (or CONVOY_RECORDS_BUCKET)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(executions_named(&stack, &machine, "cli-large-1"), 0);
+    let out = stack.convoy(&[
+        "deploy",
+        &large,
+        "--stack",
+        "convoy-cli",
+        "--bucket",
+        "convoy-records",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("written to s3://convoy-records/inputs/cli-large-1/"),
+        "{stderr}"
+    );
+    let arn = format!(
+        "{}:cli-large-1",
+        machine.replace(":stateMachine:", ":execution:")
+    );
+    let input = runtime()
+        .block_on(stack.sfn().describe_execution().execution_arn(&arn).send())
+        .expect("DescribeExecution")
+        .input()
+        .expect("an input")
+        .to_owned();
+    assert!(input.len() < 512, "{input}");
+    let input: Value = serde_json::from_str(&input).expect("JSON input");
+    assert_eq!(input["release"], json!({"id": "cli-large-1"}));
+    let uri = input["releaseRef"].as_str().expect("releaseRef");
+    let key = uri
+        .strip_prefix("s3://convoy-records/")
+        .expect("in the records bucket");
+    // The object is the release `convoy render --full` prints, named by its sha256.
+    let full = stack.convoy(&["render", "--full", &large]);
+    assert_eq!(code(&full), Some(0));
+    let full = text(&full.stdout);
+    let s3 = stack.s3();
+    let body = runtime().block_on(async {
+        let object = s3
+            .get_object()
+            .bucket("convoy-records")
+            .key(key)
+            .send()
+            .await
+            .expect("GetObject of the release");
+        object.body.collect().await.expect("body").into_bytes()
+    });
+    assert_eq!(text(&body), full.trim_end());
+    assert_eq!(
+        key,
+        release_core::decide::release_ref::key("cli-large-1", full.trim_end())
+    );
+    // render --bucket prints that same input, and writes nothing new.
+    let out = stack.convoy(&["render", &large, "--bucket", "convoy-records"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(printed, input);
+    // status finds it by release id, and the report is the release's.
+    let out = stack.convoy(&[
+        "status",
+        "cli-large-1",
+        "--stack",
+        "convoy-cli",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("JSON status");
+    assert_eq!(status["report"]["outcome"], "Succeeded");
 }

@@ -157,4 +157,31 @@ mod tests {
             "{refused}"
         );
     }
+
+    /// An execution whose input the status event left out: none here, the event carries it.
+    struct NoDescribe;
+
+    impl crate::aws::locks::ExecutionInputs for NoDescribe {
+        async fn input(&self, execution_arn: &str) -> Result<Option<String>, Error> {
+            Err(Error::internal(format!(
+                "{execution_arn}: not described here"
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_watchdog_finds_the_release_id_of_a_release_started_by_reference() {
+        let reference =
+            release_ref::reference("r-large", "records", &release_ref::key("r-large", "{}"));
+        let change: crate::contract::ExecutionStatusChange = serde_json::from_value(serde_json::json!({
+            "executionArn": "arn:aws:states:us-east-1:123456789012:execution:convoy-release:e-1",
+            "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:convoy-release",
+            "name": "e-1",
+            "status": "ABORTED",
+            "input": serde_json::to_string(&reference).unwrap(),
+        }))
+        .unwrap();
+        let id = crate::steps::recover::release_id(&NoDescribe, &change).await;
+        assert_eq!(id.unwrap(), "r-large");
+    }
 }
