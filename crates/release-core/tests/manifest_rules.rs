@@ -320,3 +320,73 @@ fn cluster_and_service_arns_are_checked_and_compared_by_name() {
         );
     }
 }
+
+#[test]
+fn event_bus_arns_are_checked_compared_by_name_and_planned_by_name() {
+    use release_core::decide::manifest::arn::Home;
+    let task = |bus: &str, image: &str| {
+        format!("  - {{ruleName: hourly, eventBusName: '{bus}', containers: {{report: 'r:{image}'}}}}\n")
+    };
+    let bus_arn =
+        |region: &str, name: &str| format!("arn:aws:events:{region}:123456789012:event-bus/{name}");
+    // One rule named on its bus by name and by ARN is one item.
+    let twice = format!(
+        "tasks:\n{}{}",
+        task("orders", "2"),
+        task(&bus_arn("eu-west-1", "orders"), "2")
+    );
+    let twice = manifest::validate(FILE, &twice).expect("one rule");
+    assert_eq!(twice.tasks.len(), 1, "{twice:?}");
+    // Two images for it are refused, whichever way the bus is named.
+    let clash = format!(
+        "tasks:\n{}{}",
+        task("orders", "2"),
+        task(&bus_arn("eu-west-1", "orders"), "3")
+    );
+    assert!(
+        problems(&clash)
+            .iter()
+            .any(|p| p.field == "containers.report" && p.message.contains("merged into one item")),
+        "{:#?}",
+        problems(&clash)
+    );
+    // Not an event bus ARN: named.
+    let wrong = format!(
+        "tasks:\n{}",
+        task("arn:aws:events:eu-west-1:123456789012:rule/hourly", "2")
+    );
+    let found = problems(&wrong);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.field == "eventBusName" && p.message.contains("is not an event bus ARN")),
+        "{found:#?}"
+    );
+    // Planned by name; a bus of another region is refused naming the item and field.
+    let home = Home {
+        region: Some("eu-west-1".into()),
+        account: Some("123456789012".into()),
+    };
+    let by_arn = manifest::validate(
+        FILE,
+        &format!("tasks:\n{}", task(&bus_arn("eu-west-1", "orders"), "2")),
+    )
+    .expect("valid");
+    let planned = manifest::normalized(by_arn, &home).expect("this region");
+    assert_eq!(planned.tasks[0].event_bus, "orders");
+    let elsewhere = manifest::validate(
+        FILE,
+        &format!("tasks:\n{}", task(&bus_arn("us-west-2", "orders"), "2")),
+    )
+    .expect("valid");
+    let refused = manifest::normalized(elsewhere, &home).expect_err("another region");
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!(
+        (refused[0].item.as_str(), refused[0].field.as_str()),
+        ("tasks[0] (orders/hourly)", "eventBusName")
+    );
+    assert!(
+        refused[0].message.contains("region us-west-2"),
+        "{refused:#?}"
+    );
+}

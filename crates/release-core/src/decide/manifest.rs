@@ -294,6 +294,9 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
             "eventBusName",
             checks::resource_name(&task.event_bus),
         );
+        if let Err(message) = arn::event_bus(&task.event_bus) {
+            problems.push(&item, "eventBusName", message);
+        }
         check_images(&item, &task.images, s.allow_latest, &mut problems);
     }
     if input.services.is_empty() && input.tasks.is_empty() {
@@ -303,7 +306,7 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
     let service_keys = service_keys.map(|(i, s)| (i, arn::service_key(&s.cluster, &s.service)));
     report_duplicate_services(service_keys, "serviceName", &mut problems);
     let rule_keys = input.tasks.iter().enumerate();
-    let rule_keys = rule_keys.map(|(i, t)| (i, (t.event_bus.as_str(), t.rule.as_str())));
+    let rule_keys = rule_keys.map(|(i, t)| (i, (arn::bus_key(&t.event_bus), t.rule.as_str())));
     report_duplicate_rules(rule_keys, |_| "ruleName", &mut problems);
     problems.into_vec()
 }
@@ -538,6 +541,9 @@ fn read_task(
     };
     if let Some(bus) = event_bus {
         problems.check(f.item(), "eventBusName", checks::resource_name(bus));
+        if let Err(message) = arn::event_bus(bus) {
+            problems.push(f.item(), "eventBusName", message);
+        }
     }
     let images = read_images(&f, allow_latest, problems);
     Some(RuleTarget {
@@ -718,7 +724,7 @@ fn check_arns(
     }
 }
 
-/// The release with every cluster and service ARN replaced by its name, once each ARN's account
+/// The release with every cluster, service and event bus ARN replaced by its name, once each ARN's account
 /// and region are `home`'s; else a problem per ARN from elsewhere (naming the item and field).
 /// For an input [`check_input`] accepted.
 pub fn normalized(mut input: ReleaseInput, home: &arn::Home) -> Result<ReleaseInput, Vec<Problem>> {
@@ -742,6 +748,17 @@ pub fn normalized(mut input: ReleaseInput, home: &arn::Home) -> Result<ReleaseIn
         let (cluster_name, service_name) = (cluster_name.to_owned(), service_name.to_owned());
         service.cluster = cluster_name;
         service.service = service_name;
+    }
+    for (i, task) in input.tasks.iter_mut().enumerate() {
+        let bus = arn::bus_key(&task.event_bus).to_owned();
+        let item = checks::task_label(i, &bus, Some(&task.rule));
+        if let Some(message) = arn::event_bus(&task.event_bus)
+            .ok()
+            .and_then(|n| home.refuses(&task.event_bus, &n))
+        {
+            problems.push(&item, "eventBusName", message);
+        }
+        task.event_bus = bus;
     }
     if problems.is_empty() {
         Ok(input)

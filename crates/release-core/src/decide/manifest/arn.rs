@@ -1,5 +1,5 @@
-//! Clusters and services named by ARN: the manifest accepts names or ARNs, and convoy identifies
-//! every item by name (ids, locks, ledger keys, records), so the same service named both ways is one
+//! Clusters, services and event buses named by ARN: the manifest accepts names or ARNs, and
+//! convoy identifies every item by name (ids, locks, ledger keys, records), so the same service named both ways is one
 //! item. An ARN's account and region must be the release's own: the functions call ECS there.
 
 /// A cluster or service as the manifest names it: its name, the cluster a new-format service ARN
@@ -127,13 +127,24 @@ pub fn service(value: &str) -> Result<Named<'_>, String> {
 
 /// `(scope, resource)` of an ECS ARN, `None` for a plain name.
 fn ecs_arn<'a>(value: &'a str, kind: &str) -> Result<Option<(Scope<'a>, &'a str)>, String> {
+    service_arn(value, "ecs", "ECS", kind)
+}
+
+/// `(scope, resource)` of an ARN of `service` (`ecs`, `events`), `None` for a plain name.
+fn service_arn<'a>(
+    value: &'a str,
+    service: &str,
+    title: &str,
+    kind: &str,
+) -> Result<Option<(Scope<'a>, &'a str)>, String> {
     if !value.starts_with("arn:") {
         return Ok(None);
     }
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     match parts[..] {
-        ["arn", partition, "ecs", region, account, resource]
-            if !partition.is_empty()
+        ["arn", partition, of, region, account, resource]
+            if of == service
+                && !partition.is_empty()
                 && !region.is_empty()
                 && account.len() == 12
                 && account.chars().all(|c| c.is_ascii_digit()) =>
@@ -141,9 +152,36 @@ fn ecs_arn<'a>(value: &'a str, kind: &str) -> Result<Option<(Scope<'a>, &'a str)
             Ok(Some((Scope { region, account }, resource)))
         }
         _ => Err(format!(
-            "`{value}` is not an ECS {kind} ARN (arn:aws:ecs:REGION:ACCOUNT:{kind}/…)"
+            "`{value}` is not an {title} {kind} ARN (arn:aws:{service}:REGION:ACCOUNT:{kind}/…)"
         )),
     }
+}
+
+/// An event bus name, or `arn:PARTITION:events:REGION:ACCOUNT:event-bus/NAME` (a partner bus's
+/// name holds `/`).
+pub fn event_bus(value: &str) -> Result<Named<'_>, String> {
+    let Some((scope, resource)) = service_arn(value, "events", "EventBridge", "event-bus")? else {
+        return Ok(Named {
+            name: value,
+            cluster: None,
+            scope: None,
+        });
+    };
+    match resource.strip_prefix("event-bus/") {
+        Some(name) if !name.is_empty() => Ok(Named {
+            name,
+            cluster: None,
+            scope: Some(scope),
+        }),
+        _ => Err(format!(
+            "`{value}` is not an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)"
+        )),
+    }
+}
+
+/// The bus name a task identifies, when readable: what ids, locks and duplicate checks use.
+pub fn bus_key(value: &str) -> &str {
+    event_bus(value).map_or(value, |b| b.name)
 }
 
 /// The `(cluster, service)` names an item identifies, when both are readable: what ids, locks and
@@ -157,6 +195,63 @@ pub fn service_key<'a>(cluster_value: &'a str, service_value: &'a str) -> (&'a s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_bus_names_and_arns() {
+        let scope = Some(Scope {
+            region: "eu-west-1",
+            account: "123456789012",
+        });
+        let named = |name| {
+            Ok(Named {
+                name,
+                cluster: None,
+                scope,
+            })
+        };
+        let cases: [(&str, Result<Named<'_>, &str>); 6] = [
+            (
+                "default",
+                Ok(Named {
+                    name: "default",
+                    cluster: None,
+                    scope: None,
+                }),
+            ),
+            (
+                "arn:aws:events:eu-west-1:123456789012:event-bus/default",
+                named("default"),
+            ),
+            (
+                "arn:aws:events:eu-west-1:123456789012:event-bus/aws.partner/x.com/123/bus",
+                named("aws.partner/x.com/123/bus"),
+            ),
+            (
+                "arn:aws:events:eu-west-1:123456789012:event-bus/",
+                Err("is not an event bus ARN"),
+            ),
+            (
+                "arn:aws:events:eu-west-1:123456789012:rule/nightly",
+                Err("is not an event bus ARN"),
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:123456789012:event-bus/default",
+                Err("is not an EventBridge event-bus ARN"),
+            ),
+        ];
+        for (value, expected) in cases {
+            match (event_bus(value), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{value}"),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{value}: {got}"),
+                (got, want) => panic!("{value}: got {got:?}, want {want:?}"),
+            }
+        }
+        assert_eq!(
+            bus_key("arn:aws:events:eu-west-1:123456789012:event-bus/orders"),
+            "orders"
+        );
+        assert_eq!(bus_key("orders"), "orders");
+    }
 
     const ACCOUNT: &str = "123456789012";
 

@@ -35,7 +35,9 @@ pub(super) fn services(entries: Vec<ServiceEntry>, problems: &mut Problems) -> V
 
 /// The task entries (with their indexes in `tasks:`), those naming one rule merged into one item.
 pub(super) fn tasks(entries: Vec<(usize, RuleTarget)>, problems: &mut Problems) -> Vec<RuleTarget> {
-    let groups = group(entries, |(_, t)| (t.event_bus.clone(), t.rule.clone()));
+    let groups = group(entries, |(_, t)| {
+        (arn::bus_key(&t.event_bus).to_owned(), t.rule.clone())
+    });
     groups
         .into_iter()
         .map(|group| {
