@@ -30,15 +30,15 @@ impl Rendered {
         goes_by_reference(&self.json)
     }
 
-    /// Why a release above the threshold cannot start without a bucket; `how` names the flags of
-    /// the command (`--bucket NAME (or CONVOY_RECORDS_BUCKET)`).
-    pub fn needs_bucket(&self, file: &str, how: &str) -> CliError {
+    /// Why a release above the threshold cannot start without a bucket, and how it can; `also` ends
+    /// the message with what else the command offers.
+    pub fn needs_bucket(&self, file: &str, also: &str) -> CliError {
         CliError::Usage(format!(
             "{file}: release `{}` renders to {} bytes, above the {} bytes (32 KiB) an execution is \
-             started with inline, so it goes by reference: give {how}, the release-records bucket \
-             (the stack output ReleaseRecordsBucketName), and convoy writes it to \
+             started with inline, so it goes by reference: give --bucket NAME, the release-records \
+             bucket (the stack output ReleaseRecordsBucketName), and convoy writes it to \
              s3://NAME/{INPUTS_PREFIX}{}/<sha256>.json and starts the execution with \
-             {{\"releaseRef\": \"s3://…\", \"release\": {{\"id\": …}}}}",
+             {{\"releaseRef\": \"s3://…\", \"release\": {{\"id\": …}}}}; {also}",
             self.release_id,
             thousands(self.json.len()),
             thousands(INLINE_MAX_BYTES),

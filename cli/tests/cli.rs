@@ -264,7 +264,8 @@ fn a_release_above_32_kib_renders_by_reference_only_with_a_bucket() {
     for fragment in [
         "-: release `",
         "bytes, above the 32,768 bytes (32 KiB) an execution is started with inline",
-        "give --bucket NAME (or --full to read it)",
+        "give --bucket NAME, the release-records bucket",
+        "; --full prints the whole release to read it",
         "s3://NAME/inputs/",
     ] {
         assert!(said.contains(fragment), "{fragment}: {said}");
@@ -286,7 +287,7 @@ fn a_release_above_32_kib_renders_by_reference_only_with_a_bucket() {
     );
     assert_eq!(deploy.status.code(), Some(8), "{}", stderr(&deploy));
     assert!(
-        stderr(&deploy).contains("give --bucket NAME (or CONVOY_RECORDS_BUCKET)"),
+        stderr(&deploy).contains("; CONVOY_RECORDS_BUCKET works too"),
         "{}",
         stderr(&deploy)
     );

@@ -402,7 +402,7 @@ fn commands_against_the_local_stack() {
     let out = stack.convoy(&["deploy", &large, "--stack", "convoy-cli"]);
     assert_eq!(code(&out), Some(8), "no bucket: {}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("give --bucket NAME (or CONVOY_RECORDS_BUCKET)"),
+        text(&out.stderr).contains("give --bucket NAME, the release-records bucket"),
         "{}",
         text(&out.stderr)
     );

@@ -40,7 +40,7 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
     let rendered = Rendered::of(&release);
     let bucket = args.bucket.as_deref().filter(|b| !b.is_empty());
     if rendered.by_reference() && bucket.is_none() {
-        return Err(rendered.needs_bucket(&file, "--bucket NAME (or CONVOY_RECORDS_BUCKET)"));
+        return Err(rendered.needs_bucket(&file, "CONVOY_RECORDS_BUCKET works too"));
     }
     let aws = Aws::connect(&args.aws).await?;
     let machine = state_machine_arn(&aws, &args.machine).await?;

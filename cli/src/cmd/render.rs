@@ -31,7 +31,9 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
     let rendered = Rendered::of(&release);
     let input = match args.bucket.as_deref().filter(|b| !b.is_empty()) {
         _ if args.full || !rendered.by_reference() => rendered.json,
-        None => return Err(rendered.needs_bucket(&file, "--bucket NAME (or --full to read it)")),
+        None => {
+            return Err(rendered.needs_bucket(&file, "--full prints the whole release to read it"))
+        }
         Some(bucket) => {
             let aws = Aws::connect(&args.aws).await?;
             rendered.execution_input(&aws, bucket).await?
