@@ -19,6 +19,9 @@ cargo build --workspace --locked
 step "cargo test (unit, aws-smithy-mocks, moto integration, contract)"
 cargo test --workspace --locked
 
+step "bench's pure figures: the API-rate lower bound, the price of transitions (no stack)"
+.tools/venv/bin/python -m pytest -q -p no:cacheprovider bench/test_bounds.py
+
 step "template and state machine checks"
 bash tools/check-templates.sh
 
