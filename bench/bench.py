@@ -9,7 +9,8 @@ arms the simulator so every rollout needs `--steps` DescribeServices, turns on E
 x `--rate-scale`), releases every service and rule to a new image and prints, from GetExecutionHistory and the
 simulator's counters: history events, state transitions, the largest state payload, ECS/EventBridge calls by
 operation (throttled answers apart), RegisterTaskDefinition calls, the orchestration wall time and the release
-records the execution left in S3 (count, total, largest object). Then a no-op release of 10 services, and the
+records the execution left in S3 (count, total, largest object). Each run also prints the price of its transitions,
+the API-rate lower bound of its wall time (bench/bounds.py) and wall / bound, and the throttled share of ECS calls. Then a no-op release of 10 services, and the
 delay from the simulator failing a rollout to RollbackRelease being entered.
 
 Figures only: nothing here asserts a target (docs/performance.md states them next to the numbers).
@@ -21,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from bounds import lower_bound_seconds, transitions_cost_usd
 from convoy_local import release as runner
 from convoy_local import render, seed
 from convoy_local.control import ACCOUNT, REGION, Moto, endpoint_from_env
@@ -174,7 +176,29 @@ def fleet(sfn, definition, args, n: int) -> dict:
     MOTO.post("/_fault/buckets", {"enabled": False})
     m["n"] = n
     m["perChangedItem"] = per_changed_item(m, n + 2 * args.rules)
+    add_bounds(m, args)
     return m
+
+
+def accepted(m: dict, operation: str) -> int:
+    return m["calls"].get(operation, 0) - m["throttled"].get(operation, 0)
+
+
+def add_bounds(m: dict, args) -> None:
+    """Cost of the transitions, the run's API-rate lower bound (from the calls ECS accepted), wall / bound and the
+    throttled share of ECS calls."""
+    scale = 1e9 if args.no_buckets else args.rate_scale  # no buckets: only the rollout's polls bind
+    m["costUsd"] = transitions_cost_usd(m["stateTransitions"])
+    m["rateScale"] = None if args.no_buckets else args.rate_scale
+    m["lowerBoundSeconds"] = round(lower_bound_seconds(
+        accepted(m, "ecs.RegisterTaskDefinition"), accepted(m, "ecs.UpdateService"), scale, args.steps,
+        args.poll), 2)
+    wall = m["orchestrationSeconds"]
+    m["wallOverBound"] = round(wall / m["lowerBoundSeconds"], 2) if wall and m["lowerBoundSeconds"] else None
+    ecs_calls = sum(v for k, v in m["calls"].items() if k.startswith("ecs."))
+    ecs_throttled = sum(v for k, v in m["throttled"].items() if k.startswith("ecs."))
+    m["ecsCalls"], m["ecsThrottled"] = ecs_calls, ecs_throttled
+    m["throttledPercent"] = round(100 * ecs_throttled / ecs_calls, 1) if ecs_calls else 0.0
 
 
 def noop(sfn, definition, args) -> dict:
@@ -211,18 +235,24 @@ def kib(n: int) -> str:
 
 def print_fleet(rows: list[dict]) -> None:
     print("\n== release of N services (every rollout needs k DescribeServices; ECS-like token buckets)")
-    header = ["N", "status", "items", "history events", "transitions", "largest payload", "wall s",
-              "Register calls", "ECS calls/changed item"]
+    header = ["N", "status", "items", "parent history events", "transitions", "cost $", "largest payload B",
+              "wall s", "lower bound s", "wall/bound", "Register calls", "ECS calls/changed item",
+              "throttled (% of ECS calls)"]
     table = [header]
     for m in rows:
         table.append([m["n"], m["status"], " ".join(f"{k}={v}" for k, v in sorted(m["outcomes"].items())),
-                      m["historyEvents"], m["stateTransitions"], kib(m["largestPayload"]["bytes"]),
-                      m["orchestrationSeconds"], m["registerTaskDefinition"], m["perChangedItem"]])
+                      m["historyEvents"], m["stateTransitions"], f"{m['costUsd']:.4f}",
+                      m["largestPayload"]["bytes"], m["orchestrationSeconds"], m["lowerBoundSeconds"],
+                      m["wallOverBound"], m["registerTaskDefinition"], m["perChangedItem"],
+                      f"{m['ecsThrottled']} ({m['throttledPercent']} %)"])
     print(runner.table([[str(c) for c in r] for r in table]))
     for m in rows:
         print(f"\nN={m['n']}: largest payload {m['largestPayload']['bytes']} B at {m['largestPayload']['where']}"
               f"{'  (OVER 256 KiB)' if m['largestPayload']['bytes'] >= PAYLOAD_LIMIT else ''}")
         print("  calls:     " + ", ".join(f"{k}={v}" for k, v in m["calls"].items()))
+        print(f"  bound:     {m['lowerBoundSeconds']} s for {accepted(m, 'ecs.RegisterTaskDefinition')} registrations and "
+              f"{accepted(m, 'ecs.UpdateService')} updates at rate scale {m.get('rateScale', '-')}, wall/bound "
+              f"{m['wallOverBound']}; {m['stateTransitions']} transitions = ${m['costUsd']:.4f} per release")
         r = m["records"]
         print(f"  records:   {r['objects']} objects, {kib(r['bytes'])} in s3://{r['bucket']}/{r['prefix']}, "
               f"largest {kib(r['largest']['bytes'])} ({r['largest']['key']})")
