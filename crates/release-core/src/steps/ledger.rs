@@ -201,16 +201,25 @@ pub async fn history(
     id: &str,
     limit: usize,
 ) -> Result<Vec<LedgerEntry>, Error> {
-    let prefix = item_prefix(kind, id);
-    let mut keys: Vec<String> = objects
-        .list_keys(bucket, &prefix)
-        .await?
-        .into_iter()
-        .filter(|k| parse_key(&prefix, k).is_some())
-        .collect();
-    keys.sort();
+    let mut keys = newest_first(objects, bucket, &item_prefix(kind, id)).await?;
     keys.truncate(limit);
     entries(objects, bucket, keys).await
+}
+
+/// The ledger's keys under `prefix`, newest first (their names start with the inverted time).
+async fn newest_first(
+    objects: &impl ObjectStore,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, Error> {
+    let mut keys: Vec<String> = objects
+        .list_keys(bucket, prefix)
+        .await?
+        .into_iter()
+        .filter(|k| parse_key(prefix, k).is_some())
+        .collect();
+    keys.sort();
+    Ok(keys)
 }
 
 /// Every execution of a release the ledger knows, newest first.
@@ -219,13 +228,6 @@ pub async fn executions(
     bucket: &str,
     release_id: &str,
 ) -> Result<Vec<LedgerEntry>, Error> {
-    let prefix = release_prefix(release_id);
-    let mut keys: Vec<String> = objects
-        .list_keys(bucket, &prefix)
-        .await?
-        .into_iter()
-        .filter(|k| parse_key(&prefix, k).is_some())
-        .collect();
-    keys.sort();
+    let keys = newest_first(objects, bucket, &release_prefix(release_id)).await?;
     entries(objects, bucket, keys).await
 }
