@@ -17,7 +17,7 @@ use crate::aws::{classify, CallFailure, EcsApi, ErrorKind, EventsApi, ObjectStor
 use crate::contract::{
     DeploymentStatus, Records, ReleaseRecords, Restore, RestoreOutcome, RollbackInput,
     RollbackOutput, RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts, StabilityOutput,
-    StabilityPhase,
+    StabilityPhase, TaskDefRef,
 };
 use crate::decide::rollback::{
     await_record, failed_restore, forced_reason, left_alone_reason, restore, retry_error,
@@ -135,17 +135,27 @@ impl<E: EcsApi> Owner<'_, E> {
         ours: Option<&str>,
         deployment: Option<&str>,
     ) -> Result<Permit, Error> {
-        Ok(
-            match (self.runs(now, previous, ours).await?, self.overwrite) {
-                (Runs::Previous | Runs::Ours, _) => Permit::Restore(None),
-                (Runs::Other { registered_by }, Overwrite::OwnWorkOnly) => Permit::LeftAlone(
-                    left_alone_reason(now, deployment, registered_by.as_deref(), ours),
-                ),
-                (Runs::Other { registered_by }, Overwrite::Forced) => Permit::Restore(Some(
-                    forced_reason(now, deployment, registered_by.as_deref(), ours),
-                )),
-            },
-        )
+        let runs = match (self.runs(now, previous, ours).await, self.overwrite) {
+            (Ok(runs), _) => runs,
+            (Err(e), Overwrite::OwnWorkOnly) => return Err(e),
+            // Forced restores whoever's revision it is: not knowing whose costs only the words.
+            (Err(e), Overwrite::Forced) => {
+                return Ok(Permit::Restore(Some(format!(
+                    "forced: it ran {}, whose revision could not be told: {}",
+                    TaskDefRef::new(now),
+                    with_causes(&e)
+                ))))
+            }
+        };
+        Ok(match (runs, self.overwrite) {
+            (Runs::Previous | Runs::Ours, _) => Permit::Restore(None),
+            (Runs::Other { registered_by }, Overwrite::OwnWorkOnly) => Permit::LeftAlone(
+                left_alone_reason(now, deployment, registered_by.as_deref(), ours),
+            ),
+            (Runs::Other { registered_by }, Overwrite::Forced) => Permit::Restore(Some(
+                forced_reason(now, deployment, registered_by.as_deref(), ours),
+            )),
+        })
     }
 }
 
@@ -464,5 +474,79 @@ async fn restore_targets(
             (true, None) => restore(id, RestoreOutcome::Restored, previous, why),
             (true, Some((error, why))) => failed_restore(id, previous, error, why.clone()),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::DeploymentControllerType;
+    use serde_json::json;
+
+    use super::*;
+    use crate::aws::fake::{FakeEcs, FakeEvents};
+
+    /// `prod/web` released from `previous`, the revision it moved to not recorded (a crash before
+    /// its result was written).
+    fn unrecorded(previous: &str) -> ReleaseRecords {
+        serde_json::from_value(json!({
+            "plan": {
+                "release": {"id": "r1", "source": "deployment.yaml"},
+                "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 5,
+                             "keepRevisions": 0},
+                "services": [{
+                    "id": "prod/web", "cluster": "prod", "service": "web",
+                    "previousTaskDefinition": previous, "images": {}, "noop": false,
+                    "timeoutSeconds": 600,
+                }],
+                "tasks": [], "changedServices": 1, "changedTasks": 0,
+            },
+            "results": [],
+        }))
+        .expect("records")
+    }
+
+    #[tokio::test]
+    async fn a_revision_whose_owner_cannot_be_read_is_not_restored_and_says_why() {
+        let ecs = FakeEcs::default().cluster("prod", "ACTIVE");
+        let previous = ecs.definition("web", &[("app", "web:1")], &[]);
+        let running = ecs.definition("web", &[("app", "web:2")], &[]);
+        let ecs = ecs.service(
+            "prod",
+            "web",
+            &running,
+            "ACTIVE",
+            DeploymentControllerType::Ecs,
+        );
+        ecs.refuse("DescribeTaskDefinition");
+        let out = rollback(
+            &ecs,
+            &FakeEvents::default(),
+            &unrecorded(&previous),
+            Overwrite::OwnWorkOnly,
+        )
+        .await;
+        let web = &out.restores[0];
+        assert_eq!(
+            (web.outcome, web.error.as_deref()),
+            (RestoreOutcome::Failed, Some("AccessDenied")),
+            "{web:?}"
+        );
+        assert!(
+            web.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("could not tell whose revision it runs: ")),
+            "{web:?}"
+        );
+        assert_eq!(ecs.calls("UpdateService"), 0, "nothing overwritten blind");
+        // Forced, whose it is does not matter: restored without asking.
+        let forced = rollback(
+            &ecs,
+            &FakeEvents::default(),
+            &unrecorded(&previous),
+            Overwrite::Forced,
+        )
+        .await;
+        assert_eq!(forced.restores[0].outcome, RestoreOutcome::Restored);
+        assert_eq!(ecs.calls("UpdateService"), 1);
     }
 }
