@@ -9,7 +9,10 @@
 //!
 //! Data and serde only: nothing here calls AWS or decides anything.
 
+mod batch;
 mod deploy;
+#[cfg(any(test, feature = "test-util"))]
+pub mod examples;
 mod ledger;
 mod lock;
 mod plan;
@@ -20,6 +23,7 @@ mod stability;
 mod task_definition;
 mod watchdog;
 
+pub use batch::*;
 pub use deploy::*;
 pub use ledger::*;
 pub use lock::Lock;

@@ -1,10 +1,12 @@
 //! Pure decisions: no AWS call, no record, no clock. Everything here is table-tested with
 //! hand-built values (the SDK's data types are plain structs).
 
+pub mod batches;
 pub mod cleanup;
 pub mod ledger;
 pub mod lock;
 pub mod manifest;
+pub mod pace;
 pub mod preflight;
 pub mod recover;
 pub mod release_ref;

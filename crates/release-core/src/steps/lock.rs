@@ -263,7 +263,7 @@ mod tests {
     use super::*;
     use crate::aws::locks::fake::{MemoryLocks, RunningExecutions};
     use crate::aws::locks::Versioned;
-    use crate::contract::{ReleaseMeta, RuleItem, ServiceItem, Settings};
+    use crate::contract::{examples, RuleItem, ServiceItem};
 
     const BUCKET: &str = "records";
 
@@ -278,18 +278,12 @@ mod tests {
             }))
             .unwrap()
         };
-        Plan {
-            release: ReleaseMeta {
-                id: "r".into(),
-                description: None,
-                source: "deployment.yaml".into(),
-            },
-            settings: Settings::default(),
-            services: services
+        examples::plan(
+            services
                 .iter()
                 .map(|(id, noop)| service(id, *noop))
                 .collect(),
-            tasks: rules
+            rules
                 .iter()
                 .map(|id| RuleItem {
                     id: (*id).into(),
@@ -299,9 +293,7 @@ mod tests {
                     noop: false,
                 })
                 .collect(),
-            changed_services: 0,
-            changed_tasks: 0,
-        }
+        )
     }
 
     fn owner(n: u32) -> Owner {

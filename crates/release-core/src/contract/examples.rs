@@ -1,0 +1,45 @@
+//! Plan items with every optional field left out, for the tests of this crate and others (with the
+//! `test-util` feature); never compiled into a Lambda.
+
+use super::{ImageMap, Plan, ReleaseMeta, RuleItem, ServiceItem, Settings};
+
+/// A changed service `cluster/service` to be cloned from `previous` with `images`.
+pub fn service_item(cluster: &str, service: &str, previous: &str, images: ImageMap) -> ServiceItem {
+    ServiceItem {
+        id: format!("{cluster}/{service}"),
+        cluster: cluster.into(),
+        service: service.into(),
+        previous_task_definition: previous.into(),
+        previous_desired_count: None,
+        previous_minimum_healthy_percent: None,
+        previous_maximum_percent: None,
+        images,
+        noop: false,
+        desired_count: None,
+        minimum_healthy_percent: None,
+        maximum_percent: None,
+        timeout_seconds: 600,
+        new_task_definition: None,
+    }
+}
+
+/// `{"app": image}`.
+pub fn app_image(image: &str) -> ImageMap {
+    [("app".to_owned(), image.to_owned())].into()
+}
+
+/// A plan of release `r` with default settings.
+pub fn plan(services: Vec<ServiceItem>, tasks: Vec<RuleItem>) -> Plan {
+    Plan {
+        release: ReleaseMeta {
+            id: "r".into(),
+            description: None,
+            source: "deployment.yaml".into(),
+        },
+        settings: Settings::default(),
+        changed_services: super::count(services.iter().filter(|s| !s.noop)),
+        changed_tasks: super::count(tasks.iter().filter(|r| !r.noop)),
+        services,
+        tasks,
+    }
+}

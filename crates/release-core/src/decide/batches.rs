@@ -1,0 +1,425 @@
+//! How a wave's changed items are cut into the batches of a Distributed Map, and each batch's share
+//! of ECS's account buckets (docs/decisions/0006 § Items, waves and batches; § Pacing).
+//!
+//! Items whose registration request is the same (same previous revision, same images) share one
+//! registration, so they are packed into one batch: two batches registering the same request at
+//! once would each register it. Whole groups are packed longest-first into the batch with the
+//! fewest registrations, then the fewest items, which balances the registration drain — the
+//! slowest thing in a release — across the batches.
+
+use std::collections::BTreeMap;
+
+use crate::contract::{BatchItems, BatchSpec, Bucket, ImageMap, Pace, Plan, RuleItem, ServiceItem};
+
+/// Changed items per batch before another batch is worth its child execution.
+pub const ITEMS_PER_BATCH: usize = 50;
+
+/// Children of one wave: AWS starts child executions at 100 per second, and convoy keeps one map
+/// run per release (decision 0006, moto difference 8).
+pub const MAX_BATCHES: usize = 100;
+
+/// RegisterTaskDefinition's account bucket (shared with DeregisterTaskDefinition): 20, then 1/s.
+pub const REGISTER_BUCKET: Bucket = Bucket {
+    burst: 20,
+    refill_interval_ms: 1_000,
+};
+
+/// UpdateService's account bucket: 50, then 5/s.
+pub const UPDATE_BUCKET: Bucket = Bucket {
+    burst: 50,
+    refill_interval_ms: 200,
+};
+
+/// What one registration is: the revision cloned and the images it gets.
+pub type RegistrationKey = (String, ImageMap);
+
+/// A wave cut into batches: `specs[i]` describes `batches[i]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Layout {
+    pub specs: Vec<BatchSpec>,
+    pub batches: Vec<BatchItems>,
+}
+
+/// A changed item, by its place in a list of services or of rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Slot {
+    Service(usize),
+    Rule(usize),
+}
+
+/// The registrations a service item needs.
+pub fn service_registrations(item: &ServiceItem) -> Vec<RegistrationKey> {
+    if item.noop {
+        return Vec::new();
+    }
+    vec![(item.previous_task_definition.clone(), item.images.clone())]
+}
+
+/// The distinct registrations a rule item's changed targets need.
+pub fn rule_registrations(item: &RuleItem) -> Vec<RegistrationKey> {
+    let mut keys: Vec<RegistrationKey> = item
+        .targets
+        .iter()
+        .filter(|t| !t.noop)
+        .map(|t| (t.previous_task_definition.clone(), t.images.clone()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The plan's changed items cut into at most `min(max_concurrency, MAX_BATCHES)` batches of about
+/// [`ITEMS_PER_BATCH`] items, each with its pace. No changed item: no batch.
+pub fn layout(plan: &Plan, max_concurrency: u32) -> Layout {
+    let groups = registration_groups(&plan.services, &plan.tasks);
+    let changed: usize = groups.iter().map(|g| g.slots.len()).sum();
+    let wanted = changed
+        .div_ceil(ITEMS_PER_BATCH)
+        .min(usize::try_from(max_concurrency).unwrap_or(usize::MAX))
+        .clamp(1, MAX_BATCHES);
+    let mut load = vec![(0_usize, 0_usize); wanted];
+    let mut members: Vec<Vec<Slot>> = vec![Vec::new(); wanted];
+    for group in &groups {
+        // Longest-first greedy: the lightest batch so far, the first of equals.
+        let lightest = (0..wanted).min_by_key(|&b| (load[b], b)).unwrap_or(0);
+        load[lightest].0 += group.registrations;
+        load[lightest].1 += group.slots.len();
+        members[lightest].extend(&group.slots);
+    }
+    let filled: Vec<(Vec<Slot>, usize)> = members
+        .into_iter()
+        .zip(load)
+        .filter(|(slots, _)| !slots.is_empty())
+        .map(|(mut slots, (registrations, _))| {
+            slots.sort();
+            (slots, registrations)
+        })
+        .collect();
+    let count = filled.len();
+    let mut layout = Layout::default();
+    for (index, (slots, registrations)) in filled.into_iter().enumerate() {
+        let mut items = BatchItems::default();
+        for slot in &slots {
+            match *slot {
+                Slot::Service(i) => items.services.push(plan.services[i].clone()),
+                Slot::Rule(i) => items.tasks.push(plan.tasks[i].clone()),
+            }
+        }
+        layout.specs.push(BatchSpec {
+            batch: to_u32(index),
+            items: to_u32(slots.len()),
+            registrations: to_u32(registrations),
+            pace: Pace {
+                registrations: share(REGISTER_BUCKET, count, index),
+                updates: share(UPDATE_BUCKET, count, index),
+            },
+        });
+        layout.batches.push(items);
+    }
+    layout
+}
+
+/// Batch `index`'s share of `bucket` when `batches` share it: the burst split evenly (at least
+/// one call for the first `burst` batches, so no share is left unused), the refill rate divided.
+pub fn share(bucket: Bucket, batches: usize, index: usize) -> Bucket {
+    let batches = to_u32(batches.max(1));
+    let even = bucket.burst / batches;
+    let burst = if even == 0 && to_u32(index) < bucket.burst {
+        1
+    } else {
+        even
+    };
+    Bucket {
+        burst,
+        refill_interval_ms: bucket.refill_interval_ms.saturating_mul(u64::from(batches)),
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Items that share any registration, with how many distinct registrations they make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// In list order: services, then rules.
+    pub slots: Vec<Slot>,
+    pub registrations: usize,
+}
+
+/// The changed items joined into groups by shared registrations (union-find over the items),
+/// heaviest first: most registrations, then most items, then list order.
+pub fn registration_groups(services: &[ServiceItem], tasks: &[RuleItem]) -> Vec<Group> {
+    let items: Vec<(Slot, Vec<RegistrationKey>)> = services
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.noop)
+        .map(|(i, s)| (Slot::Service(i), service_registrations(s)))
+        .chain(
+            tasks
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !r.noop)
+                .map(|(i, r)| (Slot::Rule(i), rule_registrations(r))),
+        )
+        .collect();
+    let mut parent: Vec<usize> = (0..items.len()).collect();
+    let mut owner: BTreeMap<&RegistrationKey, usize> = BTreeMap::new();
+    for (index, (_, keys)) in items.iter().enumerate() {
+        for key in keys {
+            match owner.get(key) {
+                Some(&other) => {
+                    let (a, b) = (root(&mut parent, index), root(&mut parent, other));
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    owner.insert(key, index);
+                }
+            }
+        }
+    }
+    let mut by_root: BTreeMap<usize, (Vec<Slot>, Vec<&RegistrationKey>)> = BTreeMap::new();
+    for (index, (slot, keys)) in items.iter().enumerate() {
+        let entry = by_root.entry(root(&mut parent, index)).or_default();
+        entry.0.push(*slot);
+        entry.1.extend(keys);
+    }
+    let mut groups: Vec<(usize, Group)> = by_root
+        .into_iter()
+        .map(|(first, (slots, mut keys))| {
+            keys.sort();
+            keys.dedup();
+            let group = Group {
+                slots,
+                registrations: keys.len(),
+            };
+            (first, group)
+        })
+        .collect();
+    groups.sort_by(|(a_first, a), (b_first, b)| {
+        (b.registrations, b.slots.len(), a_first).cmp(&(a.registrations, a.slots.len(), b_first))
+    });
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::examples::{app_image, plan, service_item};
+    use crate::contract::RuleTaskTarget;
+
+    fn service(name: &str, previous: &str, image: &str) -> ServiceItem {
+        service_item("prod", name, previous, app_image(image))
+    }
+
+    fn rule(name: &str, targets: &[(&str, &str, bool)]) -> RuleItem {
+        RuleItem {
+            id: format!("default/{name}"),
+            rule: name.into(),
+            event_bus: "default".into(),
+            targets: targets
+                .iter()
+                .enumerate()
+                .map(|(i, (previous, image, noop))| RuleTaskTarget {
+                    target_id: format!("t{i}"),
+                    previous_task_definition: (*previous).into(),
+                    images: app_image(image),
+                    noop: *noop,
+                    new_task_definition: None,
+                })
+                .collect(),
+            noop: targets.iter().all(|t| t.2),
+        }
+    }
+
+    fn ids(items: &BatchItems) -> Vec<&str> {
+        items
+            .services
+            .iter()
+            .map(|s| s.id.as_str())
+            .chain(items.tasks.iter().map(|r| r.id.as_str()))
+            .collect()
+    }
+
+    /// `n` services, each its own family.
+    fn distinct(n: usize) -> Vec<ServiceItem> {
+        (0..n)
+            .map(|i| service(&format!("s{i}"), &format!("s{i}:1"), &format!("s{i}:v2")))
+            .collect()
+    }
+
+    #[test]
+    fn shares_add_up_to_the_account_bucket() {
+        // (bucket, batches) -> per batch (burst, interval ms), and the bursts' sum.
+        let cases = [
+            (REGISTER_BUCKET, 1, 20, 1_000),
+            (REGISTER_BUCKET, 10, 2, 10_000),
+            (REGISTER_BUCKET, 3, 6, 3_000),
+            (REGISTER_BUCKET, 100, 0, 100_000),
+            (UPDATE_BUCKET, 10, 5, 2_000),
+            (UPDATE_BUCKET, 100, 0, 20_000),
+        ];
+        for (bucket, batches, even, interval) in cases {
+            let shares: Vec<Bucket> = (0..batches).map(|i| share(bucket, batches, i)).collect();
+            assert!(
+                shares.iter().all(|s| s.refill_interval_ms == interval),
+                "{batches}: {shares:?}"
+            );
+            let bursts: u32 = shares.iter().map(|s| s.burst).sum();
+            let expected = if even == 0 {
+                bucket.burst
+            } else {
+                even * to_u32(batches)
+            };
+            assert_eq!(bursts, expected, "{batches} batches of {bucket:?}");
+            assert!(bursts <= bucket.burst);
+            // The refill rates add up to the account's: batches × (1 / interval).
+            assert_eq!(
+                interval,
+                bucket.refill_interval_ms * u64::from(to_u32(batches))
+            );
+        }
+        // Past the burst, later batches start from an empty bucket.
+        assert_eq!(share(REGISTER_BUCKET, 100, 19).burst, 1);
+        assert_eq!(share(REGISTER_BUCKET, 100, 20).burst, 0);
+    }
+
+    #[test]
+    fn batch_count_follows_items_concurrency_and_the_cap() {
+        // (changed items, maxConcurrency) -> batches
+        let cases = [
+            (1, 10, 1),
+            (50, 10, 1),
+            (51, 10, 2),
+            (500, 10, 10),
+            (500, 4, 4),
+            (2_000, 100, 40),
+            (10_000, 100, 100),
+            (10_000, 500, 100),
+            (3, 0, 1),
+        ];
+        for (n, max_concurrency, batches) in cases {
+            let got = layout(&plan(distinct(n), vec![]), max_concurrency);
+            assert_eq!(got.specs.len(), batches, "{n} items, {max_concurrency}");
+            assert_eq!(got.batches.len(), batches);
+            let total: u32 = got.specs.iter().map(|s| s.items).sum();
+            assert_eq!(total, to_u32(n), "every changed item once");
+            let (min, max) = got.specs.iter().fold((u32::MAX, 0), |(lo, hi), s| {
+                (lo.min(s.items), hi.max(s.items))
+            });
+            assert!(max - min <= 1, "{n}: balanced, {min}..{max}");
+        }
+    }
+
+    #[test]
+    fn nothing_changed_means_no_batch() {
+        let mut unchanged = distinct(3);
+        unchanged.iter_mut().for_each(|s| s.noop = true);
+        let got = layout(
+            &plan(unchanged, vec![rule("n", &[("a:1", "a:2", true)])]),
+            10,
+        );
+        assert_eq!(got, Layout::default());
+    }
+
+    #[test]
+    fn items_sharing_a_registration_stay_together_and_register_once() {
+        // 60 services: 30 share one request (web:1 -> web:2), 30 are distinct. Two batches.
+        let mut services: Vec<ServiceItem> = (0..30)
+            .map(|i| service(&format!("web{i}"), "web:1", "web:2"))
+            .collect();
+        services.extend(distinct(30));
+        // A rule whose target makes the same request joins the web group.
+        let tasks = vec![rule(
+            "nightly",
+            &[("web:1", "web:2", false), ("x:1", "x:2", true)],
+        )];
+        let got = layout(&plan(services, tasks), 10);
+        assert_eq!(got.specs.len(), 2);
+        let with_web: Vec<usize> = (0..2)
+            .filter(|&b| {
+                ids(&got.batches[b])
+                    .iter()
+                    .any(|id| id.starts_with("prod/web"))
+            })
+            .collect();
+        assert_eq!(with_web.len(), 1, "the shared group is not split");
+        let web = &got.batches[with_web[0]];
+        assert_eq!(
+            web.tasks.len(),
+            1,
+            "the rule is with the services it shares with"
+        );
+        // Registrations balance: the web group (1 registration, 31 items) against 30 distinct ones.
+        let regs: Vec<u32> = got.specs.iter().map(|s| s.registrations).collect();
+        assert_eq!(regs.iter().sum::<u32>(), 31);
+        assert!(regs.iter().all(|&r| (15..=16).contains(&r)), "{regs:?}");
+        let items: Vec<u32> = got.specs.iter().map(|s| s.items).collect();
+        assert!(
+            items[with_web[0]] > 40,
+            "balanced by registrations, not items: {items:?}"
+        );
+    }
+
+    #[test]
+    fn registrations_balance_before_items() {
+        // One family shared by 40 services and 40 distinct ones: the heavy-item, light-registration
+        // group goes into one batch, the distinct ones spread over the rest by registrations.
+        let mut services: Vec<ServiceItem> = (0..40)
+            .map(|i| service(&format!("api{i}"), "api:1", "api:2"))
+            .collect();
+        services.extend(distinct(40));
+        let got = layout(&plan(services, vec![]), 10);
+        assert_eq!(got.specs.len(), 2);
+        let regs: Vec<u32> = got.specs.iter().map(|s| s.registrations).collect();
+        assert_eq!(regs.iter().sum::<u32>(), 41);
+        assert!(regs.iter().all(|&r| (20..=21).contains(&r)), "{regs:?}");
+    }
+
+    #[test]
+    fn batches_keep_plan_order_and_carry_their_pace() {
+        let got = layout(&plan(distinct(120), vec![]), 10);
+        assert_eq!(got.specs.len(), 3);
+        for (i, (spec, items)) in got.specs.iter().zip(&got.batches).enumerate() {
+            assert_eq!(spec.batch, to_u32(i));
+            assert_eq!(spec.items, to_u32(items.services.len()));
+            assert_eq!(spec.registrations, spec.items);
+            assert_eq!(spec.pace.registrations, share(REGISTER_BUCKET, 3, i));
+            assert_eq!(spec.pace.updates, share(UPDATE_BUCKET, 3, i));
+            let order: Vec<usize> = items
+                .services
+                .iter()
+                .map(|s| s.service[1..].parse().unwrap())
+                .collect();
+            assert!(
+                order.windows(2).all(|w| w[0] < w[1]),
+                "plan order: {order:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rule_registers_each_distinct_request_once() {
+        let r = rule(
+            "r",
+            &[
+                ("a:1", "a:2", false),
+                ("a:1", "a:2", false),
+                ("b:1", "a:2", false),
+                ("c:1", "c:2", true),
+            ],
+        );
+        assert_eq!(rule_registrations(&r).len(), 2);
+        let got = layout(&plan(vec![], vec![r]), 10);
+        assert_eq!(got.specs[0].registrations, 2);
+        assert_eq!(got.specs[0].items, 1);
+    }
+}
