@@ -115,6 +115,17 @@ impl Clients {
     }
 }
 
+/// `ecs` without the SDK's own retries: for deploy-batch, whose pacer retries throttled calls after
+/// its next token (an SDK retry would skip the pacer, and its throttled answers would go uncounted).
+pub fn without_retries(ecs: &aws_sdk_ecs::Client) -> aws_sdk_ecs::Client {
+    let conf = ecs
+        .config()
+        .to_builder()
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_ecs::Client::from_conf(conf)
+}
+
 /// An S3 client; path-style addressing when an endpoint is overridden (moto serves every bucket on
 /// one host, and `bucket.localhost` need not resolve).
 pub fn s3_client(conf: &SdkConfig) -> aws_sdk_s3::Client {

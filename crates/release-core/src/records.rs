@@ -13,6 +13,7 @@ use crate::contract::{
     CaughtError, DeployResults, ItemResult, MapItemResult, Plan, PlanItemKind, Records,
     ReleaseRecords, StabilityPhase, StepFailures,
 };
+use crate::decide::batches::Layout;
 use crate::Error;
 
 /// The environment variable naming the records bucket (set by the template and the local stack).
@@ -22,12 +23,27 @@ pub const PLAN: &str = "plan.json";
 pub const ROLLBACK: &str = "rollback.json";
 pub const REPORT: &str = "report.json";
 
-/// Result records read at once; S3 takes thousands of GETs per second per prefix.
+/// Records read (or written) at once; S3 takes thousands of requests per second per prefix.
 const PARALLEL_READS: usize = 16;
 
 /// `results/{kind}/{id}.json`: ids are `cluster/service` and `eventBus/rule`, valid in a key as is.
 pub fn result_name(kind: PlanItemKind, id: &str) -> String {
     format!("results/{}/{id}.json", kind.as_str())
+}
+
+/// `waves/<k>/batches.json`: what the wave's Distributed Map reads, one element per child.
+pub fn wave_batches_name(wave: u32) -> String {
+    format!("waves/{wave}/batches.json")
+}
+
+/// `waves/<k>/batches/<i>.json`: the plan items of one batch.
+pub fn batch_items_name(wave: u32, batch: u32) -> String {
+    format!("waves/{wave}/batches/{batch}.json")
+}
+
+/// `waves/<k>/batches/<i>/summary.json`: the batch's progress, rewritten after every call.
+pub fn batch_summary_name(wave: u32, batch: u32) -> String {
+    format!("waves/{wave}/batches/{batch}/summary.json")
 }
 
 pub fn stability_name(phase: StabilityPhase) -> &'static str {
@@ -135,6 +151,26 @@ impl<S: ObjectStore> RecordStore<S> {
         let plan = Arc::new(plan);
         *self.plan.lock().expect("plan cache") = Some((uri, plan.clone()));
         Ok(plan)
+    }
+
+    /// A wave's batches: each batch's items, then `waves/<k>/batches.json`, which the wave's
+    /// Map reads, last, so it never names a batch whose items are not written.
+    pub async fn write_layout(
+        &self,
+        records: &Records,
+        wave: u32,
+        layout: &Layout,
+    ) -> Result<(), Error> {
+        stream::iter(layout.specs.iter().zip(&layout.batches))
+            .map(|(spec, items)| async move {
+                self.write(records, &batch_items_name(wave, spec.batch), items)
+                    .await
+            })
+            .buffer_unordered(PARALLEL_READS)
+            .try_collect::<()>()
+            .await?;
+        self.write(records, &wave_batches_name(wave), &layout.specs)
+            .await
     }
 
     pub async fn write_result(

@@ -24,8 +24,8 @@ mod tests {
     use lambda_runtime::{Context, LambdaEvent};
     use serde_json::json;
 
-    use release_core::contract::{Plan, PlanItemKind, Records};
-    use release_core::records::{RecordStore, PLAN};
+    use release_core::contract::{BatchItems, BatchSpec, Plan, PlanItemKind, Records};
+    use release_core::records::{batch_items_name, wave_batches_name, RecordStore, PLAN};
     use release_core::steps::ledger;
 
     use super::*;
@@ -132,6 +132,26 @@ mod tests {
         assert_eq!(plan.tasks[0].targets[0].previous_task_definition, job);
         assert!(plan.tasks[0].noop, "the job already runs job:v1");
         assert_eq!(plan.changed_tasks, 0);
+        // The changed items, cut into the batches of the first wave's Map: one batch, whole.
+        let fresh = RecordStore::new(moto.s3().await);
+        let specs: Vec<BatchSpec> = fresh
+            .read(&records, &wave_batches_name(0))
+            .await
+            .unwrap()
+            .expect("waves/0/batches.json written");
+        assert_eq!(specs.len(), 1);
+        assert_eq!(
+            (specs[0].batch, specs[0].items, specs[0].registrations),
+            (0, 1, 1)
+        );
+        assert_eq!(specs[0].pace.registrations.burst, 20, "the whole bucket");
+        let batch: BatchItems = fresh
+            .read(&records, &batch_items_name(0, 0))
+            .await
+            .unwrap()
+            .expect("waves/0/batches/0.json written");
+        assert_eq!(batch.services, plan.services, "the plan's items, whole");
+        assert!(batch.tasks.is_empty(), "no-op items are not in a batch");
         // The release ledger has the started release and its one changed item.
         let s3 = moto.s3().await;
         let started = ledger::executions(&s3, BUCKET, "r-plan").await.unwrap();

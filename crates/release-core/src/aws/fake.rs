@@ -28,6 +28,10 @@ struct State {
     deployments: u32,
     /// Operations that answer AccessDenied.
     refused: BTreeSet<&'static str>,
+    /// Operations whose next calls answer Throttled, and how many.
+    throttled: BTreeMap<&'static str, u32>,
+    /// When each call was made, on tokio's clock (paused in pacing tests).
+    times: Vec<(&'static str, tokio::time::Instant)>,
 }
 
 #[derive(Default)]
@@ -54,7 +58,24 @@ impl FakeEcs {
     }
 
     fn count(&self, op: &'static str) {
-        *self.state().calls.entry(op).or_default() += 1;
+        let mut state = self.state();
+        *state.calls.entry(op).or_default() += 1;
+        state.times.push((op, tokio::time::Instant::now()));
+    }
+
+    /// The next `calls` calls of `op` answer Throttled (counted, changing nothing).
+    pub fn throttle(&self, op: &'static str, calls: u32) {
+        self.state().throttled.insert(op, calls);
+    }
+
+    /// When each call of `op` was made.
+    pub fn times(&self, op: &str) -> Vec<tokio::time::Instant> {
+        self.state()
+            .times
+            .iter()
+            .filter(|(o, _)| *o == op)
+            .map(|(_, at)| *at)
+            .collect()
     }
 
     /// Every later call of `op` ("ListServices") answers AccessDenied.
@@ -64,8 +85,16 @@ impl FakeEcs {
 
     fn check(&self, op: &'static str, subject: &str) -> Result<(), Error> {
         self.count(op);
-        if self.state().refused.contains(op) {
+        let mut state = self.state();
+        if state.refused.contains(op) {
             return Err(refused(op, subject));
+        }
+        if let Some(left) = state.throttled.get_mut(op).filter(|n| **n > 0) {
+            *left -= 1;
+            return Err(Error::Throttled {
+                message: format!("{op} {subject}: ThrottlingException: Rate exceeded"),
+                source: None,
+            });
         }
         Ok(())
     }
@@ -255,7 +284,10 @@ impl EcsApi for FakeEcs {
         definition: &TaskDefinition,
         tags: &[Tag],
     ) -> Result<TaskDefinition, Error> {
-        self.count("RegisterTaskDefinition");
+        self.check(
+            "RegisterTaskDefinition",
+            definition.family().unwrap_or_default(),
+        )?;
         let arn = self.store(definition.clone(), tags.to_vec());
         Ok(self
             .stored(&arn)
@@ -297,7 +329,7 @@ impl EcsApi for FakeEcs {
     }
 
     async fn update_service(&self, update: &ServiceUpdate) -> Result<Service, Error> {
-        self.count("UpdateService");
+        self.check("UpdateService", &update.service)?;
         let mut state = self.state();
         state.deployments += 1;
         let id = format!("ecs-svc/{}", state.deployments);

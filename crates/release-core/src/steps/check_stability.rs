@@ -30,14 +30,7 @@ const MAX_DESCRIBED_TASKS: usize = crate::aws::ecs::DESCRIBE_TASKS_BATCH;
 
 /// The invocation budget from the value of [`BUDGET_ENV`]: unset or empty means [`DEFAULT_BUDGET`].
 pub fn budget_from(value: Option<&str>) -> Result<Duration, Error> {
-    match value.map(str::trim).unwrap_or("") {
-        "" => Ok(DEFAULT_BUDGET),
-        text => text.parse::<u64>().map(Duration::from_secs).map_err(|e| {
-            Error::internal(format!(
-                "{BUDGET_ENV} must be a whole number of seconds, got `{text}`: {e}"
-            ))
-        }),
-    }
+    crate::steps::seconds_from(BUDGET_ENV, value, DEFAULT_BUDGET)
 }
 
 /// Judges every item still in progress, polling every `pollIntervalSeconds` until none is pending,

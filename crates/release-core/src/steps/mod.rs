@@ -3,6 +3,7 @@
 //! with [`parse_input`], calls its step here and maps the error.
 
 pub mod check_stability;
+pub mod deploy_batch;
 pub mod finish_release;
 pub mod ledger;
 pub mod lock;
@@ -33,6 +34,26 @@ pub fn parse_input<T: serde::de::DeserializeOwned>(input: serde_json::Value) -> 
             message: e.into_inner().to_string(),
         }])
     })
+}
+
+/// A whole number of seconds from the value of the environment variable `var`: unset or blank
+/// means `default`; anything else is an error naming the variable (a cold start that fails loudly).
+pub fn seconds_from(
+    var: &str,
+    value: Option<&str>,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, Error> {
+    match value.map(str::trim).unwrap_or("") {
+        "" => Ok(default),
+        text => text
+            .parse::<u64>()
+            .map(std::time::Duration::from_secs)
+            .map_err(|e| {
+                Error::internal(format!(
+                    "{var} must be a whole number of seconds, got `{text}`: {e}"
+                ))
+            }),
+    }
 }
 
 /// Unix seconds now (the Lambda's clock).

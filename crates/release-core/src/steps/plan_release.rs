@@ -11,6 +11,7 @@ use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
     count, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget, ServiceTarget,
 };
+use crate::decide::batches;
 use crate::decide::manifest::arn::Home;
 use crate::decide::manifest::{check_input, normalized};
 use crate::decide::preflight::{
@@ -90,8 +91,9 @@ pub struct PlanContext<'a, S, L, X> {
 /// plan-release: the release (read back first when the execution input is a reference,
 /// [`release_ref::resolve`]), [`plan`], then the lock of every item the plan changes ([`lock::acquire`]: a
 /// release another running release overlaps is refused with `ReleaseLocked`), then the plan
-/// recorded under the execution's prefix, then the release's ledger entries (best effort: the
-/// ledger never fails a release). Nothing is written when the release is rejected, and the locks
+/// recorded under the execution's prefix with its changed items cut into batches (one wave,
+/// [`batches::layout`]), then the release's ledger entries (best effort: the ledger never fails a
+/// release). Nothing is written when the release is rejected, and the locks
 /// are given back when the plan cannot be recorded.
 pub async fn plan_release<E: EcsApi, V: EventsApi>(
     ecs: &E,
@@ -126,7 +128,12 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
     )
     .await?;
     let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
-    match context.store.write_plan(&records, plan).await {
+    let layout = batches::layout(&plan, plan.settings.max_concurrency);
+    let written = async {
+        context.store.write_layout(&records, 0, &layout).await?;
+        context.store.write_plan(&records, plan).await
+    };
+    match written.await {
         Ok(plan) => {
             ledger::record_or_warn(
                 context.store.objects(),

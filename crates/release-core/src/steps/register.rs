@@ -19,6 +19,26 @@ pub async fn register<E: EcsApi>(
     previous: &str,
     images: &ImageMap,
 ) -> Result<String, Error> {
+    register_or_reuse(ecs, release_id, previous, images)
+        .await
+        .map(|r| r.arn)
+}
+
+/// A revision [`register_or_reuse`] settled on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub arn: String,
+    /// Registered by an earlier attempt of this release: no RegisterTaskDefinition call was made.
+    pub reused: bool,
+}
+
+/// [`register`], saying whether it called RegisterTaskDefinition.
+pub async fn register_or_reuse<E: EcsApi>(
+    ecs: &E,
+    release_id: &str,
+    previous: &str,
+    images: &ImageMap,
+) -> Result<Registration, Error> {
     // The family's newest revision first: it is what a retry of this release would reuse, and most
     // services run it, so one DescribeTaskDefinition usually serves both (the read bucket is shared).
     let (latest, latest_tags, latest_uncopied) = ecs
@@ -38,14 +58,14 @@ pub async fn register<E: EcsApi>(
     if reusable(&latest, &latest_tags, &desired, release_id) {
         let arn = display_name(&latest);
         info!(task_definition = %arn, "reusing the revision this release registered");
-        return Ok(arn);
+        return Ok(Registration { arn, reused: true });
     }
     let registered = ecs
         .register_task_definition(&desired.definition, &desired.tags)
         .await?;
     let arn = display_name(&registered);
     info!(task_definition = %arn, previous, "registered");
-    Ok(arn)
+    Ok(Registration { arn, reused: false })
 }
 
 /// register-task-definition: the plan item named by the Map iteration, with `newTaskDefinition`
