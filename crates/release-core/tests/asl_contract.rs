@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use release_core::contract::{
-    CaughtError, DeployResults, ExecutionStatusChange, FinishInput, MapItemResult, PlanRequest,
-    PlannedRelease, Records, RegisterInput, ReleaseInput, RollbackInput, Settings, StabilityCounts,
-    StabilityInput, StepFailures, UpdateRuleInput, UpdateServiceInput,
+    BatchInput, CaughtError, DeployResults, ExecutionStatusChange, FinishInput, MapItemResult,
+    PlanRequest, PlannedRelease, Records, RegisterInput, ReleaseInput, RollbackInput, Settings,
+    StabilityCounts, StabilityInput, StepFailures, UpdateRuleInput, UpdateServiceInput,
 };
 use release_core::Error;
 use serde::de::DeserializeOwned;
@@ -580,6 +580,7 @@ fn parse_event(name: &str, value: Value) -> Result<(), String> {
         "register-task-definition" => parse_as::<RegisterInput>(name, value),
         "update-service" => parse_as::<UpdateServiceInput>(name, value),
         "update-scheduled-rule" => parse_as::<UpdateRuleInput>(name, value),
+        "deploy-batch" => parse_as::<BatchInput>(name, value),
         "check-stability" => parse_as::<StabilityInput>(name, value),
         "rollback" => parse_as::<RollbackInput>(name, value),
         "finish-release" => parse_as::<FinishInput>(name, value),
@@ -627,6 +628,7 @@ fn every_event_deserializes_into_its_step_type() {
     let events = events();
     let expected = [
         "check-stability",
+        "deploy-batch",
         "finish-release",
         "plan-release",
         "register-task-definition",

@@ -557,6 +557,7 @@ impl Body<'_> {
                 }
                 _ => Ty::Unknown,
             },
+            syn::Expr::Struct(literal) => self.struct_literal(literal),
             syn::Expr::MethodCall(m) => match self.ty_of(&m.receiver) {
                 Ty::Struct(owner, _) => {
                     let method = m.method.to_string();
@@ -572,6 +573,32 @@ impl Body<'_> {
             },
             _ => Ty::Unknown,
         }
+    }
+
+    /// `Name { field: value, .. }`: each type parameter of `Name` is the type of the value given to
+    /// a field declared as that parameter (or a reference to it).
+    fn struct_literal(&self, literal: &syn::ExprStruct) -> Ty {
+        let Some(name) = literal.path.segments.last().map(|s| s.ident.to_string()) else {
+            return Ty::Unknown;
+        };
+        let Some(def) = self.sources.structs.get(&name) else {
+            return Ty::Unknown;
+        };
+        let given = |param: &str| {
+            literal.fields.iter().find_map(|f| {
+                let syn::Member::Named(field) = &f.member else {
+                    return None;
+                };
+                let declared = def.fields.get(&field.to_string())?;
+                (type_param(declared)? == param).then(|| self.ty_of(&f.expr))
+            })
+        };
+        let args = def
+            .params
+            .iter()
+            .map(|param| given(param).unwrap_or(Ty::Unknown))
+            .collect();
+        Ty::Struct(name, args)
     }
 
     fn path_call(&mut self, path: &syn::Path) {
@@ -616,6 +643,17 @@ impl Body<'_> {
                 }
             }
         }
+    }
+}
+
+/// `P`, `&P` or `&'a P`: the single-segment type it names.
+fn type_param(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Reference(r) => type_param(&r.elem),
+        syn::Type::Path(p) if p.path.segments.len() == 1 => {
+            Some(p.path.segments[0].ident.to_string())
+        }
+        _ => None,
     }
 }
 
