@@ -2,20 +2,36 @@
 scripted functions in place of the Lambdas: which function is called with what, and how each outcome ends.
 The Rust functions' own behaviour is tested in their crates and end to end in local/; this pins the ASL.
 
-Per-item records live in S3 (docs/decisions/0003): the stand-ins keep the plan items in Python, the state the
-engine carries holds only ids, counts and error names, and the sample events in events/ are exactly what the
-state machine hands each function.
+Per-item records live in S3 (docs/decisions/0003, 0006): plan-release returns counts only and writes the plan
+cut into batches (`waves/<k>/batches.json`, one element per batch, and `waves/<k>/batches/<i>.json`, its items);
+the DeployWave Distributed Map reads `batches.json` with its ItemReader and runs one child per element, whose
+DeployBatch calls deploy-batch until nothing remains. The plan-release stand-in writes these objects into the
+mocked records bucket as plan-release does, the deploy-batch stand-in writes each batch's `summary.json`, and the
+check-stability stand-in's first release round reads the summaries (failed items, batches without one), so the
+state the engine carries holds counts and error names only. The sample events in events/ are what the state
+machine hands each function.
 
     PYTHONPATH=local .tools/venv/bin/python -m pytest tools/test_asl_flow.py   # venv from local/install.sh
 
 The definition is the local stack's (convoy_local.render: the function binaries template.yaml names), with
 waits and Retry intervals capped to 1 s (moto really waits).
+
+What these tests rely on in moto 5.2.5's engine, and where it differs from AWS (docs/decisions/0006 lists the
+rest):
+- Under `mock_aws` the engine's own S3 client (ItemReader) is intercepted in-process: it reads the same mocked
+  bucket the stand-ins write (asserted by every scenario that deploys).
+- A Distributed Map's children are threads of the parent: their states (DeployBatch, BatchVerdict, BatchFailed)
+  leave no events in the parent's history and there are no child executions. The tests see the children through
+  the calls the stand-ins record and through DescribeMapRun's counts.
+- ToleratedFailurePercentage is parsed and ignored: a failed child is counted (`itemCounts.failed`), its result
+  is null and the Map run succeeds. On AWS, 100 % tolerates every failure, so the Map ends the same way.
+- An ItemReader that cannot read its object (NoSuchKey) fails the Map with States.Runtime, which moto hands to
+  the Map's Catch (States.ALL). AWS names it States.ItemReaderFailed, which States.ALL catches too (AWS never
+  lets a Catch handle States.Runtime).
 """
-import copy
 import io
 import json
 import pathlib
-import re
 import time
 
 import boto3
@@ -35,6 +51,8 @@ EVENTS = ROOT / "events"
 RELEASE_ID = "release-2026-11-23-1"  # events/release.json; `convoy deploy` names the execution after the release
 BUCKET = "convoy-records"
 PAYLOAD_LIMIT = 256 * 1024  # AWS's limit on any state's input or output
+NO_FAILURES = {"deploy": None, "awaitRelease": None, "rollback": None, "awaitRollback": None}
+PACE = {"registrations": {"burst": 20, "refillIntervalMs": 1000}, "updates": {"burst": 50, "refillIntervalMs": 200}}
 
 
 def event(name):
@@ -77,11 +95,19 @@ def plan_tasks():
     ]
 
 
-def next_revision(arn):
-    return re.sub(r":(\d+)$", lambda m: f":{int(m[1]) + 1}", arn)
+def s3():
+    return boto3.client("s3", region_name=REGION)
 
 
-DEPLOYMENT_IDS = {"prod/web": "ecs-svc/4611686018427387904", "prod/worker": "ecs-svc/4611686018427391234"}
+def put_json(key, body):
+    s3().put_object(Bucket=BUCKET, Key=key, Body=json.dumps(body).encode())
+
+
+def get_json(key):
+    try:
+        return json.loads(s3().get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    except s3().exceptions.NoSuchKey:
+        return None
 
 
 class FunctionError(Exception):
@@ -91,20 +117,25 @@ class FunctionError(Exception):
 
 
 class Functions:
-    """Scripted stand-ins for the seven functions; records every call's input. The plan items stay here, as
-    plan.json stays in S3: the state machine only ever sees their ids."""
+    """Scripted stand-ins for the six functions the state machine calls; records every call's input. The plan
+    items reach S3 as plan-release leaves them (`batch_size` changed items a batch, all in one by default); the
+    state machine only ever sees counts.
 
-    def __init__(self, services=None, tasks=None, **overrides):
+    `fail`: the items deploy-batch records as failed, with their error names. `batches_json=False`: plan-release writes every batch's items but no `batches.json` (the ItemReader fails)."""
+
+    def __init__(self, services=None, tasks=None, batch_size=None, batches_json=True, fail=None, **overrides):
+        self.fail = fail or {}  # item id -> the error name deploy-batch records for it
         self.services = {s["id"]: s for s in (plan_services() if services is None else services)}
         self.tasks = {r["id"]: r for r in (plan_tasks() if tasks is None else tasks)}
+        self.batch_size, self.batches_json = batch_size, batches_json
         self.calls = {}
         self.referenced = {}  # releaseRef -> the release its object holds
+        self.batches = []  # [(records, spec, {"services": [...], "tasks": [...]})] as plan-release wrote them
+        self.deployed, self.failed = set(), {}  # item ids; failed: id -> error name
         self.handlers = {
             "plan-release": self.plan,
-            "register-task-definition": self.register,
-            "update-service": self.update_service,
-            "update-scheduled-rule": self.update_rule,
-            "check-stability": self.all_succeeded,
+            "deploy-batch": self.deploy_batch,
+            "check-stability": self.judge,
             "rollback": self.restore_nothing,
             "finish-release": self.report,
         }
@@ -123,42 +154,83 @@ class Functions:
             response["FunctionError"] = error
         return response
 
+    def changed(self):
+        return ([("service", s) for s in self.services.values() if not s["noop"]]
+                + [("rule", r) for r in self.tasks.values() if not r["noop"]])
+
     def plan(self, event):
         release = event["release"]
         if "releaseRef" in release:  # plan-release reads a release started by reference from S3
             release = self.referenced[release["releaseRef"]]
         release_id = release["release"]["id"]
-        return {
-            "releaseId": release_id,
-            "records": records(event["executionName"], release_id),
-            "settings": release["settings"],
-            "services": [s["id"] for s in self.services.values() if not s["noop"]],
-            "tasks": [r["id"] for r in self.tasks.values() if not r["noop"]],
-            "unchanged": sum(i["noop"] for i in [*self.services.values(), *self.tasks.values()]),
-        }
+        recs = records(event["executionName"], release_id)
+        changed = self.changed()
+        put_json(recs["prefix"] + "plan.json", {"services": list(self.services.values()),
+                                                "tasks": list(self.tasks.values())})
+        size = self.batch_size or max(len(changed), 1)
+        specs = []
+        for index, start in enumerate(range(0, len(changed), size)):
+            part = changed[start:start + size]
+            items = {"services": [i for k, i in part if k == "service"], "tasks": [i for k, i in part if k == "rule"]}
+            registrations = {i["previousTaskDefinition"] for i in items["services"]} | {
+                t["previousTaskDefinition"] for r in items["tasks"] for t in r["targets"] if not t["noop"]}
+            spec = {"batch": index, "items": len(part), "registrations": len(registrations), "pace": PACE}
+            put_json(f"{recs['prefix']}waves/0/batches/{index}.json", items)
+            specs.append(spec)
+            self.batches.append((recs, spec, items))
+        if specs and self.batches_json:
+            put_json(recs["prefix"] + "waves/0/batches.json", specs)
+        return {"releaseId": release_id, "records": recs, "settings": release["settings"],
+                "waves": int(bool(changed)), "changed": len(changed),
+                "unchanged": len(self.services) + len(self.tasks) - len(changed)}
 
-    def register(self, event):
-        item = copy.deepcopy((self.services if event["kind"] == "service" else self.tasks)[event["id"]])
-        for target in item.get("targets", [item]):
-            target["newTaskDefinition"] = next_revision(target["previousTaskDefinition"])
-        return item
+    def batch_items(self, event):
+        """The batch's items, read as deploy-batch reads them: waves/<k>/batches/<i>.json."""
+        key = f"{event['records']['prefix']}waves/{event['wave']}/batches/{event['batch']['batch']}.json"
+        items = get_json(key)
+        assert items is not None, f"deploy-batch found no {key}"
+        return [i["id"] for i in items["services"] + items["tasks"]]
 
-    @staticmethod
-    def update_service(event):
-        item = event["item"]
-        return {k: item[k] for k in ("id", "cluster", "service", "previousTaskDefinition", "newTaskDefinition")} | {
-            "deploymentId": DEPLOYMENT_IDS.get(item["id"], "ecs-svc/" + item["service"]), "deadline": 1795435200}
+    def summarize(self, event, ids, remaining=0):
+        """Deploys the batch's items but the last `remaining` (failing those in `fail`); writes its summary.json."""
+        done = ids[:len(ids) - remaining]
+        for i in done:
+            if i in self.fail:
+                self.failed[i] = self.fail[i]
+            else:
+                self.deployed.add(i)
+        failed_items = [{"kind": "rule" if i in self.tasks else "service", "id": i, "error": self.failed[i]}
+                        for i in ids if i in self.failed]
+        spec = event["batch"]
+        put_json(f"{event['records']['prefix']}waves/{event['wave']}/batches/{spec['batch']}/summary.json",
+                 {"batch": spec["batch"], "items": spec["items"], "done": len(done), "remaining": remaining,
+                  "failed": failed_items, "calls": {"registered": spec["registrations"], "reused": 0,
+                                                    "updated": len(done), "throttled": 0, "unavailable": 0},
+                  "invocations": 1})
+        return {"remaining": remaining, "failed": len(failed_items)}
 
-    @staticmethod
-    def update_rule(event):
-        item = event["item"]
-        return {"id": item["id"], "rule": item["rule"], "eventBus": item["eventBus"],
-                "targets": [{k: t[k] for k in ("targetId", "previousTaskDefinition", "newTaskDefinition")}
-                            for t in item["targets"]]}
+    def deploy_batch(self, event):
+        return self.summarize(event, self.batch_items(event))
 
-    @staticmethod
-    def all_succeeded(_event):
-        return {"pending": 0, "failed": 0}
+    def deploy_failures(self, event):
+        """What the first release round reads from the wave's records: failed items, and every item of a batch
+        that ended without a summary."""
+        failed = 0
+        for recs, spec, items in self.batches:
+            if recs != event["records"]:
+                continue
+            summary = get_json(f"{recs['prefix']}waves/{event['wave']}/batches/{spec['batch']}/summary.json")
+            failed += spec["items"] if summary is None else len(summary["failed"])
+        return failed
+
+    def judge(self, event, pending=0):
+        failed = self.deploy_failures(event) if event["phase"] == "release" else 0
+        return {"pending": pending, "failed": failed}
+
+    def judge_rounds(self, *pending):
+        """A check-stability whose release rounds report these pending counts (plus the recorded deploy failures)."""
+        rounds = iter(pending)
+        return lambda e: self.judge(e, next(rounds)) if e["phase"] == "release" else {"pending": 0, "failed": 0}
 
     @staticmethod
     def restore_nothing(_event):
@@ -166,11 +238,10 @@ class Functions:
 
     def report(self, event):
         """A bounded ReleaseReport: failures first, at most 20 items, the rest in report.json."""
-        deploy, failures = event["deploy"], event["failures"]
-        results = {r["id"]: r for r in deploy["services"] + deploy["tasks"]}
+        failures = event["failures"]
         items = [{"id": i["id"], "kind": kind,
-                  "outcome": "Unchanged" if i["noop"] else "Failed" if "error" in results.get(i["id"], {})
-                  else "Deployed" if i["id"] in results else "NotStarted",
+                  "outcome": "Unchanged" if i["noop"] else "Failed" if i["id"] in self.failed
+                  else "Deployed" if i["id"] in self.deployed else "NotStarted",
                   "previousTaskDefinition": "td:1", "finalTaskDefinition": "td:1"}
                  for kind, plan_items in (("service", self.services), ("ruleTarget", self.tasks))
                  for i in plan_items.values()]
@@ -186,9 +257,10 @@ class Functions:
 @pytest.fixture
 def run(monkeypatch):
     """run(functions, execution_input=None, name=RELEASE_ID) -> DescribeExecution of a finished execution, with
-    its history under "history"."""
+    its history under "history" and DescribeMapRun of each of its map runs under "mapRuns"."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name=REGION)
+        s3().create_bucket(Bucket=BUCKET)
         arn = sfn.create_state_machine(name="convoy-release", definition=json.dumps(render(max_wait=1)),
                                        roleArn=f"arn:aws:iam::{ACCOUNT}:role/release")["stateMachineArn"]
 
@@ -205,7 +277,10 @@ def run(monkeypatch):
                 page = sfn.get_execution_history(executionArn=ex, **({"nextToken": token} if token else {}))
                 d["history"] += page["events"]
                 if not (token := page.get("nextToken")):
-                    return d
+                    break
+            d["mapRuns"] = [sfn.describe_map_run(mapRunArn=m["mapRunArn"])
+                            for m in sfn.list_map_runs(executionArn=ex)["mapRuns"]]
+            return d
 
         yield _run
 
@@ -227,6 +302,11 @@ def exited(d, state):
             if e.get("stateExitedEventDetails", {}).get("name") == state]
 
 
+def states(d):
+    """The parent's states in the order entered."""
+    return [e["stateEnteredEventDetails"]["name"] for e in d["history"] if "stateEnteredEventDetails" in e]
+
+
 def payloads(d):
     """(bytes, where, text) of every state input/output and task parameters the history carries."""
     for e in d["history"]:
@@ -237,36 +317,31 @@ def payloads(d):
                         yield len(text.encode()), f"{e['type']} {details.get('name', '')} .{field}", text
 
 
-def kept_results(deploy):
-    """Each Map iteration's output as the state keeps it: the id, and the deployment id or the error name."""
-    for result in deploy["services"] + deploy["tasks"]:
-        assert set(result) in ({"id"}, {"id", "deployment"}, {"id", "error"}), result
-        if "error" in result:
-            assert set(result["error"]) == {"Error"}, f"the state keeps the error name only: {result}"
-    return deploy
+def counts(map_run):
+    """(items, succeeded, failed, child executions) of a DescribeMapRun."""
+    items, executions = map_run["itemCounts"], map_run["executionCounts"]
+    return items["total"], items["succeeded"], items["failed"], executions["total"]
 
 
-def reject(error_type, message, ids):
-    """A register-task-definition that fails for the given ids and registers the sample plan's other items."""
-    sample = Functions()
+def without(sample, *keys):
+    return {k: v for k, v in sample.items() if k not in keys}
 
-    def register(event):
-        if event["id"] in ids:
-            raise FunctionError(error_type, message)
-        return sample.register(event)
 
-    return register
+def batch_input(spec, name=RELEASE_ID):
+    """What DeployWave's ItemSelector hands deploy-batch for one element of batches.json."""
+    return {"releaseId": RELEASE_ID, "records": records(name), "wave": 0, "batch": spec,
+            "executionArn": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:convoy-release:{name}"}
 
 
 def test_success_deploys_only_changed_items_awaits_them_and_outputs_the_report(run):
-    rounds = iter([2, 0])
-    f = Functions(**{"check-stability": lambda _: {"pending": next(rounds), "failed": 0}})
+    f = Functions()
+    f.handlers["check-stability"] = f.judge_rounds(2, 0)
     d = run(f)
     assert d["status"] == "SUCCEEDED", d
     finish = f.calls["finish-release"][0]
     assert json.loads(d["output"]) == f.report(finish)
     # PlanRelease gets the release, the execution name (the records prefix) and the execution's
-    # ARN (the holder of the release's locks).
+    # ARN (the holder of the release's locks); it returns counts only.
     [call] = f.calls["plan-release"]
     assert call == {
         "release": event("release"),
@@ -276,24 +351,30 @@ def test_success_deploys_only_changed_items_awaits_them_and_outputs_the_report(r
     assert call["executionArn"].startswith("arn:aws:states:")
     assert ":execution:" in call["executionArn"]
     assert call["executionArn"].endswith(f":{RELEASE_ID}")
-    # The Maps iterate over the changed ids only: the noop service costs no iteration and no call.
-    assert sum(e["type"] == "MapIterationStarted" for e in d["history"]) == 3
-    assert sorted((e["kind"], e["id"]) for e in f.calls["register-task-definition"]) == [
-        ("rule", "default/nightly-report"), ("service", "prod/web"), ("service", "prod/worker")]
-    assert all(e == {"releaseId": RELEASE_ID, "records": records(), "kind": e["kind"], "id": e["id"]}
-               for e in f.calls["register-task-definition"])
-    assert sorted(e["item"]["id"] for e in f.calls["update-service"]) == ["prod/web", "prod/worker"]
-    # The state keeps each iteration's id and deployment id; the full results are the functions' records.
-    assert kept_results(finish["deploy"]) == {
-        "tasks": [{"id": "default/nightly-report"}],
-        "services": [{"id": "prod/web", "deployment": DEPLOYMENT_IDS["prod/web"]},
-                     {"id": "prod/worker", "deployment": DEPLOYMENT_IDS["prod/worker"]}]}
+    (plan,) = exited(d, "PlanRelease")
+    assert plan == {"plan": {"releaseId": RELEASE_ID, "records": records(), "settings": event("release")["settings"],
+                             "waves": 1, "changed": 3, "unchanged": 1},
+                    "wave": {"index": 0}, "stability": None, "rollbackStability": None, "failures": NO_FAILURES}
+    assert states(d) == ["PlanRelease", "HasChanges", "WaveStart", "DeployWave", "AwaitRelease", "ReleaseVerdict",
+                         "AwaitRelease", "ReleaseVerdict", "FinishRelease", "ReleaseOutcome", "ReleaseSucceeded"]
+    # The Map reads the wave's batch list from the records (the ItemReader's S3 client is moto's in-process one).
+    (wave,) = exited(d, "WaveStart")
+    assert wave["wave"] == {"index": 0, "itemsKey": f"{records()['prefix']}waves/0/batches.json"}
+    # One batch of the changed items only: the noop service is in no batch and costs no call.
+    [(_, spec, _)] = f.batches
+    assert spec["items"] == 3
+    assert f.calls["deploy-batch"] == [batch_input(spec)]
+    assert f.deployed == {"prod/web", "prod/worker", "default/nightly-report"}
+    assert [counts(m) for m in d["mapRuns"]] == [(1, 1, 0, 1)]
+    assert ":mapRun:convoy-release/wave:" in d["mapRuns"][0]["mapRunArn"]  # the Label
+    # ResultPath null: the Map adds nothing to the state.
+    assert exited(d, "DeployWave") == entered(d, "DeployWave")
     assert finish == {"releaseId": RELEASE_ID, "executionArn": call["executionArn"], "records": records(),
-                      "deploy": finish["deploy"],
-                      "failures": {"deploy": None, "awaitRelease": None, "rollback": None, "awaitRollback": None}}
-    # The first round seeds itself from the result records: every round is the same small input.
+                      "failures": NO_FAILURES}
+    # The first round seeds itself from the wave's records: every round is the same small input.
     assert f.calls["check-stability"] == [
-        {"releaseId": RELEASE_ID, "records": records(), "pollIntervalSeconds": 5, "phase": "release"}] * 2
+        {"releaseId": RELEASE_ID, "records": records(), "pollIntervalSeconds": 5, "phase": "release",
+         "wave": 0}] * 2
     assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 2, "failed": 0}
     assert "rollback" not in f.calls
 
@@ -302,11 +383,14 @@ def test_the_sample_events_are_what_the_state_machine_hands_each_function(run):
     f = Functions()
     run(f)
     assert f.calls["plan-release"] == [event("plan-release")]
-    by_id = {e["id"]: e for e in f.calls["register-task-definition"]}
-    assert by_id["prod/web"] == event("register-task-definition")
-    assert next(e for e in f.calls["update-service"] if e["item"]["id"] == "prod/web") == event("update-service")
-    assert f.calls["update-scheduled-rule"] == [event("update-scheduled-rule")]
-    assert f.calls["check-stability"][0] == event("check-stability")
+    # events/deploy-batch.json is another release's: the same fields, at every level.
+    (batch,) = f.calls["deploy-batch"]
+    sample = event("deploy-batch")
+    assert set(batch) == set(sample)
+    assert set(batch["batch"]) == set(sample["batch"]) and batch["batch"]["pace"] == sample["batch"]["pace"]
+    assert set(batch["records"]) == set(sample["records"]) and batch["wave"] == sample["wave"] == 0
+    # StabilityInput.wave defaults to 0, the wave of the sample.
+    assert f.calls["check-stability"][0] == {**event("check-stability"), "wave": 0}
     # events/rollback.json and events/finish-release.json are checked by the rollback scenarios below.
 
 
@@ -318,6 +402,9 @@ def test_two_executions_of_one_release_keep_separate_records(run):
     expected = records(f"{RELEASE_ID}-retry")
     assert {json.dumps(e["records"]) for calls in f.calls.values() for e in calls if "records" in e} == {
         json.dumps(expected)}
+    # The Map read this execution's batch list, and the batch its own execution's ARN.
+    assert exited(d, "WaveStart")[0]["wave"]["itemsKey"] == f"{expected['prefix']}waves/0/batches.json"
+    assert f.calls["deploy-batch"] == [batch_input(f.batches[0][1], f"{RELEASE_ID}-retry")]
     assert json.loads(d["output"])["fullReport"] == f"s3://{BUCKET}/{expected['prefix']}report.json"
 
 
@@ -330,6 +417,7 @@ def test_a_rejected_plan_fails_with_its_error_and_changes_nothing(run):
     assert d["status"] == "FAILED" and d["error"] == "PreflightFailed", d
     assert "prod/web: service not found" in json.loads(d["cause"])["errorMessage"]
     assert list(f.calls) == ["plan-release"]
+    assert d["mapRuns"] == []
 
 
 def test_a_release_near_the_input_limit_is_rejected_with_its_own_error(run):
@@ -364,60 +452,63 @@ def test_a_release_started_by_reference_reaches_plan_release_as_it_was_started(r
     assert d["status"] == "SUCCEEDED", d
     assert f.calls["plan-release"] == [dict(event("plan-release"), release=reference)]
     assert json.loads(d["input"]) == reference
-    by_id = {e["id"]: e for e in f.calls["register-task-definition"]}
-    assert by_id["prod/web"] == event("register-task-definition")
-    assert f.calls["update-scheduled-rule"] == [event("update-scheduled-rule")]
-    assert f.calls["check-stability"][0] == event("check-stability")
+    assert f.calls["deploy-batch"] == [batch_input(f.batches[0][1])]
+    assert f.calls["check-stability"][0] == {**event("check-stability"), "wave": 0}
 
 
 def test_an_item_failure_rolls_back_everything_at_once_with_policy_all(run):
-    long_cause = "task definition rejected: " + "invalid memory value; " * 1000
+    """deploy-batch records the item's failure and reports it in its progress; the batch itself succeeds. The first
+    AwaitRelease round counts it from the batch's summary, and policy all rolls back at once."""
+    f = Functions(fail={"prod/worker": "TaskDefinitionRejected"})
     rounds = iter([1, 0])
-    f = Functions(**{"register-task-definition": reject("TaskDefinitionRejected", long_cause, {"prod/worker"}),
-                     "rollback": lambda _: {"pending": 1, "failed": 0},
-                     "check-stability": lambda _: {"pending": next(rounds), "failed": 0}})
+    f.handlers["rollback"] = lambda _: {"pending": 1, "failed": 0}
+    f.handlers["check-stability"] = lambda e: (f.judge(e) if e["phase"] == "release"
+                                               else {"pending": next(rounds), "failed": 0})
     d = run(f)
     assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
     assert json.loads(d["cause"]) == f.report(f.calls["finish-release"][0])
-    # The rollback gets ids, deployment ids and error names; it reads the plan and the records itself.
-    assert f.calls["rollback"] == [event("rollback")]
-    assert long_cause not in json.dumps(exited(d, "DeployServices"))
-    # Policy all: no waiting for the release's own deployments; only the rollback's are awaited, until settled.
-    assert [e["phase"] for e in f.calls["check-stability"]] == ["rollback", "rollback"]
-    assert all(e == dict(event("check-stability"), phase="rollback") for e in f.calls["check-stability"])
+    assert [counts(m) for m in d["mapRuns"]] == [(1, 1, 0, 1)]
+    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 1}
+    # The rollback gets the release's records only (RollbackInput.deploy defaults: it reads the records itself).
+    assert f.calls["rollback"] == [without(event("rollback"), "deploy")]
+    # Policy all: one release round (the failure is counted there), then the rollback's deployments until settled.
+    assert [e["phase"] for e in f.calls["check-stability"]] == ["release", "rollback", "rollback"]
+    assert f.calls["check-stability"][1:] == [without(event("check-stability"), "wave") | {"phase": "rollback"}] * 2
     assert entered(d, "FinishRelease")[0]["rollbackStability"] == {"pending": 0, "failed": 0}
     finish = f.calls["finish-release"][0]
-    assert finish["deploy"] == event("rollback")["deploy"] and not any(finish["failures"].values())
+    assert "deploy" not in finish and not any(finish["failures"].values())
+    assert json.loads(d["cause"])["items"][0] == {
+        "id": "prod/worker", "kind": "service", "outcome": "Failed", "previousTaskDefinition": "td:1",
+        "finalTaskDefinition": "td:1"}
 
 
 def test_a_failing_rollback_judge_is_caught_and_the_release_still_reported(run):
-    def judge_down(_):
-        raise FunctionError("AccessDenied", "access denied: ecs:DescribeServices on cluster prod")
+    def judge(e):
+        if e["phase"] == "rollback":
+            raise FunctionError("AccessDenied", "access denied: ecs:DescribeServices on cluster prod")
+        return f.judge(e)
 
-    f = Functions(**{"register-task-definition": reject("TaskDefinitionRejected", "invalid memory", {"prod/worker"}),
-                     "rollback": lambda _: {"pending": 1, "failed": 0}, "check-stability": judge_down})
+    f = Functions(fail={"prod/worker": "TaskDefinitionRejected"}, **{"check-stability": judge})
+    f.handlers["rollback"] = lambda _: {"pending": 1, "failed": 0}
     d = run(f)
     assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
-    assert len(f.calls["check-stability"]) == 1  # AccessDenied is not retried
-    assert f.calls["finish-release"] == [event("finish-release")]
+    assert [e["phase"] for e in f.calls["check-stability"]] == ["release", "rollback"]  # AccessDenied: no retry
+    # FinishInput.deploy defaults: the report is built from the records.
+    assert f.calls["finish-release"] == [without(event("finish-release"), "deploy")]
 
 
 def test_with_policy_failed_every_deployment_is_judged_before_rolling_back(run):
-    rounds = {"release": iter([1, 0]), "rollback": iter([0])}
-    f = Functions(**{"register-task-definition": reject("ContainerNotFound", "container not found: worker",
-                                                        {"prod/worker"}),
-                     "check-stability": lambda e: {"pending": next(rounds[e["phase"]]), "failed": 0},
-                     "rollback": lambda _: {"pending": 1, "failed": 0}})
+    f = Functions(fail={"prod/worker": "ContainerNotFound"})
+    f.handlers["check-stability"] = f.judge_rounds(1, 0)
+    f.handlers["rollback"] = lambda _: {"pending": 1, "failed": 0}
     d = run(f, release_with(rollback="failed"))
     assert d["status"] == "FAILED", d
     # One judge, two phases: the release's deployments, then the ones the rollback started.
     assert [e["phase"] for e in f.calls["check-stability"]] == ["release", "release", "rollback"]
-    # The first round judges the one started deployment; the failed item is counted, not awaited.
-    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 1, "failed": 0}
-    assert entered(d, "ReleaseVerdict")[0]["deployErrors"] == {"tasks": 0, "services": 1}
-    (rb,) = f.calls["rollback"]
-    assert rb["deploy"]["services"] == [{"id": "prod/web", "deployment": DEPLOYMENT_IDS["prod/web"]},
-                                        {"id": "prod/worker", "error": {"Error": "ContainerNotFound"}}]
+    # The failed item is counted from the first round on, not awaited; the started deployment is awaited.
+    assert [s["stability"] for s in entered(d, "ReleaseVerdict")] == [{"pending": 1, "failed": 1},
+                                                                     {"pending": 0, "failed": 1}]
+    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records()}]
 
 
 def test_with_policy_none_the_rollback_step_still_runs_and_restores_nothing(run):
@@ -433,8 +524,7 @@ def test_a_failed_rollout_rolls_back(run):
     f = Functions(**{"check-stability": lambda _: {"pending": 1, "failed": 1}})
     d = run(f)
     assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
-    (rb,) = f.calls["rollback"]
-    assert rb == {"releaseId": RELEASE_ID, "records": records(), "deploy": kept_results(rb["deploy"])}
+    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records()}]
     assert len(f.calls["check-stability"]) == 1  # policy all: the first failure stops the waiting
     # The rollback started nothing: no AwaitRollback round.
     assert entered(d, "FinishRelease")[0]["rollbackStability"] == {"pending": 0, "failed": 0}
@@ -442,28 +532,32 @@ def test_a_failed_rollout_rolls_back(run):
 
 
 def test_throttling_is_retried_and_a_failing_judge_still_rolls_back_and_reports(run):
-    throttled = {"prod/web": 1}
+    """A batch whose call fails with Throttled (ECS still throttling after its own attempts) is called again by the
+    child's Retry, with the same input; it resumes from its records."""
+    throttled = [1]
 
-    def register(event):
-        if throttled.get(event["id"], 0) > 0:
-            throttled[event["id"]] -= 1
+    def deploy(event):
+        if throttled[0] > 0:
+            throttled[0] -= 1
             raise FunctionError("Throttled", "throttled: RegisterTaskDefinition rate exceeded")
-        return Functions().register(event)
+        return f.deploy_batch(event)
 
     def judge_down(_):
         raise FunctionError("AccessDenied", "access denied: ecs:DescribeServices")
 
-    f = Functions(**{"register-task-definition": register, "check-stability": judge_down})
+    f = Functions(**{"deploy-batch": deploy, "check-stability": judge_down})
     d = run(f)
     assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
-    assert [e["id"] for e in f.calls["register-task-definition"]].count("prod/web") == 2
+    assert len(f.calls["deploy-batch"]) == 2 and f.calls["deploy-batch"][0] == f.calls["deploy-batch"][1]
+    assert [counts(m) for m in d["mapRuns"]] == [(1, 1, 0, 1)]
+    assert f.deployed == {"prod/web", "prod/worker", "default/nightly-report"}
     finish = f.calls["finish-release"][0]
-    assert {"id": "prod/web", "deployment": DEPLOYMENT_IDS["prod/web"]} in finish["deploy"]["services"]
     assert len(f.calls["check-stability"]) == 1  # AccessDenied is not retried
     assert len(f.calls["rollback"]) == 1
     # A step that fails as a whole keeps its Catch result (one per step, bounded by the function's message cap).
     assert finish["failures"]["awaitRelease"]["Error"] == "AccessDenied"
     assert "ecs:DescribeServices" in finish["failures"]["awaitRelease"]["Cause"]
+    assert finish["failures"]["deploy"] is None
     assert finish["failures"]["rollback"] is None and finish["failures"]["awaitRollback"] is None
 
 
@@ -502,80 +596,142 @@ def test_a_rollback_that_keeps_failing_is_caught_and_the_release_still_reported(
     assert failures["rollback"]["Error"] == "AccessDenied" and failures["awaitRollback"] is None
 
 
-def test_a_map_failing_as_a_whole_rolls_back_from_the_records(run):
-    # Every Map task catches States.ALL, so only an engine error fails a Map as a whole: AWS does not let a Catch
-    # handle those (States.Runtime), moto's engine hands them to the Map's Catch. Here DeployServices finds no
-    # list to iterate after DeployScheduledTasks changed the rule.
-    sample = Functions()
-
-    def plan(event):
-        return sample.plan(event) | {"services": {"prod/web": "not a list"}}
-
-    f = Functions(**{"plan-release": plan})
-    d = run(f)
-    assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
-    assert len(entered(d, "DeployInterrupted")) == 1 and entered(d, "CollectResults") == []
-    assert [e["item"]["id"] for e in f.calls["update-scheduled-rule"]] == ["default/nightly-report"]
-    # The rollback gets what the state has (the rule's id, no service) and reads every result record written.
-    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records(),
-                                    "deploy": {"tasks": [{"id": "default/nightly-report"}], "services": []}}]
-    assert "check-stability" not in f.calls
-    assert f.calls["finish-release"][0]["deploy"] == f.calls["rollback"][0]["deploy"]
-    # Why the Map failed reaches the report as a step failure.
-    assert f.calls["finish-release"][0]["failures"]["deploy"]["Error"] == "States.QueryEvaluationError"
-
-
-def test_a_no_op_release_runs_empty_maps_and_succeeds_without_waiting(run):
+def test_a_no_op_release_runs_no_map_and_succeeds_without_waiting(run):
     services = [dict(s, noop=True) for s in plan_services()]
     tasks = [dict(r, noop=True, targets=[dict(t, noop=True) for t in r["targets"]]) for r in plan_tasks()]
     f = Functions(services, tasks)
     d = run(f)
     assert d["status"] == "SUCCEEDED", d
     (plan,) = exited(d, "PlanRelease")
-    assert plan["plan"]["services"] == [] and plan["plan"]["tasks"] == [] and plan["plan"]["unchanged"] == 4
-    assert not any(e["type"] == "MapIterationStarted" for e in d["history"])
+    assert plan["plan"]["waves"] == 0 and plan["plan"]["changed"] == 0 and plan["plan"]["unchanged"] == 4
+    assert states(d) == ["PlanRelease", "HasChanges", "FinishRelease", "ReleaseOutcome", "ReleaseSucceeded"]
+    assert d["mapRuns"] == [] and not any(e["type"].startswith("MapRun") for e in d["history"])
     assert set(f.calls) == {"plan-release", "finish-release"}
-    assert f.calls["finish-release"][0]["deploy"] == {"tasks": [], "services": []}
-    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 0}
+    assert f.calls["finish-release"][0]["failures"] == NO_FAILURES
     assert json.loads(d["output"])["outcome"] == "Succeeded"
 
 
-def test_a_thousand_failing_services_keep_the_state_small(run):
-    """Ids, counts and error names only: 1,000 changed services with long ids, every one failing with a cause as
-    long as a function may send (24 KiB), still reach FinishRelease, and no state grows with the causes."""
-    n = 1000
-    services = [{"id": f"platform-production-eu-west-1-{i % 7}/checkout-payments-api-service-{i:04}",
-                 "cluster": f"platform-production-eu-west-1-{i % 7}", "service": f"checkout-payments-api-service-{i:04}",
-                 "previousTaskDefinition": td(f"checkout-payments-api-service-{i:04}", 41),
-                 "images": {"app": image("checkout-payments-api", "v2.31.0")}, "noop": False, "timeoutSeconds": 900}
-                for i in range(n)]
-    long_cause = "task definition rejected: " + "x" * (24 * 1024 - 26)
+def test_a_batch_that_needs_several_calls_is_called_until_nothing_remains(run):
+    """A call stops starting work when its budget is spent and reports what remains: BatchVerdict calls again until
+    remaining is 0, each time with the batch's own input (BatchInput takes no other field)."""
+    remaining = iter([2, 1, 0])
 
-    def register(event):
-        raise FunctionError("TaskDefinitionRejected", long_cause)
+    def deploy(event):
+        return f.summarize(event, f.batch_items(event), remaining=next(remaining))
 
-    f = Functions(services, [], **{"register-task-definition": register})
-    d = run(f, release_with(maxConcurrency=40), timeout=600)
+    f = Functions(**{"deploy-batch": deploy})
+    d = run(f)
+    assert d["status"] == "SUCCEEDED", d
+    assert f.calls["deploy-batch"] == [batch_input(f.batches[0][1])] * 3
+    assert f.deployed == {"prod/web", "prod/worker", "default/nightly-report"}
+    assert [counts(m) for m in d["mapRuns"]] == [(1, 1, 0, 1)]
+    assert json.loads(d["output"])["outcome"] == "Succeeded"
+
+
+def test_several_batches_run_as_one_child_each_with_its_own_batch(run):
+    services = [dict(plan_services()[0], id=f"prod/web-{i}", service=f"web-{i}",
+                     previousTaskDefinition=td(f"web-{i}", 41)) for i in range(5)]
+    f = Functions(services, plan_tasks(), batch_size=2)
+    d = run(f)
+    assert d["status"] == "SUCCEEDED", d
+    specs = [spec for _, spec, _ in f.batches]
+    assert [s["items"] for s in specs] == [2, 2, 2]
+    assert sorted(f.calls["deploy-batch"], key=lambda e: e["batch"]["batch"]) == [batch_input(s) for s in specs]
+    assert f.deployed == {*(s["id"] for s in services), "default/nightly-report"}
+    assert [counts(m) for m in d["mapRuns"]] == [(3, 3, 0, 3)]
+    # However many batches, the state is the same: the Map adds nothing to it.
+    assert exited(d, "DeployWave") == entered(d, "DeployWave")
+    assert len(f.calls["check-stability"]) == 1
+
+
+def test_a_batch_whose_calls_keep_failing_ends_its_child_and_the_wave_is_judged_and_rolled_back(run):
+    """The child's DeployBatch fails after its retries: BatchFailed ends that child, the Map run still ends (every
+    failure tolerated; moto ignores ToleratedFailurePercentage and counts the child failed) and AwaitRelease
+    judges the wave: the batch left no summary, so its items count as failed and the release rolls back."""
+    def deploy(event):
+        if event["batch"]["batch"] == 1:
+            raise FunctionError("AwsUnavailable", "ecs unavailable after every attempt: " + "x" * 1000)
+        return f.deploy_batch(event)
+
+    f = Functions(batch_size=2, **{"deploy-batch": deploy})
+    d = run(f)
     assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
-    assert len(f.calls["register-task-definition"]) == n and len(f.calls["finish-release"]) == 1
+    calls = [e["batch"]["batch"] for e in f.calls["deploy-batch"]]
+    assert calls.count(0) == 1 and calls.count(1) == 7  # the first call and 6 retries
+    assert [counts(m) for m in d["mapRuns"]] == [(2, 1, 1, 2)]
+    assert [e["type"] for e in d["history"] if e["type"].startswith("MapRun")] == ["MapRunStarted",
+                                                                                   "MapRunSucceeded"]
+    # The Map succeeded: nothing caught, and the child's cause never reaches the release's state.
+    assert exited(d, "DeployWave") == entered(d, "DeployWave")
+    assert "ecs unavailable" not in json.dumps([text for _, _, text in payloads(d)])
+    assert states(d)[3:6] == ["DeployWave", "AwaitRelease", "ReleaseVerdict"]
+    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 1}
+    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records()}]
+    assert f.calls["finish-release"][0]["failures"] == NO_FAILURES
+
+
+def test_a_map_failing_as_a_whole_is_caught_and_the_wave_still_judged(run):
+    """The ItemReader cannot read the wave's batch list: the Map fails before any child starts, its Catch keeps
+    why in failures.deploy and AwaitRelease judges the wave from the records: no batch left a summary, so every
+    item counts as failed and the release rolls back (restoring whatever the records say was changed). moto names
+    the error States.Runtime (AWS: States.ItemReaderFailed); both reach the Catch."""
+    f = Functions(batches_json=False)
+    d = run(f)
+    assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
+    assert "deploy-batch" not in f.calls
+    assert states(d)[3:6] == ["DeployWave", "AwaitRelease", "ReleaseVerdict"]
+    failure = entered(d, "AwaitRelease")[0]["failures"]["deploy"]
+    assert failure["Error"] == "States.Runtime" and "NoSuchKey" in failure["Cause"], failure
+    assert f.calls["check-stability"] == [{**event("check-stability"), "wave": 0}]
+    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 3}
+    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records()}]
+    # Why the Map failed reaches the report as a step failure.
     finish = f.calls["finish-release"][0]
-    assert len(kept_results(finish["deploy"])["services"]) == n
-    assert all(r["error"] == {"Error": "TaskDefinitionRejected"} for r in finish["deploy"]["services"])
-    # The report the execution ends with is bounded; report.json has every item.
-    report = json.loads(d["cause"])
-    assert report["omittedItems"] == n - 20 and report["fullReport"].endswith("/report.json")
+    assert finish["failures"]["deploy"] == failure
+    assert json.loads(d["cause"])["problems"] == [f"deploy failed: {failure['Error']}"]
 
-    # No state outside a Map iteration carries a cause (an iteration holds its own until its Catch state).
-    top_level = set(render()["States"])
-    assert not [where for _, where, text in payloads(d)
-                if where.split(" ")[1] in top_level and long_cause[-100:] in text]
-    # The state grows by an id twice (the plan's list, the Map's result) and an error name per changed item, and
-    # by nothing else: measured 188,526 B here, ≈ 190 B per item with these 66-character ids, so ≈ 1,380 such
-    # failing items fit in 256 KiB.
-    largest, where, _ = max(payloads(d))
-    ids = sum(len(json.dumps(s["id"])) + 1 for s in services)
-    kept = len(json.dumps(finish["deploy"], separators=(",", ":")))
-    assert largest <= ids + kept + 2048, (largest, where)
-    assert largest < PAYLOAD_LIMIT, (largest, where)
-    print(f"\n{n} failing services: largest state payload {largest} B ({largest / 1024:.0f} KiB) at {where}")
 
+def test_a_thousand_failing_services_keep_the_state_small(run):
+    """Counts only: 1,000 changed services with long ids in 20 batches, every item failing and half the batches
+    failing as a whole with a cause as long as a function may send (24 KiB), still reach FinishRelease, and the
+    largest state is the same as for 10 such services: nothing in it grows with the release."""
+    long_cause = "ecs unavailable after every attempt: " + "x" * (24 * 1024 - 37)
+
+    def release(n, name):
+        services = [{"id": f"platform-production-eu-west-1-{i % 7}/checkout-payments-api-service-{i:04}",
+                     "cluster": f"platform-production-eu-west-1-{i % 7}",
+                     "service": f"checkout-payments-api-service-{i:04}",
+                     "previousTaskDefinition": td(f"checkout-payments-api-service-{i:04}", 41),
+                     "images": {"app": image("checkout-payments-api", "v2.31.0")}, "noop": False,
+                     "timeoutSeconds": 900} for i in range(n)]
+
+        def deploy(event):
+            if event["batch"]["batch"] % 2:
+                raise FunctionError("AccessDenied", long_cause)
+            return f.deploy_batch(event)
+
+        f = Functions(services, [], batch_size=max(n // 20, 1), fail={s["id"]: "TaskDefinitionRejected"
+                                                                      for s in services},
+                      **{"deploy-batch": deploy})
+        d = run(f, release_with(maxConcurrency=20), name=name, timeout=300)
+        assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
+        assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": n}
+        assert len(f.calls["finish-release"]) == 1
+        assert [counts(m) for m in d["mapRuns"]] == [(min(n, 20), min(n, 20) // 2, min(n, 20) // 2, min(n, 20))]
+        assert long_cause[-100:] not in json.dumps([text for _, _, text in payloads(d)])
+        # The report the execution ends with is bounded; report.json has every item.
+        report = json.loads(d["cause"])
+        assert report["omittedItems"] == n - 20 if n > 20 else report["omittedItems"] == 0
+        state = [(size, where) for size, where, text in payloads(d) if '"omittedItems"' not in text]
+        bounded = [(size, where) for size, where, text in payloads(d) if '"omittedItems"' in text]
+        return max(state), max(bounded)
+
+    small, small_report = release(10, "release-n0010")
+    largest, report = release(1000, "release-n1000")
+    # Only the counts' digits differ (changed 10 / 1000, failed 10 / 1000 in a few states).
+    assert largest[0] - small[0] <= 16, (small, largest)
+    assert largest[0] < 4 * 1024, largest
+    # The report (finish-release's output, the execution's cause) is bounded by its 20 items, not by N.
+    assert report[0] < 8 * 1024, report
+    print(f"\n1000 failing services: largest state {largest[0]} B at {largest[1]} (10 services: {small[0]} B); "
+          f"report {report[0]} B (10 services: {small_report[0]} B)")

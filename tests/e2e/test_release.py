@@ -67,11 +67,21 @@ def test_happy_path_moves_every_service_and_rule_target_and_keeps_every_other_fi
         expected["EcsParameters"]["TaskDefinitionArn"] = report_td["taskDefinitionArn"]
         assert without_false_flags(target) == without_false_flags(expected), target_id
 
-    # The records of the execution: the plan, one result per changed item, the stability rounds, the report.
+    # The records of the execution: the plan, its one batch (the list the Map read, the items, the summary), one
+    # result per changed item, the stability rounds, the report.
     records = stack.records(result)
     assert sorted(records) == sorted(
-        ["plan.json", "stability/release.json", "report.json", f"results/rule/default/{seed.RULE}.json"]
+        ["plan.json", "waves/0/batches.json", "waves/0/batches/0.json", "waves/0/batches/0/summary.json",
+         "stability/release.json", "report.json", f"results/rule/default/{seed.RULE}.json"]
         + [f"results/service/{c}/{s}.json" for c, s in SERVICES])
+    [batch] = records["waves/0/batches.json"]
+    changed = len(SERVICES) + 1
+    assert (batch["batch"], batch["items"]) == (0, changed)
+    summary = records["waves/0/batches/0/summary.json"]
+    assert (summary["done"], summary["remaining"], summary["failed"]) == (changed, 0, [])
+    # one registration per family, each service and the rule updated once, nothing throttled at the demo's size
+    assert summary["calls"]["registered"] == len(FAMILY) + 1, summary
+    assert (summary["calls"]["updated"], summary["calls"]["throttled"]) == (len(SERVICES), 0), summary
     assert records["report.json"] == result["report"]
     assert all(r["deployment"]["id"] == f"{c}/{s}" for (c, s) in SERVICES
                for r in [records[f"results/service/{c}/{s}.json"]])

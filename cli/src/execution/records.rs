@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use aws_sdk_sfn::types::HistoryEvent;
 use futures::{stream, StreamExt};
 use release_core::aws::ObjectStore;
-use release_core::contract::{ItemResult, Records, ReleaseReport, StabilityPhase};
+use release_core::contract::{Records, ReleaseReport, StabilityPhase};
 use release_core::records::RecordStore;
 use release_core::Error;
 
@@ -15,10 +15,15 @@ use crate::execution::Described;
 use crate::progress::events::{Fetched, Record, Wanted};
 use crate::progress::{Row, Tracker};
 
-/// Failure records read at once: a release whose every item failed has one per item.
+/// Batch and result records read at once: a wave has up to 100 batches, a release a result per
+/// item.
 const PARALLEL_READS: usize = 16;
 
-/// Reads every record `wanted` names; a missing one is left `None`, and so is one that cannot be
+/// Rounds of reads per poll: the plan and a wave's batch list, then its batches and their
+/// summaries, then the results of the items they say are done.
+const READ_ROUNDS: usize = 4;
+
+/// Reads every record `wanted` names; a missing one is left out, and so is one that cannot be
 /// read, with the error (which names it) beside.
 pub async fn fetch<S: ObjectStore>(
     store: &RecordStore<S>,
@@ -27,11 +32,15 @@ pub async fn fetch<S: ObjectStore>(
     let records = &wanted.records;
     let mut fetched = Fetched::default();
     let mut failed = Vec::new();
-    let mut results = Vec::new();
+    // One per item or batch: read at once.
+    let mut many = Vec::new();
     for record in &wanted.names {
         let name = record.name();
         let read = match record {
             Record::Plan => store.read(records, &name).await.map(|r| fetched.plan = r),
+            Record::Batches(wave) => store.read(records, &name).await.map(|r| {
+                fetched.batches.extend(r.map(|specs| (*wave, specs)));
+            }),
             Record::Stability(StabilityPhase::Release) => store
                 .read(records, &name)
                 .await
@@ -44,8 +53,8 @@ pub async fn fetch<S: ObjectStore>(
                 .read(records, &name)
                 .await
                 .map(|r| fetched.rollback = r),
-            Record::Result(..) => {
-                results.push(name.clone());
+            Record::Batch(..) | Record::Summary(..) | Record::Result(..) => {
+                many.push(record.clone());
                 Ok(())
             }
         };
@@ -53,20 +62,32 @@ pub async fn fetch<S: ObjectStore>(
             failed.push((name, e));
         }
     }
-    let read: Vec<(String, Result<Option<ItemResult>, Error>)> = stream::iter(results)
-        .map(|name| async move {
-            let result = store.read(records, &name).await;
-            (name, result)
+    let read: Vec<(String, Result<Fetched, Error>)> = stream::iter(many)
+        .map(|record| async move {
+            let name = record.name();
+            let mut one = Fetched::default();
+            let read = match record {
+                Record::Batch(wave, batch) => store.read(records, &name).await.map(|r| {
+                    one.batch_items
+                        .extend(r.map(|items| ((wave, batch), items)));
+                }),
+                Record::Summary(wave, batch) => store.read(records, &name).await.map(|r| {
+                    one.summaries
+                        .extend(r.map(|summary| ((wave, batch), summary)));
+                }),
+                // Record::Result
+                _ => store.read(records, &name).await.map(|r| {
+                    one.results.extend(r.map(|result| (name.clone(), result)));
+                }),
+            };
+            (name, read.map(|()| one))
         })
         .buffered(PARALLEL_READS)
         .collect()
         .await;
-    for (name, result) in read {
-        match result {
-            Ok(Some(result)) => {
-                fetched.results.insert(name, result);
-            }
-            Ok(None) => {}
+    for (name, one) in read {
+        match one {
+            Ok(one) => fetched.extend(one),
             Err(e) => failed.push((name, e)),
         }
     }
@@ -125,18 +146,25 @@ impl<'a, S: ObjectStore> Reader<'a, S> {
         }
     }
 
-    /// Reads what `events` need, then applies them; returns the changed rows.
+    /// Reads what `events` need (and what those records lead to), then applies them; returns the
+    /// changed rows. Each record is read at most once per poll.
     pub async fn track(&mut self, tracker: &mut Tracker, events: &[HistoryEvent]) -> Vec<Row> {
-        let fetched = match tracker.wanted(events) {
-            Some(wanted) => {
-                let (fetched, failed) = fetch(self.store, &wanted).await;
-                for (name, e) in failed {
-                    self.cannot_read(&name, &e);
-                }
-                fetched
+        let mut fetched = Fetched::default();
+        let mut asked = BTreeSet::new();
+        for _ in 0..READ_ROUNDS {
+            let Some(mut wanted) = tracker.wanted(events, &fetched) else {
+                break;
+            };
+            wanted.names.retain(|record| asked.insert(record.name()));
+            if wanted.names.is_empty() {
+                break;
             }
-            None => Fetched::default(),
-        };
+            let (more, failed) = fetch(self.store, &wanted).await;
+            for (name, e) in failed {
+                self.cannot_read(&name, &e);
+            }
+            fetched.extend(more);
+        }
         let changed = tracker.apply(events, &fetched);
         self.warnings.extend(tracker.take_warnings());
         changed
@@ -186,11 +214,16 @@ impl<'a, S: ObjectStore> Reader<'a, S> {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::{HistoryEventType, StateEnteredEventDetails, StateExitedEventDetails};
     use release_core::aws::fake::MemoryStore;
     use release_core::contract::{
-        CaughtError, ItemKind, ItemOutcome, PlanItemKind, ReleaseOutcome, ReportItem,
-        StabilityOutput,
+        BatchItems, BatchSpec, BatchSummary, CaughtError, ItemKind, ItemOutcome, ItemResult, Plan,
+        PlanItemKind, ReleaseOutcome, ReportItem, StabilityOutput,
     };
+    use serde_json::{json, Value};
+
+    use crate::progress::model::Stage;
 
     use super::*;
 
@@ -234,6 +267,7 @@ mod tests {
             items: Vec::new(),
             pending: 0,
             failed: 1,
+            deploy_failed: 0,
         };
         let failure = ItemResult {
             id: "c/web".into(),
@@ -357,5 +391,128 @@ mod tests {
             warnings[1]
         );
         assert!(reader.take_warnings().is_empty());
+    }
+
+    /// A history event: a state entered or exited (with its output), or one of the Map's own.
+    fn event(
+        id: i64,
+        kind: HistoryEventType,
+        state: Option<(&str, Option<Value>)>,
+    ) -> HistoryEvent {
+        let mut event = HistoryEvent::builder()
+            .id(id)
+            .r#type(kind)
+            .timestamp(DateTime::from_secs(0));
+        match state {
+            Some((name, Some(output))) => {
+                event = event.state_exited_event_details(
+                    StateExitedEventDetails::builder()
+                        .name(name)
+                        .output(output.to_string())
+                        .build()
+                        .unwrap(),
+                );
+            }
+            Some((name, None)) => {
+                event = event.state_entered_event_details(
+                    StateEnteredEventDetails::builder()
+                        .name(name)
+                        .build()
+                        .unwrap(),
+                );
+            }
+            None => {}
+        }
+        event.build().unwrap()
+    }
+
+    #[test]
+    fn a_running_wave_is_read_down_to_its_items_results_in_one_poll() {
+        let store = RecordStore::new(MemoryStore::default());
+        let records = Records::for_execution("convoy-records", "r1", "r1");
+        let plan: Plan = serde_json::from_value(json!({
+            "release": {"id": "r1", "source": "d.yaml"},
+            "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 5, "keepRevisions": 0},
+            "services": [{"id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
+                          "images": {"web": "web:2"}, "noop": false, "timeoutSeconds": 600}],
+            "tasks": [], "changedServices": 1, "changedTasks": 0
+        }))
+        .unwrap();
+        let spec: BatchSpec =
+            serde_json::from_value(json!({"batch": 0, "items": 1, "registrations": 1, "pace": {
+            "registrations": {"burst": 20, "refillIntervalMs": 1000},
+            "updates": {"burst": 50, "refillIntervalMs": 200}}}))
+            .unwrap();
+        let summary = BatchSummary {
+            items: 1,
+            done: 1,
+            invocations: 1,
+            ..BatchSummary::default()
+        };
+        let result: ItemResult = serde_json::from_value(json!({"id": "c/web", "deployment": {
+            "id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
+            "newTaskDefinition": "web:2", "deploymentId": "ecs-svc/1", "deadline": 10}}))
+        .unwrap();
+        let items = BatchItems {
+            services: plan.services.clone(),
+            tasks: Vec::new(),
+        };
+        block_on(async {
+            store.write(&records, "plan.json", &plan).await.unwrap();
+            store
+                .write(&records, "waves/0/batches.json", &vec![spec])
+                .await
+                .unwrap();
+            store
+                .write(&records, "waves/0/batches/0.json", &items)
+                .await
+                .unwrap();
+            store
+                .write(&records, "waves/0/batches/0/summary.json", &summary)
+                .await
+                .unwrap();
+            store
+                .write_result(&records, PlanItemKind::Service, &result)
+                .await
+                .unwrap();
+        });
+        let state = json!({"plan": plan.planned(records.clone()), "wave": {"index": 0}});
+        let events = [
+            event(
+                2,
+                HistoryEventType::TaskStateExited,
+                Some(("PlanRelease", Some(state.clone()))),
+            ),
+            event(
+                3,
+                HistoryEventType::PassStateExited,
+                Some(("WaveStart", Some(state))),
+            ),
+            event(
+                4,
+                HistoryEventType::MapStateEntered,
+                Some(("DeployWave", None)),
+            ),
+            event(5, HistoryEventType::MapRunStarted, None),
+        ];
+        let mut tracker = Tracker::default();
+        let mut reader = Reader::new(&store);
+        let changed = block_on(reader.track(&mut tracker, &events));
+        let web: Vec<Stage> = changed.iter().map(|r| r.stage).collect();
+        assert_eq!(
+            web,
+            [
+                Stage::Planned,
+                Stage::Deploying,
+                Stage::Registered,
+                Stage::Updating
+            ]
+        );
+        assert!(reader.take_warnings().is_empty());
+        // Each record once.
+        assert_eq!(store.objects().gets(), 5);
+        // The next poll: the batch finished and its item is known, so nothing is read.
+        assert!(block_on(reader.track(&mut tracker, &[])).is_empty());
+        assert_eq!(store.objects().gets(), 5);
     }
 }

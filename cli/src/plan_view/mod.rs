@@ -1,7 +1,7 @@
 //! What a release would change, item by item: the plan (the plan-release function's validation
 //! and pre-flight, `release_core::steps::plan_release::plan`), then per item the images and the
-//! task-definition and service fields that would change, by the same rewrite the
-//! register-task-definition function performs (`release_core::decide::taskdef::rewrite`).
+//! task-definition and service fields that would change, by the same rewrite the deploy-batch
+//! function performs when it registers (`release_core::decide::taskdef::rewrite`).
 
 mod remembered;
 pub mod render;
@@ -129,7 +129,7 @@ pub async fn plan_view(
 }
 
 /// The images and task-definition fields registering `images` over `previous` would change: the
-/// same rewrite register-task-definition performs. A no-op item registers nothing, so its tags
+/// same rewrite deploy-batch performs when it registers. A no-op item registers nothing, so its tags
 /// stay too.
 async fn definition_change(
     ecs: &impl EcsApi,

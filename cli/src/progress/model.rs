@@ -1,30 +1,38 @@
 //! Per-item progress of a release, from its execution history and its release records. The
-//! history says which states the items passed (planned → registered → updating → deployed, or failed
-//! → rolled back); the state keeps only ids and counts (docs/decisions/0003), so the items themselves
-//! come from the records in S3: the plan, a failed item's record, the stability rounds, the restores.
+//! history says which states the release passed (planned → deploying → registered → updating →
+//! deployed, or failed → rolled back); the state keeps only counts (docs/decisions/0003, 0006), and
+//! a wave's items are deployed by the children of a Distributed Map, whose events are not in the
+//! history, so the items themselves come from the records in S3: the plan, the wave's batches and
+//! their summaries, the items' results, the stability rounds, the restores.
 //!
 //! What a settled item's outcome and reason are is the report's rule: the records read so far are
 //! kept as the report is built from them, and `release_core::decide::report::build` says it. Only
 //! what the report cannot know — where an item is while its step still runs — is decided here.
 //!
-//! Pure: [`Tracker::wanted`] says which records a batch of events needs, the caller reads them, and
-//! [`Tracker::apply`] turns events and records into rows. Events are applied in id order and each at
-//! most once, so the history can be read incrementally.
+//! Pure: [`Tracker::wanted`] says which records a batch of events needs (given those already read
+//! for it: a wave's batch list leads to its batches, their summaries to the items' results), the
+//! caller reads them, and [`Tracker::apply`] turns events and records into rows. Events are applied
+//! in id order and each at most once, so the history can be read incrementally.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_sfn::types::HistoryEvent;
 use release_core::contract::{
-    CaughtError, ItemKind, ItemOutcome, ItemResult, Outcome, Plan, PlanItem, PlanItemKind, Records,
-    ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome, StabilityPhase,
+    BatchItems, BatchSpec, BatchSummary, CaughtError, ItemKind, ItemOutcome, ItemResult, Outcome,
+    Plan, PlanItemKind, Records, ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome,
+    StabilityPhase,
 };
+use release_core::decide::batches::interruption;
 use release_core::decide::report::{build, Observed};
 use release_core::decide::rollback::target_item_id;
-use release_core::records::{result_name, with_recorded_message};
+use release_core::records::result_name;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::events::{planned_records, state_exit, states, Fetched, Record, StateExit, Wanted};
+use super::events::{
+    map_event, planned_records, state_exit, states, Fetched, MapEvent, Record, StateExit, Wanted,
+    WaveState,
+};
 
 /// Where an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -32,6 +40,8 @@ use super::events::{planned_records, state_exit, states, Fetched, Record, StateE
 pub enum Stage {
     Planned,
     Unchanged,
+    /// Its batch is deploying: registering the batch's task definitions, updating its items.
+    Deploying,
     /// Its new task definition is registered.
     Registered,
     /// UpdateService started its rollout.
@@ -52,7 +62,7 @@ impl Stage {
     /// Steps done out of [`STEPS`], for a progress bar.
     pub fn position(self) -> u64 {
         match self {
-            Stage::Planned => 0,
+            Stage::Planned | Stage::Deploying => 0,
             Stage::Registered => 1,
             Stage::Updating | Stage::RollingBack => 2,
             Stage::Unchanged
@@ -127,43 +137,136 @@ pub struct Tracker {
     index: BTreeMap<String, usize>,
     /// Rule id → the rows of its changed targets.
     rule_targets: BTreeMap<String, Vec<String>>,
+    /// The wave WaveStart named last.
+    wave: Option<u32>,
+    /// The wave whose Map runs: its batches' records are read on every poll, and once more when
+    /// it ends.
+    open: Option<OpenWave>,
+    /// Each wave's batches (`waves/<k>/batches.json`), once read.
+    batches: BTreeMap<u32, Vec<BatchSpec>>,
+    /// The items of each (wave, batch), once read.
+    batch_items: BTreeMap<(u32, u32), Vec<(PlanItemKind, String)>>,
+    /// The last summary read of each (wave, batch).
+    summaries: BTreeMap<(u32, u32), BatchSummary>,
+    /// Items whose result is applied, by their record's name.
+    settled: BTreeSet<String>,
     /// History events that could not be read, not yet said.
     warnings: Vec<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OpenWave {
+    index: u32,
+    /// MapRunStarted: its children run.
+    running: bool,
+}
+
+/// A batch's items as its record lists them: services, then rules.
+fn batch_ids(items: &BatchItems) -> Vec<(PlanItemKind, String)> {
+    items
+        .services
+        .iter()
+        .map(|s| (PlanItemKind::Service, s.id.clone()))
+        .chain(
+            items
+                .tasks
+                .iter()
+                .map(|r| (PlanItemKind::Rule, r.id.clone())),
+        )
+        .collect()
+}
+
 impl Tracker {
-    /// The records [`Tracker::apply`] needs for these events: `None` when it needs none, or does not
-    /// know yet where they are (PlanRelease has not ended).
-    pub fn wanted(&self, events: &[HistoryEvent]) -> Option<Wanted> {
+    /// The records [`Tracker::apply`] needs for these events, as far as those already read for them
+    /// tell (`read`: a wave's batch list names its batches, their summaries the items whose results
+    /// to read), so the caller reads until nothing new is wanted. `None` when it needs none, or
+    /// does not know yet where they are (PlanRelease has not ended).
+    pub fn wanted(&self, events: &[HistoryEvent], read: &Fetched) -> Option<Wanted> {
         let mut records = self.records.clone();
         let mut names = Vec::new();
         if self.read.is_none() {
             names.push(Record::Plan);
         }
+        let mut wave = self.wave;
+        if let Some(open) = self.open {
+            self.wave_wanted(open.index, read, &mut names);
+        }
         for event in self.fresh(events) {
+            if map_event(event) == Some(MapEvent::Entered) {
+                if let Some(index) = wave {
+                    self.wave_wanted(index, read, &mut names);
+                }
+                continue;
+            }
             // An unreadable event is said once, when it is applied.
             let Some(Ok(exit)) = state_exit(event) else {
                 continue;
             };
-            let id = || exit.field::<String>("id").ok();
             let record = match exit.state {
                 states::PLAN_RELEASE => {
                     records = planned_records(&exit).or(records);
                     None
                 }
-                states::SERVICE_FAILED => id().map(|id| Record::Result(PlanItemKind::Service, id)),
-                states::RULE_FAILED => id().map(|id| Record::Result(PlanItemKind::Rule, id)),
+                states::WAVE_START => {
+                    wave = exit.field::<WaveState>("wave").ok().map(|w| w.index);
+                    None
+                }
                 states::AWAIT_RELEASE => Some(Record::Stability(StabilityPhase::Release)),
                 states::ROLLBACK_RELEASE => Some(Record::Rollback),
                 states::AWAIT_ROLLBACK => Some(Record::Stability(StabilityPhase::Rollback)),
                 _ => None,
             };
-            if let Some(record) = record.filter(|r| !names.contains(r)) {
-                names.push(record);
+            if let Some(record) = record {
+                want(&mut names, record);
             }
         }
         let records = records?;
         (!names.is_empty()).then_some(Wanted { records, names })
+    }
+
+    /// The records of wave `index` that tell where its items are: its batch list, each batch's
+    /// items, the summary of each batch not finished yet, and the result of each item a summary
+    /// says is done (failed, or one of `done`) whose result is not applied yet.
+    fn wave_wanted(&self, index: u32, read: &Fetched, names: &mut Vec<Record>) {
+        if !self.batches.contains_key(&index) {
+            want(names, Record::Batches(index));
+        }
+        let Some(specs) = self.batches.get(&index).or(read.batches.get(&index)) else {
+            return;
+        };
+        for spec in specs {
+            let key = (index, spec.batch);
+            let ids = match self.batch_items.get(&key) {
+                Some(ids) => Some(ids.clone()),
+                None => {
+                    want(names, Record::Batch(index, spec.batch));
+                    read.batch_items.get(&key).map(batch_ids)
+                }
+            };
+            // A finished batch's summary does not change.
+            let kept = self.summaries.get(&key);
+            if kept.is_none_or(|s| s.remaining > 0) {
+                want(names, Record::Summary(index, spec.batch));
+            }
+            let (Some(ids), Some(summary)) = (ids, read.summaries.get(&key).or(kept)) else {
+                continue;
+            };
+            let unsettled: Vec<&(PlanItemKind, String)> = ids
+                .iter()
+                .filter(|(kind, id)| !self.settled.contains(&result_name(*kind, id)))
+                .collect();
+            let settled = ids.len() - unsettled.len();
+            let some_done = usize::try_from(summary.done).unwrap_or(usize::MAX) > settled;
+            for (kind, id) in unsettled {
+                let failed = summary
+                    .failed
+                    .iter()
+                    .any(|f| f.kind == *kind && f.id == *id);
+                if some_done || failed {
+                    want(names, Record::Result(*kind, id.clone()));
+                }
+            }
+        }
     }
 
     /// Applies new events (older or repeated ones are ignored), with the records
@@ -174,15 +277,176 @@ impl Tracker {
         if let Some(plan) = fetched.plan.as_ref().filter(|_| self.read.is_none()) {
             changed.extend(self.planned(plan));
         }
+        // What a wave's batches are does not change: kept once read.
+        for (wave, specs) in &fetched.batches {
+            self.batches.entry(*wave).or_insert_with(|| specs.clone());
+        }
+        for (key, items) in &fetched.batch_items {
+            self.batch_items
+                .entry(*key)
+                .or_insert_with(|| batch_ids(items));
+        }
         for event in self.fresh(events) {
             self.last_event_id = event.id();
             if let Some(entered) = event.state_entered_event_details() {
+                // Entering any other state (a Catch's target) means the Map ended.
+                if self.open.is_some() && entered.name() != states::DEPLOY_WAVE {
+                    changed.extend(self.wave_progress(fetched, true));
+                }
                 self.state = Some(entered.name().to_owned());
+            }
+            match map_event(event) {
+                Some(MapEvent::Entered) => {
+                    self.open = self.wave.map(|index| OpenWave {
+                        index,
+                        running: false,
+                    });
+                }
+                Some(MapEvent::RunStarted) => {
+                    if let Some(open) = self.open.as_mut() {
+                        open.running = true;
+                        let index = open.index;
+                        changed.extend(self.deploying(index));
+                    }
+                }
+                Some(MapEvent::Ended) => changed.extend(self.wave_progress(fetched, true)),
+                None => {}
             }
             match state_exit(event) {
                 Some(Ok(exit)) => changed.extend(self.exited(&exit, fetched)),
                 Some(Err(why)) => self.warnings.push(why),
                 None => {}
+            }
+        }
+        // The Map still runs: where its batches are now.
+        changed.extend(self.wave_progress(fetched, false));
+        changed
+    }
+
+    /// What the records of the open wave's batches say: each item's result once its batch is done
+    /// with it, or the error's name when a summary lists it failed and its record cannot be read.
+    /// Once the Map `ended`, a batch whose last summary still has items left was interrupted: those
+    /// items fail as the first AwaitRelease round records it ([`interruption`]).
+    fn wave_progress(&mut self, fetched: &Fetched, ended: bool) -> Vec<Row> {
+        let mut changed = Vec::new();
+        let Some(open) = self.open else {
+            return changed;
+        };
+        if ended {
+            self.open = None;
+        }
+        let index = open.index;
+        if open.running {
+            changed.extend(self.deploying(index));
+        }
+        let specs = self.batches.get(&index).cloned().unwrap_or_default();
+        for spec in specs {
+            let key = (index, spec.batch);
+            let read = fetched.summaries.get(&key);
+            if let Some(summary) = read {
+                self.summaries.insert(key, summary.clone());
+            }
+            let Some(ids) = self.batch_items.get(&key).cloned() else {
+                continue;
+            };
+            for (kind, id) in &ids {
+                let name = result_name(*kind, id);
+                if self.settled.contains(&name) {
+                    continue;
+                }
+                if let Some(result) = fetched.results.get(&name) {
+                    self.settled.insert(name);
+                    changed.extend(self.settle(*kind, result.clone()));
+                }
+            }
+            let failed = self
+                .summaries
+                .get(&key)
+                .map(|s| s.failed.clone())
+                .unwrap_or_default();
+            for item in failed {
+                let name = result_name(item.kind, &item.id);
+                if self.settled.insert(name) {
+                    let result = ItemResult {
+                        id: item.id.clone(),
+                        deployment: None,
+                        rule: None,
+                        error: Some(CaughtError {
+                            error: item.error,
+                            cause: String::new(),
+                        }),
+                    };
+                    changed.extend(self.settle(item.kind, result));
+                }
+            }
+            let Some(why) = read
+                .filter(|_| ended)
+                .and_then(|s| interruption(index, spec.batch, Some(s)))
+            else {
+                continue;
+            };
+            // Only when the items left are exactly the ones without a result: a result that
+            // could not be read leaves them where they were.
+            let left: Vec<(PlanItemKind, String)> = ids
+                .into_iter()
+                .filter(|(kind, id)| !self.settled.contains(&result_name(*kind, id)))
+                .collect();
+            if read.is_some_and(|s| usize::try_from(s.remaining).ok() == Some(left.len())) {
+                for (kind, id) in left {
+                    self.settled.insert(result_name(kind, &id));
+                    let result = ItemResult {
+                        id,
+                        deployment: None,
+                        rule: None,
+                        error: Some(why.clone()),
+                    };
+                    changed.extend(self.settle(kind, result));
+                }
+            }
+        }
+        changed
+    }
+
+    /// The items of wave `index` not started yet are deploying: its children run.
+    fn deploying(&mut self, index: u32) -> Vec<Row> {
+        let mut changed = Vec::new();
+        let ids: Vec<(PlanItemKind, String)> = self
+            .batch_items
+            .range((index, 0)..=(index, u32::MAX))
+            .flat_map(|(_, ids)| ids.iter().cloned())
+            .collect();
+        for (kind, id) in ids {
+            for row in self.rows_of(kind, &id) {
+                if self.stage(&row) == Some(Stage::Planned) {
+                    self.set(&mut changed, &row, Stage::Deploying, None, None);
+                }
+            }
+        }
+        changed
+    }
+
+    /// An item's result record, as the report reads it: a service registered and updating, a
+    /// rule's targets registered and pointed at their new revisions, or the item failed.
+    fn settle(&mut self, kind: PlanItemKind, result: ItemResult) -> Vec<Row> {
+        let mut changed = Vec::new();
+        let id = result.id.clone();
+        self.record_result(result.clone());
+        if result.error.is_some() {
+            let report = self.report_so_far();
+            for row in self.rows_of(kind, &id) {
+                let reason = report_item(&report, &row).and_then(first_line_reason);
+                self.set(&mut changed, &row, Stage::Failed, None, reason);
+            }
+        } else if let Some(deployment) = result.deployment {
+            let registered = Some(deployment.new_task_definition);
+            self.set(&mut changed, &id, Stage::Registered, registered, None);
+            self.set(&mut changed, &id, Stage::Updating, None, None);
+        } else if let Some(update) = result.rule {
+            for target in update.targets {
+                let row = target_item_id(&update.id, &target.target_id);
+                let registered = Some(target.new_task_definition);
+                self.set(&mut changed, &row, Stage::Registered, registered, None);
+                self.set(&mut changed, &row, Stage::Deployed, None, None);
             }
         }
         changed
@@ -222,69 +486,9 @@ impl Tracker {
                     self.records = Some(records);
                 }
             }
-            states::REGISTER_SERVICE | states::REGISTER_RULE => {
-                match self.field::<PlanItem>(exit, "item") {
-                    Some(PlanItem::Service(item)) => self.set(
-                        &mut changed,
-                        &item.id,
-                        Stage::Registered,
-                        item.new_task_definition,
-                        None,
-                    ),
-                    Some(PlanItem::Rule(rule)) => {
-                        for target in rule.targets.into_iter().filter(|t| !t.noop) {
-                            let id = target_item_id(&rule.id, &target.target_id);
-                            self.set(
-                                &mut changed,
-                                &id,
-                                Stage::Registered,
-                                target.new_task_definition,
-                                None,
-                            );
-                        }
-                    }
-                    None => {}
-                }
-            }
-            // `{id, deployment}`: the revision is the one registered just before.
-            states::UPDATE_SERVICE => {
-                if let Some(id) = self.field::<String>(exit, "id") {
-                    self.set(&mut changed, &id, Stage::Updating, None, None);
-                }
-            }
-            // `{id}` of the rule: every changed target points at its new revision.
-            states::UPDATE_RULE => {
-                if let Some(id) = self.field::<String>(exit, "id") {
-                    for row in self.rows_of(&id) {
-                        self.set(&mut changed, &row, Stage::Deployed, None, None);
-                    }
-                }
-            }
-            states::SERVICE_FAILED | states::RULE_FAILED => {
-                let kind = if exit.state == states::SERVICE_FAILED {
-                    PlanItemKind::Service
-                } else {
-                    PlanItemKind::Rule
-                };
-                let (Some(id), Some(caught)) = (
-                    self.field::<String>(exit, "id"),
-                    self.field::<CaughtError>(exit, "error"),
-                ) else {
-                    return changed;
-                };
-                // The state keeps the name; the item's record has the message.
-                let record = fetched.results.get(&result_name(kind, &id));
-                self.record_result(ItemResult {
-                    id: id.clone(),
-                    deployment: None,
-                    rule: None,
-                    error: Some(with_recorded_message(&caught, record)),
-                });
-                let report = self.report_so_far();
-                for row in self.rows_of(&id) {
-                    let reason = report_item(&report, &row).and_then(first_line_reason);
-                    self.set(&mut changed, &row, Stage::Failed, None, reason);
-                }
+            // Unreadable, the wave is not known: its Map's records are not read.
+            states::WAVE_START => {
+                self.wave = self.field::<WaveState>(exit, "wave").map(|w| w.index);
             }
             states::AWAIT_RELEASE => {
                 let Some(stability) = fetched.stability.clone() else {
@@ -456,12 +660,16 @@ impl Tracker {
         self.rows.last().cloned()
     }
 
-    /// A rule id stands for its changed targets' rows; anything else for itself.
-    fn rows_of(&self, id: &str) -> Vec<String> {
-        match self.rule_targets.get(id) {
-            Some(targets) => targets.clone(),
-            None => vec![id.to_owned()],
+    /// A rule stands for its changed targets' rows; a service for itself.
+    fn rows_of(&self, kind: PlanItemKind, id: &str) -> Vec<String> {
+        match kind {
+            PlanItemKind::Rule => self.rule_targets.get(id).cloned().unwrap_or_default(),
+            PlanItemKind::Service => vec![id.to_owned()],
         }
+    }
+
+    fn stage(&self, id: &str) -> Option<Stage> {
+        self.index.get(id).map(|&i| self.rows[i].stage)
     }
 
     fn set(
@@ -509,4 +717,11 @@ fn outcome_reason(item: &ReportItem) -> Option<String> {
         Some(reason) => format!("{:?}: {reason}", item.outcome),
         None => format!("{:?}", item.outcome),
     })
+}
+
+/// Adds `record` to the names unless it is there: each record once, in the order first wanted.
+fn want(names: &mut Vec<Record>, record: Record) {
+    if !names.contains(&record) {
+        names.push(record);
+    }
 }

@@ -16,6 +16,7 @@ impl Stage {
         match self {
             Stage::Planned => "planned",
             Stage::Unchanged => "unchanged",
+            Stage::Deploying => "deploying",
             Stage::Registered => "registered",
             Stage::Updating => "updating",
             Stage::Deployed => "deployed",
@@ -32,9 +33,11 @@ impl Stage {
         match self {
             Stage::Planned | Stage::NotStarted => Tone::Plain,
             Stage::Unchanged | Stage::Deployed => Tone::Good,
-            Stage::Registered | Stage::Updating | Stage::RollingBack | Stage::RolledBack => {
-                Tone::Busy
-            }
+            Stage::Deploying
+            | Stage::Registered
+            | Stage::Updating
+            | Stage::RollingBack
+            | Stage::RolledBack => Tone::Busy,
             Stage::Failed | Stage::RestoreFailed | Stage::NotRestored => Tone::Bad,
         }
     }

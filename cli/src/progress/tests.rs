@@ -1,5 +1,6 @@
-//! The tracker against hand-made history events and records: every state a release passes,
-//! each record wanted once, unreadable events named.
+//! The tracker against hand-made history events and records: every state a release passes (the
+//! wave's Distributed Map through its batches' summaries and the items' results), each record
+//! wanted once, unreadable events named.
 
 use std::collections::BTreeMap;
 
@@ -7,9 +8,10 @@ use aws_sdk_sfn::primitives::DateTime;
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 use aws_sdk_sfn::types::{StateEnteredEventDetails, StateExitedEventDetails};
 use release_core::contract::{
-    CaughtError, ItemResult, Plan, PlanItemKind, Records, ReleaseReport, StabilityOutput,
-    StabilityPhase,
+    BatchItems, BatchSpec, BatchSummary, CaughtError, ItemResult, Plan, PlanItemKind, Records,
+    ReleaseReport, StabilityOutput, StabilityPhase,
 };
+use release_core::records::wave_batches_name;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use serde_json::Value;
@@ -41,10 +43,10 @@ fn pass(id: i64, state: &str, output: Value) -> HistoryEvent {
     exited(id, HistoryEventType::PassStateExited, state, output)
 }
 
-fn entered(id: i64, state: &str) -> HistoryEvent {
+fn entered_as(id: i64, kind: HistoryEventType, state: &str) -> HistoryEvent {
     HistoryEvent::builder()
         .id(id)
-        .r#type(HistoryEventType::TaskStateEntered)
+        .r#type(kind)
         .timestamp(DateTime::from_secs(0))
         .state_entered_event_details(
             StateEnteredEventDetails::builder()
@@ -54,6 +56,37 @@ fn entered(id: i64, state: &str) -> HistoryEvent {
         )
         .build()
         .unwrap()
+}
+
+fn entered(id: i64, state: &str) -> HistoryEvent {
+    entered_as(id, HistoryEventType::TaskStateEntered, state)
+}
+
+/// An event of the Map itself (no state details): MapRunStarted, MapRunSucceeded, MapRunFailed.
+fn map_run(id: i64, kind: HistoryEventType) -> HistoryEvent {
+    HistoryEvent::builder()
+        .id(id)
+        .r#type(kind)
+        .timestamp(DateTime::from_secs(0))
+        .build()
+        .unwrap()
+}
+
+/// WaveStart, then DeployWave entered: the Map reads the wave's batch list.
+fn wave_entered(id: i64, wave: u32) -> Vec<HistoryEvent> {
+    vec![
+        pass(id, "WaveStart", wave_state(wave)),
+        entered_as(id + 1, HistoryEventType::MapStateEntered, "DeployWave"),
+    ]
+}
+
+fn map_exited(id: i64) -> HistoryEvent {
+    exited(
+        id,
+        HistoryEventType::MapStateExited,
+        "DeployWave",
+        wave_state(0),
+    )
 }
 
 fn parsed<T: DeserializeOwned>(value: Value) -> T {
@@ -86,11 +119,18 @@ fn plan() -> Plan {
 fn planned_state(plan: &Plan) -> Value {
     json!({
         "plan": plan.planned(records()),
-        "deploy": {"tasks": [], "services": []},
+        "wave": {"index": 0},
         "stability": null,
         "rollbackStability": null,
         "failures": {"deploy": null, "awaitRelease": null, "rollback": null, "awaitRollback": null}
     })
+}
+
+/// The state as WaveStart leaves it.
+fn wave_state(wave: u32) -> Value {
+    let mut state = planned_state(&plan());
+    state["wave"] = json!({"index": wave, "itemsKey": records().key(&wave_batches_name(wave))});
+    state
 }
 
 /// The state after a check-stability or rollback step: only counts, under `at`.
@@ -109,6 +149,99 @@ fn stability(outcome: &str) -> StabilityOutput {
     ], "pending": 0, "failed": 0}))
 }
 
+/// Wave 0 of `plan`: batch 0 holds c/web, batch 1 the nightly rule.
+fn batches(plan: &Plan) -> Fetched {
+    let spec = |batch: u32| -> BatchSpec {
+        parsed(
+            json!({"batch": batch, "items": 1, "registrations": 1, "pace": {
+            "registrations": {"burst": 10, "refillIntervalMs": 2000},
+            "updates": {"burst": 25, "refillIntervalMs": 400}}}),
+        )
+    };
+    Fetched {
+        batches: BTreeMap::from([(0, vec![spec(0), spec(1)])]),
+        batch_items: BTreeMap::from([
+            (
+                (0, 0),
+                BatchItems {
+                    services: vec![plan.services[0].clone()],
+                    tasks: Vec::new(),
+                },
+            ),
+            (
+                (0, 1),
+                BatchItems {
+                    services: Vec::new(),
+                    tasks: vec![plan.tasks[0].clone()],
+                },
+            ),
+        ]),
+        ..Fetched::default()
+    }
+}
+
+/// Batch `batch` of wave 0 with one item, `done` or not, failed with `failed` (an error name).
+fn summary(batch: u32, done: bool, failed: Option<(PlanItemKind, &str, &str)>) -> BatchSummary {
+    BatchSummary {
+        batch,
+        items: 1,
+        done: u32::from(done),
+        remaining: u32::from(!done),
+        failed: failed
+            .map(|(kind, id, error)| parsed(json!({"kind": kind, "id": id, "error": error})))
+            .into_iter()
+            .collect(),
+        invocations: 1,
+        ..BatchSummary::default()
+    }
+}
+
+fn summaries(entries: Vec<BatchSummary>) -> BTreeMap<(u32, u32), BatchSummary> {
+    entries.into_iter().map(|s| ((0, s.batch), s)).collect()
+}
+
+/// c/web's record: UpdateService started ecs-svc/1 on web:2.
+fn web_deployed() -> ItemResult {
+    parsed(json!({"id": "c/web", "deployment": {
+        "id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
+        "newTaskDefinition": "web:2", "deploymentId": "ecs-svc/1", "deadline": 10}}))
+}
+
+/// The nightly rule's record: its changed targets pointed at rep:2.
+fn rule_updated(targets: &[&str]) -> ItemResult {
+    let targets: Vec<Value> = targets
+        .iter()
+        .map(|t| json!({"targetId": t, "previousTaskDefinition": "rep:1", "newTaskDefinition": "rep:2"}))
+        .collect();
+    parsed(json!({"id": "default/nightly", "rule": {
+        "id": "default/nightly", "rule": "nightly", "eventBus": "default", "targets": targets}}))
+}
+
+fn failure(id: &str, error: &str, cause: &str) -> ItemResult {
+    ItemResult {
+        id: id.into(),
+        deployment: None,
+        rule: None,
+        error: Some(CaughtError {
+            error: error.into(),
+            cause: cause.into(),
+        }),
+    }
+}
+
+/// A tracker that has applied PlanRelease, with its plan read.
+fn planned(plan: Plan) -> Tracker {
+    let mut tracker = Tracker::default();
+    tracker.apply(
+        &[task(1, "PlanRelease", planned_state(&plan))],
+        &Fetched {
+            plan: Some(plan),
+            ..Fetched::default()
+        },
+    );
+    tracker
+}
+
 fn stages(t: &Tracker) -> Vec<(&str, Stage)> {
     t.rows.iter().map(|r| (r.id.as_str(), r.stage)).collect()
 }
@@ -116,21 +249,13 @@ fn stages(t: &Tracker) -> Vec<(&str, Stage)> {
 #[test]
 fn items_move_through_the_states_of_a_release() {
     use Stage::*;
-    let rule_record = ItemResult {
-        id: "default/nightly".into(),
-        deployment: None,
-        rule: None,
-        error: Some(CaughtError {
-            error: "TargetsRejected".into(),
-            cause: "targets rejected: a\nmore".into(),
-        }),
-    };
     let bounded: ReleaseReport = parsed(json!({
         "releaseId": "r1", "outcome": "RolledBack",
         "items": [{"id": "default/nightly/b", "kind": "ruleTarget", "outcome": "Failed",
                    "previousTaskDefinition": "rep:1", "finalTaskDefinition": "rep:2"}],
         "omittedItems": 3, "fullReport": records().uri("report.json")
     }));
+    let rule_failed = Some((PlanItemKind::Rule, "default/nightly", "TargetsRejected"));
     /// (events, records they want, records read, stages of c/web, c/api, default/nightly/a,
     /// default/nightly/b)
     type Case = (Vec<HistoryEvent>, Vec<Record>, Fetched, [Stage; 4]);
@@ -145,45 +270,65 @@ fn items_move_through_the_states_of_a_release() {
             [Planned, Unchanged, Planned, Planned],
         ),
         (
-            vec![task(
-                3,
-                "RegisterServiceTaskDefinition",
-                json!({"releaseId": "r1", "records": records(), "kind": "service", "id": "c/web", "item":
-                {"id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
-                 "images": {}, "noop": false, "timeoutSeconds": 600, "newTaskDefinition": "web:2"}}),
-            )],
-            vec![],
-            Fetched::default(),
-            [Registered, Unchanged, Planned, Planned],
+            // The Map reads the batch list; no batch has finished a call yet.
+            wave_entered(3, 0),
+            vec![
+                Record::Batches(0),
+                Record::Batch(0, 0),
+                Record::Summary(0, 0),
+                Record::Batch(0, 1),
+                Record::Summary(0, 1),
+            ],
+            batches(&plan()),
+            [Planned, Unchanged, Planned, Planned],
         ),
         (
-            vec![task(
-                4,
-                "UpdateService",
-                json!({"id": "c/web", "deployment": "ecs-svc/1"}),
-            )],
-            vec![],
+            vec![map_run(5, HistoryEventType::MapRunStarted)],
+            vec![Record::Summary(0, 0), Record::Summary(0, 1)],
             Fetched::default(),
-            [Updating, Unchanged, Planned, Planned],
+            [Deploying, Unchanged, Deploying, Deploying],
         ),
         (
-            vec![pass(
-                5,
-                "RuleFailed",
-                json!({"id": "default/nightly", "error": {"Error": "TargetsRejected"}}),
-            )],
-            vec![Record::Result(PlanItemKind::Rule, "default/nightly".into())],
+            // A poll without events while the Map runs: the rule's batch is done, it failed.
+            vec![],
+            vec![
+                Record::Summary(0, 0),
+                Record::Summary(0, 1),
+                Record::Result(PlanItemKind::Rule, "default/nightly".into()),
+            ],
             Fetched {
+                summaries: summaries(vec![summary(1, true, rule_failed)]),
                 results: BTreeMap::from([(
                     "results/rule/default/nightly.json".to_owned(),
-                    rule_record,
+                    failure(
+                        "default/nightly",
+                        "TargetsRejected",
+                        "targets rejected: a\nmore",
+                    ),
+                )]),
+                ..Fetched::default()
+            },
+            [Deploying, Unchanged, Failed, Failed],
+        ),
+        (
+            // The Map ended: the summaries once more (a finished one is not read again).
+            vec![map_run(6, HistoryEventType::MapRunSucceeded), map_exited(7)],
+            vec![
+                Record::Summary(0, 0),
+                Record::Result(PlanItemKind::Service, "c/web".into()),
+            ],
+            Fetched {
+                summaries: summaries(vec![summary(0, true, None)]),
+                results: BTreeMap::from([(
+                    "results/service/c/web.json".to_owned(),
+                    web_deployed(),
                 )]),
                 ..Fetched::default()
             },
             [Updating, Unchanged, Failed, Failed],
         ),
         (
-            vec![task(6, "AwaitRelease", counts_state("stability", 0, 0))],
+            vec![task(8, "AwaitRelease", counts_state("stability", 0, 0))],
             vec![Record::Stability(StabilityPhase::Release)],
             Fetched {
                 stability: Some(stability("Succeeded")),
@@ -193,7 +338,7 @@ fn items_move_through_the_states_of_a_release() {
         ),
         (
             vec![task(
-                7,
+                9,
                 "RollbackRelease",
                 counts_state("rollbackStability", 1, 0),
             )],
@@ -210,7 +355,7 @@ fn items_move_through_the_states_of_a_release() {
         ),
         (
             vec![task(
-                8,
+                10,
                 "AwaitRollback",
                 counts_state("rollbackStability", 0, 0),
             )],
@@ -224,7 +369,7 @@ fn items_move_through_the_states_of_a_release() {
         (
             // The execution's report, bounded: only the failed item.
             vec![task(
-                9,
+                11,
                 "FinishRelease",
                 serde_json::to_value(&bounded).unwrap(),
             )],
@@ -236,15 +381,25 @@ fn items_move_through_the_states_of_a_release() {
     let mut tracker = Tracker::default();
     let ids = ["c/web", "c/api", "default/nightly/a", "default/nightly/b"];
     for (events, wanted, fetched, want) in cases {
-        let at = events[0].id();
+        let at = events
+            .first()
+            .map_or(tracker.last_event_id, HistoryEvent::id);
+        // Given every record they lead to, the events want exactly these.
         assert_eq!(
-            tracker.wanted(&events).map(|w| (w.records, w.names)),
+            tracker
+                .wanted(&events, &fetched)
+                .map(|w| (w.records, w.names)),
             (!wanted.is_empty()).then(|| (records(), wanted)),
             "records wanted by event {at}"
         );
         tracker.apply(&events, &fetched);
         let want: Vec<(&str, Stage)> = ids.into_iter().zip(want).collect();
         assert_eq!(stages(&tracker), want, "after event {at}");
+        if at == 7 {
+            // Registered on the revision its record names, then updating.
+            let web = tracker.row("c/web").unwrap();
+            assert_eq!(web.task_definition.as_deref(), Some("web:2"));
+        }
     }
     let web = tracker.row("c/web").unwrap();
     assert_eq!(web.task_definition.as_deref(), Some("web:1"));
@@ -275,55 +430,80 @@ fn items_move_through_the_states_of_a_release() {
 #[test]
 fn records_are_wanted_once_their_place_is_known_and_the_plan_until_read() {
     let mut tracker = Tracker::default();
-    let register = task(
-        1,
-        "RegisterServiceTaskDefinition",
-        json!({"releaseId": "r1", "records": records(), "kind": "service", "id": "c/web"}),
-    );
+    let map = wave_entered(3, 0);
     // Before PlanRelease ended nothing says where the records are.
-    assert_eq!(tracker.wanted(std::slice::from_ref(&register)), None);
-    let batch = [
-        task(6, "AwaitRelease", counts_state("stability", 1, 0)),
+    assert_eq!(tracker.wanted(&map, &Fetched::default()), None);
+    let mut batch = vec![
+        task(9, "AwaitRelease", counts_state("stability", 1, 0)),
         task(2, "PlanRelease", planned_state(&plan())),
-        pass(
-            3,
-            "ServiceFailed",
-            json!({"id": "c/web", "error": {"Error": "Throttled"}}),
-        ),
-        task(5, "AwaitRelease", counts_state("stability", 1, 0)),
+        map_run(5, HistoryEventType::MapRunStarted),
+        map_exited(6),
+        task(7, "AwaitRelease", counts_state("stability", 1, 0)),
         task(
-            7,
+            8,
             "RollbackRelease",
             counts_state("rollbackStability", 0, 0),
         ),
     ];
-    let wanted = tracker.wanted(&batch).unwrap();
+    batch.extend(map);
+    // Read round by round: what a record names is wanted once it is read.
+    let mut read = Fetched::default();
+    let wanted = tracker.wanted(&batch, &read).unwrap();
     assert_eq!(wanted.records, records());
     // Each once, in event order.
     assert_eq!(
         wanted.names,
         [
             Record::Plan,
-            Record::Result(PlanItemKind::Service, "c/web".into()),
+            Record::Batches(0),
             Record::Stability(StabilityPhase::Release),
             Record::Rollback,
         ]
+    );
+    read.extend(Fetched {
+        batches: batches(&plan()).batches,
+        ..Fetched::default()
+    });
+    let wanted = tracker.wanted(&batch, &read).unwrap();
+    assert_eq!(
+        wanted.names[1..6],
+        [
+            Record::Batches(0),
+            Record::Batch(0, 0),
+            Record::Summary(0, 0),
+            Record::Batch(0, 1),
+            Record::Summary(0, 1),
+        ]
+    );
+    // c/web's batch is done with it; the rule's batch has not finished a call.
+    read.extend(batches(&plan()));
+    read.summaries = summaries(vec![summary(0, true, None), summary(1, false, None)]);
+    let wanted = tracker.wanted(&batch, &read).unwrap();
+    assert_eq!(
+        wanted.names[4],
+        Record::Result(PlanItemKind::Service, "c/web".into())
     );
     let names: Vec<String> = wanted.names.iter().map(Record::name).collect();
     assert_eq!(
         names,
         [
             "plan.json",
+            "waves/0/batches.json",
+            "waves/0/batches/0.json",
+            "waves/0/batches/0/summary.json",
             "results/service/c/web.json",
+            "waves/0/batches/1.json",
+            "waves/0/batches/1/summary.json",
             "stability/release.json",
             "rollback.json"
         ]
     );
-    // The plan could not be read: no rows yet, and the next poll asks for it again.
+    // The plan could not be read: no rows yet, and the next poll asks for it again (the Map
+    // ended, so its records are not read again).
     assert!(tracker.apply(&batch, &Fetched::default()).is_empty());
-    assert_eq!(tracker.last_event_id, 7);
+    assert_eq!(tracker.last_event_id, 9);
     assert_eq!(
-        tracker.wanted(&batch).map(|w| w.names),
+        tracker.wanted(&batch, &Fetched::default()).map(|w| w.names),
         Some(vec![Record::Plan])
     );
     let fetched = Fetched {
@@ -336,57 +516,85 @@ fn records_are_wanted_once_their_place_is_known_and_the_plan_until_read() {
         ids,
         ["c/web", "c/api", "default/nightly/a", "default/nightly/b"]
     );
-    assert_eq!(tracker.wanted(&[]), None);
+    assert_eq!(tracker.wanted(&[], &Fetched::default()), None);
 }
 
 #[test]
-fn failures_show_the_recorded_message_only_for_the_same_error() {
-    let record = |error: &str| ItemResult {
-        id: "c/web".into(),
-        deployment: None,
-        rule: None,
-        error: Some(CaughtError {
-            error: error.into(),
-            cause: "UpdateService c/web: throttled after 5 attempts".into(),
-        }),
+fn a_running_map_reads_only_what_changed() {
+    let mut tracker = planned(plan());
+    let mut events = wave_entered(2, 0);
+    events.push(map_run(4, HistoryEventType::MapRunStarted));
+    let mut read = batches(&plan());
+    read.summaries = summaries(vec![summary(0, true, None), summary(1, false, None)]);
+    read.results = BTreeMap::from([("results/service/c/web.json".to_owned(), web_deployed())]);
+    tracker.apply(&events, &read);
+    assert_eq!(tracker.row("c/web").unwrap().stage, Stage::Updating);
+    // Next poll: the batch list, the batches and c/web's batch (finished, its item applied) are
+    // known; only the rule's batch is read again, and its item once its summary says it is done.
+    let none = Fetched::default();
+    assert_eq!(
+        tracker.wanted(&[], &none).map(|w| w.names),
+        Some(vec![Record::Summary(0, 1)])
+    );
+    let done = Fetched {
+        summaries: summaries(vec![summary(1, true, None)]),
+        ..Fetched::default()
     };
-    // (error the state kept, record written, reason shown)
+    assert_eq!(
+        tracker.wanted(&[], &done).map(|w| w.names),
+        Some(vec![
+            Record::Summary(0, 1),
+            Record::Result(PlanItemKind::Rule, "default/nightly".into())
+        ])
+    );
+    // The summary says done, the record is not readable yet: asked again next poll.
+    tracker.apply(&[], &done);
+    assert_eq!(
+        tracker.row("default/nightly/a").unwrap().stage,
+        Stage::Deploying
+    );
+    assert_eq!(
+        tracker.wanted(&[], &none).map(|w| w.names),
+        Some(vec![Record::Result(
+            PlanItemKind::Rule,
+            "default/nightly".into()
+        )])
+    );
+}
+
+#[test]
+fn a_failed_item_shows_its_recorded_message_or_the_summarys_error_name() {
+    let record = failure(
+        "c/web",
+        "Throttled",
+        "UpdateService c/web: throttled after 5 attempts",
+    );
+    // (record read, reason shown)
     let cases = [
         (
-            "Throttled",
-            Some(record("Throttled")),
+            Some(record),
             "Throttled: UpdateService c/web: throttled after 5 attempts",
         ),
-        // Step Functions' own errors leave no record; an older record tells another error.
-        ("States.Timeout", None, "States.Timeout"),
-        (
-            "States.Timeout",
-            Some(record("Throttled")),
-            "States.Timeout",
-        ),
+        // The record could not be read: the name the summary kept.
+        (None, "Throttled"),
     ];
-    for (error, recorded, want) in cases {
-        let mut tracker = Tracker::default();
-        let mut fetched = Fetched {
-            plan: Some(plan()),
-            ..Fetched::default()
-        };
-        tracker.apply(&[task(1, "PlanRelease", planned_state(&plan()))], &fetched);
-        fetched.plan = None;
+    for (recorded, want) in cases {
+        let mut tracker = planned(plan());
+        let mut fetched = batches(&plan());
+        fetched.summaries = summaries(vec![summary(
+            0,
+            true,
+            Some((PlanItemKind::Service, "c/web", "Throttled")),
+        )]);
         fetched
             .results
             .extend(recorded.map(|r| ("results/service/c/web.json".to_owned(), r)));
-        tracker.apply(
-            &[pass(
-                2,
-                "ServiceFailed",
-                json!({"id": "c/web", "error": {"Error": error}}),
-            )],
-            &fetched,
-        );
+        let mut events = wave_entered(2, 0);
+        events.push(map_exited(4));
+        tracker.apply(&events, &fetched);
         let web = tracker.row("c/web").unwrap();
         assert_eq!(web.stage, Stage::Failed);
-        assert_eq!(web.reason.as_deref(), Some(want), "{error}");
+        assert_eq!(web.reason.as_deref(), Some(want));
     }
 }
 
@@ -394,60 +602,128 @@ fn failures_show_the_recorded_message_only_for_the_same_error() {
 fn a_rule_update_moves_only_its_changed_targets() {
     let mut plan = plan();
     plan.tasks[0].targets[1].noop = true;
-    let mut tracker = Tracker::default();
-    tracker.apply(
-        &[task(1, "PlanRelease", planned_state(&plan))],
-        &Fetched {
-            plan: Some(plan),
-            ..Fetched::default()
-        },
-    );
-    let changed = tracker.apply(
-        &[task(
-            2,
-            "UpdateScheduledRule",
-            json!({"id": "default/nightly"}),
-        )],
-        &Fetched::default(),
-    );
+    let mut tracker = planned(plan.clone());
+    let mut events = wave_entered(2, 0);
+    events.push(map_run(4, HistoryEventType::MapRunStarted));
+    let running = tracker.apply(&events, &batches(&plan));
     assert_eq!(
-        changed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-        ["default/nightly/a"]
+        running.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["c/web", "default/nightly/a"]
     );
+    let mut fetched = Fetched {
+        summaries: summaries(vec![summary(1, true, None)]),
+        ..Fetched::default()
+    };
+    fetched.results.insert(
+        "results/rule/default/nightly.json".to_owned(),
+        rule_updated(&["a"]),
+    );
+    let changed = tracker.apply(&[map_exited(5)], &fetched);
     assert_eq!(
-        tracker.row("default/nightly/a").unwrap().stage,
-        Stage::Deployed
+        changed
+            .iter()
+            .map(|r| (r.id.as_str(), r.stage))
+            .collect::<Vec<_>>(),
+        [
+            ("default/nightly/a", Stage::Registered),
+            ("default/nightly/a", Stage::Deployed)
+        ]
     );
+    let a = tracker.row("default/nightly/a").unwrap();
+    assert_eq!(a.task_definition.as_deref(), Some("rep:2"));
     assert_eq!(
         tracker.row("default/nightly/b").unwrap().stage,
         Stage::Unchanged
     );
+    // c/web's batch left no summary: it stays where it was.
+    assert_eq!(tracker.row("c/web").unwrap().stage, Stage::Deploying);
+}
+
+#[test]
+fn a_batch_that_ended_with_items_left_fails_them_saying_why() {
+    // c/api changes too, in the rule's batch.
+    let mut plan = plan();
+    plan.services[1].noop = false;
+    let mut tracker = planned(plan.clone());
+    let mut read = batches(&plan);
+    if let Some(items) = read.batch_items.get_mut(&(0, 1)) {
+        items.services.push(plan.services[1].clone());
+    }
+    let mut events = wave_entered(2, 0);
+    events.push(map_run(4, HistoryEventType::MapRunStarted));
+    tracker.apply(&events, &read);
+    // The Map failed as a whole and its Catch went on: entering AwaitRelease ends it. c/web's
+    // batch stopped with its item left (its last call throttled to the end); the other batch says
+    // one of its two items is left, but no record tells which was done: they stay where they were.
+    let mut web = summary(0, false, None);
+    web.last_error = Some(CaughtError {
+        error: "Throttled".into(),
+        cause: "RegisterTaskDefinition: throttled after 8 attempts".into(),
+    });
+    let mut other = summary(1, false, None);
+    other.items = 2;
+    other.done = 1;
+    let fetched = Fetched {
+        summaries: summaries(vec![web, other]),
+        ..Fetched::default()
+    };
+    assert_eq!(
+        tracker.wanted(&[], &fetched).map(|w| w.names),
+        Some(vec![
+            Record::Summary(0, 0),
+            Record::Summary(0, 1),
+            Record::Result(PlanItemKind::Service, "c/api".into()),
+            Record::Result(PlanItemKind::Rule, "default/nightly".into())
+        ])
+    );
+    let changed = tracker.apply(
+        &[
+            map_run(5, HistoryEventType::MapRunFailed),
+            entered(6, "AwaitRelease"),
+        ],
+        &fetched,
+    );
+    let web = tracker.row("c/web").unwrap();
+    assert_eq!(web.stage, Stage::Failed);
+    assert_eq!(
+        web.reason.as_deref(),
+        Some(
+            "Throttled: wave 0, batch 0 ended before deploying this item: its last call failed: \
+             RegisterTaskDefinition: throttled after 8 attempts"
+        )
+    );
+    assert_eq!(
+        changed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["c/web"]
+    );
+    for id in ["c/api", "default/nightly/a"] {
+        assert_eq!(tracker.row(id).unwrap().stage, Stage::Deploying, "{id}");
+    }
+    assert_eq!(tracker.state.as_deref(), Some("AwaitRelease"));
+    // The Map ended: its records are not read again.
+    assert_eq!(tracker.wanted(&[], &Fetched::default()), None);
 }
 
 #[test]
 fn events_apply_once_in_id_order() {
-    let update = task(
-        4,
-        "UpdateService",
-        json!({"id": "c/web", "deployment": "ecs-svc/1"}),
-    );
-    let stable = task(5, "AwaitRelease", counts_state("stability", 0, 0));
-    let fetched = Fetched {
-        plan: Some(plan()),
-        stability: Some(stability("Succeeded")),
-        ..Fetched::default()
-    };
+    let exit = map_exited(6);
+    let stable = task(8, "AwaitRelease", counts_state("stability", 0, 0));
+    let mut fetched = batches(&plan());
+    fetched.plan = Some(plan());
+    fetched.summaries = summaries(vec![summary(0, true, None)]);
+    fetched.results = BTreeMap::from([("results/service/c/web.json".to_owned(), web_deployed())]);
+    fetched.stability = Some(stability("Succeeded"));
     let mut tracker = Tracker::default();
     // Out of order in one batch: sorted before applying.
-    let changed = tracker.apply(
-        &[
-            stable.clone(),
-            entered(3, "UpdateService"),
-            task(2, "PlanRelease", planned_state(&plan())),
-            update.clone(),
-        ],
-        &fetched,
-    );
+    let mut batch = vec![
+        stable.clone(),
+        map_run(5, HistoryEventType::MapRunStarted),
+        entered(7, "AwaitRelease"),
+        task(2, "PlanRelease", planned_state(&plan())),
+        exit.clone(),
+    ];
+    batch.extend(wave_entered(3, 0));
+    let changed = tracker.apply(&batch, &fetched);
     assert_eq!(tracker.row("c/web").unwrap().stage, Stage::Deployed);
     let web: Vec<Stage> = changed
         .iter()
@@ -455,41 +731,77 @@ fn events_apply_once_in_id_order() {
         .map(|r| r.stage)
         .collect();
     // Every step shows, even when several arrive in one batch.
-    assert_eq!(web, [Stage::Planned, Stage::Updating, Stage::Deployed]);
-    assert_eq!(tracker.state.as_deref(), Some("UpdateService"));
+    assert_eq!(
+        web,
+        [
+            Stage::Planned,
+            Stage::Deploying,
+            Stage::Registered,
+            Stage::Updating,
+            Stage::Deployed
+        ]
+    );
+    assert_eq!(tracker.state.as_deref(), Some("AwaitRelease"));
     // Seen again (a history re-read): ignored, and no record is wanted for it.
-    assert_eq!(tracker.wanted(&[update.clone(), stable.clone()]), None);
-    assert!(tracker.apply(&[update, stable], &fetched).is_empty());
+    assert_eq!(
+        tracker.wanted(&[exit.clone(), stable.clone()], &Fetched::default()),
+        None
+    );
+    assert!(tracker.apply(&[exit, stable], &fetched).is_empty());
     assert_eq!(tracker.row("c/web").unwrap().stage, Stage::Deployed);
-    assert_eq!(tracker.last_event_id, 5);
+    assert_eq!(tracker.last_event_id, 8);
 }
 
 #[test]
-fn every_tracked_state_exists_in_the_state_machine() {
+fn every_tracked_state_is_in_the_execution_history_of_the_state_machine() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../statemachine/release.asl.json"
     );
     let asl: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    fn names(v: &Value, out: &mut Vec<String>) {
-        if let Some(states) = v.get("States").and_then(Value::as_object) {
-            for (name, state) in states {
-                out.push(name.clone());
-                names(state, out);
+    /// The states whose events reach the execution's own history, with their type: not those of
+    /// a Distributed Map's children, which run as executions of their own.
+    fn visible(v: &Value, out: &mut Vec<(String, String)>) {
+        let Some(states) = v.get("States").and_then(Value::as_object) else {
+            return;
+        };
+        for (name, state) in states {
+            let kind = state["Type"].as_str().unwrap_or_default();
+            out.push((name.clone(), kind.to_owned()));
+            if let Some(processor) = state.get("ItemProcessor").or_else(|| state.get("Iterator")) {
+                if processor["ProcessorConfig"]["Mode"] != "DISTRIBUTED" {
+                    visible(processor, out);
+                }
             }
-        }
-        if let Some(processor) = v.get("ItemProcessor").or_else(|| v.get("Iterator")) {
-            names(processor, out);
         }
     }
     let mut found = Vec::new();
-    names(&asl, &mut found);
-    for state in states::ALL {
+    visible(&asl, &mut found);
+    for (state, kind) in states::ALL {
         assert!(
-            found.iter().any(|n| n == state),
-            "{state} is not a state of {path}"
+            found.iter().any(|(n, k)| n == state && k == kind),
+            "{state} is not a {kind} state of {path} whose events the execution's history holds"
         );
     }
+    // The Map's items are the batch list the tracker reads.
+    let deploy_wave = &asl["States"][states::DEPLOY_WAVE];
+    assert_eq!(
+        deploy_wave["ItemProcessor"]["ProcessorConfig"]["Mode"],
+        "DISTRIBUTED"
+    );
+    assert_eq!(
+        deploy_wave["ItemReader"]["Parameters"]["Key.$"],
+        "$.wave.itemsKey"
+    );
+    let items_key = asl["States"][states::WAVE_START]["Parameters"]["itemsKey.$"]
+        .as_str()
+        .unwrap();
+    // `States.Format('{}waves/{}/batches.json', prefix, index)`
+    let format = items_key.split('\'').nth(1).unwrap();
+    let key = format
+        .replacen("{}", &records().prefix, 1)
+        .replacen("{}", "7", 1);
+    assert_eq!(key, records().key(&wave_batches_name(7)), "{items_key}");
 }
 
 #[test]
@@ -497,11 +809,11 @@ fn unreadable_history_events_are_named_not_dropped() {
     let mut tracker = Tracker::default();
     let not_json = HistoryEvent::builder()
         .id(3)
-        .r#type(HistoryEventType::TaskStateExited)
+        .r#type(HistoryEventType::PassStateExited)
         .timestamp(DateTime::from_secs(0))
         .state_exited_event_details(
             StateExitedEventDetails::builder()
-                .name("UpdateService")
+                .name("WaveStart")
                 .output("{cut short")
                 .build()
                 .unwrap(),
@@ -516,7 +828,7 @@ fn unreadable_history_events_are_named_not_dropped() {
         &[
             task(2, "PlanRelease", planned_state(&plan())),
             not_json,
-            task(4, "UpdateService", json!({"deployment": "ecs-svc/1"})),
+            pass(4, "WaveStart", json!({"wave": {"itemsKey": "x"}})),
             task(5, "FinishRelease", json!({"releaseId": 7})),
         ],
         &fetched,
@@ -524,13 +836,12 @@ fn unreadable_history_events_are_named_not_dropped() {
     let warnings = tracker.take_warnings();
     assert_eq!(warnings.len(), 3, "{warnings:#?}");
     assert!(
-        warnings[0].starts_with("history event 3 (UpdateService exited): its output is not JSON"),
+        warnings[0].starts_with("history event 3 (WaveStart exited): its output is not JSON"),
         "{}",
         warnings[0]
     );
     assert!(
-        warnings[1]
-            .starts_with("history event 4 (UpdateService exited): `id` is unreadable (missing)"),
+        warnings[1].starts_with("history event 4 (WaveStart exited): `wave` is unreadable"),
         "{}",
         warnings[1]
     );

@@ -225,7 +225,7 @@ impl Error {
 
 /// The longest error message a function hands to Step Functions. It becomes a `Cause` in the
 /// execution state (256 KiB for everything) or a Fail cause (32 KiB); the log keeps it whole.
-pub const MAX_MESSAGE_BYTES: usize = 24 * 1024;
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
 /// `message` cut to at most `max` bytes, at a line end when there is one, saying how much was cut.
 pub fn cut_message(message: &str, max: usize) -> String {

@@ -183,53 +183,8 @@ impl<S: ObjectStore> RecordStore<S> {
             .await
     }
 
-    /// Keeps a failed step's whole message: the state machine keeps only the error name. Best
-    /// effort — the step's own error is what matters, so a failure to record it is only logged.
-    pub async fn record_failure(
-        &self,
-        records: &Records,
-        kind: PlanItemKind,
-        id: &str,
-        error: &Error,
-    ) {
-        let result = ItemResult {
-            id: id.to_owned(),
-            deployment: None,
-            rule: None,
-            error: Some(CaughtError {
-                error: error.name().to_owned(),
-                cause: error.to_string(),
-            }),
-        };
-        if let Err(e) = self.write_result(records, kind, &result).await {
-            tracing::warn!(item = id, error = %e, "could not record the failure");
-        }
-    }
-
-    /// Records how an item's last Map step ended: its result, or the failure's whole message. A
-    /// success that cannot be recorded fails the step, so the Map's retry redoes both.
-    pub async fn record_item<T>(
-        &self,
-        records: &Records,
-        kind: PlanItemKind,
-        id: &str,
-        outcome: Result<T, Error>,
-        result: impl FnOnce(&T) -> ItemResult,
-    ) -> Result<T, Error> {
-        match outcome {
-            Ok(done) => {
-                self.write_result(records, kind, &result(&done)).await?;
-                Ok(done)
-            }
-            Err(e) => {
-                self.record_failure(records, kind, id, &e).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// The result of every changed item of the plan that a Map reached, in plan order (services,
-    /// then rules): its record, unless the Map caught an error for it, which wins (with the
+    /// The result of every changed item of the plan that has one, in plan order (services, then
+    /// rules): its record, unless `deploy` holds an error for it, which wins (with the
     /// record's message when the record tells the same error). Items with neither never started.
     pub async fn results(
         &self,
@@ -305,7 +260,7 @@ pub fn with_recorded_message(caught: &CaughtError, record: Option<&ItemResult>) 
         .clone()
 }
 
-/// One item's result from what the Map kept (`state`) and what the functions wrote (`record`).
+/// One item's result from what a caller kept (`state`) and what the functions wrote (`record`).
 pub fn merge(
     records: &Records,
     kind: PlanItemKind,

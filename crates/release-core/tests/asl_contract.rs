@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use release_core::contract::{
-    BatchInput, CaughtError, DeployResults, ExecutionStatusChange, FinishInput, MapItemResult,
-    PlanRequest, PlannedRelease, Records, RegisterInput, ReleaseInput, RollbackInput, Settings,
-    StabilityCounts, StabilityInput, StepFailures, UpdateRuleInput, UpdateServiceInput,
+    BatchInput, BatchProgress, CaughtError, ExecutionStatusChange, FinishInput, PlanRequest,
+    PlannedRelease, Records, ReleaseInput, RollbackInput, Settings, StabilityCounts,
+    StabilityInput, StepFailures,
 };
 use release_core::Error;
 use serde::de::DeserializeOwned;
@@ -66,27 +66,19 @@ const CRASH_ERRORS: [&str; 4] = [
 
 /// The functions that are safe to run again after a crash at any point, and why. Every Task calling one
 /// of them must retry [`CRASH_ERRORS`] too.
-const IDEMPOTENT: [(&str, &str); 7] = [
+const IDEMPOTENT: [(&str, &str); 5] = [
     (
         "plan-release",
         "reads and pre-flights, then writes plan.json under the execution's own prefix: a rerun \
          writes the same plan again",
     ),
     (
-        "register-task-definition",
-        "finds the revision this release already registered (tagged with the release id) and reuses it",
-    ),
-    (
-        "update-service",
-        "UpdateService to the revision the service already runs starts no new deployment (ECS and \
-         the local simulator start one only for a new task definition or forceNewDeployment), so a \
-         rerun finds the same PRIMARY deployment on the new revision and returns its id; the deadline \
-         moves later by at most the retry budget. If the circuit breaker already rolled it back, the \
-         rerun starts a new deployment to the new revision, which is judged like the first",
-    ),
-    (
-        "update-scheduled-rule",
-        "PutTargets with the same targets is an upsert: a rerun sets what the first run set",
+        "deploy-batch",
+        "skips every item that has a result record; for the one a crash interrupted it finds the \
+         revision this release already registered (tagged with the release id) and reuses it, and \
+         UpdateService to the revision the service already runs starts no new deployment (ECS and \
+         the local simulator start one only for a new task definition or forceNewDeployment), so the \
+         rerun finds the same PRIMARY deployment; PutTargets with the same targets is an upsert",
     ),
     ("check-stability", "read-only: DescribeServices and a stability record it rewrites whole"),
     (
@@ -104,9 +96,6 @@ const IDEMPOTENT: [(&str, &str); 7] = [
 /// The shortest total backoff (before jitter) of the retrier that covers a function server restart:
 /// about two minutes, so a function that comes back within that is called again.
 const RESTART_BACKOFF_SECONDS: u64 = 120;
-
-/// 256 KiB: the hard Step Functions limit for any state's input or output.
-const PAYLOAD_LIMIT: usize = 256 * 1024;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -131,7 +120,7 @@ fn definition() -> Value {
 
 /// One `States` object: the top level, a Map's ItemProcessor (or legacy Iterator) or a Parallel branch.
 struct Scope<'a> {
-    /// Where it sits, for messages: `top level`, `DeployServices.ItemProcessor`, ...
+    /// Where it sits, for messages: `top level`, `DeployWave.ItemProcessor`, ...
     name: String,
     states: &'a serde_json::Map<String, Value>,
 }
@@ -439,14 +428,7 @@ fn every_placeholder_has_a_substitution_and_back() {
 #[test]
 fn the_checks_walk_into_the_map_item_processors() {
     let names: Vec<String> = scopes(&definition()).into_iter().map(|s| s.name).collect();
-    assert_eq!(
-        names,
-        [
-            "top level",
-            "DeployScheduledTasks.ItemProcessor",
-            "DeployServices.ItemProcessor"
-        ]
-    );
+    assert_eq!(names, ["top level", "DeployWave.ItemProcessor"]);
 }
 
 #[test]
@@ -577,9 +559,6 @@ fn parse_event(name: &str, value: Value) -> Result<(), String> {
     match name {
         "release" => parse_as::<ReleaseInput>(name, value),
         "plan-release" => parse_as::<PlanRequest>(name, value),
-        "register-task-definition" => parse_as::<RegisterInput>(name, value),
-        "update-service" => parse_as::<UpdateServiceInput>(name, value),
-        "update-scheduled-rule" => parse_as::<UpdateRuleInput>(name, value),
         "deploy-batch" => parse_as::<BatchInput>(name, value),
         "check-stability" => parse_as::<StabilityInput>(name, value),
         "rollback" => parse_as::<RollbackInput>(name, value),
@@ -631,11 +610,8 @@ fn every_event_deserializes_into_its_step_type() {
         "deploy-batch",
         "finish-release",
         "plan-release",
-        "register-task-definition",
         "release",
         "rollback",
-        "update-scheduled-rule",
-        "update-service",
         "watchdog-aborted",
         "watchdog-timed-out",
     ];
@@ -727,45 +703,32 @@ fn a_field_the_input_lacks_and_a_task_without_a_sample_are_reported() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Payload budget: the state holds ids, counts and error names only (docs/decisions/0003).
+// Payload budget: the state holds counts, references and error names only (docs/decisions/0006).
 // ---------------------------------------------------------------------------------------------
 
-/// The state after CollectResults for `n` changed services with long ids, and FinishRelease's input
-/// built from it: the two largest payloads the definition builds. `worst`: every item failed (each
-/// keeps an error name) and the four steps that can fail as a whole failed with messages as long as
-/// a function may send ([`release_core::error::MAX_MESSAGE_BYTES`]); otherwise every item deployed.
-fn state_for(n: usize, worst: bool) -> (Value, FinishInput) {
+/// The target for the largest state, whatever the release's size: a quarter of the hard limit.
+const STATE_TARGET: usize = 64 * 1024;
+
+/// The largest payloads the definition builds for a release of `n` changed services: the state as
+/// AwaitRelease leaves it, FinishRelease's input, and the Map's result (one child output per
+/// batch, before `ResultPath: null` drops it). `worst`: every item failed and the four steps that
+/// can fail as a whole failed with messages as long as a function may send
+/// ([`release_core::error::MAX_MESSAGE_BYTES`]).
+fn largest_payload(n: usize, worst: bool) -> usize {
     let release_id = "release-2026-11-23T21-39-11Z-4f1c2a9";
-    let ids = (0..n).map(|i| {
-        format!(
-            "platform-production-eu-west-1-{}/checkout-payments-api-service-{i:04}",
-            i % 7
-        )
-    });
     let records = Records::for_execution(
         "convoy-records-123456789012-eu-west-1",
         release_id,
         release_id,
     );
+    let n32 = u32::try_from(n).unwrap();
     let plan = PlannedRelease {
         release_id: release_id.into(),
         records: records.clone(),
         settings: Settings::default(),
-        services: ids.clone().collect(),
-        tasks: Vec::new(),
+        waves: 1,
+        changed: n32,
         unchanged: 0,
-    };
-    let result = |id: String| MapItemResult {
-        id,
-        deployment: (!worst).then(|| "ecs-svc/4611686018427387904".into()),
-        error: worst.then(|| CaughtError {
-            error: "TaskDefinitionRejected".into(),
-            cause: String::new(),
-        }),
-    };
-    let deploy = DeployResults {
-        services: ids.map(result).collect(),
-        tasks: Vec::new(),
     };
     let caught = || {
         worst.then(|| CaughtError {
@@ -779,13 +742,12 @@ fn state_for(n: usize, worst: bool) -> (Value, FinishInput) {
         rollback: caught(),
         await_rollback: caught(),
     };
-    let errors = if worst { n } else { 0 };
+    let failed = if worst { n32 } else { 0 };
     let state = json!({
         "plan": plan,
-        "deploy": deploy,
-        "deployErrors": {"tasks": 0, "services": errors},
-        "stability": StabilityCounts::default(),
-        "rollbackStability": StabilityCounts::default(),
+        "wave": {"index": 0, "itemsKey": records.key("waves/0/batches.json")},
+        "stability": StabilityCounts { pending: 0, failed },
+        "rollbackStability": StabilityCounts { pending: 0, failed },
         "failures": failures,
     });
     let finish = FinishInput {
@@ -794,55 +756,124 @@ fn state_for(n: usize, worst: bool) -> (Value, FinishInput) {
             "arn:aws:states:us-east-1:123456789012:execution:convoy-release:{release_id}"
         ),
         records,
-        deploy,
+        deploy: Default::default(),
         failures,
     };
-    (state, finish)
-}
-
-fn largest_payload(n: usize, worst: bool) -> usize {
-    let (state, finish) = state_for(n, worst);
+    let batches = release_core::decide::batches::MAX_BATCHES;
+    let map_result: Vec<BatchProgress> = vec![
+        BatchProgress {
+            remaining: 0,
+            failed: u32::MAX,
+        };
+        batches
+    ];
     let len = |bytes: serde_json::Result<Vec<u8>>| bytes.map_or(0, |b| b.len());
-    len(serde_json::to_vec(&state)).max(len(serde_json::to_vec(&finish)))
+    len(serde_json::to_vec(&state))
+        .max(len(serde_json::to_vec(&finish)))
+        .max(len(serde_json::to_vec(&map_result)))
 }
 
 #[test]
-fn the_state_fits_the_payload_limit_at_five_hundred_services() {
-    // Measured, not hoped: the state grows by an id and a Map result per changed item, and by at
-    // most four capped error messages; print the largest release that still fits.
-    let max_fitting = |worst| {
-        (1..=3000)
-            .step_by(10)
-            .take_while(|&n| largest_payload(n, worst) < PAYLOAD_LIMIT)
-            .last()
-            .unwrap_or(0)
-    };
+fn the_state_fits_64_kib_for_ten_thousand_failing_items_and_does_not_grow_with_them() {
+    let at = |n| largest_payload(n, true);
     eprintln!(
-        "largest payload: {} B at N=500 (all failed, four step failures), {} B at N=1000 (all \
-         deployed); fits up to N≈{} (worst) / N≈{} (all deployed)",
-        largest_payload(500, true),
-        largest_payload(1000, false),
-        max_fitting(true),
-        max_fitting(false),
+        "largest payload: {} B at N=10 and {} B at N=10,000 (all failed, four step failures); {} B \
+         at N=10,000 all deployed",
+        at(10),
+        at(10_000),
+        largest_payload(10_000, false),
     );
-    assert!(
-        largest_payload(500, true) < PAYLOAD_LIMIT,
-        "worst case at N=500"
+    assert!(at(10_000) < STATE_TARGET, "worst case at N=10,000");
+    // Only the digits of a count grow.
+    assert!(at(10_000) - at(10) < 16, "{} vs {}", at(10_000), at(10));
+}
+
+/// The Map's items (batches.json) are read from S3 by the Map itself: the state holds only their key.
+#[test]
+fn the_distributed_map_runs_on_both_engines() {
+    let d = definition();
+    let map = &d["States"]["DeployWave"];
+    assert_eq!(map["Type"], "Map");
+    let processor = &map["ItemProcessor"]["ProcessorConfig"];
+    assert_eq!(processor["Mode"], "DISTRIBUTED");
+    // moto runs STANDARD children only, and a batch outlives EXPRESS's five minutes anyway.
+    assert_eq!(processor["ExecutionType"], "STANDARD");
+    assert_eq!(map["Label"], "wave");
+    let reader = &map["ItemReader"];
+    assert_eq!(reader["Resource"], "arn:aws:states:::s3:getObject");
+    // Without it moto hands the object's text on as the items.
+    assert_eq!(reader["ReaderConfig"]["InputType"], "JSON");
+    assert_eq!(reader["Parameters"]["Key.$"], "$.wave.itemsKey");
+    assert_eq!(reader["Parameters"]["Bucket.$"], "$.plan.records.bucket");
+    // Failed children are judged from the records once every child has ended: a Map that stopped
+    // them at the first failure would leave their Lambda calls running while the rollback starts.
+    // Every child: a wave has at most MAX_BATCHES of them (moto's grammar takes no integer
+    // percentage, and cfn-lint no decimal one).
+    assert_eq!(
+        map["ToleratedFailureCount"],
+        json!(release_core::decide::batches::MAX_BATCHES)
     );
-    assert!(
-        largest_payload(1000, false) < PAYLOAD_LIMIT,
-        "N=1000 deployed"
-    );
+    assert!(map.get("ToleratedFailurePercentage").is_none());
+    // The same input on every call of the child's loop, whatever the state gained.
+    let batch = &map["ItemProcessor"]["States"]["DeployBatch"];
+    let passed: BTreeSet<&str> = batch["Parameters"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let selected: BTreeSet<&str> = map["ItemSelector"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(passed, selected);
+    // moto has no ItemBatcher (plan-release makes the batches) and writes no results.
+    for absent in ["ItemBatcher", "ResultWriter", "ItemsPath"] {
+        assert!(map.get(absent).is_none(), "{absent}");
+    }
+    assert_eq!(map["ResultPath"], Value::Null);
+    assert_eq!(map["MaxConcurrencyPath"], "$.plan.settings.maxConcurrency");
+    // A child's context is not the release's: the parent's execution reaches it as data.
+    assert_eq!(map["ItemSelector"]["executionArn.$"], "$$.Execution.Id");
+    assert_eq!(map["ItemSelector"]["batch.$"], "$$.Map.Item.Value");
+    assert!(map["Catch"][0]["ErrorEquals"] == json!(["States.ALL"]));
+    assert_eq!(map["Catch"][0]["Next"], "AwaitRelease");
+    assert_eq!(map["Next"], "AwaitRelease");
+}
+
+/// plan-release never makes more batches than the Map runs at once: every batch of a wave runs
+/// together, so the pacing shares add up to the account's buckets, not to a fraction of them.
+#[test]
+fn every_batch_of_a_wave_runs_at_once() {
+    use release_core::contract::examples::{app_image, plan, service_item};
+    use release_core::decide::batches::{layout, Pacing};
+    for (n, max_concurrency) in [(10, 10), (500, 10), (2_000, 40), (10_000, 100), (700, 3)] {
+        let services = (0..n)
+            .map(|i| service_item("c", &format!("s{i}"), &format!("s{i}:1"), app_image("x:2")))
+            .collect();
+        let mut p = plan(services, vec![]);
+        p.settings.max_concurrency = max_concurrency;
+        let batches = layout(&p, max_concurrency, Pacing::default()).specs.len();
+        assert!(
+            batches <= usize::try_from(max_concurrency).unwrap(),
+            "{n} items at maxConcurrency {max_concurrency}: {batches} batches"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Time budget: the execution timeout cannot be caught, so it must leave room for rollback.
 // ---------------------------------------------------------------------------------------------
 
-/// Deploy waves the budget covers per Map: `DEPLOY_WAVES × maxConcurrency` items each exhausting every
-/// retry of every step (320 items at maxConcurrency 40). A larger release fits as long as not every
-/// one of its items exhausts every retry.
-const DEPLOY_WAVES: u64 = 8;
+/// The largest release the time budget covers: this many distinct registrations, drained at the
+/// account's 1/s after its burst of 20 (decision 0006: RegisterTaskDefinition's bucket is what a
+/// release's deploy phase waits on).
+const BUDGETED_REGISTRATIONS: u64 = 10_000;
+
+/// How long one deploy-batch call starts new work (its `CONVOY_BATCH_BUDGET_SECONDS`).
+const BATCH_CALL_SECONDS: u64 = 600;
 
 /// The longest release, part by part, in seconds.
 #[derive(Debug)]
@@ -857,24 +888,24 @@ impl Budget {
 }
 
 /// The longest a release can run, from the definition and the longest rollout deadline a manifest
-/// allows: PlanRelease; each deploy Map ([`DEPLOY_WAVES`] waves of its item's Tasks); the release's
-/// rollouts (every deadline is at most `max_timeout` after its UpdateService, and the last round that
-/// notices it takes at most one AwaitRelease); RollbackRelease; the restoring rollouts (same, with
-/// AwaitRollback); FinishRelease. Every Task counts with its whole retry budget.
+/// allows: PlanRelease; DeployWave (the registration drain of [`BUDGETED_REGISTRATIONS`], in calls of
+/// deploy-batch that each run at most its Task's timeout, and one of them with its whole retry
+/// budget); the release's rollouts (every deadline is at most `max_timeout` after its UpdateService,
+/// and the last round that notices it takes at most one AwaitRelease); RollbackRelease; the
+/// restoring rollouts (same, with AwaitRollback); FinishRelease. Every other Task counts with its
+/// whole retry budget.
 fn worst_case(definition: &Value, max_timeout: u64) -> Budget {
     let states = &definition["States"];
     let task = |name: &str| task_worst_seconds(&states[name]);
     let mut parts = vec![("PlanRelease".to_string(), task("PlanRelease"))];
-    for map in ["DeployScheduledTasks", "DeployServices"] {
-        let item: u64 = states[map]["ItemProcessor"]["States"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(_, s)| s["Type"] == "Task")
-            .map(|(_, s)| task_worst_seconds(s))
-            .sum();
-        parts.push((format!("{map} ({DEPLOY_WAVES} waves)"), DEPLOY_WAVES * item));
-    }
+    let batch = &states["DeployWave"]["ItemProcessor"]["States"]["DeployBatch"];
+    let drain = BUDGETED_REGISTRATIONS.saturating_sub(20);
+    let calls = drain.div_ceil(BATCH_CALL_SECONDS).max(1);
+    let call = batch["TimeoutSeconds"].as_u64().unwrap_or(0);
+    parts.push((
+        format!("DeployWave ({BUDGETED_REGISTRATIONS} registrations: {calls} calls, one retried to the end)"),
+        (calls - 1) * call + task_worst_seconds(batch),
+    ));
     parts.push((
         "rollouts (timeoutSeconds + one AwaitRelease)".into(),
         max_timeout + task("AwaitRelease"),
@@ -924,13 +955,13 @@ fn the_execution_timeout_exceeds_the_longest_release_with_its_rollback() {
 #[test]
 fn the_restart_retrier_waits_126_seconds_and_a_task_budget_counts_every_attempt() {
     let d = definition();
-    let update = &d["States"]["DeployServices"]["ItemProcessor"]["States"]["UpdateService"];
+    let batch = &d["States"]["DeployWave"]["ItemProcessor"]["States"]["DeployBatch"];
     // 2 + 4 + 8 + 16 + 32 + 64
-    assert_eq!(backoff_seconds(&update["Retry"][0]), 126);
+    assert_eq!(backoff_seconds(&batch["Retry"][0]), 126);
     // 5 + 10 + 20 + 40 + 60 + 60 (MaxDelaySeconds 60)
-    assert_eq!(backoff_seconds(&update["Retry"][1]), 195);
-    // 13 attempts of 120 s, and both backoffs
-    assert_eq!(task_worst_seconds(update), 13 * 120 + 126 + 195);
+    assert_eq!(backoff_seconds(&batch["Retry"][1]), 195);
+    // 13 attempts of 780 s, and both backoffs
+    assert_eq!(task_worst_seconds(batch), 13 * 780 + 126 + 195);
 }
 
 #[test]
@@ -954,10 +985,10 @@ fn a_missing_crash_retry_and_a_short_restart_backoff_are_reported() {
         &mut d,
         &[
             "States",
-            "DeployServices",
+            "DeployWave",
             "ItemProcessor",
             "States",
-            "UpdateService",
+            "DeployBatch",
         ],
     );
     update["Retry"][0]["ErrorEquals"] = json!(LAMBDA_TRANSIENT);
@@ -965,8 +996,8 @@ fn a_missing_crash_retry_and_a_short_restart_backoff_are_reported() {
     let problems = task_problems(&d);
     for needed in CRASH_ERRORS {
         let expected = format!(
-            "DeployServices.ItemProcessor: Task `UpdateService` has no Retry for `{needed}`, though \
-             `update-service` is safe to run again"
+            "DeployWave.ItemProcessor: Task `DeployBatch` has no Retry for `{needed}`, though \
+             `deploy-batch` is safe to run again"
         );
         assert!(
             problems.iter().any(|p| p.starts_with(&expected)),
@@ -975,7 +1006,7 @@ fn a_missing_crash_retry_and_a_short_restart_backoff_are_reported() {
     }
     assert!(
         problems.contains(
-            &"DeployServices.ItemProcessor: Task `UpdateService` retries a function server restart \
+            &"DeployWave.ItemProcessor: Task `DeployBatch` retries a function server restart \
               for 14 s in total, less than 120 s"
                 .to_string()
         ),

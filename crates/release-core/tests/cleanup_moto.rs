@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use aws_sdk_ecs::types::{ContainerDefinition, Tag, TaskDefinitionStatus};
@@ -36,14 +35,7 @@ fn serially(test: impl Future<Output = ()>) {
         .block_on(test);
 }
 
-fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use convoy_testkit::unique;
 
 /// Registers the next revision of `family`, tagged as convoy tags its own when `by_convoy`.
 async fn revision(ecs: &aws_sdk_ecs::Client, family: &str, by_convoy: bool) -> String {

@@ -1356,13 +1356,13 @@ fn a_missing_unused_or_too_broad_grant_is_reported() {
         .as_sequence_mut()
         .unwrap()
         .retain(|s| s["Sid"].as_str() != Some("WhoseRevision"));
-    // Unused: update-scheduled-rule never describes a rule.
-    statement_mut(&mut doc, "UpdateScheduledRuleRole", "UpdateRuleTargets")["Action"] =
+    // Unused: deploy-batch never describes a rule.
+    statement_mut(&mut doc, "DeployBatchRole", "UpdateRuleTargets")["Action"] =
         yaml("[events:DescribeRule, events:ListTargetsByRule, events:PutTargets]");
     // Too broad: a service read on every resource.
     statement_mut(&mut doc, "PlanReleaseRole", "ReadServices")["Resource"] = yaml("'*'");
     // Passed to the wrong service.
-    statement_mut(&mut doc, "RegisterTaskDefinitionRole", "PassTaskRoles")["Condition"] =
+    statement_mut(&mut doc, "DeployBatchRole", "PassTaskRoles")["Condition"] =
         yaml("{StringEquals: {iam:PassedToService: events.amazonaws.com}}");
     // A prefix condition on the listing that makes a missing record NoSuchKey.
     statement_mut(&mut doc, "FinishReleaseRole", "FindReleaseRecords")["Condition"] =
@@ -1371,10 +1371,10 @@ fn a_missing_unused_or_too_broad_grant_is_reported() {
     let service = arn("ecs", "service/*");
     for expected in [
         "rollback: needs ecs:DescribeTaskDefinition on * ".to_owned(),
-        "update-scheduled-rule: its role grants events:DescribeRule on ".to_owned(),
+        "deploy-batch: its role grants events:DescribeRule on ".to_owned(),
         format!("plan-release: needs ecs:DescribeServices on {service} "),
         "plan-release: its role grants ecs:DescribeServices on * ".to_owned(),
-        "register-task-definition: needs iam:PassRole on ${PassableRoleArns} passed to ecs-tasks.amazonaws.com".to_owned(),
+        "deploy-batch: needs iam:PassRole on ${PassableRoleArns} passed to ecs-tasks.amazonaws.com".to_owned(),
         "finish-release: needs s3:ListBucket on ${ReleaseRecordsBucket.Arn} without an s3:prefix condition".to_owned(),
     ] {
         assert!(
@@ -1382,7 +1382,7 @@ fn a_missing_unused_or_too_broad_grant_is_reported() {
             "missing `{expected}` in {found:#?}"
         );
     }
-    assert_eq!(found.len(), 7, "{found:#?}");
+    assert_eq!(found.len(), 6, "{found:#?}");
 }
 
 #[test]

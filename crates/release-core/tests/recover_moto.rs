@@ -124,6 +124,7 @@ async fn half_deployed(w: &World, r: &Release, name: &str) -> Records {
         ],
         pending: 1,
         failed: 0,
+        deploy_failed: 0,
     };
     w.store
         .write(&records, stability_name(StabilityPhase::Release), &round)

@@ -58,6 +58,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         executions: &sfn,
         bucket: Some(BUCKET),
         passable_roles: None,
+        pacing: Default::default(),
     };
     let cluster = "release-ref-prod";
     seed::cluster(&ecs, cluster).await;
@@ -102,7 +103,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         .await
         .unwrap();
     assert_eq!(planned.release_id, "rr-large");
-    assert_eq!(planned.services, [format!("{cluster}/web")]);
+    assert_eq!((planned.waves, planned.changed), (1, 1));
     let by_ref_plan: Plan = store.read(&planned.records, PLAN).await.unwrap().unwrap();
     assert_eq!(by_ref_plan.release.description, Some(description.clone()));
     assert_eq!(
@@ -129,6 +130,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
                     executions: sfn,
                     bucket: Some(BUCKET),
                     passable_roles: None,
+                    pacing: Default::default(),
                 },
                 request(input, &format!("e-{id}")),
             )

@@ -10,14 +10,40 @@ use std::time::Duration;
 use convoy_testkit::seed;
 use release_core::aws::fake::MemoryStore;
 use release_core::contract::{
-    DeploymentStatus, ItemResult, Outcome, Plan, PlanItemKind, Records, StabilityInput,
-    StabilityOutput, StabilityPhase,
+    BatchSummary, CaughtError, DeploymentStatus, ItemResult, Outcome, Plan, PlanItemKind, Records,
+    StabilityInput, StabilityOutput, StabilityPhase,
 };
-use release_core::records::{stability_name, RecordStore};
+use release_core::decide::batches::{layout, Pacing};
+use release_core::records::{batch_summary_name, result_name, stability_name, RecordStore};
 use release_core::steps::check_stability::{check, check_round};
 use release_core::steps::unix_now;
 use rollback_fixture::{aws, deploy, revision, service, unique, Aws};
 use serde_json::json;
+
+/// What plan-release records for `plan` (its batches, one a service at maxConcurrency 10 and up to
+/// 50 items per batch: here one), and a finished summary for each batch in `finished`.
+async fn record_batches(
+    store: &RecordStore<MemoryStore>,
+    records: &Records,
+    plan: &Plan,
+    finished: &[u32],
+) {
+    let cut = layout(plan, 10, Pacing::default());
+    store.write_layout(records, 0, &cut).await.unwrap();
+    for &batch in finished {
+        let spec = cut.specs[usize::try_from(batch).unwrap()];
+        let summary = BatchSummary {
+            batch,
+            items: spec.items,
+            done: spec.items,
+            ..BatchSummary::default()
+        };
+        store
+            .write(records, &batch_summary_name(0, batch), &summary)
+            .await
+            .unwrap();
+    }
+}
 
 /// A service on revision 1 with a rollout to revision 2 started (after arming `fault`, if any).
 async fn started(aws: &Aws, fault: Option<serde_json::Value>, deadline: i64) -> DeploymentStatus {
@@ -127,6 +153,7 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
         "changedTasks": 0,
     }))
     .unwrap();
+    record_batches(&store, &records, &plan, &[0]).await;
     store.write_plan(&records, plan).await.unwrap();
     for d in [&done, &stuck] {
         let result = ItemResult {
@@ -145,6 +172,7 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
         records: records.clone(),
         poll_interval_seconds: 1,
         phase,
+        wave: 0,
     };
     let release = input(StabilityPhase::Release);
     let budget = Duration::from_secs(3);
@@ -200,4 +228,158 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
         .unwrap_err();
     assert_eq!(err.name(), "Internal");
     assert!(err.to_string().contains("stability/rollback.json"), "{err}");
+}
+
+#[tokio::test]
+async fn the_first_round_fails_what_did_not_deploy_and_says_why_at_once() {
+    let aws = aws().await;
+    let ok = started(&aws, Some(json!({"mode": "stuck"})), unix_now() + 600)
+        .await
+        .deployment;
+    let store = RecordStore::new(MemoryStore::default());
+    let records = Records::for_execution("records", "r2", "e1");
+    let item = |id: &str| {
+        json!({"id": id, "cluster": "c", "service": id.rsplit('/').next().unwrap(),
+               "previousTaskDefinition": format!("{id}:1"), "images": {"app": format!("{id}:2")},
+               "noop": false, "timeoutSeconds": 600})
+    };
+    // 120 services, each its own family: three batches of 40.
+    let mut services = vec![
+        json!({"id": ok.id, "cluster": ok.cluster, "service": ok.service,
+        "previousTaskDefinition": ok.previous_task_definition, "images": {}, "noop": false,
+        "timeoutSeconds": 600}),
+    ];
+    services.extend((1..120).map(|i| item(&format!("c/s{i}"))));
+    let plan: Plan = serde_json::from_value(json!({
+        "release": {"id": "r2", "source": "deployment.yaml"},
+        "settings": {"rollback": "all", "maxConcurrency": 10, "pollIntervalSeconds": 1,
+                     "keepRevisions": 0},
+        "services": services, "tasks": [], "changedServices": 120, "changedTasks": 0,
+    }))
+    .unwrap();
+    // Batch 0 finished; batch 1 failed as a whole after its first call (throttled to the end);
+    // batch 2 never finished a call.
+    record_batches(&store, &records, &plan, &[0]).await;
+    let cut = layout(&plan, 10, Pacing::default());
+    assert_eq!(cut.specs.len(), 3);
+    let ids = |batch: usize| -> Vec<String> {
+        cut.batches[batch]
+            .services
+            .iter()
+            .map(|s| s.id.clone())
+            .collect()
+    };
+    let throttled = BatchSummary {
+        batch: 1,
+        items: 40,
+        done: 1,
+        remaining: 39,
+        invocations: 1,
+        last_error: Some(CaughtError {
+            error: "Throttled".into(),
+            cause: "throttled: RegisterTaskDefinition: Rate exceeded".into(),
+        }),
+        ..BatchSummary::default()
+    };
+    store
+        .write(&records, &batch_summary_name(0, 1), &throttled)
+        .await
+        .unwrap();
+    store.write_plan(&records, plan).await.unwrap();
+    // Batch 0: every item recorded, one of them a failed step.
+    let failed_step = ids(0)[1].clone();
+    for id in ids(0) {
+        let result = ItemResult {
+            id: id.clone(),
+            deployment: (id == ok.id).then(|| ok.clone()),
+            rule: None,
+            error: (id != ok.id).then(|| CaughtError {
+                error: if id == failed_step {
+                    "TaskDefinitionRejected"
+                } else {
+                    "Internal"
+                }
+                .into(),
+                cause: "recorded by deploy-batch".into(),
+            }),
+        };
+        store
+            .write_result(&records, PlanItemKind::Service, &result)
+            .await
+            .unwrap();
+    }
+    // Batch 1 recorded one item before it failed.
+    let first_of_1 = ids(1)[0].clone();
+    let recorded = ItemResult {
+        id: first_of_1.clone(),
+        deployment: None,
+        rule: None,
+        error: Some(CaughtError {
+            error: "ServiceNotFound".into(),
+            cause: "service not found".into(),
+        }),
+    };
+    store
+        .write_result(&records, PlanItemKind::Service, &recorded)
+        .await
+        .unwrap();
+
+    let input = StabilityInput {
+        release_id: "r2".into(),
+        records: records.clone(),
+        poll_interval_seconds: 1,
+        phase: StabilityPhase::Release,
+        wave: 0,
+    };
+    let started_at = std::time::Instant::now();
+    let counts = check_round(&aws.ecs, &store, &input, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        started_at.elapsed() < Duration::from_secs(10),
+        "a failure already: one poll, not the whole budget"
+    );
+    // 39 failed steps in batch 0, 1 + 39 in batch 1, 40 in batch 2; ok's rollout still pending.
+    assert_eq!((counts.pending, counts.failed), (1, 39 + 40 + 40));
+    let result = |id: String| {
+        let store = &store;
+        let records = &records;
+        async move {
+            store
+                .read::<ItemResult>(records, &result_name(PlanItemKind::Service, &id))
+                .await
+                .unwrap()
+                .expect("a record")
+                .error
+                .expect("a failure")
+        }
+    };
+    assert_eq!(
+        result(first_of_1).await.error,
+        "ServiceNotFound",
+        "kept as recorded"
+    );
+    let second_of_1 = result(ids(1)[1].clone()).await;
+    assert_eq!(second_of_1.error, "Throttled");
+    assert!(
+        second_of_1.cause.starts_with(
+            "wave 0, batch 1 ended before deploying this item: its last call failed: throttled"
+        ),
+        "{}",
+        second_of_1.cause
+    );
+    let of_2 = result(ids(2)[0].clone()).await;
+    assert_eq!(of_2.error, "Internal");
+    assert!(
+        of_2.cause
+            .contains("no call of deploy-batch for it finished"),
+        "{}",
+        of_2.cause
+    );
+
+    // The next round keeps counting them, without reading the batches again.
+    let again = check_round(&aws.ecs, &store, &input, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!((again.pending, again.failed), (1, 119));
 }

@@ -94,6 +94,7 @@ async fn await_rollback_then_finish(
         records: records.clone(),
         poll_interval_seconds: 0,
         phase: StabilityPhase::Rollback,
+        wave: 0,
     };
     let awaited = check_round(&aws.ecs, store, &await_rollback, Duration::from_secs(20))
         .await

@@ -62,6 +62,17 @@ pub struct Network {
     pub security_group_id: String,
 }
 
+/// A name of its own for a test's cluster, family or rule: moto's state is shared by every test of
+/// the process (and, with `$CONVOY_MOTO_ENDPOINT`, by every run against that server).
+pub fn unique(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 /// The process-wide server: started on first use on a free port, or `$CONVOY_MOTO_ENDPOINT` when set.
 /// The server exits with the test process.
 pub fn moto() -> &'static Moto {

@@ -116,6 +116,10 @@ pub struct BatchSummary {
     pub calls: CallCounts,
     /// Calls of deploy-batch for this batch so far.
     pub invocations: u32,
+    /// Why the last call failed as a whole (AWS still throttling or unavailable after every
+    /// attempt, a record that could not be written); none when it ended normally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<CaughtError>,
 }
 
 impl BatchSummary {

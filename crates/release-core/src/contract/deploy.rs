@@ -1,11 +1,11 @@
-//! Per-item steps inside the Map states: register-task-definition, update-service,
-//! update-scheduled-rule, and the results the Maps keep.
+//! What deploying one item takes and leaves: the inputs of the update steps deploy-batch runs per
+//! item, the deployment or rule change it records, and the item's result record.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Records, RuleItem, ServiceItem};
 
-/// Which Map an item belongs to: a service id and a rule id may be equal (`default/app`).
+/// Which kind an item is: a service id and a rule id may be equal (`default/app`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PlanItemKind {
@@ -22,18 +22,8 @@ impl PlanItemKind {
     }
 }
 
-/// What a Map iteration hands to register-task-definition: which plan item to register.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RegisterInput {
-    pub release_id: String,
-    pub records: Records,
-    pub kind: PlanItemKind,
-    pub id: String,
-}
-
-/// A service or a rule of the plan. Output of register-task-definition: the item with
-/// `newTaskDefinition` filled in (per target for rules).
+/// A service or a rule of the plan; [`crate::steps::register::register_item`] fills in
+/// `newTaskDefinition` (per target for rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum PlanItem {
@@ -49,7 +39,7 @@ pub struct UpdateServiceInput {
     pub item: ServiceItem,
 }
 
-/// A deployment convoy started (update-service output); the unit check-stability judges.
+/// A deployment convoy started (UpdateService's, recorded by deploy-batch); the unit check-stability judges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceDeployment {
@@ -72,7 +62,7 @@ pub struct UpdateRuleInput {
     pub item: RuleItem,
 }
 
-/// update-scheduled-rule output: what each target pointed at before and after.
+/// A rule's update (recorded by deploy-batch): what each target pointed at before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleUpdate {
@@ -128,20 +118,21 @@ pub struct ItemResult {
     pub error: Option<CaughtError>,
 }
 
-/// The output of one Map iteration as the state keeps it: the error *name* only (the message is in
+/// An item's result as a state once kept it: the error *name* only (the message is in
 /// the item's record), so even a release whose every item failed stays small.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MapItemResult {
     pub id: String,
-    /// The `ecs-svc/…` id of the deployment update-service started.
+    /// The `ecs-svc/…` id of the deployment UpdateService started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,
 }
 
-/// Both Maps' outputs (`$.deploy`); empty lists when a Map did not run or failed as a whole.
+/// Item results a caller holds beside the records (none from the state machine, which keeps only
+/// counts: the records are the results); empty lists read the records alone.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeployResults {

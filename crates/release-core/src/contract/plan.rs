@@ -25,17 +25,19 @@ pub struct Records {
     pub prefix: String,
 }
 
-/// plan-release output: what the state machine needs to drive the release. The Maps iterate over
-/// `services` and `tasks`, which hold only the ids of items that change.
+/// plan-release output: what the state machine needs to drive the release, counts only: the items
+/// are in `plan.json`, cut into batches under `waves/<k>/` (docs/decisions/0006).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlannedRelease {
     pub release_id: String,
     pub records: Records,
     pub settings: Settings,
-    pub services: Vec<String>,
-    pub tasks: Vec<String>,
-    /// Items whose images already run: no iteration, reported `Unchanged`.
+    /// Waves to deploy: 0 when nothing changes.
+    pub waves: u32,
+    /// Items that change (services and rules).
+    pub changed: u32,
+    /// Items whose images already run: reported `Unchanged`.
     pub unchanged: u32,
 }
 
@@ -81,7 +83,7 @@ pub struct ServiceItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum_percent: Option<i32>,
     pub timeout_seconds: u32,
-    /// Filled by register-task-definition.
+    /// Filled in when it is registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_task_definition: Option<String>,
 }
@@ -113,7 +115,7 @@ pub struct RuleTaskTarget {
 }
 
 impl Plan {
-    /// The item a Map iteration names.
+    /// The item of `kind` with this id.
     pub fn item(&self, kind: PlanItemKind, id: &str) -> Option<PlanItem> {
         match kind {
             PlanItemKind::Service => self
@@ -131,23 +133,18 @@ impl Plan {
         }
     }
 
-    /// What the state machine drives: the ids of the items that change.
+    /// What the state machine drives: how many items change, in how many waves.
     pub fn planned(&self, records: Records) -> PlannedRelease {
+        let changed = count(self.services.iter().filter(|s| !s.noop))
+            .saturating_add(count(self.tasks.iter().filter(|r| !r.noop)));
         PlannedRelease {
             release_id: self.release.id.clone(),
             records,
             settings: self.settings.clone(),
-            services: changed_ids(self.services.iter().map(|s| (&s.id, s.noop))),
-            tasks: changed_ids(self.tasks.iter().map(|r| (&r.id, r.noop))),
+            waves: u32::from(changed > 0),
+            changed,
             unchanged: count(self.services.iter().filter(|s| s.noop))
                 .saturating_add(count(self.tasks.iter().filter(|r| r.noop))),
         }
     }
-}
-
-fn changed_ids<'a>(items: impl Iterator<Item = (&'a String, bool)>) -> Vec<String> {
-    items
-        .filter(|(_, noop)| !noop)
-        .map(|(id, _)| id.clone())
-        .collect()
 }

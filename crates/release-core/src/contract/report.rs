@@ -161,7 +161,7 @@ pub struct FinishInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReleaseRecords {
     pub plan: Plan,
-    /// One per item a Map reached: its record, with the error name the state kept when it failed.
+    /// One per item deploy-batch reached (or AwaitRelease found not deployed): its record.
     pub results: Vec<ItemResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stability: Option<StabilityOutput>,
@@ -193,7 +193,7 @@ impl ReleaseRecords {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepFailures {
-    /// A Map (DeployScheduledTasks or DeployServices) that failed as a whole, not one item.
+    /// The wave's Map failing as a whole (not one item, not one batch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy: Option<CaughtError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -21,6 +21,9 @@ pub struct StabilityInput {
     /// The round reads and rewrites `stability/{phase}.json`; the first release round starts from
     /// the result records, the first rollback round is written by the rollback.
     pub phase: StabilityPhase,
+    /// The wave whose batches the first release round reads.
+    #[serde(default)]
+    pub wave: u32,
 }
 
 /// What the AwaitRelease / AwaitRollback loops branch on (the items are in the stability record).
@@ -58,7 +61,7 @@ impl StabilityOutput {
     pub fn counts(&self) -> StabilityCounts {
         StabilityCounts {
             pending: self.pending,
-            failed: self.failed,
+            failed: self.failed.saturating_add(self.deploy_failed),
         }
     }
 }
@@ -100,4 +103,12 @@ pub struct StabilityOutput {
     pub pending: u32,
     /// Items Failed, TimedOut or Superseded.
     pub failed: u32,
+    /// Items whose deployment step failed, or whose batch ended before deploying them: never
+    /// polled, but a failure of the release all the same.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deploy_failed: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -9,7 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::contract::{BatchItems, BatchSpec, Bucket, ImageMap, Pace, Plan, RuleItem, ServiceItem};
+use crate::contract::{
+    BatchItems, BatchSpec, BatchSummary, Bucket, CaughtError, ImageMap, Pace, Plan, RuleItem,
+    ServiceItem,
+};
 
 /// Changed items per batch before another batch is worth its child execution.
 pub const ITEMS_PER_BATCH: usize = 50;
@@ -28,6 +31,97 @@ pub const REGISTER_BUCKET: Bucket = Bucket {
 pub const UPDATE_BUCKET: Bucket = Bucket {
     burst: 50,
     refill_interval_ms: 200,
+};
+
+/// The account buckets a wave's batches share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountRates {
+    pub registrations: Bucket,
+    pub updates: Bucket,
+}
+
+impl AccountRates {
+    /// ECS's default quotas.
+    pub const ECS: AccountRates = AccountRates {
+        registrations: REGISTER_BUCKET,
+        updates: UPDATE_BUCKET,
+    };
+
+    /// The refill rates multiplied by `scale` (an account with raised quotas; the local stack's
+    /// simulator runs its buckets faster), bursts unchanged.
+    // `as` from f64 saturates (never wraps) in Rust; the interval is whole milliseconds anyway.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    pub fn scaled(scale: f64) -> AccountRates {
+        let faster = |bucket: Bucket| Bucket {
+            burst: bucket.burst,
+            // At least a millisecond: a scale of 0 or less is refused where it is read.
+            refill_interval_ms: ((bucket.refill_interval_ms as f64 / scale).round() as u64).max(1),
+        };
+        AccountRates {
+            registrations: faster(REGISTER_BUCKET),
+            updates: faster(UPDATE_BUCKET),
+        }
+    }
+}
+
+/// How a wave's batches keep to the account's rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// Each batch keeps to its share of the buckets ([`share`]).
+    Shares(AccountRates),
+    /// No shares: every call goes at once and the SDK's adaptive retries absorb the throttling
+    /// (what the benchmark compares the shares with).
+    Adaptive,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing::Shares(AccountRates::ECS)
+    }
+}
+
+/// The environment variable naming the pacing: `shares` (the default) or `adaptive`.
+pub const PACING_VAR: &str = "CONVOY_PACING";
+
+/// The environment variable scaling the account's refill rates (default 1).
+pub const RATE_SCALE_VAR: &str = "CONVOY_ECS_RATE_SCALE";
+
+/// The pacing from the values of [`PACING_VAR`] and [`RATE_SCALE_VAR`]; a bad value is an error
+/// naming the variable.
+pub fn pacing_from(mode: Option<&str>, rate_scale: Option<&str>) -> Result<Pacing, String> {
+    let scale = match given(rate_scale) {
+        None => 1.0,
+        Some(text) => match text.parse::<f64>() {
+            Ok(scale) if scale.is_finite() && scale > 0.0 => scale,
+            _ => {
+                return Err(format!(
+                    "{RATE_SCALE_VAR} must be a number above 0, got `{text}`"
+                ))
+            }
+        },
+    };
+    match given(mode) {
+        None | Some("shares") => Ok(Pacing::Shares(AccountRates::scaled(scale))),
+        Some("adaptive") => Ok(Pacing::Adaptive),
+        Some(other) => Err(format!(
+            "{PACING_VAR} must be `shares` or `adaptive`, got `{other}`"
+        )),
+    }
+}
+
+/// A set environment value, trimmed; `None` when unset or blank.
+fn given(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A bucket that never makes a call wait.
+const UNLIMITED: Bucket = Bucket {
+    burst: u32::MAX,
+    refill_interval_ms: 1,
 };
 
 /// What one registration is: the revision cloned and the images it gets.
@@ -70,7 +164,7 @@ pub fn rule_registrations(item: &RuleItem) -> Vec<RegistrationKey> {
 
 /// The plan's changed items cut into at most `min(max_concurrency, MAX_BATCHES)` batches of about
 /// [`ITEMS_PER_BATCH`] items, each with its pace. No changed item: no batch.
-pub fn layout(plan: &Plan, max_concurrency: u32) -> Layout {
+pub fn layout(plan: &Plan, max_concurrency: u32, pacing: Pacing) -> Layout {
     let groups = registration_groups(&plan.services, &plan.tasks);
     let changed: usize = groups.iter().map(|g| g.slots.len()).sum();
     let wanted = changed
@@ -109,9 +203,15 @@ pub fn layout(plan: &Plan, max_concurrency: u32) -> Layout {
             batch: to_u32(index),
             items: to_u32(slots.len()),
             registrations: to_u32(registrations),
-            pace: Pace {
-                registrations: share(REGISTER_BUCKET, count, index),
-                updates: share(UPDATE_BUCKET, count, index),
+            pace: match pacing {
+                Pacing::Shares(rates) => Pace {
+                    registrations: share(rates.registrations, count, index),
+                    updates: share(rates.updates, count, index),
+                },
+                Pacing::Adaptive => Pace {
+                    registrations: UNLIMITED,
+                    updates: UNLIMITED,
+                },
             },
         });
         layout.batches.push(items);
@@ -132,6 +232,40 @@ pub fn share(bucket: Bucket, batches: usize, index: usize) -> Bucket {
     Bucket {
         burst,
         refill_interval_ms: bucket.refill_interval_ms.saturating_mul(u64::from(batches)),
+    }
+}
+
+/// Why a batch's unrecorded items were not deployed, once its wave's Map has ended: `None` when the
+/// batch finished (its summary has nothing remaining). The error name is the last call's when the
+/// batch failed as a whole, else `Internal`.
+pub fn interruption(wave: u32, batch: u32, summary: Option<&BatchSummary>) -> Option<CaughtError> {
+    let at = format!("wave {wave}, batch {batch} ended before deploying this item");
+    match summary {
+        Some(s) if s.remaining == 0 => None,
+        Some(BatchSummary {
+            last_error: Some(last),
+            ..
+        }) => Some(CaughtError {
+            error: last.error.clone(),
+            cause: format!("{at}: its last call failed: {}", last.message()),
+        }),
+        Some(s) => Some(CaughtError {
+            error: "Internal".into(),
+            cause: format!(
+                "{at}: its child execution was stopped after {} call{}, {} item{} left",
+                s.invocations,
+                if s.invocations == 1 { "" } else { "s" },
+                s.remaining,
+                if s.remaining == 1 { "" } else { "s" },
+            ),
+        }),
+        None => Some(CaughtError {
+            error: "Internal".into(),
+            cause: format!(
+                "{at}: no call of deploy-batch for it finished (its child execution failed to start, \
+                 or was stopped during its first call)"
+            ),
+        }),
     }
 }
 
@@ -240,6 +374,39 @@ mod tests {
         }
     }
 
+    fn layout_of(plan: &Plan, max_concurrency: u32) -> Layout {
+        layout(plan, max_concurrency, Pacing::default())
+    }
+
+    #[test]
+    fn pacing_comes_from_the_environment_or_says_what_is_wrong() {
+        assert_eq!(pacing_from(None, None), Ok(Pacing::default()));
+        assert_eq!(pacing_from(Some(" "), Some("")), Ok(Pacing::default()));
+        let ten = pacing_from(Some("shares"), Some("10")).unwrap();
+        let Pacing::Shares(rates) = ten else {
+            panic!("{ten:?}");
+        };
+        assert_eq!(rates.registrations.refill_interval_ms, 100);
+        assert_eq!(rates.updates.refill_interval_ms, 20);
+        assert_eq!(rates.registrations.burst, 20, "bursts are not scaled");
+        assert_eq!(
+            pacing_from(Some("adaptive"), Some("3")),
+            Ok(Pacing::Adaptive)
+        );
+        for (mode, scale, named) in [
+            (Some("fast"), None, PACING_VAR),
+            (None, Some("0"), RATE_SCALE_VAR),
+            (None, Some("-1"), RATE_SCALE_VAR),
+            (None, Some("ten"), RATE_SCALE_VAR),
+            (None, Some("inf"), RATE_SCALE_VAR),
+        ] {
+            let err = pacing_from(mode, scale).unwrap_err();
+            assert!(err.starts_with(named), "{err}");
+        }
+        let got = layout(&plan(distinct(60), vec![]), 10, Pacing::Adaptive);
+        assert!(got.specs.iter().all(|s| s.pace.registrations == UNLIMITED));
+    }
+
     fn ids(items: &BatchItems) -> Vec<&str> {
         items
             .services
@@ -307,7 +474,7 @@ mod tests {
             (3, 0, 1),
         ];
         for (n, max_concurrency, batches) in cases {
-            let got = layout(&plan(distinct(n), vec![]), max_concurrency);
+            let got = layout_of(&plan(distinct(n), vec![]), max_concurrency);
             assert_eq!(got.specs.len(), batches, "{n} items, {max_concurrency}");
             assert_eq!(got.batches.len(), batches);
             let total: u32 = got.specs.iter().map(|s| s.items).sum();
@@ -323,7 +490,7 @@ mod tests {
     fn nothing_changed_means_no_batch() {
         let mut unchanged = distinct(3);
         unchanged.iter_mut().for_each(|s| s.noop = true);
-        let got = layout(
+        let got = layout_of(
             &plan(unchanged, vec![rule("n", &[("a:1", "a:2", true)])]),
             10,
         );
@@ -342,7 +509,7 @@ mod tests {
             "nightly",
             &[("web:1", "web:2", false), ("x:1", "x:2", true)],
         )];
-        let got = layout(&plan(services, tasks), 10);
+        let got = layout_of(&plan(services, tasks), 10);
         assert_eq!(got.specs.len(), 2);
         let with_web: Vec<usize> = (0..2)
             .filter(|&b| {
@@ -377,7 +544,7 @@ mod tests {
             .map(|i| service(&format!("api{i}"), "api:1", "api:2"))
             .collect();
         services.extend(distinct(40));
-        let got = layout(&plan(services, vec![]), 10);
+        let got = layout_of(&plan(services, vec![]), 10);
         assert_eq!(got.specs.len(), 2);
         let regs: Vec<u32> = got.specs.iter().map(|s| s.registrations).collect();
         assert_eq!(regs.iter().sum::<u32>(), 41);
@@ -386,7 +553,7 @@ mod tests {
 
     #[test]
     fn batches_keep_plan_order_and_carry_their_pace() {
-        let got = layout(&plan(distinct(120), vec![]), 10);
+        let got = layout_of(&plan(distinct(120), vec![]), 10);
         assert_eq!(got.specs.len(), 3);
         for (i, (spec, items)) in got.specs.iter().zip(&got.batches).enumerate() {
             assert_eq!(spec.batch, to_u32(i));
@@ -407,6 +574,67 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_that_did_not_finish_says_why_its_items_were_not_deployed() {
+        let summary = |remaining: u32, invocations: u32, last: Option<(&str, &str)>| BatchSummary {
+            batch: 2,
+            items: 5,
+            done: 5 - remaining,
+            remaining,
+            invocations,
+            last_error: last.map(|(error, cause)| CaughtError {
+                error: error.into(),
+                cause: cause.into(),
+            }),
+            ..BatchSummary::default()
+        };
+        let finished = summary(0, 3, None);
+        assert_eq!(interruption(1, 2, Some(&finished)), None);
+        // (summary, error name, words of the cause)
+        let cases = [
+            (None, "Internal", "no call of deploy-batch for it finished"),
+            (
+                Some(summary(2, 1, None)),
+                "Internal",
+                "stopped after 1 call, 2 items left",
+            ),
+            (
+                Some(summary(1, 4, None)),
+                "Internal",
+                "stopped after 4 calls, 1 item left",
+            ),
+            (
+                Some(summary(
+                    3,
+                    2,
+                    Some(("Throttled", "throttled: RegisterTaskDefinition")),
+                )),
+                "Throttled",
+                "its last call failed: throttled: RegisterTaskDefinition",
+            ),
+            (
+                Some(summary(
+                    3,
+                    2,
+                    Some((
+                        "Lambda.Unknown",
+                        r#"{"errorType":"x","errorMessage":"crashed"}"#,
+                    )),
+                )),
+                "Lambda.Unknown",
+                "its last call failed: crashed",
+            ),
+        ];
+        for (summary, error, words) in cases {
+            let why = interruption(1, 2, summary.as_ref()).expect("not finished");
+            assert_eq!(why.error, error);
+            assert!(why
+                .cause
+                .starts_with("wave 1, batch 2 ended before deploying this item: "));
+            assert!(why.cause.contains(words), "{words:?} in {}", why.cause);
+        }
+    }
+
+    #[test]
     fn a_rule_registers_each_distinct_request_once() {
         let r = rule(
             "r",
@@ -418,7 +646,7 @@ mod tests {
             ],
         );
         assert_eq!(rule_registrations(&r).len(), 2);
-        let got = layout(&plan(vec![], vec![r]), 10);
+        let got = layout_of(&plan(vec![], vec![r]), 10);
         assert_eq!(got.specs[0].registrations, 2);
         assert_eq!(got.specs[0].items, 1);
     }

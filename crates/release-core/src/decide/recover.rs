@@ -80,6 +80,7 @@ pub fn unconfirmed_as_failed(records: &ReleaseRecords) -> StabilityOutput {
     StabilityOutput {
         pending: 0,
         failed: count(items.iter().filter(|i| i.outcome.is_failure())),
+        deploy_failed: 0,
         items,
     }
 }

@@ -1,4 +1,4 @@
-//! What update-scheduled-rule sends: every ECS target of the rule pointed at its new task
+//! What deploy-batch sends for a rule: every ECS target of the rule pointed at its new task
 //! definition, every other field of the target preserved.
 
 use std::collections::BTreeMap;
@@ -54,7 +54,7 @@ pub fn check_failed_entries(rule_id: &str, failed: &[PutTargetsResultEntry]) -> 
     })
 }
 
-/// Decides what update-scheduled-rule sends: the changed targets and the per-target change record.
+/// Decides what deploy-batch sends for a rule: the changed targets and the per-target change record.
 ///
 /// The rule's ECS targets must be exactly the plan's: a target added or removed since plan-release
 /// is an error, because guessing which task definition it should run could start the wrong task.
@@ -102,7 +102,7 @@ pub fn plan_update(
                 item: item.id.clone(),
                 field: format!("item.targets[{index}].newTaskDefinition"),
                 message: format!(
-                    "target `{}` has no new task definition (register-task-definition did not run)",
+                    "target `{}` has no new task definition (it was not registered first)",
                     planned.target_id
                 ),
             });

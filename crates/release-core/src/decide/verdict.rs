@@ -221,5 +221,6 @@ pub fn summarize(items: Vec<DeploymentStatus>) -> StabilityOutput {
         items,
         pending,
         failed,
+        deploy_failed: 0,
     }
 }

@@ -9,11 +9,15 @@ use tokio::time::Instant;
 
 use crate::aws::{EcsApi, ObjectStore};
 use crate::contract::{
-    DeployResults, DeploymentStatus, Outcome, StabilityCounts, StabilityInput, StabilityOutput,
-    StabilityPhase,
+    count, BatchItems, BatchSpec, BatchSummary, DeployResults, DeploymentStatus, ItemResult,
+    Outcome, PlanItemKind, StabilityCounts, StabilityInput, StabilityOutput, StabilityPhase,
 };
+use crate::decide::batches::interruption;
 use crate::decide::verdict::{judge, stopped_reasons, summarize};
-use crate::records::{stability_name, RecordStore};
+use crate::records::{
+    batch_items_name, batch_summary_name, result_name, stability_name, wave_batches_name,
+    RecordStore,
+};
 use crate::steps::unix_now;
 use crate::Error;
 
@@ -60,8 +64,8 @@ pub async fn check(
 }
 
 /// check-stability: one invocation of the AwaitRelease / AwaitRollback loop. Continues from the
-/// phase's stability record; the first release round starts from the result records (every service
-/// update-service started). Rewrites the record and returns its counts.
+/// phase's stability record; the first release round starts from the wave's records
+/// ([`first_release_round`]). Rewrites the record and returns its counts.
 pub async fn check_round(
     ecs: &impl EcsApi,
     store: &RecordStore<impl ObjectStore>,
@@ -69,18 +73,9 @@ pub async fn check_round(
     budget: Duration,
 ) -> Result<StabilityCounts, Error> {
     let name = stability_name(input.phase);
-    let items = match store.read::<StabilityOutput>(&input.records, name).await? {
-        Some(round) => round.items,
-        None if input.phase == StabilityPhase::Release => {
-            let plan = store.plan(&input.records).await?;
-            store
-                .results(&input.records, &plan, &DeployResults::default())
-                .await?
-                .into_iter()
-                .filter_map(|r| r.deployment)
-                .map(DeploymentStatus::started)
-                .collect()
-        }
+    let (items, deploy_failed) = match store.read::<StabilityOutput>(&input.records, name).await? {
+        Some(round) => (round.items, round.deploy_failed),
+        None if input.phase == StabilityPhase::Release => first_release_round(store, input).await?,
         None => {
             return Err(Error::internal(format!(
                 "{}: the rollback recorded no deployments to await",
@@ -88,9 +83,97 @@ pub async fn check_round(
             )))
         }
     };
-    let round = check(ecs, items, input.poll_interval_seconds, budget).await?;
+    // Items that failed before any deployment are a failure already: one poll, like a round
+    // that found a failed deployment, so the verdict comes at once.
+    let budget = if deploy_failed > 0 {
+        Duration::ZERO
+    } else {
+        budget
+    };
+    let mut round = check(ecs, items, input.poll_interval_seconds, budget).await?;
+    round.deploy_failed = deploy_failed;
     store.write(&input.records, name, &round).await?;
     Ok(round.counts())
+}
+
+/// What the wave's Map left: the deployments its batches started (from the result records), and
+/// how many items failed without one — their step failed, or their batch ended before reaching
+/// them, which is recorded here as their failure, saying why ([`interruption`]), so the rollback
+/// and the report see them.
+async fn first_release_round(
+    store: &RecordStore<impl ObjectStore>,
+    input: &StabilityInput,
+) -> Result<(Vec<DeploymentStatus>, u32), Error> {
+    let records = &input.records;
+    let plan = store.plan(records).await?;
+    let results = store
+        .results(records, &plan, &DeployResults::default())
+        .await?;
+    let interrupted = record_interrupted(store, input).await?;
+    let failed_steps = count(results.iter().filter(|r| r.error.is_some()));
+    let deployments = results
+        .into_iter()
+        .filter_map(|r| r.deployment)
+        .map(DeploymentStatus::started)
+        .collect();
+    Ok((deployments, failed_steps.saturating_add(interrupted)))
+}
+
+/// Writes a failure record for every unrecorded item of each batch of the wave that did not
+/// finish. Returns how many.
+async fn record_interrupted(
+    store: &RecordStore<impl ObjectStore>,
+    input: &StabilityInput,
+) -> Result<u32, Error> {
+    let records = &input.records;
+    let wave = input.wave;
+    let list = wave_batches_name(wave);
+    let specs: Vec<BatchSpec> = store.read(records, &list).await?.ok_or_else(|| {
+        Error::internal(format!(
+            "{}: the wave has no batch list",
+            records.uri(&list)
+        ))
+    })?;
+    let mut written = 0_u32;
+    for spec in specs {
+        let summary: Option<BatchSummary> = store
+            .read(records, &batch_summary_name(wave, spec.batch))
+            .await?;
+        let Some(why) = interruption(wave, spec.batch, summary.as_ref()) else {
+            continue;
+        };
+        let items_name = batch_items_name(wave, spec.batch);
+        let items: BatchItems = store.read(records, &items_name).await?.ok_or_else(|| {
+            Error::internal(format!(
+                "{}: the batch has no items record",
+                records.uri(&items_name)
+            ))
+        })?;
+        let ids = items
+            .services
+            .iter()
+            .map(|s| (PlanItemKind::Service, &s.id))
+            .chain(items.tasks.iter().map(|r| (PlanItemKind::Rule, &r.id)));
+        for (kind, id) in ids {
+            if store
+                .read::<ItemResult>(records, &result_name(kind, id))
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            tracing::warn!(item = %id, error = %why.error, cause = %why.cause, "not deployed");
+            let failure = ItemResult {
+                id: id.clone(),
+                deployment: None,
+                rule: None,
+                error: Some(why.clone()),
+            };
+            store.write_result(records, kind, &failure).await?;
+            written = written.saturating_add(1);
+        }
+    }
+    Ok(written)
 }
 
 /// One DescribeServices round over the items still in progress (grouped by cluster, the adapter

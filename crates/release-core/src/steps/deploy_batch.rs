@@ -435,6 +435,7 @@ impl<E: EcsApi, V: EventsApi, S: ObjectStore> BatchRun<'_, E, V, S> {
             failed,
             calls,
             invocations: previous.invocations.saturating_add(1),
+            last_error: None,
         }
     }
 }
@@ -481,8 +482,9 @@ pub async fn deploy_batch<E: EcsApi, V: EventsApi, S: ObjectStore>(
         .buffer_unordered(GROUPS_IN_FLIGHT)
         .collect()
         .await;
-    let summary = run.summary(previous);
     let failure = outcomes.into_iter().find_map(Result::err);
+    let mut summary = run.summary(previous);
+    summary.last_error = failure.as_ref().map(caught);
     if let Err(e) = store.write(records, &summary_name, &summary).await {
         warn!(error = %e, "could not record the batch summary");
         return Err(failure.unwrap_or(e));
@@ -773,6 +775,9 @@ mod tests {
         assert_eq!((failed_call.done, failed_call.remaining), (0, 1));
         assert_eq!(failed_call.calls.throttled, MAX_ATTEMPTS);
         assert_eq!(failed_call.calls.registered, 1);
+        let last = failed_call.last_error.expect("the call's failure is kept");
+        assert_eq!(last.error, "Throttled");
+        assert!(last.cause.contains("UpdateService"), "{}", last.cause);
         assert!(
             store
                 .read::<ItemResult>(&records(), &result_name(PlanItemKind::Service, "prod/s0"))
@@ -790,6 +795,7 @@ mod tests {
         assert_eq!(ecs.calls("RegisterTaskDefinition"), 1);
         let retried = summary(&store).await;
         assert_eq!((retried.calls.reused, retried.calls.updated), (1, 1));
+        assert_eq!(retried.last_error, None, "the call that finished clears it");
         assert_eq!(retried.invocations, 2);
     }
 

@@ -1,14 +1,13 @@
-//! register-task-definition: registers the plan item's next revision, idempotently per release: a
-//! retried step finds the revision it already registered and reuses it.
+//! Registering an item's next revision, idempotently per release: a retried call finds the revision
+//! this release already registered and reuses it (deploy-batch's registrations).
 
 use std::collections::BTreeMap;
 
 use tracing::{info, info_span, Instrument};
 
-use crate::aws::{EcsApi, ObjectStore};
-use crate::contract::{ImageMap, PlanItem, RegisterInput, RuleItem, ServiceItem, TaskDefRef};
+use crate::aws::EcsApi;
+use crate::contract::{ImageMap, PlanItem, RuleItem, ServiceItem, TaskDefRef};
 use crate::decide::taskdef::{check_copyable, display_name, reusable, rewrite};
-use crate::records::{RecordStore, PLAN};
 use crate::Error;
 
 /// Registers the next revision of `previous` with `images`, or reuses the one this release already
@@ -66,34 +65,6 @@ pub async fn register_or_reuse<E: EcsApi>(
     let arn = display_name(&registered);
     info!(task_definition = %arn, previous, "registered");
     Ok(Registration { arn, reused: false })
-}
-
-/// register-task-definition: the plan item named by the Map iteration, with `newTaskDefinition`
-/// filled in. A failure is recorded with its whole message before it is returned.
-pub async fn register_planned<E: EcsApi>(
-    ecs: &E,
-    store: &RecordStore<impl ObjectStore>,
-    input: &RegisterInput,
-) -> Result<PlanItem, Error> {
-    let registered = async {
-        let plan = store.plan(&input.records).await?;
-        let item = plan.item(input.kind, &input.id).ok_or_else(|| {
-            Error::internal(format!(
-                "{}: no {} `{}` in the plan",
-                input.records.uri(PLAN),
-                input.kind.as_str(),
-                input.id
-            ))
-        })?;
-        register_item(ecs, &input.release_id, item).await
-    }
-    .await;
-    if let Err(e) = &registered {
-        store
-            .record_failure(&input.records, input.kind, &input.id, e)
-            .await;
-    }
-    registered
 }
 
 /// The item with `newTaskDefinition` filled in. No-op items and targets pass through unchanged;

@@ -189,6 +189,7 @@ pub async fn record(
         items: output.items.clone(),
         pending: output.pending,
         failed: output.failed,
+        deploy_failed: 0,
     };
     store.write(records, ROLLBACK, output).await?;
     store

@@ -1,34 +1,10 @@
-//! update-scheduled-rule: every ECS target of the rule to its new task definition, the change (or
-//! the failure) recorded.
+//! Pointing every ECS target of a scheduled-task rule at its new task definition (deploy-batch's
+//! rule items); deploy-batch records the change or the failure.
 
-use crate::aws::{EventsApi, ObjectStore};
-use crate::contract::{ItemResult, PlanItemKind, RuleUpdate, UpdateRuleInput};
+use crate::aws::EventsApi;
+use crate::contract::{RuleUpdate, UpdateRuleInput};
 use crate::decide::rules::{check_failed_entries, plan_update};
-use crate::records::RecordStore;
 use crate::Error;
-
-/// update-scheduled-rule: [`update_rule`], with the change (or the failure) recorded.
-pub async fn update_planned_rule(
-    events: &impl EventsApi,
-    store: &RecordStore<impl ObjectStore>,
-    input: &UpdateRuleInput,
-) -> Result<RuleUpdate, Error> {
-    let outcome = update_rule(events, input).await;
-    store
-        .record_item(
-            &input.records,
-            PlanItemKind::Rule,
-            &input.item.id,
-            outcome,
-            |update| ItemResult {
-                id: update.id.clone(),
-                deployment: None,
-                rule: Some(update.clone()),
-                error: None,
-            },
-        )
-        .await
-}
 
 /// Every ECS target of the rule to its new task definition.
 pub async fn update_rule(

@@ -1,14 +1,11 @@
-//! update-service: UpdateService to the registered revision, and the record of the deployment it
-//! created, which check-stability judges.
+//! UpdateService to the registered revision (deploy-batch's service items), returning the deployment
+//! it created, which deploy-batch records and check-stability judges.
 
 use tracing::info;
 
-use crate::aws::{EcsApi, ObjectStore, ServiceUpdate};
-use crate::contract::{
-    ItemResult, PlanItemKind, ServiceDeployment, TaskDefRef, UpdateServiceInput,
-};
+use crate::aws::{EcsApi, ServiceUpdate};
+use crate::contract::{ServiceDeployment, TaskDefRef, UpdateServiceInput};
 use crate::decide::verdict::PRIMARY;
-use crate::records::RecordStore;
 use crate::{Error, Problem};
 
 /// Points the service at the new task definition and returns the deployment UpdateService created.
@@ -69,30 +66,6 @@ pub async fn update_service<E: EcsApi>(
         deployment_id: deployment_id.to_owned(),
         deadline: now.saturating_add(i64::from(item.timeout_seconds)),
     })
-}
-
-/// update-service: [`update_service`], with the deployment (or the failure) recorded.
-pub async fn update_planned_service<E: EcsApi>(
-    ecs: &E,
-    store: &RecordStore<impl ObjectStore>,
-    input: &UpdateServiceInput,
-    now: i64,
-) -> Result<ServiceDeployment, Error> {
-    let outcome = update_service(ecs, input, now).await;
-    store
-        .record_item(
-            &input.records,
-            PlanItemKind::Service,
-            &input.item.id,
-            outcome,
-            |deployment| ItemResult {
-                id: deployment.id.clone(),
-                deployment: Some(deployment.clone()),
-                rule: None,
-                error: None,
-            },
-        )
-        .await
 }
 
 #[cfg(test)]

@@ -5,8 +5,6 @@
 #![allow(clippy::unwrap_used)]
 #![allow(dead_code)] // each test file uses a different part
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use aws_sdk_ecs::types::DeploymentRolloutState;
 use aws_sdk_eventbridge::types::{
     AwsVpcConfiguration, EcsParameters, LaunchType, NetworkConfiguration, PropagateTags,
@@ -33,14 +31,7 @@ pub async fn aws() -> Aws {
     }
 }
 
-pub fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
+pub use convoy_testkit::unique;
 
 /// Registers a revision of `family` running `image`; returns its ARN.
 pub async fn revision(aws: &Aws, family: &str, image: &str) -> String {
