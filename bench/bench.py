@@ -123,6 +123,26 @@ def records(execution_arn: str) -> dict:
             "largest": {"bytes": largest[1], "key": largest[0]}}
 
 
+def children(rec: dict) -> dict:
+    """The wave's children, from the batch summaries deploy-batch writes (moto keeps no child history): batches,
+    deploy-batch calls, the child events and transitions they make on AWS (a child's history: 4 events plus 7 per
+    call; transitions: 2 per call plus its end), and the throttled answers the batches saw themselves."""
+    s3, bucket, prefix = MOTO.client("s3"), rec["bucket"], rec["prefix"]
+    out = {"batches": 0, "calls": 0, "events": 0, "transitions": 0, "throttledSeen": 0}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}waves/"):
+        for o in page.get("Contents", []):
+            if not o["Key"].endswith("/summary.json"):
+                continue
+            summary = json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+            calls = summary.get("invocations", 0)
+            out["batches"] += 1
+            out["calls"] += calls
+            out["events"] += 4 + 7 * calls
+            out["transitions"] += 2 * calls + 1
+            out["throttledSeen"] += summary.get("calls", {}).get("throttled", 0)
+    return out
+
+
 def measure(sfn, definition: dict, release: dict, timeout: float) -> dict:
     # After seeding: a moto reset forgets state machines too.
     machine = runner.ensure_state_machine(sfn, definition, STATE_MACHINE)
@@ -151,7 +171,8 @@ def measure(sfn, definition: dict, release: dict, timeout: float) -> dict:
         "registerTaskDefinition": calls.get("ecs.RegisterTaskDefinition", 0),
         "orchestrationSeconds": round(max(stamps) - min(stamps), 2) if stamps else None,
         "clientSeconds": result["seconds"],
-        "records": records(result["executionArn"]),
+        "records": (rec := records(result["executionArn"])),
+        "children": children(rec),
         "events": events,
         "rollouts": rollouts,
     }
@@ -188,7 +209,7 @@ def add_bounds(m: dict, args) -> None:
     """Cost of the transitions, the run's API-rate lower bound (from the calls ECS accepted), wall / bound and the
     throttled share of ECS calls."""
     scale = 1e9 if args.no_buckets else args.rate_scale  # no buckets: only the rollout's polls bind
-    m["costUsd"] = transitions_cost_usd(m["stateTransitions"])
+    m["costUsd"] = transitions_cost_usd(m["stateTransitions"] + m["children"]["transitions"])
     m["rateScale"] = None if args.no_buckets else args.rate_scale
     m["lowerBoundSeconds"] = round(lower_bound_seconds(
         accepted(m, "ecs.RegisterTaskDefinition"), accepted(m, "ecs.UpdateService"), scale, args.steps,
@@ -235,13 +256,15 @@ def kib(n: int) -> str:
 
 def print_fleet(rows: list[dict]) -> None:
     print("\n== release of N services (every rollout needs k DescribeServices; ECS-like token buckets)")
-    header = ["N", "status", "items", "parent history events", "transitions", "cost $", "largest payload B",
+    header = ["N", "status", "items", "parent history events", "batches (calls)", "transitions (parent+children)",
+              "cost $", "largest payload B",
               "wall s", "lower bound s", "wall/bound", "Register calls", "ECS calls/changed item",
               "throttled (% of ECS calls)"]
     table = [header]
     for m in rows:
         table.append([m["n"], m["status"], " ".join(f"{k}={v}" for k, v in sorted(m["outcomes"].items())),
-                      m["historyEvents"], m["stateTransitions"], f"{m['costUsd']:.4f}",
+                      m["historyEvents"], f"{m['children']['batches']} ({m['children']['calls']})",
+                      f"{m['stateTransitions']}+{m['children']['transitions']}", f"{m['costUsd']:.4f}",
                       m["largestPayload"]["bytes"], m["orchestrationSeconds"], m["lowerBoundSeconds"],
                       m["wallOverBound"], m["registerTaskDefinition"], m["perChangedItem"],
                       f"{m['ecsThrottled']} ({m['throttledPercent']} %)"])
@@ -256,6 +279,9 @@ def print_fleet(rows: list[dict]) -> None:
         r = m["records"]
         print(f"  records:   {r['objects']} objects, {kib(r['bytes'])} in s3://{r['bucket']}/{r['prefix']}, "
               f"largest {kib(r['largest']['bytes'])} ({r['largest']['key']})")
+        c = m["children"]
+        print(f"  children:  {c['batches']} batches, {c['calls']} deploy-batch calls, ≈ {c['events']} child history "
+              f"events on AWS; the batches saw {c['throttledSeen']} throttled answers")
         if m["throttled"]:
             print("  throttled: " + ", ".join(f"{k}={v}" for k, v in m["throttled"].items()))
         if m["status"] != "SUCCEEDED":

@@ -25,7 +25,17 @@ bash local/install.sh >&2
 # shellcheck disable=SC2207 # one binary name a line, no spaces
 FUNCTIONS=($("$PY" -m convoy_local.render --functions))  # template.yaml's functions, by binary name
 export CONVOY_STACK_DIR=$ROOT/.local-stack/bench CONVOY_MOTO_PORT=$BASE CONVOY_WATCH_PORT=$((BASE + 1))
-export CONVOY_SHIM_PORT=$((BASE + 2)) CONVOY_LAMBDA_CONCURRENCY=${CONVOY_LAMBDA_CONCURRENCY:-4}
+# Every batch of a wave runs at once (up to --concurrency, default 10), plus the parent's own calls.
+export CONVOY_SHIM_PORT=$((BASE + 2)) CONVOY_LAMBDA_CONCURRENCY=${CONVOY_LAMBDA_CONCURRENCY:-12}
+# The batches pace themselves to the simulator's buckets: the same rate scale as bench.py's.
+RATE_SCALE=10
+prev=
+for arg in "$@"; do
+  case "$prev" in --rate-scale) RATE_SCALE=$arg ;; esac
+  case "$arg" in --no-buckets) RATE_SCALE=1000000 ;; --rate-scale=*) RATE_SCALE=${arg#*=} ;; esac
+  prev=$arg
+done
+export CONVOY_ECS_RATE_SCALE=$RATE_SCALE
 export RUST_LOG=${RUST_LOG:-warn}
 
 if [ "$MODE" = coldstart ]; then

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::decide::batches::{pacing_from, Pacing, PACING_VAR, RATE_SCALE_VAR};
+use crate::decide::batches::{rates_from, AccountRates, RATE_SCALE_VAR};
 use crate::records::{RecordStore, BUCKET_VAR};
 use crate::Error;
 
@@ -85,8 +85,8 @@ pub struct Clients {
     pub records_bucket: Option<String>,
     /// `CONVOY_PASSABLE_ROLE_ARNS` (plan-release): the role patterns the functions may pass.
     pub passable_roles: Option<Vec<String>>,
-    /// `CONVOY_PACING` and `CONVOY_ECS_RATE_SCALE`: how the batches keep to ECS's rates.
-    pub pacing: Pacing,
+    /// `CONVOY_ECS_RATE_SCALE` (plan-release): the account's rates the batches' shares divide.
+    pub rates: AccountRates,
 }
 
 /// The environment variable plan-release reads the template's `PassableRoleArns` from
@@ -102,11 +102,8 @@ impl Clients {
         clients.passable_roles = crate::decide::preflight::Reach::passable_roles_from(
             std::env::var(PASSABLE_ROLES_VAR).ok().as_deref(),
         );
-        clients.pacing = pacing_from(
-            std::env::var(PACING_VAR).ok().as_deref(),
-            std::env::var(RATE_SCALE_VAR).ok().as_deref(),
-        )
-        .map_err(Error::internal)?;
+        clients.rates =
+            rates_from(std::env::var(RATE_SCALE_VAR).ok().as_deref()).map_err(Error::internal)?;
         Ok(clients)
     }
 
@@ -119,7 +116,7 @@ impl Clients {
             sfn: aws_sdk_sfn::Client::new(conf),
             records_bucket: None,
             passable_roles: None,
-            pacing: Pacing::default(),
+            rates: AccountRates::ECS,
         }
     }
 }
@@ -127,26 +124,11 @@ impl Clients {
 /// `ecs` without the SDK's own retries: for deploy-batch, whose pacer retries throttled calls after
 /// its next token (an SDK retry would skip the pacer, and its throttled answers would go uncounted).
 pub fn without_retries(ecs: &aws_sdk_ecs::Client) -> aws_sdk_ecs::Client {
-    with_retry(ecs, RetryConfig::disabled())
-}
-
-/// Attempts per call when the batches do not pace themselves ([`Pacing::Adaptive`]).
-pub const ADAPTIVE_MAX_ATTEMPTS: u32 = 10;
-
-/// deploy-batch's ECS client for `pacing`: no SDK retries under shares ([`without_retries`]);
-/// the SDK's adaptive client-side rate limiting and [`ADAPTIVE_MAX_ATTEMPTS`] without them.
-pub fn batch_ecs(ecs: &aws_sdk_ecs::Client, pacing: Pacing) -> aws_sdk_ecs::Client {
-    match pacing {
-        Pacing::Shares(_) => without_retries(ecs),
-        Pacing::Adaptive => with_retry(
-            ecs,
-            RetryConfig::adaptive().with_max_attempts(ADAPTIVE_MAX_ATTEMPTS),
-        ),
-    }
-}
-
-fn with_retry(ecs: &aws_sdk_ecs::Client, retry: RetryConfig) -> aws_sdk_ecs::Client {
-    let conf = ecs.config().to_builder().retry_config(retry).build();
+    let conf = ecs
+        .config()
+        .to_builder()
+        .retry_config(RetryConfig::disabled())
+        .build();
     aws_sdk_ecs::Client::from_conf(conf)
 }
 

@@ -848,14 +848,14 @@ fn the_distributed_map_runs_on_both_engines() {
 #[test]
 fn every_batch_of_a_wave_runs_at_once() {
     use release_core::contract::examples::{app_image, plan, service_item};
-    use release_core::decide::batches::{layout, Pacing};
+    use release_core::decide::batches::{layout, AccountRates};
     for (n, max_concurrency) in [(10, 10), (500, 10), (2_000, 40), (10_000, 100), (700, 3)] {
         let services = (0..n)
             .map(|i| service_item("c", &format!("s{i}"), &format!("s{i}:1"), app_image("x:2")))
             .collect();
         let mut p = plan(services, vec![]);
         p.settings.max_concurrency = max_concurrency;
-        let batches = layout(&p, max_concurrency, Pacing::default()).specs.len();
+        let batches = layout(&p, max_concurrency, AccountRates::ECS).specs.len();
         assert!(
             batches <= usize::try_from(max_concurrency).unwrap(),
             "{n} items at maxConcurrency {max_concurrency}: {batches} batches"

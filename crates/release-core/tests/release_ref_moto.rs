@@ -58,7 +58,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         executions: &sfn,
         bucket: Some(BUCKET),
         passable_roles: None,
-        pacing: Default::default(),
+        rates: Default::default(),
     };
     let cluster = "release-ref-prod";
     seed::cluster(&ecs, cluster).await;
@@ -130,7 +130,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
                     executions: sfn,
                     bucket: Some(BUCKET),
                     passable_roles: None,
-                    pacing: Default::default(),
+                    rates: Default::default(),
                 },
                 request(input, &format!("e-{id}")),
             )

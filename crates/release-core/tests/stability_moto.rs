@@ -13,7 +13,7 @@ use release_core::contract::{
     BatchSummary, CaughtError, DeploymentStatus, ItemResult, Outcome, Plan, PlanItemKind, Records,
     StabilityInput, StabilityOutput, StabilityPhase,
 };
-use release_core::decide::batches::{layout, Pacing};
+use release_core::decide::batches::{layout, AccountRates};
 use release_core::records::{batch_summary_name, result_name, stability_name, RecordStore};
 use release_core::steps::check_stability::{check, check_round};
 use release_core::steps::unix_now;
@@ -28,7 +28,7 @@ async fn record_batches(
     plan: &Plan,
     finished: &[u32],
 ) {
-    let cut = layout(plan, 10, Pacing::default());
+    let cut = layout(plan, 10, AccountRates::ECS);
     store.write_layout(records, 0, &cut).await.unwrap();
     for &batch in finished {
         let spec = cut.specs[usize::try_from(batch).unwrap()];
@@ -260,7 +260,7 @@ async fn the_first_round_fails_what_did_not_deploy_and_says_why_at_once() {
     // Batch 0 finished; batch 1 failed as a whole after its first call (throttled to the end);
     // batch 2 never finished a call.
     record_batches(&store, &records, &plan, &[0]).await;
-    let cut = layout(&plan, 10, Pacing::default());
+    let cut = layout(&plan, 10, AccountRates::ECS);
     assert_eq!(cut.specs.len(), 3);
     let ids = |batch: usize| -> Vec<String> {
         cut.batches[batch]

@@ -33,7 +33,7 @@ mod tests {
     use lambda_runtime::{Context, LambdaEvent};
     use release_core::config::without_retries;
     use release_core::contract::{BatchSummary, ItemResult, PlanItemKind, Records, ReleaseInput};
-    use release_core::decide::batches::{layout, Pacing};
+    use release_core::decide::batches::{layout, AccountRates};
     use release_core::decide::manifest::arn::Home;
     use release_core::decide::preflight::Reach;
     use release_core::records::{batch_summary_name, result_name, wave_batches_name};
@@ -129,7 +129,7 @@ mod tests {
             .await
             .expect("a plan");
         let records = Records::for_execution(BUCKET, "r-batch", "e1");
-        let cut = layout(&plan, plan.settings.max_concurrency, Pacing::default());
+        let cut = layout(&plan, plan.settings.max_concurrency, AccountRates::ECS);
         store.write_layout(&records, 0, &cut).await.unwrap();
         let specs: Vec<release_core::contract::BatchSpec> = store
             .read(&records, &wave_batches_name(0))

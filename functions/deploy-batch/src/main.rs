@@ -12,11 +12,10 @@ mod handler;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let budget =
         deploy_batch::budget_from(std::env::var(deploy_batch::BUDGET_ENV).ok().as_deref())?;
-    // Under shares the pacer retries ECS itself, after its next token, counting every throttled
-    // answer; the SDK retries only without them.
-    static BATCH_ECS: OnceLock<aws_sdk_ecs::Client> = OnceLock::new();
+    // The pacer retries ECS itself, after its next token, counting every throttled answer.
+    static PACED_ECS: OnceLock<aws_sdk_ecs::Client> = OnceLock::new();
     config::serve(move |clients, event| {
-        let ecs = BATCH_ECS.get_or_init(|| config::batch_ecs(&clients.ecs, clients.pacing));
+        let ecs = PACED_ECS.get_or_init(|| config::without_retries(&clients.ecs));
         handler::handle(ecs, &clients.events, &clients.records, budget, event)
     })
     .await

@@ -61,7 +61,7 @@ mod tests {
             executions: &sfn,
             bucket,
             passable_roles: None,
-            pacing: Default::default(),
+            rates: Default::default(),
         };
         seed::cluster(&ecs, "plan-prod").await;
         let web = seed::fargate_task_definition(

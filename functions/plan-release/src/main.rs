@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             executions: &clients.sfn,
             bucket: clients.records_bucket.as_deref(),
             passable_roles: clients.passable_roles.as_deref(),
-            pacing: clients.pacing,
+            rates: clients.rates,
         };
         handler::handle(&clients.ecs, &clients.events, context, event)
     })

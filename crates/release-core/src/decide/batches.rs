@@ -68,48 +68,25 @@ impl AccountRates {
     }
 }
 
-/// How a wave's batches keep to the account's rates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pacing {
-    /// Each batch keeps to its share of the buckets ([`share`]).
-    Shares(AccountRates),
-    /// No shares: every call goes at once and the SDK's adaptive retries absorb the throttling
-    /// (what the benchmark compares the shares with).
-    Adaptive,
-}
-
-impl Default for Pacing {
+impl Default for AccountRates {
     fn default() -> Self {
-        Pacing::Shares(AccountRates::ECS)
+        AccountRates::ECS
     }
 }
-
-/// The environment variable naming the pacing: `shares` (the default) or `adaptive`.
-pub const PACING_VAR: &str = "CONVOY_PACING";
 
 /// The environment variable scaling the account's refill rates (default 1).
 pub const RATE_SCALE_VAR: &str = "CONVOY_ECS_RATE_SCALE";
 
-/// The pacing from the values of [`PACING_VAR`] and [`RATE_SCALE_VAR`]; a bad value is an error
-/// naming the variable.
-pub fn pacing_from(mode: Option<&str>, rate_scale: Option<&str>) -> Result<Pacing, String> {
-    let scale = match given(rate_scale) {
-        None => 1.0,
+/// The account's rates from the value of [`RATE_SCALE_VAR`]; a bad value is an error naming it.
+pub fn rates_from(rate_scale: Option<&str>) -> Result<AccountRates, String> {
+    match given(rate_scale) {
+        None => Ok(AccountRates::ECS),
         Some(text) => match text.parse::<f64>() {
-            Ok(scale) if scale.is_finite() && scale > 0.0 => scale,
-            _ => {
-                return Err(format!(
-                    "{RATE_SCALE_VAR} must be a number above 0, got `{text}`"
-                ))
-            }
+            Ok(scale) if scale.is_finite() && scale > 0.0 => Ok(AccountRates::scaled(scale)),
+            _ => Err(format!(
+                "{RATE_SCALE_VAR} must be a number above 0, got `{text}`"
+            )),
         },
-    };
-    match given(mode) {
-        None | Some("shares") => Ok(Pacing::Shares(AccountRates::scaled(scale))),
-        Some("adaptive") => Ok(Pacing::Adaptive),
-        Some(other) => Err(format!(
-            "{PACING_VAR} must be `shares` or `adaptive`, got `{other}`"
-        )),
     }
 }
 
@@ -117,12 +94,6 @@ pub fn pacing_from(mode: Option<&str>, rate_scale: Option<&str>) -> Result<Pacin
 fn given(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
-
-/// A bucket that never makes a call wait.
-const UNLIMITED: Bucket = Bucket {
-    burst: u32::MAX,
-    refill_interval_ms: 1,
-};
 
 /// What one registration is: the revision cloned and the images it gets.
 pub type RegistrationKey = (String, ImageMap);
@@ -164,7 +135,7 @@ pub fn rule_registrations(item: &RuleItem) -> Vec<RegistrationKey> {
 
 /// The plan's changed items cut into at most `min(max_concurrency, MAX_BATCHES)` batches of about
 /// [`ITEMS_PER_BATCH`] items, each with its pace. No changed item: no batch.
-pub fn layout(plan: &Plan, max_concurrency: u32, pacing: Pacing) -> Layout {
+pub fn layout(plan: &Plan, max_concurrency: u32, rates: AccountRates) -> Layout {
     let groups = registration_groups(&plan.services, &plan.tasks);
     let changed: usize = groups.iter().map(|g| g.slots.len()).sum();
     let wanted = changed
@@ -203,15 +174,9 @@ pub fn layout(plan: &Plan, max_concurrency: u32, pacing: Pacing) -> Layout {
             batch: to_u32(index),
             items: to_u32(slots.len()),
             registrations: to_u32(registrations),
-            pace: match pacing {
-                Pacing::Shares(rates) => Pace {
-                    registrations: share(rates.registrations, count, index),
-                    updates: share(rates.updates, count, index),
-                },
-                Pacing::Adaptive => Pace {
-                    registrations: UNLIMITED,
-                    updates: UNLIMITED,
-                },
+            pace: Pace {
+                registrations: share(rates.registrations, count, index),
+                updates: share(rates.updates, count, index),
             },
         });
         layout.batches.push(items);
@@ -375,36 +340,25 @@ mod tests {
     }
 
     fn layout_of(plan: &Plan, max_concurrency: u32) -> Layout {
-        layout(plan, max_concurrency, Pacing::default())
+        layout(plan, max_concurrency, AccountRates::ECS)
     }
 
     #[test]
-    fn pacing_comes_from_the_environment_or_says_what_is_wrong() {
-        assert_eq!(pacing_from(None, None), Ok(Pacing::default()));
-        assert_eq!(pacing_from(Some(" "), Some("")), Ok(Pacing::default()));
-        let ten = pacing_from(Some("shares"), Some("10")).unwrap();
-        let Pacing::Shares(rates) = ten else {
-            panic!("{ten:?}");
-        };
-        assert_eq!(rates.registrations.refill_interval_ms, 100);
-        assert_eq!(rates.updates.refill_interval_ms, 20);
-        assert_eq!(rates.registrations.burst, 20, "bursts are not scaled");
+    fn the_rates_come_from_the_environment_or_say_what_is_wrong() {
+        assert_eq!(rates_from(None), Ok(AccountRates::ECS));
+        assert_eq!(rates_from(Some(" ")), Ok(AccountRates::ECS));
+        let ten = rates_from(Some("10")).unwrap();
+        assert_eq!(ten.registrations.refill_interval_ms, 100);
+        assert_eq!(ten.updates.refill_interval_ms, 20);
+        assert_eq!(ten.registrations.burst, 20, "bursts are not scaled");
         assert_eq!(
-            pacing_from(Some("adaptive"), Some("3")),
-            Ok(Pacing::Adaptive)
+            rates_from(Some("0.5")).unwrap().updates.refill_interval_ms,
+            400
         );
-        for (mode, scale, named) in [
-            (Some("fast"), None, PACING_VAR),
-            (None, Some("0"), RATE_SCALE_VAR),
-            (None, Some("-1"), RATE_SCALE_VAR),
-            (None, Some("ten"), RATE_SCALE_VAR),
-            (None, Some("inf"), RATE_SCALE_VAR),
-        ] {
-            let err = pacing_from(mode, scale).unwrap_err();
-            assert!(err.starts_with(named), "{err}");
+        for scale in ["0", "-1", "ten", "inf", "NaN"] {
+            let err = rates_from(Some(scale)).unwrap_err();
+            assert!(err.starts_with(RATE_SCALE_VAR), "{err}");
         }
-        let got = layout(&plan(distinct(60), vec![]), 10, Pacing::Adaptive);
-        assert!(got.specs.iter().all(|s| s.pace.registrations == UNLIMITED));
     }
 
     fn ids(items: &BatchItems) -> Vec<&str> {

@@ -86,8 +86,8 @@ pub struct PlanContext<'a, S, L, X> {
     pub bucket: Option<&'a str>,
     /// The function's `CONVOY_PASSABLE_ROLE_ARNS`: the roles the release may pass; `None` checks none.
     pub passable_roles: Option<&'a [String]>,
-    /// How the batches it cuts keep to ECS's rates.
-    pub pacing: batches::Pacing,
+    /// The account's ECS rates the batches' shares divide.
+    pub rates: batches::AccountRates,
 }
 
 /// plan-release: the release (read back first when the execution input is a reference,
@@ -130,7 +130,7 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
     )
     .await?;
     let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
-    let layout = batches::layout(&plan, plan.settings.max_concurrency, context.pacing);
+    let layout = batches::layout(&plan, plan.settings.max_concurrency, context.rates);
     let written = async {
         context.store.write_layout(&records, 0, &layout).await?;
         context.store.write_plan(&records, plan).await
