@@ -10,8 +10,7 @@ use serde::Serialize;
 
 use crate::aws::ObjectStore;
 use crate::contract::{
-    CaughtError, DeployResults, ItemResult, MapItemResult, Plan, PlanItemKind, Records,
-    ReleaseRecords, StabilityPhase, StepFailures,
+    ItemResult, Plan, PlanItemKind, Records, ReleaseRecords, StabilityPhase, StepFailures,
 };
 use crate::decide::batches::Layout;
 use crate::Error;
@@ -183,47 +182,33 @@ impl<S: ObjectStore> RecordStore<S> {
             .await
     }
 
-    /// The result of every changed item of the plan that has one, in plan order (services, then
-    /// rules): its record, unless `deploy` holds an error for it, which wins (with the
-    /// record's message when the record tells the same error). Items with neither never started.
-    pub async fn results(
-        &self,
-        records: &Records,
-        plan: &Plan,
-        deploy: &DeployResults,
-    ) -> Result<Vec<ItemResult>, Error> {
+    /// The result record of every changed item of the plan that has one, in plan order (services,
+    /// then rules). An item without one never started.
+    pub async fn results(&self, records: &Records, plan: &Plan) -> Result<Vec<ItemResult>, Error> {
         let changed = plan
             .services
             .iter()
             .filter(|s| !s.noop)
-            .map(|s| (PlanItemKind::Service, s.id.as_str(), &deploy.services))
+            .map(|s| (PlanItemKind::Service, s.id.as_str()))
             .chain(
                 plan.tasks
                     .iter()
                     .filter(|r| !r.noop)
-                    .map(|r| (PlanItemKind::Rule, r.id.as_str(), &deploy.tasks)),
+                    .map(|r| (PlanItemKind::Rule, r.id.as_str())),
             );
-        let merged: Vec<Option<ItemResult>> = stream::iter(changed)
-            .map(|(kind, id, map_results)| async move {
-                let record: Option<ItemResult> = self.read(records, &result_name(kind, id)).await?;
-                let state = map_results.iter().find(|r| r.id == id);
-                Ok::<_, Error>(merge(records, kind, id, state, record))
-            })
+        let found: Vec<Option<ItemResult>> = stream::iter(changed)
+            .map(|(kind, id)| async move { self.read(records, &result_name(kind, id)).await })
             .buffered(PARALLEL_READS)
             .try_collect()
             .await?;
-        Ok(merged.into_iter().flatten().collect())
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// What the release deployed, read back: the plan, every item's result and the last
     /// AwaitRelease round. What the rollback works from.
-    pub async fn deployed(
-        &self,
-        records: &Records,
-        deploy: &DeployResults,
-    ) -> Result<ReleaseRecords, Error> {
+    pub async fn deployed(&self, records: &Records) -> Result<ReleaseRecords, Error> {
         let plan = self.plan(records).await?;
-        let results = self.results(records, &plan, deploy).await?;
+        let results = self.results(records, &plan).await?;
         let mut deployed = ReleaseRecords::new(Plan::clone(&plan), results);
         deployed.stability = self
             .read(records, stability_name(StabilityPhase::Release))
@@ -236,64 +221,14 @@ impl<S: ObjectStore> RecordStore<S> {
     pub async fn release_records(
         &self,
         records: &Records,
-        deploy: &DeployResults,
         failures: &StepFailures,
     ) -> Result<ReleaseRecords, Error> {
-        let mut all = self.deployed(records, deploy).await?;
+        let mut all = self.deployed(records).await?;
         all.rollback = self.read(records, ROLLBACK).await?;
         all.rollback_stability = self
             .read(records, stability_name(StabilityPhase::Rollback))
             .await?;
         all.failures = failures.clone();
         Ok(all)
-    }
-}
-
-/// The error the state machine caught for an item, with the whole message from the item's record
-/// when the record tells of the same error (an older attempt's record, or none at all as after a
-/// Step Functions timeout, lends nothing).
-pub fn with_recorded_message(caught: &CaughtError, record: Option<&ItemResult>) -> CaughtError {
-    record
-        .and_then(|r| r.error.as_ref())
-        .filter(|e| e.error == caught.error)
-        .unwrap_or(caught)
-        .clone()
-}
-
-/// One item's result from what a caller kept (`state`) and what the functions wrote (`record`).
-pub fn merge(
-    records: &Records,
-    kind: PlanItemKind,
-    id: &str,
-    state: Option<&MapItemResult>,
-    record: Option<ItemResult>,
-) -> Option<ItemResult> {
-    match (state, record) {
-        (
-            Some(MapItemResult {
-                error: Some(caught),
-                ..
-            }),
-            record,
-        ) => Some(ItemResult {
-            id: id.to_owned(),
-            deployment: None,
-            rule: None,
-            error: Some(with_recorded_message(caught, record.as_ref())),
-        }),
-        (_, Some(record)) => Some(record),
-        (Some(_), None) => Some(ItemResult {
-            id: id.to_owned(),
-            deployment: None,
-            rule: None,
-            error: Some(CaughtError {
-                error: "Internal".into(),
-                cause: format!(
-                    "the step reported success, but {} is missing",
-                    records.uri(&result_name(kind, id))
-                ),
-            }),
-        }),
-        (None, None) => None,
     }
 }

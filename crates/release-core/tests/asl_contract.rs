@@ -756,7 +756,6 @@ fn largest_payload(n: usize, worst: bool) -> usize {
             "arn:aws:states:us-east-1:123456789012:execution:convoy-release:{release_id}"
         ),
         records,
-        deploy: Default::default(),
         failures,
     };
     let batches = release_core::decide::batches::MAX_BATCHES;

@@ -14,8 +14,8 @@ use aws_sdk_eventbridge::types::{EcsParameters, Target};
 use convoy_testkit::{seed, ACCOUNT_ID, REGION};
 use release_core::aws::locks::fake::MemoryLocks;
 use release_core::contract::{
-    CleanupReport, DeployResults, FinishInput, ItemOutcome, KeepReason, PlanItemKind, Records,
-    ReleaseOutcome, ReleaseRecords, StabilityPhase, StepFailures,
+    CleanupReport, FinishInput, ItemOutcome, KeepReason, PlanItemKind, Records, ReleaseOutcome,
+    ReleaseRecords, StabilityPhase, StepFailures,
 };
 use release_core::decide::taskdef::RELEASE_TAG;
 use release_core::records::{stability_name, RecordStore, REPORT};
@@ -355,7 +355,6 @@ async fn ledger_protects_and_is_written() {
         release_id: "r-cleanup".into(),
         execution_arn: execution("release-cleanup"),
         records: records.clone(),
-        deploy: DeployResults::default(),
         failures: StepFailures::default(),
     };
     let report = finish_release(&ecs, &events, &store, &MemoryLocks::default(), &input)

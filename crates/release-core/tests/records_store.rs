@@ -1,5 +1,5 @@
-//! The release records: how an item's result is read back (its record and what the Map kept), the
-//! S3 adapter with S3's answers mocked and against moto, and the bounded execution output.
+//! The release records: how the items' results are read back, the S3 adapter with S3's answers
+//! mocked and against moto, and the bounded execution output.
 
 // Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
 #![allow(clippy::unwrap_used)]
@@ -15,12 +15,11 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use release_core::aws::fake::MemoryStore;
 use release_core::aws::ObjectStore;
 use release_core::contract::{
-    CaughtError, DeployResults, ItemKind, ItemOutcome, ItemResult, MapItemResult, Plan,
-    PlanItemKind, Records, ReleaseOutcome, ReleaseReport, ReportItem, RuleUpdate,
-    ServiceDeployment,
+    CaughtError, ItemKind, ItemOutcome, ItemResult, Plan, PlanItemKind, Records, ReleaseOutcome,
+    ReleaseReport, ReportItem, RuleUpdate, ServiceDeployment,
 };
 use release_core::decide::report::bounded;
-use release_core::records::{merge, result_name, RecordStore, PLAN};
+use release_core::records::{result_name, RecordStore, PLAN};
 use serde_json::json;
 
 fn records() -> Records {
@@ -53,91 +52,6 @@ fn failed(id: &str, error: &str, cause: &str) -> ItemResult {
             error: error.into(),
             cause: cause.into(),
         }),
-    }
-}
-
-fn map_ok(id: &str) -> MapItemResult {
-    MapItemResult {
-        id: id.into(),
-        deployment: Some("ecs-svc/1".into()),
-        error: None,
-    }
-}
-
-fn map_err(id: &str, error: &str) -> MapItemResult {
-    MapItemResult {
-        id: id.into(),
-        deployment: None,
-        error: Some(CaughtError {
-            error: error.into(),
-            cause: String::new(),
-        }),
-    }
-}
-
-#[test]
-fn an_items_result_from_its_record_and_the_map() {
-    let id = "prod/web";
-    let record_lost = format!(
-        "the step reported success, but {} is missing",
-        records().uri(&result_name(PlanItemKind::Service, id))
-    );
-    // what the Map kept, the item's record → the result the rollback and report see
-    let cases: Vec<(
-        Option<MapItemResult>,
-        Option<ItemResult>,
-        Option<ItemResult>,
-    )> = vec![
-        (Some(map_ok(id)), Some(deployed(id)), Some(deployed(id))),
-        // The record has the whole message of the error the Map caught.
-        (
-            Some(map_err(id, "ContainerNotFound")),
-            Some(failed(
-                id,
-                "ContainerNotFound",
-                "container not found: `sidecar`",
-            )),
-            Some(failed(
-                id,
-                "ContainerNotFound",
-                "container not found: `sidecar`",
-            )),
-        ),
-        // An older attempt's record does not lend its message to another error.
-        (
-            Some(map_err(id, "States.Timeout")),
-            Some(failed(id, "Throttled", "throttled: rate exceeded")),
-            Some(failed(id, "States.Timeout", "")),
-        ),
-        // The Map caught an error after the update was recorded: the item failed.
-        (
-            Some(map_err(id, "States.Timeout")),
-            Some(deployed(id)),
-            Some(failed(id, "States.Timeout", "")),
-        ),
-        (
-            Some(map_err(id, "Lambda.Unknown")),
-            None,
-            Some(failed(id, "Lambda.Unknown", "")),
-        ),
-        // A Map that failed as a whole kept nothing: the record still tells what was changed.
-        (None, Some(deployed(id)), Some(deployed(id))),
-        (None, None, None),
-        (
-            Some(map_ok(id)),
-            None,
-            Some(failed(id, "Internal", &record_lost)),
-        ),
-    ];
-    for (state, record, want) in cases {
-        let got = merge(
-            &records(),
-            PlanItemKind::Service,
-            id,
-            state.as_ref(),
-            record.clone(),
-        );
-        assert_eq!(got, want, "state {state:?}, record {record:?}");
     }
 }
 
@@ -195,36 +109,10 @@ async fn results_follow_the_plan_and_keep_kinds_apart() {
         .await
         .unwrap();
 
-    let deploy = DeployResults {
-        services: vec![
-            map_ok("prod/web"),
-            map_err("prod/api", "ServiceNotFound"),
-            map_err("prod/db", "States.Timeout"),
-        ],
-        tasks: vec![MapItemResult {
-            id: "prod/web".into(),
-            deployment: None,
-            error: None,
-        }],
-    };
-    let got = store.results(&r, &plan(), &deploy).await.unwrap();
+    // In plan order, services then rules; prod/db has no record (never started) and is left out.
+    let got = store.results(&r, &plan()).await.unwrap();
     assert_eq!(
         got,
-        [
-            deployed("prod/web"),
-            failed("prod/api", "ServiceNotFound", "gone"),
-            failed("prod/db", "States.Timeout", ""),
-            rule.clone(),
-        ]
-    );
-
-    // The Maps did not report (DeployInterrupted): what the functions recorded is still found.
-    let interrupted = store
-        .results(&r, &plan(), &DeployResults::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        interrupted,
         [
             deployed("prod/web"),
             failed("prod/api", "ServiceNotFound", "gone"),

@@ -12,9 +12,8 @@ use std::time::Duration;
 use release_core::aws::fake::MemoryStore;
 use release_core::aws::locks::fake::MemoryLocks;
 use release_core::contract::{
-    DeployResults, FinishInput, ItemOutcome, PlanItemKind, Records, ReleaseOutcome, ReleaseReport,
-    RestoreOutcome, RollbackInput, RollbackOutput, RollbackPolicy, StabilityInput, StabilityOutput,
-    StabilityPhase,
+    FinishInput, ItemOutcome, PlanItemKind, Records, ReleaseOutcome, ReleaseReport, RestoreOutcome,
+    RollbackInput, RollbackOutput, RollbackPolicy, StabilityInput, StabilityOutput, StabilityPhase,
 };
 use release_core::records::{stability_name, RecordStore, REPORT, ROLLBACK};
 use release_core::steps::check_stability::check_round;
@@ -47,7 +46,6 @@ async fn the_rollback_and_finish_steps_work_from_the_records() {
     let input = RollbackInput {
         release_id: "r1".into(),
         records: records.clone(),
-        deploy: DeployResults::default(),
     };
     let counts = rollback_release(&aws.ecs, &aws.events, &store, &input)
         .await
@@ -104,7 +102,6 @@ async fn await_rollback_then_finish(
         release_id: "r1".into(),
         execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:r1".into(),
         records: records.clone(),
-        deploy: DeployResults::default(),
         failures: Default::default(),
     };
     finish_release(
@@ -165,7 +162,6 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
     let input = RollbackInput {
         release_id: "r1".into(),
         records: records.clone(),
-        deploy: DeployResults::default(),
     };
     moto.post(
         "/_fault/throttle",
@@ -214,7 +210,6 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
     let input = RollbackInput {
         release_id: "r1".into(),
         records: records.clone(),
-        deploy: DeployResults::default(),
     };
     moto.post(
         "/_fault/error",

@@ -117,27 +117,3 @@ pub struct ItemResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,
 }
-
-/// An item's result as a state once kept it: the error *name* only (the message is in
-/// the item's record), so even a release whose every item failed stays small.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct MapItemResult {
-    pub id: String,
-    /// The `ecs-svc/…` id of the deployment UpdateService started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployment: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<CaughtError>,
-}
-
-/// Item results a caller holds beside the records (none from the state machine, which keeps only
-/// counts: the records are the results); empty lists read the records alone.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeployResults {
-    #[serde(default)]
-    pub services: Vec<MapItemResult>,
-    #[serde(default)]
-    pub tasks: Vec<MapItemResult>,
-}

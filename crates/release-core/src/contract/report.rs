@@ -2,9 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    CaughtError, DeployResults, ItemResult, Plan, Records, RollbackOutput, StabilityOutput,
-};
+use super::{CaughtError, ItemResult, Plan, Records, RollbackOutput, StabilityOutput};
 
 /// One line per item. `report.json` holds every item; the execution output (also the Fail cause,
 /// which AWS caps at 32 KiB) holds as many as fit, failures first, and says how many it left out.
@@ -150,8 +148,6 @@ pub struct FinishInput {
     /// `$$.Execution.Id`: the release's locks are given back only while they are this execution's.
     pub execution_arn: String,
     pub records: Records,
-    #[serde(default)]
-    pub deploy: DeployResults,
     #[serde(default)]
     pub failures: StepFailures,
 }

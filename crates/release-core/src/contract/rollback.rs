@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DeployResults, DeploymentStatus, Records};
+use super::{DeploymentStatus, Records};
 
 /// rollback input; its output is the first AwaitRollback round's [`StabilityCounts`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,8 +10,6 @@ use super::{DeployResults, DeploymentStatus, Records};
 pub struct RollbackInput {
     pub release_id: String,
     pub records: Records,
-    #[serde(default)]
-    pub deploy: DeployResults,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

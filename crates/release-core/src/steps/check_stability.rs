@@ -9,8 +9,8 @@ use tokio::time::Instant;
 
 use crate::aws::{EcsApi, ObjectStore};
 use crate::contract::{
-    count, BatchItems, BatchSpec, BatchSummary, DeployResults, DeploymentStatus, ItemResult,
-    Outcome, PlanItemKind, StabilityCounts, StabilityInput, StabilityOutput, StabilityPhase,
+    count, BatchItems, BatchSpec, BatchSummary, DeploymentStatus, ItemResult, Outcome,
+    PlanItemKind, StabilityCounts, StabilityInput, StabilityOutput, StabilityPhase,
 };
 use crate::decide::batches::interruption;
 use crate::decide::verdict::{judge, stopped_reasons, summarize};
@@ -106,9 +106,7 @@ async fn first_release_round(
 ) -> Result<(Vec<DeploymentStatus>, u32), Error> {
     let records = &input.records;
     let plan = store.plan(records).await?;
-    let results = store
-        .results(records, &plan, &DeployResults::default())
-        .await?;
+    let results = store.results(records, &plan).await?;
     let interrupted = record_interrupted(store, input).await?;
     let failed_steps = count(results.iter().filter(|r| r.error.is_some()));
     let deployments = results

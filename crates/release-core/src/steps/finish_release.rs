@@ -277,7 +277,7 @@ pub async fn finish_release(
     input: &FinishInput,
 ) -> Result<ReleaseReport, Error> {
     let records = store
-        .release_records(&input.records, &input.deploy, &input.failures)
+        .release_records(&input.records, &input.failures)
         .await?;
     let now = ledger::now_millis();
     let recent = if records.plan.settings.keep_revisions > 0 {

@@ -15,7 +15,7 @@
 use crate::aws::locks::{ExecutionInputs, Executions, LockStore};
 use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
-    DeployResults, ExecutionStatus, ExecutionStatusChange, Plan, Records, Recovery, RecoveryAction,
+    ExecutionStatus, ExecutionStatusChange, Plan, Records, Recovery, RecoveryAction,
     ReleaseRecords, ReleaseReport, StepFailures,
 };
 use crate::decide::lock::{items_to_lock, lock_item};
@@ -42,7 +42,7 @@ pub async fn recorded_release(
         return Ok(None);
     }
     store
-        .release_records(records, &DeployResults::default(), &StepFailures::default())
+        .release_records(records, &StepFailures::default())
         .await
         .map(Some)
 }

@@ -168,7 +168,7 @@ pub async fn rollback_release(
     store: &RecordStore<impl ObjectStore>,
     input: &RollbackInput,
 ) -> Result<StabilityCounts, Error> {
-    let records = store.deployed(&input.records, &input.deploy).await?;
+    let records = store.deployed(&input.records).await?;
     let output = rollback(ecs, events, &records, Overwrite::OwnWorkOnly).await;
     let awaited = record(store, &input.records, &output).await?;
     if let Some(e) = retry_error(&output.restores) {
