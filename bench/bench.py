@@ -17,6 +17,7 @@ Figures only: nothing here asserts a target (docs/performance.md states them nex
 """
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -143,11 +144,27 @@ def children(rec: dict) -> dict:
     return out
 
 
+# Above this the release is started by reference, as `convoy deploy` does (decide::release_ref::INLINE_MAX_BYTES).
+INLINE_MAX_BYTES = 32 * 1024
+
+
+def execution_input(release: dict) -> dict:
+    """The release itself, or, above INLINE_MAX_BYTES, a reference to it written where `convoy deploy --bucket`
+    writes it: inputs/<release id>/<sha256 of the rendered release>.json in the records bucket."""
+    rendered = json.dumps(release)
+    if len(rendered.encode()) <= INLINE_MAX_BYTES:
+        return release
+    release_id = release["release"]["id"]
+    key = f"inputs/{release_id}/{hashlib.sha256(rendered.encode()).hexdigest()}.json"
+    MOTO.client("s3").put_object(Bucket=seed.records_bucket(), Key=key, Body=rendered.encode())
+    return {"releaseRef": f"s3://{seed.records_bucket()}/{key}", "release": {"id": release_id}}
+
+
 def measure(sfn, definition: dict, release: dict, timeout: float) -> dict:
     # After seeding: a moto reset forgets state machines too.
     machine = runner.ensure_state_machine(sfn, definition, STATE_MACHINE)
     MOTO.post("/_stats/reset")
-    result = runner.start_and_wait(sfn, machine, release, timeout=timeout, poll=0.5)
+    result = runner.start_and_wait(sfn, machine, execution_input(release), timeout=timeout, poll=0.5)
     events = runner.history(sfn, result["executionArn"])
     calls = MOTO.get("/_stats/calls")
     throttled = MOTO.get("/_stats/throttled")
