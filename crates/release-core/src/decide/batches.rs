@@ -112,12 +112,20 @@ pub enum Slot {
     Rule(usize),
 }
 
+/// The registration of a clone of `previous` with `images`.
+pub fn registration_key(previous: &str, images: &ImageMap) -> RegistrationKey {
+    (previous.to_owned(), images.clone())
+}
+
 /// The registrations a service item needs.
 pub fn service_registrations(item: &ServiceItem) -> Vec<RegistrationKey> {
     if item.noop {
         return Vec::new();
     }
-    vec![(item.previous_task_definition.clone(), item.images.clone())]
+    vec![registration_key(
+        &item.previous_task_definition,
+        &item.images,
+    )]
 }
 
 /// The distinct registrations a rule item's changed targets need.
@@ -126,7 +134,7 @@ pub fn rule_registrations(item: &RuleItem) -> Vec<RegistrationKey> {
         .targets
         .iter()
         .filter(|t| !t.noop)
-        .map(|t| (t.previous_task_definition.clone(), t.images.clone()))
+        .map(|t| registration_key(&t.previous_task_definition, &t.images))
         .collect();
     keys.sort();
     keys.dedup();

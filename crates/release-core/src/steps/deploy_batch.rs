@@ -24,7 +24,7 @@ use crate::contract::{
     FailedItem, ItemResult, PlanItemKind, RuleItem, ServiceItem, UpdateRuleInput,
     UpdateServiceInput,
 };
-use crate::decide::batches::{registration_groups, RegistrationKey, Slot};
+use crate::decide::batches::{registration_groups, registration_key, RegistrationKey, Slot};
 use crate::decide::pace::TokenBucket;
 use crate::records::{batch_items_name, batch_summary_name, result_name, RecordStore};
 use crate::steps::register::register_or_reuse;
@@ -298,7 +298,7 @@ impl<E: EcsApi, V: EventsApi, S: ObjectStore> BatchRun<'_, E, V, S> {
         slot: Slot,
         item: &ServiceItem,
     ) -> Result<bool, Error> {
-        let key = (item.previous_task_definition.clone(), item.images.clone());
+        let key = registration_key(&item.previous_task_definition, &item.images);
         let arn = match self.registration(made, key).await? {
             None => return Ok(false),
             Some(Ok(arn)) => arn,
@@ -347,10 +347,7 @@ impl<E: EcsApi, V: EventsApi, S: ObjectStore> BatchRun<'_, E, V, S> {
     ) -> Result<bool, Error> {
         let mut item = item.clone();
         for target in item.targets.iter_mut().filter(|t| !t.noop) {
-            let key = (
-                target.previous_task_definition.clone(),
-                target.images.clone(),
-            );
+            let key = registration_key(&target.previous_task_definition, &target.images);
             match self.registration(made, key).await? {
                 None => return Ok(false),
                 Some(Ok(arn)) => target.new_task_definition = Some(arn),
