@@ -79,6 +79,46 @@ mod tests {
             .to_owned()
     }
 
+    #[tokio::test]
+    async fn an_input_that_is_almost_right_is_refused_naming_the_field_and_changes_nothing() {
+        let moto = convoy_testkit::moto();
+        let conf = moto.sdk_config().await;
+        let ecs = aws_sdk_ecs::Client::new(&conf);
+        let events = aws_sdk_eventbridge::Client::new(&conf);
+        let store = RecordStore::new(moto.bucket(BUCKET).await);
+        // The batch spec as an older list had it: `registration` for `registrations`.
+        let payload = json!({
+            "releaseId": "r-batch",
+            "records": Records::for_execution(BUCKET, "r-batch", "e-bad"),
+            "executionArn": "arn:aws:states:us-east-1:123456789012:execution:release:e-bad",
+            "wave": 0,
+            "batch": {"batch": 0, "items": 1, "registration": 1,
+                      "pace": {"registrations": {"burst": 20, "refillIntervalMs": 1000},
+                               "updates": {"burst": 50, "refillIntervalMs": 200}}},
+        });
+        let err = handle(
+            &ecs,
+            &events,
+            &store,
+            Duration::from_secs(1),
+            LambdaEvent::new(payload, Context::default()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.error_type, "StepInputInvalid", "{}", err.error_message);
+        for named in ["batch", "registration"] {
+            assert!(err.error_message.contains(named), "{}", err.error_message);
+        }
+        let summary: Option<BatchSummary> = store
+            .read(
+                &Records::for_execution(BUCKET, "r-batch", "e-bad"),
+                &batch_summary_name(0, 0),
+            )
+            .await
+            .unwrap();
+        assert!(summary.is_none(), "nothing recorded");
+    }
+
     /// One test on purpose: it counts moto's RegisterTaskDefinition calls, which concurrent seeding
     /// in the same process would disturb.
     #[tokio::test]
