@@ -22,6 +22,9 @@ cargo test --workspace --locked
 step "bench's pure figures: the API-rate lower bound, the price of transitions (no stack)"
 .tools/venv/bin/python -m pytest -q -p no:cacheprovider bench/test_bounds.py
 
+step "the local simulator (pytest against one moto server: ECS service deployments and blue/green strategies, CodeDeploy)"
+.tools/venv/bin/python -m pytest -q -p no:cacheprovider local/tests
+
 step "template and state machine checks"
 bash tools/check-templates.sh
 
