@@ -57,7 +57,7 @@ fn json_names_current_and_desired_images() {
     let out = convoy(&["plan", "examples/deployment.yaml", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let view: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(view["changed"], 7);
+    assert_eq!(view["changed"], 8);
     assert_eq!(view["unchanged"], 0);
     let web = &view["services"][0];
     assert_eq!(web["id"], "convoy-demo-a/web");
@@ -165,4 +165,27 @@ fn an_aws_error_is_one_line_with_its_code_and_message() {
         assert!(stderr.contains(&want), "{args:?}: {stderr}\nwant {want}");
         assert!(!stderr.contains("service error"), "{stderr}");
     }
+}
+
+#[test]
+fn a_strategy_the_release_sets_is_shown_with_what_it_replaces() {
+    let file = manifest(
+        "strategy.yaml",
+        "services:\n  - {service: api, clusterName: convoy-demo-a, serviceName: api, \
+         image: public.ecr.aws/convoy-demo/api:1.1.0, strategy: CANARY, bakeTimeInMinutes: 2, \
+         canaryConfiguration: {canaryPercent: 10, canaryBakeTimeInMinutes: 5}}\n",
+    );
+    let out = convoy(&["plan", &file]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("~ service convoy-demo-a/api [CANARY (canary 10 % for 5 min, bake 2 min)]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "deploymentConfiguration.strategy: ROLLING -> CANARY (canary 10 % for 5 min, bake 2 min)"
+        ),
+        "{stdout}"
+    );
 }

@@ -3,8 +3,9 @@
     python local/seed_demo.py [--endpoint http://127.0.0.1:5000] [--no-reset] [--only-records-bucket]
     (or, with PYTHONPATH=local: python -m convoy_local.seed ...)
 
-Clusters convoy-demo-a (web, api, worker) and convoy-demo-b (billing, search): Fargate, awsvpc, 2 tasks each,
-every rollout COMPLETED; `web` runs two containers, `web` and `log-router`. Every image is
+Clusters convoy-demo-a (web, api, worker) and convoy-demo-b (billing, search, checkout): Fargate, awsvpc, 2 tasks
+each, every rollout COMPLETED; `web` runs two containers, `web` and `log-router`; `checkout` deploys blue/green
+(deploymentConfiguration.strategy BLUE_GREEN, bake time 1 min), the others roll. Every image is
 public.ecr.aws/convoy-demo/<container>:1.0.0. The task definitions carry tags, roles, runtimePlatform,
 ephemeralStorage, ports, environment and logging, so a release can be checked to keep them.
 Rule convoy-demo-nightly (cron, default bus) has two ECS targets running family convoy-demo-report
@@ -20,12 +21,16 @@ By default the moto state and armed faults are reset first (the demo owns the lo
 import argparse
 import json
 import os
+from typing import Optional
 
 from convoy_local.control import ACCOUNT, DEFAULT_ENDPOINT, REGION, Moto
 
 VERSION = "1.0.0"
 IMAGE_REPO = "public.ecr.aws/convoy-demo"
-CLUSTERS = {"convoy-demo-a": ["web", "api", "worker"], "convoy-demo-b": ["billing", "search"]}
+CLUSTERS = {"convoy-demo-a": ["web", "api", "worker"], "convoy-demo-b": ["billing", "search", "checkout"]}
+# ECS-native blue/green: the release judges it by its service deployment and stops it with ROLLBACK in flight.
+BLUE_GREEN_SERVICE = "checkout"
+STRATEGIES = {BLUE_GREEN_SERVICE: {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1}}
 CONTAINERS = {"web": ["web", "log-router"]}  # other services: one container named like the service
 RULE = "convoy-demo-nightly"
 REPORT_FAMILY = "convoy-demo-report"
@@ -73,13 +78,14 @@ def target_network(network: dict) -> dict:
 
 
 def create_rolled_out_service(moto: Moto, ecs, network: dict, cluster: str, name: str, task_definition: str,
-                              desired: int, **extra) -> None:
-    """A Fargate service with the deployment circuit breaker on (no automatic rollback), its first rollout done."""
+                              desired: int, strategy: Optional[dict] = None, **extra) -> None:
+    """A Fargate service with the deployment circuit breaker on (no automatic rollback), its first rollout done;
+    `strategy` adds a deployment strategy to its configuration."""
     ecs.create_service(
         cluster=cluster, serviceName=name, taskDefinition=task_definition, desiredCount=desired,
         launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": awsvpc(network)},
         deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": False},
-                                 "maximumPercent": 200, "minimumHealthyPercent": 100},
+                                 "maximumPercent": 200, "minimumHealthyPercent": 100, **(strategy or {})},
         **extra,
     )
     moto.mark_rolled_out(cluster, name, desired)
@@ -130,8 +136,8 @@ def seed(moto: Moto, reset: bool = True) -> dict:
         ecs.create_cluster(clusterName=cluster, tags=[{"key": "app", "value": "convoy-demo"}])
         for name in names:
             arn = register(ecs, f"convoy-demo-{name}", CONTAINERS.get(name, [name]), name)
-            create_rolled_out_service(moto, ecs, net, cluster, name, arn, DESIRED, platformVersion="LATEST",
-                                      tags=[{"key": "app", "value": "convoy-demo"}])
+            create_rolled_out_service(moto, ecs, net, cluster, name, arn, DESIRED, strategy=STRATEGIES.get(name),
+                                      platformVersion="LATEST", tags=[{"key": "app", "value": "convoy-demo"}])
             services[f"{cluster}/{name}"] = arn
 
     report = register(ecs, REPORT_FAMILY, ["report"], "report")

@@ -34,6 +34,8 @@ pub struct PlanView {
 #[serde(rename_all = "camelCase")]
 pub struct ServiceChange {
     pub id: String,
+    /// How ECS will roll it out: `ROLLING`, `BLUE_GREEN (bake 5 min)`, ….
+    pub strategy: String,
     #[serde(flatten)]
     pub change: DefinitionChange,
 }
@@ -196,7 +198,7 @@ fn service_fields(item: &ServiceItem, service: Option<&Service>) -> Vec<FieldCha
             config.and_then(|c| c.maximum_percent()),
         ),
     ];
-    wanted
+    let mut changes: Vec<FieldChange> = wanted
         .into_iter()
         .filter_map(|(field, desired, current)| {
             let desired = desired?;
@@ -206,7 +208,16 @@ fn service_fields(item: &ServiceItem, service: Option<&Service>) -> Vec<FieldCha
                 desired: desired.to_string(),
             })
         })
-        .collect()
+        .collect();
+    let had = item.previous_deployment_strategy.unwrap_or_default();
+    if let Some(set) = item.deployment_strategy.filter(|set| *set != had) {
+        changes.push(FieldChange {
+            field: "deploymentConfiguration.strategy".into(),
+            current: Some(had.to_string()),
+            desired: set.to_string(),
+        });
+    }
+    changes
 }
 
 async fn service_change(
@@ -226,6 +237,7 @@ async fn service_change(
     change.fields.extend(service_fields(item, service));
     Ok(ServiceChange {
         id: item.id.clone(),
+        strategy: item.strategy().to_string(),
         change,
     })
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aws_sdk_ecs::types::{Cluster, Service, Tag, Task, TaskDefinition};
+use aws_sdk_ecs::types::{Cluster, Service, ServiceDeployment, Tag, Task, TaskDefinition};
 use release_core::aws::{EcsApi, Found, ServiceUpdate};
 use release_core::Error;
 
@@ -106,5 +106,16 @@ impl<E: EcsApi> EcsApi for Remembered<'_, E> {
 
     async fn describe_tasks(&self, cluster: &str, tasks: &[String]) -> Result<Vec<Task>, Error> {
         self.ecs.describe_tasks(cluster, tasks).await
+    }
+
+    async fn describe_service_deployments(
+        &self,
+        arns: &[String],
+    ) -> Result<Found<ServiceDeployment>, Error> {
+        self.ecs.describe_service_deployments(arns).await
+    }
+
+    async fn stop_service_deployment(&self, arn: &str) -> Result<(), Error> {
+        self.ecs.stop_service_deployment(arn).await
     }
 }

@@ -67,7 +67,7 @@ pub fn text(view: &PlanView, color: bool) -> String {
     let mut out = format!("{}\n", summary(view));
     for service in &view.services {
         out.push('\n');
-        let item = format!("service {}", service.id);
+        let item = format!("service {} [{}]", service.id, service.strategy);
         item_lines(
             &mut out,
             "",
@@ -141,7 +141,11 @@ pub fn markdown(view: &PlanView) -> String {
     );
     out.push_str("| | Item | Runs now | Changes |\n|---|---|---|---|\n");
     for s in &view.services {
-        md_row(&mut out, &format!("service `{}`", s.id), &s.change);
+        md_row(
+            &mut out,
+            &format!("service `{}`, {}", s.id, s.strategy),
+            &s.change,
+        );
     }
     for r in &view.rules {
         for t in &r.targets {

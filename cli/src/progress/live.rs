@@ -9,7 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use release_core::contract::TaskDefRef;
 
-use super::model::{Row, Tracker, STEPS};
+use super::model::{Row, Stage, Tracker, STEPS};
 use super::render::{counts_line, line, summary};
 
 use crate::output::warn;
@@ -232,8 +232,10 @@ fn update(bar: &ProgressBar, row: &Row, width: usize) {
     if let Some(td) = &row.task_definition {
         message.push_str(&format!(" {}", TaskDefRef::new(td)));
     }
-    // One bar is one terminal line: only a failure's reason earns the width.
-    if let Some(reason) = row.reason.as_ref().filter(|_| row.stage.is_failure()) {
+    // One bar is one terminal line: only a failure's reason earns the width, and the short
+    // lifecycle stage of a blue/green rollout.
+    let shown = row.stage.is_failure() || row.stage == Stage::Updating;
+    if let Some(reason) = row.reason.as_ref().filter(|_| shown) {
         message.push_str(&format!(": {reason}"));
     }
     bar.set_message(message);

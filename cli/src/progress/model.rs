@@ -510,7 +510,13 @@ impl Tracker {
                 for item in &stability.items {
                     let id = &item.deployment.id;
                     let (stage, reason) = match (item.outcome, report_item(&report, id)) {
-                        (Outcome::InProgress, _) | (_, None) => (Stage::Updating, None),
+                        // A blue/green deployment says where it is: `BLUE_GREEN at BAKE_TIME`.
+                        (Outcome::InProgress, _) | (_, None) => (
+                            Stage::Updating,
+                            item.stage
+                                .as_ref()
+                                .map(|stage| format!("{} at {stage}", item.deployment.strategy)),
+                        ),
                         (_, Some(settled)) => {
                             (Stage::of_outcome(settled.outcome), outcome_reason(settled))
                         }

@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_ecs::config::retry::RetryConfig;
+use aws_sdk_ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionOutput;
+use aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput;
 use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, Deployment, DeploymentAlarms,
@@ -20,11 +22,17 @@ use aws_sdk_ecs::types::{
     ProxyConfigurationType, RuntimePlatform, Service, Tag, TaskDefinition,
     TaskDefinitionPlacementConstraint, TaskDefinitionPlacementConstraintType, Volume,
 };
+use aws_sdk_ecs::types::{
+    DeploymentLifecycleHook, DeploymentLifecycleHookStage, DeploymentStrategy as EcsStrategy,
+    ServiceDeployment as EcsServiceDeployment, ServiceDeploymentStatus,
+    StopServiceDeploymentStopType,
+};
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use release_core::aws::ecs::{classify, Op};
 use release_core::aws::ErrorKind;
 use release_core::aws::{EcsApi, ServiceUpdate};
+use release_core::contract::{CanaryConfiguration, DeploymentStrategy, Percent, Strategy};
 
 fn with_retries(conf: aws_sdk_ecs::config::Builder) -> aws_sdk_ecs::config::Builder {
     conf.retry_config(
@@ -509,10 +517,11 @@ async fn update_service_keeps_circuit_breaker_and_alarms() {
         &ServiceUpdate {
             cluster: "prod".into(),
             service: "web".into(),
-            task_definition: "web:8".into(),
+            task_definition: Some("web:8".into()),
             desired_count: Some(4),
             minimum_healthy_percent: Some(50),
             maximum_percent: None,
+            strategy: None,
         },
     )
     .await
@@ -710,4 +719,163 @@ async fn a_field_the_sdk_cannot_carry_is_named_and_nothing_is_registered() {
         assert!(message.contains(fragment), "{fragment}: {message}");
     }
     assert_eq!(register_lossy.num_calls(), 0, "nothing is registered");
+}
+
+#[tokio::test]
+async fn a_strategy_is_set_with_every_other_field_of_the_configuration_kept() {
+    let describe = mock!(Client::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .services(
+                Service::builder()
+                    .service_name("web")
+                    .deployment_configuration(
+                        DeploymentConfiguration::builder()
+                            .strategy(EcsStrategy::BlueGreen)
+                            .bake_time_in_minutes(10)
+                            .lifecycle_hooks(
+                                DeploymentLifecycleHook::builder()
+                                    .hook_target_arn("arn:aws:lambda:us-east-1:1:function:smoke")
+                                    .lifecycle_stages(
+                                        DeploymentLifecycleHookStage::PostTestTrafficShift,
+                                    )
+                                    .build(),
+                            )
+                            .alarms(
+                                DeploymentAlarms::builder()
+                                    .alarm_names("web-5xx")
+                                    .enable(true)
+                                    .rollback(true)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .minimum_healthy_percent(100)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let update = mock!(Client::update_service)
+        .match_requests(|r| {
+            let Some(c) = r.deployment_configuration() else {
+                return false;
+            };
+            c.strategy() == Some(&EcsStrategy::Canary)
+                && c.bake_time_in_minutes() == Some(10)
+                && c.canary_configuration().and_then(|k| k.canary_percent()) == Some(2.5)
+                && c.canary_configuration()
+                    .and_then(|k| k.canary_bake_time_in_minutes())
+                    == Some(3)
+                && c.lifecycle_hooks().len() == 1
+                && c.alarms().is_some()
+                && c.minimum_healthy_percent() == Some(100)
+        })
+        .then_output(|| {
+            UpdateServiceOutput::builder()
+                .service(
+                    Service::builder()
+                        .service_name("web")
+                        .current_service_deployment(
+                            "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/7",
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe, &update]);
+    let service = EcsApi::update_service(
+        &ecs,
+        &ServiceUpdate {
+            cluster: "prod".into(),
+            service: "web".into(),
+            task_definition: Some("web:8".into()),
+            strategy: Some(DeploymentStrategy {
+                strategy: Strategy::Canary,
+                bake_time_in_minutes: None,
+                linear_configuration: None,
+                canary_configuration: Some(CanaryConfiguration {
+                    canary_percent: Percent(2.5),
+                    canary_bake_time_in_minutes: 3,
+                }),
+            }),
+            ..ServiceUpdate::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        service.current_service_deployment(),
+        Some("arn:aws:ecs:us-east-1:1:service-deployment/prod/web/7")
+    );
+    assert_eq!((describe.num_calls(), update.num_calls()), (1, 1));
+}
+
+fn deployment_arn(i: usize) -> String {
+    format!("arn:aws:ecs:us-east-1:1:service-deployment/prod/web-{i}/1")
+}
+
+#[tokio::test]
+async fn service_deployments_are_described_twenty_per_call_with_their_failures() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let rule = mock!(Client::describe_service_deployments)
+        .match_requests(move |r| {
+            record
+                .lock()
+                .unwrap()
+                .push(r.service_deployment_arns().len());
+            true
+        })
+        .then_output(|| {
+            DescribeServiceDeploymentsOutput::builder()
+                .service_deployments(
+                    EcsServiceDeployment::builder()
+                        .service_deployment_arn(deployment_arn(0))
+                        .status(ServiceDeploymentStatus::InProgress)
+                        .build(),
+                )
+                .failures(
+                    Failure::builder()
+                        .arn(deployment_arn(99))
+                        .reason("MISSING")
+                        .build(),
+                )
+                .build()
+        });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&rule]);
+    let arns: Vec<String> = (0..25).map(deployment_arn).collect();
+    let found = EcsApi::describe_service_deployments(&ecs, &arns)
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![20, 5]);
+    assert_eq!((found.items.len(), found.failures.len()), (2, 2));
+}
+
+#[tokio::test]
+async fn a_stop_asks_ecs_to_roll_back_and_a_conflict_is_an_error() {
+    let stop = mock!(Client::stop_service_deployment)
+        .match_requests(|r| {
+            r.stop_type() == Some(&StopServiceDeploymentStopType::Rollback)
+                && r.service_deployment_arn() == Some(deployment_arn(1).as_str())
+        })
+        .then_output(|| StopServiceDeploymentOutput::builder().build());
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&stop]);
+    EcsApi::stop_service_deployment(&ecs, &deployment_arn(1))
+        .await
+        .unwrap();
+    assert_eq!(stop.num_calls(), 1);
+
+    // As ECS sends it, so the SDK's deserializer fills in the code (a hand-built error has none).
+    let body = r#"{"__type":"ConflictException","message":"The service deployment is not in a state that can be stopped"}"#;
+    let conflict = mock!(Client::stop_service_deployment)
+        .sequence()
+        .http_status(400, Some(body.to_owned()))
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&conflict]);
+    let err = EcsApi::stop_service_deployment(&ecs, &deployment_arn(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Internal", "{err}");
+    assert!(err.to_string().contains("StopServiceDeployment"), "{err}");
+    assert!(err.to_string().contains("can be stopped"), "{err}");
 }

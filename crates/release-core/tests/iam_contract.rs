@@ -1037,6 +1037,7 @@ fn need(
         Resource::EcsService => (arn("ecs", "service/*"), Cond::Any),
         Resource::EcsTask => (arn("ecs", "task/*"), Cond::Any),
         Resource::EcsTaskDefinition => (arn("ecs", "task-definition/*"), Cond::Any),
+        Resource::EcsServiceDeployment => (arn("ecs", "service-deployment/*"), Cond::Any),
         Resource::EventsRule => (arn("events", "rule/*"), Cond::Any),
         Resource::ReleaseExecutions => {
             (arn("states", &format!("execution:{machine}:*")), Cond::Any)

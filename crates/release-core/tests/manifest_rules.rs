@@ -1,7 +1,7 @@
 //! Table tests of the manifest rules: each case is a small manifest and the exact item and field of
 //! the problem it must produce (the corpus test covers realistic files; this pins the placement).
 
-use release_core::contract::{Images, RollbackPolicy};
+use release_core::contract::{Images, Percent, RollbackPolicy, Strategy};
 use release_core::decide::{manifest, release_ref};
 use release_core::Problem;
 
@@ -81,6 +81,21 @@ fn each_rule_reports_its_item_and_field() {
         ("timeout 59", web_with("timeoutSeconds: 59"), "services[0] (prod/web)", "timeoutSeconds", "between 60 and 10800"),
         ("timeout 10801", web_with("timeoutSeconds: 10801"), "services[0] (prod/web)", "timeoutSeconds", "between 60 and 10800"),
         ("service typo", web_with("desiredcount: 2"), "services[0] (prod/web)", "desiredcount", "did you mean `desiredCount`?"),
+        ("unknown strategy", web_with("strategy: BLUEGREEN"), "services[0] (prod/web)", "strategy", "unknown strategy `BLUEGREEN`: use one of ROLLING, BLUE_GREEN, LINEAR, CANARY"),
+        ("strategy lowercase", web_with("strategy: blue_green"), "services[0] (prod/web)", "strategy", "unknown strategy `blue_green`"),
+        ("bake without strategy", web_with("bakeTimeInMinutes: 5"), "services[0] (prod/web)", "bakeTimeInMinutes", "give `strategy` with it"),
+        ("bake 1441", web_with("strategy: BLUE_GREEN, bakeTimeInMinutes: 1441"), "services[0] (prod/web)", "bakeTimeInMinutes", "between 0 and 1440, got 1441"),
+        ("bake for rolling", web_with("strategy: ROLLING, bakeTimeInMinutes: 5"), "services[0] (prod/web)", "bakeTimeInMinutes", "a rolling update has no bake time"),
+        ("linear for canary", web_with("strategy: CANARY, linearConfiguration: {stepPercent: 10, stepBakeTimeInMinutes: 1}"), "services[0] (prod/web)", "linearConfiguration", "only with `strategy: LINEAR` (this service sets CANARY)"),
+        ("canary for blue/green", web_with("strategy: BLUE_GREEN, canaryConfiguration: {canaryPercent: 10, canaryBakeTimeInMinutes: 1}"), "services[0] (prod/web)", "canaryConfiguration", "only with `strategy: CANARY`"),
+        ("step below 3 %", web_with("strategy: LINEAR, linearConfiguration: {stepPercent: 2.5, stepBakeTimeInMinutes: 1}"), "services[0] (prod/web)", "linearConfiguration.stepPercent", "between 3 and 100 (percent), got 2.5"),
+        ("step not a number", web_with("strategy: LINEAR, linearConfiguration: {stepPercent: ten, stepBakeTimeInMinutes: 1}"), "services[0] (prod/web)", "linearConfiguration.stepPercent", "expected a percentage (a number), found a string"),
+        ("step bake missing", web_with("strategy: LINEAR, linearConfiguration: {stepPercent: 10}"), "services[0] (prod/web)", "linearConfiguration.stepBakeTimeInMinutes", "is required"),
+        ("linear typo", web_with("strategy: LINEAR, linearConfiguration: {stepPercnt: 10, stepBakeTimeInMinutes: 1}"), "services[0] (prod/web)", "linearConfiguration.stepPercnt", "did you mean `stepPercent`?"),
+        ("canary above 100 %", web_with("strategy: CANARY, canaryConfiguration: {canaryPercent: 101, canaryBakeTimeInMinutes: 1}"), "services[0] (prod/web)", "canaryConfiguration.canaryPercent", "between 0.1 and 100 (percent), got 101"),
+        ("linear not a mapping", web_with("strategy: LINEAR, linearConfiguration: 10"), "services[0] (prod/web)", "linearConfiguration", "expected a mapping"),
+        ("deadline above 3 h", web_with("timeoutSeconds: 3600, strategy: LINEAR, linearConfiguration: {stepPercent: 10, stepBakeTimeInMinutes: 12}, bakeTimeInMinutes: 1"), "services[0] (prod/web)", "strategy", "timeoutSeconds 3600 plus the LINEAR strategy's 7260 s"),
+        ("one service, two strategies", services("  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, strategy: BLUE_GREEN}\n  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, strategy: CANARY, canaryConfiguration: {canaryPercent: 5, canaryBakeTimeInMinutes: 2}}\n"), "services[1] (prod/web)", "strategy", "is CANARY (canary 5 % for 2 min) here but BLUE_GREEN in services[0] (prod/web)"),
         ("one container, two images", services(&format!("{WEB}{}", WEB.replace("web:1.0.0", "web:1.0.1"))), "services[1] (prod/web)", "image", "container `web` gets `reg.example.com/web:1.0.1` here but `reg.example.com/web:1.0.0` in services[0] (prod/web)"),
         ("missing rule", task("service: r, image: r/r:1"), "tasks[0]", "ruleName", "is required"),
         ("both rule aliases", task("service: r, ruleName: n, cwRuleName: n, image: r/r:1"), "tasks[0] (n)", "cwRuleName", "mean the same"),
@@ -185,6 +200,47 @@ fn valid_variants_and_defaults() {
     // allowLatest admits unpinned images.
     let input = parse("settings: {allowLatest: true}\nservices:\n  - {service: web, clusterName: prod, serviceName: web, image: r/web}\n  - {service: api, clusterName: prod, serviceName: api, image: 'r/api:latest'}\n");
     assert!(input.settings.allow_latest);
+
+    // A strategy with its settings, decimals allowed where ECS takes them.
+    let input = parse(
+        "services:\n  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, strategy: LINEAR, bakeTimeInMinutes: 2, linearConfiguration: {stepPercent: 12.5, stepBakeTimeInMinutes: 1}}\n  - {service: api, clusterName: prod, serviceName: api, image: r/api:1, strategy: CANARY, canaryConfiguration: {canaryPercent: 0.5, canaryBakeTimeInMinutes: 10}}\n",
+    );
+    let linear = input.services[0].deployment_strategy.unwrap();
+    assert_eq!(linear.strategy, Strategy::Linear);
+    assert_eq!(linear.bake_time_in_minutes, Some(2));
+    assert_eq!(
+        linear
+            .linear_configuration
+            .map(|l| (l.step_percent, l.step_bake_time_in_minutes)),
+        Some((Percent(12.5), 1))
+    );
+    let canary = input.services[1].deployment_strategy.unwrap();
+    assert_eq!(canary.to_string(), "CANARY (canary 0.5 % for 10 min)");
+    assert_eq!(input.services[0].desired_count, None);
+    // Not given: the service's own strategy is left alone.
+    assert_eq!(
+        parse(&format!("services:\n{WEB}")).services[0].deployment_strategy,
+        None
+    );
+    // The rendered input round-trips, and check_input applies the same rules to a hand-edited one.
+    let rendered = manifest::render(&input);
+    assert!(rendered.contains("\"deploymentStrategy\""), "{rendered}");
+    let mut back: release_core::contract::ReleaseInput = serde_json::from_str(&rendered).unwrap();
+    assert_eq!(back, input);
+    back.services[0].deployment_strategy = Some(release_core::contract::DeploymentStrategy {
+        strategy: Strategy::Rolling,
+        ..linear
+    });
+    let found = manifest::check_input(&back);
+    let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "deploymentStrategy.linearConfiguration",
+            "deploymentStrategy.bakeTimeInMinutes"
+        ],
+        "{found:#?}"
+    );
 
     // YAML merge keys work for shared fields.
     let input = parse("x-defaults: &d\n  clusterName: prod\n  timeoutSeconds: 300\nservices:\n  - <<: *d\n    service: web\n    serviceName: web\n    image: r/web:1\n");

@@ -37,6 +37,7 @@ fn sample_service(name: &str, service: &str, image: &str) -> ServiceTarget {
         minimum_healthy_percent: None,
         maximum_percent: None,
         timeout_seconds: 900,
+        deployment_strategy: None,
     }
 }
 
@@ -210,7 +211,8 @@ fn demo_release_matches_the_local_world() {
             "convoy-demo-a/api",
             "convoy-demo-a/worker",
             "convoy-demo-b/billing",
-            "convoy-demo-b/search"
+            "convoy-demo-b/search",
+            "convoy-demo-b/checkout"
         ]
     );
     let web: ImageMap = [

@@ -29,6 +29,8 @@ fn service(name: &str, noop: bool) -> ServiceItem {
         maximum_percent: None,
         timeout_seconds: 600,
         new_task_definition: None,
+        previous_deployment_strategy: None,
+        deployment_strategy: None,
     }
 }
 
@@ -76,6 +78,9 @@ fn deployment(name: &str) -> ServiceDeployment {
         new_task_definition: td(name, 2),
         deployment_id: format!("ecs-svc/{name}"),
         deadline: 0,
+        strategy: Default::default(),
+        service_deployment_arn: None,
+        awaits: Default::default(),
     }
 }
 
@@ -123,6 +128,7 @@ fn verdicts(web: Outcome, api: Outcome) -> StabilityOutput {
         } else {
             Vec::new()
         },
+        stage: None,
     };
     let items = vec![status("web", web), status("api", api)];
     release_core::decide::verdict::summarize(items)

@@ -225,10 +225,11 @@ async fn desired_count_and_percentages_the_release_set_are_restored_unless_scale
             &ServiceUpdate {
                 cluster: c.clone(),
                 service: name.into(),
-                task_definition: r.new[i].clone(),
+                task_definition: Some(r.new[i].clone()),
                 desired_count: Some(4),
                 minimum_healthy_percent: Some(50),
                 maximum_percent: Some(150),
+                strategy: None,
             },
         )
         .await

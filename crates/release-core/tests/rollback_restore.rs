@@ -28,6 +28,8 @@ fn item(set: (Option<i32>, Option<i32>, Option<i32>), previous: (i32, i32, i32))
         maximum_percent: set.2,
         timeout_seconds: 300,
         new_task_definition: Some(NEW.into()),
+        previous_deployment_strategy: None,
+        deployment_strategy: None,
     }
 }
 
@@ -57,6 +59,7 @@ fn sends(
         desired_count,
         minimum_healthy_percent: min,
         maximum_percent: max,
+        strategy: None,
     }
 }
 

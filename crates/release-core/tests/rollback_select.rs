@@ -22,6 +22,8 @@ fn service(name: &str, noop: bool) -> ServiceItem {
         maximum_percent: None,
         timeout_seconds: 60,
         new_task_definition: None,
+        previous_deployment_strategy: None,
+        deployment_strategy: None,
     }
 }
 
@@ -79,6 +81,9 @@ fn deployment(name: &str) -> ServiceDeployment {
         new_task_definition: format!("{name}:2"),
         deployment_id: "ecs-svc/1".into(),
         deadline: 0,
+        strategy: Default::default(),
+        service_deployment_arn: None,
+        awaits: Default::default(),
     }
 }
 
@@ -134,12 +139,14 @@ fn each_policy_selects_its_items() {
             outcome: Outcome::Succeeded,
             reason: None,
             stopped_reasons: Vec::new(),
+            stage: None,
         },
         DeploymentStatus {
             deployment: deployment("bad"),
             outcome: Outcome::Superseded,
             reason: None,
             stopped_reasons: Vec::new(),
+            stage: None,
         },
     ]);
     let cases: [(RollbackPolicy, &[&str], &[&str]); 3] = [

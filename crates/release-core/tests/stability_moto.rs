@@ -62,6 +62,7 @@ async fn started(aws: &Aws, fault: Option<serde_json::Value>, deadline: i64) -> 
         outcome: Outcome::InProgress,
         reason: None,
         stopped_reasons: Vec::new(),
+        stage: None,
     }
 }
 

@@ -31,10 +31,14 @@ fn item(service: &str, deployment_id: &str, deadline: i64) -> DeploymentStatus {
             new_task_definition: NEW.into(),
             deployment_id: deployment_id.into(),
             deadline,
+            strategy: Default::default(),
+            service_deployment_arn: None,
+            awaits: Default::default(),
         },
         outcome: Outcome::InProgress,
         reason: None,
         stopped_reasons: Vec::new(),
+        stage: None,
     }
 }
 

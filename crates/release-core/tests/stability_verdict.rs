@@ -1,8 +1,16 @@
 //! The success verdict for every rollout shape ECS produces, as a table.
 
 use aws_sdk_ecs::types::{Container, Deployment, DeploymentRolloutState as Rollout, Service, Task};
-use release_core::contract::{Outcome, ServiceDeployment};
-use release_core::decide::verdict::{failed_task_threshold, judge, stopped_reasons};
+use aws_sdk_ecs::types::{
+    Rollback, ServiceDeployment as EcsServiceDeployment, ServiceDeploymentAlarms,
+    ServiceDeploymentCircuitBreaker, ServiceDeploymentLifecycleStage as Stage,
+    ServiceDeploymentRollbackMonitorsStatus as Monitor, ServiceDeploymentStatus as Status,
+    ServiceRevisionSummary,
+};
+use release_core::contract::{Awaited, Outcome, ServiceDeployment, Strategy};
+use release_core::decide::verdict::{
+    failed_task_threshold, judge, judge_service_deployment, stopped_reasons,
+};
 use release_core::steps::check_stability::budget_from;
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:41";
@@ -20,6 +28,9 @@ fn ours() -> ServiceDeployment {
         new_task_definition: NEW.into(),
         deployment_id: OURS.into(),
         deadline: NOW + 600,
+        strategy: Strategy::Rolling,
+        service_deployment_arn: None,
+        awaits: Awaited::Finished,
     }
 }
 
@@ -358,4 +369,169 @@ fn budget_from_environment_value() {
     assert_eq!(budget_from(Some("")).unwrap(), Duration::from_secs(60));
     assert_eq!(budget_from(Some(" 90 ")).unwrap(), Duration::from_secs(90));
     assert_eq!(budget_from(Some("soon")).unwrap_err().name(), "Internal");
+}
+
+const SD: &str = "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/bg7";
+
+fn blue_green(awaits: Awaited) -> ServiceDeployment {
+    ServiceDeployment {
+        strategy: Strategy::BlueGreen,
+        service_deployment_arn: Some(SD.into()),
+        awaits,
+        ..ours()
+    }
+}
+
+fn found(status: Status, stage: Stage) -> EcsServiceDeployment {
+    EcsServiceDeployment::builder()
+        .service_deployment_arn(SD)
+        .status(status)
+        .lifecycle_stage(stage)
+        .target_service_revision(
+            ServiceRevisionSummary::builder()
+                .running_task_count(2)
+                .requested_task_count(2)
+                .requested_production_traffic_weight(100.0)
+                .build(),
+        )
+        .build()
+}
+
+#[test]
+fn blue_green_verdicts_come_from_the_service_deployment_not_the_counts() {
+    let rows = [
+        // (status, stage, awaits, now, outcome, words in the reason)
+        (
+            Status::Pending,
+            Stage::ReconcileService,
+            Awaited::Finished,
+            NOW,
+            Outcome::InProgress,
+            "PENDING at RECONCILE_SERVICE",
+        ),
+        (
+            Status::InProgress,
+            Stage::BakeTime,
+            Awaited::Finished,
+            NOW,
+            Outcome::InProgress,
+            "IN_PROGRESS at BAKE_TIME, target revision 2/2 running, 100 % of production traffic",
+        ),
+        (
+            Status::InProgress,
+            Stage::BakeTime,
+            Awaited::Finished,
+            NOW + 601,
+            Outcome::TimedOut,
+            "deadline passed 1 s ago: BLUE_GREEN deployment bg7 IN_PROGRESS at BAKE_TIME",
+        ),
+        (
+            Status::Successful,
+            Stage::CleanUp,
+            Awaited::Finished,
+            NOW + 601,
+            Outcome::Succeeded,
+            "SUCCESSFUL at CLEAN_UP",
+        ),
+        (
+            Status::RollbackSuccessful,
+            Stage::PostTestTrafficShift,
+            Awaited::Finished,
+            NOW,
+            Outcome::Failed,
+            "ROLLBACK_SUCCESSFUL at POST_TEST_TRAFFIC_SHIFT",
+        ),
+        (
+            Status::Stopped,
+            Stage::ScaleUp,
+            Awaited::Finished,
+            NOW,
+            Outcome::Failed,
+            "STOPPED at SCALE_UP",
+        ),
+        (
+            Status::InProgress,
+            Stage::BakeTime,
+            Awaited::RolledBack,
+            NOW,
+            Outcome::InProgress,
+            "IN_PROGRESS",
+        ),
+        (
+            Status::RollbackInProgress,
+            Stage::BakeTime,
+            Awaited::RolledBack,
+            NOW,
+            Outcome::InProgress,
+            "ROLLBACK_IN_PROGRESS",
+        ),
+        (
+            Status::RollbackSuccessful,
+            Stage::BakeTime,
+            Awaited::RolledBack,
+            NOW,
+            Outcome::Succeeded,
+            "ROLLBACK_SUCCESSFUL",
+        ),
+        (
+            Status::RollbackFailed,
+            Stage::BakeTime,
+            Awaited::RolledBack,
+            NOW,
+            Outcome::Failed,
+            "ROLLBACK_FAILED",
+        ),
+    ];
+    for (status, stage, awaits, now, outcome, words) in rows {
+        let got = judge_service_deployment(
+            &blue_green(awaits),
+            Some(&found(status.clone(), stage)),
+            now,
+        );
+        assert_eq!(
+            got.outcome, outcome,
+            "{status:?} {awaits:?}: {}",
+            got.reason
+        );
+        assert!(got.reason.contains(words), "{status:?}: {}", got.reason);
+    }
+}
+
+#[test]
+fn a_blue_green_failure_names_its_reason_rollback_breaker_and_alarms() {
+    let failed = EcsServiceDeployment::builder()
+        .service_deployment_arn(SD)
+        .status(Status::RollbackInProgress)
+        .lifecycle_stage(Stage::PostTestTrafficShift)
+        .status_reason("lifecycle hook failed")
+        .rollback(
+            Rollback::builder()
+                .reason("hook smoke-test returned FAILED")
+                .build(),
+        )
+        .deployment_circuit_breaker(
+            ServiceDeploymentCircuitBreaker::builder()
+                .status(Monitor::Triggered)
+                .failure_count(3)
+                .threshold(3)
+                .build(),
+        )
+        .alarms(
+            ServiceDeploymentAlarms::builder()
+                .status(Monitor::Triggered)
+                .triggered_alarm_names("web-5xx")
+                .build(),
+        )
+        .build();
+    let got = judge_service_deployment(&blue_green(Awaited::Finished), Some(&failed), NOW);
+    assert_eq!(got.outcome, Outcome::Failed);
+    assert_eq!(
+        got.reason,
+        "BLUE_GREEN deployment bg7 ROLLBACK_IN_PROGRESS at POST_TEST_TRAFFIC_SHIFT: lifecycle hook \
+         failed; rollback: hook smoke-test returned FAILED; circuit breaker TRIGGERED (3 failed \
+         tasks); alarms triggered: web-5xx"
+    );
+    let missing = judge_service_deployment(&blue_green(Awaited::Finished), None, NOW);
+    assert_eq!(missing.outcome, Outcome::Failed);
+    assert!(missing.reason.contains("is missing"), "{}", missing.reason);
 }

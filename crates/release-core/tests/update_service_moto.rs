@@ -70,6 +70,8 @@ fn input(cluster: &str, service: &str, old: &str, new: &str) -> UpdateServiceInp
             maximum_percent: None,
             timeout_seconds: 900,
             new_task_definition: Some(new.into()),
+            previous_deployment_strategy: None,
+            deployment_strategy: None,
         },
     }
 }

@@ -14,13 +14,15 @@ use aws_sdk_ecs::config::{BehaviorVersion, ConfigBag, Intercept, RuntimeComponen
 use aws_sdk_ecs::error::BoxError;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
-    Cluster, DeploymentConfiguration, DesiredStatus, Service, SortOrder, Tag, Task, TaskDefinition,
-    TaskDefinitionField, TaskDefinitionStatus,
+    Cluster, DeploymentConfiguration, DesiredStatus, Service, ServiceDeployment, SortOrder,
+    StopServiceDeploymentStopType, Tag, Task, TaskDefinition, TaskDefinitionField,
+    TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 
 use super::{map_sdk_error, CallFailure, EcsApi, ErrorKind, Found, Reached, ServiceUpdate};
 use crate::contract::TaskDefRef;
+use crate::decide::strategy;
 use crate::decide::taskdef::{register_input, uncopied_fields};
 use crate::Error;
 
@@ -34,6 +36,8 @@ pub const DESCRIBE_TASKS_BATCH: usize = 100;
 pub const LIST_TASKS_PAGE: i32 = 100;
 /// ListServices answers up to 100 services per page (10 unless asked).
 pub const LIST_SERVICES_PAGE: i32 = 100;
+/// DescribeServiceDeployments accepts up to 20 ARNs per call.
+pub const DESCRIBE_SERVICE_DEPLOYMENTS_BATCH: usize = 20;
 
 /// The ECS operation an error came from: the same code means different things on different calls
 /// (a `ClientException` on RegisterTaskDefinition is a rejected definition, elsewhere a bug).
@@ -49,6 +53,8 @@ pub enum Op {
     ListTasks,
     DescribeTasks,
     ListServices,
+    DescribeServiceDeployments,
+    StopServiceDeployment,
 }
 
 /// Classifies an ECS service error by its code, message and HTTP status.
@@ -98,27 +104,35 @@ where
     map_sdk_error(&format!("{op:?} {subject}"), err, |f| ecs_specific(op, f))
 }
 
-/// Merges the requested percentages into the service's current deployment configuration: ECS
-/// replaces the whole structure on UpdateService, so sending only the percentages would drop the
-/// circuit breaker and alarms.
+/// Merges the requested percentages and strategy into the service's current deployment
+/// configuration: ECS replaces the whole structure on UpdateService, so sending only what changes
+/// would drop the circuit breaker, the alarms, the strategy and its lifecycle hooks.
 pub fn merged_deployment_configuration(
     current: Option<&DeploymentConfiguration>,
-    minimum_healthy_percent: Option<i32>,
-    maximum_percent: Option<i32>,
+    update: &ServiceUpdate,
 ) -> Option<DeploymentConfiguration> {
-    if minimum_healthy_percent.is_none() && maximum_percent.is_none() {
+    if !changes_deployment_configuration(update) {
         return None;
     }
     let mut merged = current
         .cloned()
         .unwrap_or_else(|| DeploymentConfiguration::builder().build());
-    if let Some(min) = minimum_healthy_percent {
+    if let Some(min) = update.minimum_healthy_percent {
         merged.minimum_healthy_percent = Some(min);
     }
-    if let Some(max) = maximum_percent {
+    if let Some(max) = update.maximum_percent {
         merged.maximum_percent = Some(max);
     }
+    if let Some(set) = &update.strategy {
+        merged = strategy::applied(merged, set);
+    }
     Some(merged)
+}
+
+fn changes_deployment_configuration(update: &ServiceUpdate) -> bool {
+    update.minimum_healthy_percent.is_some()
+        || update.maximum_percent.is_some()
+        || update.strategy.is_some()
 }
 
 impl EcsApi for Client {
@@ -262,30 +276,25 @@ impl EcsApi for Client {
 
     async fn update_service(&self, update: &ServiceUpdate) -> Result<Service, Error> {
         let subject = format!("{}/{}", update.cluster, update.service);
-        let deployment_configuration =
-            if update.minimum_healthy_percent.is_some() || update.maximum_percent.is_some() {
-                let found = EcsApi::describe_services(
-                    self,
-                    &update.cluster,
-                    std::slice::from_ref(&update.service),
-                )
-                .await?;
-                let Some(current) = found.items.first() else {
-                    return Err(Error::ServiceNotFound(subject));
-                };
-                merged_deployment_configuration(
-                    current.deployment_configuration.as_ref(),
-                    update.minimum_healthy_percent,
-                    update.maximum_percent,
-                )
-            } else {
-                None
+        let deployment_configuration = if changes_deployment_configuration(update) {
+            let found = EcsApi::describe_services(
+                self,
+                &update.cluster,
+                std::slice::from_ref(&update.service),
+            )
+            .await?;
+            let Some(current) = found.items.first() else {
+                return Err(Error::ServiceNotFound(subject));
             };
+            merged_deployment_configuration(current.deployment_configuration.as_ref(), update)
+        } else {
+            None
+        };
         let out = self
             .update_service()
             .cluster(&update.cluster)
             .service(&update.service)
-            .task_definition(&update.task_definition)
+            .set_task_definition(update.task_definition.clone())
             .set_desired_count(update.desired_count)
             .set_deployment_configuration(deployment_configuration)
             .send()
@@ -353,6 +362,36 @@ impl EcsApi for Client {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| ecs_error(Op::ListServices, cluster, e))
+    }
+
+    async fn describe_service_deployments(
+        &self,
+        arns: &[String],
+    ) -> Result<Found<ServiceDeployment>, Error> {
+        let mut found = Found::default();
+        for batch in arns.chunks(DESCRIBE_SERVICE_DEPLOYMENTS_BATCH) {
+            let out = self
+                .describe_service_deployments()
+                .set_service_deployment_arns(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| ecs_error(Op::DescribeServiceDeployments, &batch.join(","), e))?;
+            found
+                .items
+                .extend(out.service_deployments.unwrap_or_default());
+            found.failures.extend(out.failures.unwrap_or_default());
+        }
+        Ok(found)
+    }
+
+    async fn stop_service_deployment(&self, arn: &str) -> Result<(), Error> {
+        self.stop_service_deployment()
+            .service_deployment_arn(arn)
+            .stop_type(StopServiceDeploymentStopType::Rollback)
+            .send()
+            .await
+            .map_err(|e| ecs_error(Op::StopServiceDeployment, arn, e))?;
+        Ok(())
     }
 }
 

@@ -7,13 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use aws_sdk_ecs::types::{
-    Cluster, ContainerDefinition, Deployment, DeploymentController, DeploymentControllerType,
-    Failure, Service, Tag, Task, TaskDefinition, TaskDefinitionStatus,
+    Cluster, ContainerDefinition, Deployment, DeploymentConfiguration, DeploymentController,
+    DeploymentControllerType, DeploymentStrategy as EcsStrategy, Failure, Service,
+    ServiceDeployment, ServiceDeploymentLifecycleStage, ServiceDeploymentStatus, Tag, Task,
+    TaskDefinition, TaskDefinitionStatus,
 };
 
 use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
 
 use crate::aws::{EcsApi, EventsApi, Found, ObjectStore, RuleInfo, ServiceUpdate};
+use crate::decide::strategy;
 use crate::decide::verdict::PRIMARY;
 use crate::Error;
 
@@ -32,6 +35,8 @@ struct State {
     throttled: BTreeMap<&'static str, u32>,
     /// When each call was made, on tokio's clock (paused in pacing tests).
     times: Vec<(&'static str, tokio::time::Instant)>,
+    /// Service deployments by ARN, in the order they were created.
+    service_deployments: Vec<ServiceDeployment>,
 }
 
 #[derive(Default)]
@@ -176,6 +181,43 @@ impl FakeEcs {
             .services
             .insert((cluster.into(), name.into()), service);
         self
+    }
+
+    /// Gives the service this deployment configuration (a blue/green strategy makes every later
+    /// UpdateService start a service deployment, PENDING until [`Self::set_service_deployment`]).
+    pub fn configure(&self, cluster: &str, name: &str, config: DeploymentConfiguration) {
+        if let Some(service) = self
+            .state()
+            .services
+            .get_mut(&(cluster.to_owned(), name.to_owned()))
+        {
+            service.deployment_configuration = Some(config);
+        }
+    }
+
+    /// Moves a service deployment to `status` (at `stage`, when given).
+    pub fn set_service_deployment(
+        &self,
+        arn: &str,
+        status: ServiceDeploymentStatus,
+        stage: Option<ServiceDeploymentLifecycleStage>,
+    ) {
+        let mut state = self.state();
+        if let Some(d) = state
+            .service_deployments
+            .iter_mut()
+            .find(|d| d.service_deployment_arn() == Some(arn))
+        {
+            d.status = Some(status);
+            if stage.is_some() {
+                d.lifecycle_stage = stage;
+            }
+        }
+    }
+
+    /// Every service deployment, oldest first.
+    pub fn service_deployments(&self) -> Vec<ServiceDeployment> {
+        self.state().service_deployments.clone()
     }
 
     pub fn stored(&self, task_definition: &str) -> Option<(TaskDefinition, Vec<Tag>)> {
@@ -338,6 +380,20 @@ impl EcsApi for FakeEcs {
             .services
             .get_mut(&key)
             .ok_or_else(|| Error::ServiceNotFound(format!("{}/{}", key.0, key.1)))?;
+        if let Some(set) = &update.strategy {
+            let current = service
+                .deployment_configuration
+                .clone()
+                .unwrap_or_else(|| DeploymentConfiguration::builder().build());
+            service.deployment_configuration = Some(strategy::applied(current, set));
+        }
+        if update.task_definition.is_none() {
+            // Configuration only: ECS starts no deployment.
+            if let Some(count) = update.desired_count {
+                service.desired_count = count;
+            }
+            return Ok(service.clone());
+        }
         let mut deployments: Vec<Deployment> = service
             .deployments()
             .iter()
@@ -352,13 +408,84 @@ impl EcsApi for FakeEcs {
             Deployment::builder()
                 .id(id)
                 .status(PRIMARY)
-                .task_definition(&update.task_definition)
+                .set_task_definition(
+                    update
+                        .task_definition
+                        .clone()
+                        .or_else(|| service.task_definition.clone()),
+                )
                 .set_desired_count(update.desired_count)
                 .build(),
         );
         service.deployments = Some(deployments);
-        service.task_definition = Some(update.task_definition.clone());
+        if let Some(task_definition) = &update.task_definition {
+            service.task_definition = Some(task_definition.clone());
+        }
+        let blue_green = service
+            .deployment_configuration()
+            .and_then(|c| c.strategy())
+            .is_some_and(|s| *s != EcsStrategy::Rolling);
+        if blue_green {
+            let arn = format!(
+                "{ARN_PREFIX}:service-deployment/{}/{}/{}",
+                key.0, key.1, state.deployments
+            );
+            let service = state.services.get_mut(&key).expect("found above");
+            service.current_service_deployment = Some(arn.clone());
+            let answer = service.clone();
+            state.service_deployments.push(
+                ServiceDeployment::builder()
+                    .service_deployment_arn(arn)
+                    .status(ServiceDeploymentStatus::Pending)
+                    .build(),
+            );
+            return Ok(answer);
+        }
         Ok(service.clone())
+    }
+
+    async fn describe_service_deployments(
+        &self,
+        arns: &[String],
+    ) -> Result<Found<ServiceDeployment>, Error> {
+        self.check("DescribeServiceDeployments", &arns.join(","))?;
+        let state = self.state();
+        let mut found = Found::default();
+        for arn in arns {
+            match state
+                .service_deployments
+                .iter()
+                .find(|d| d.service_deployment_arn() == Some(arn.as_str()))
+            {
+                Some(d) => found.items.push(d.clone()),
+                None => found.failures.push(missing(arn.clone())),
+            }
+        }
+        Ok(found)
+    }
+
+    async fn stop_service_deployment(&self, arn: &str) -> Result<(), Error> {
+        self.check("StopServiceDeployment", arn)?;
+        let mut state = self.state();
+        let Some(d) = state
+            .service_deployments
+            .iter_mut()
+            .find(|d| d.service_deployment_arn() == Some(arn))
+        else {
+            return Err(Error::internal(format!(
+                "StopServiceDeployment {arn}: ServiceDeploymentNotFoundException"
+            )));
+        };
+        match d.status() {
+            Some(ServiceDeploymentStatus::Pending | ServiceDeploymentStatus::InProgress) => {
+                d.status = Some(ServiceDeploymentStatus::RollbackRequested);
+                Ok(())
+            }
+            _ => Err(Error::internal(format!(
+                "StopServiceDeployment {arn}: ConflictException: The service deployment is not \
+                 in a state that can be stopped"
+            ))),
+        }
     }
 
     async fn list_stopped_tasks(

@@ -19,6 +19,8 @@ pub enum Resource {
     EcsTask,
     /// `arn:…:ecs:…:task-definition/*`
     EcsTaskDefinition,
+    /// `arn:…:ecs:…:service-deployment/*`
+    EcsServiceDeployment,
     /// `arn:…:events:…:rule/*`
     EventsRule,
     /// Objects of the records bucket, under the prefix of the module that reads or writes them
@@ -133,6 +135,19 @@ pub const OPERATIONS: &[Operation] = &[
         "aws_sdk_ecs",
         "list_services",
         &[allow("ecs:ListServices", Any(CLUSTER_CONDITION))],
+    ),
+    op(
+        "aws_sdk_ecs",
+        "describe_service_deployments",
+        &[allow(
+            "ecs:DescribeServiceDeployments",
+            EcsServiceDeployment,
+        )],
+    ),
+    op(
+        "aws_sdk_ecs",
+        "stop_service_deployment",
+        &[allow("ecs:StopServiceDeployment", EcsServiceDeployment)],
     ),
     op(
         "aws_sdk_eventbridge",

@@ -9,10 +9,13 @@ use std::future::Future;
 
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::SdkError;
-use aws_sdk_ecs::types::{Cluster, Failure, Service, Tag, Task, TaskDefinition};
+use aws_sdk_ecs::types::{
+    Cluster, Failure, Service, ServiceDeployment as EcsServiceDeployment, Tag, Task, TaskDefinition,
+};
 use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::contract::DeploymentStrategy;
 use crate::Error;
 
 pub mod ecs;
@@ -45,10 +48,12 @@ impl<T> Default for Found<T> {
 pub struct ServiceUpdate {
     pub cluster: String,
     pub service: String,
-    pub task_definition: String,
+    pub task_definition: Option<String>,
     pub desired_count: Option<i32>,
     pub minimum_healthy_percent: Option<i32>,
     pub maximum_percent: Option<i32>,
+    /// The deployment strategy to set, every other field of the configuration kept.
+    pub strategy: Option<DeploymentStrategy>,
 }
 
 /// A rule as DescribeRule reports it (only what convoy reads).
@@ -132,6 +137,17 @@ pub trait EcsApi: Send + Sync {
         cluster: &str,
         tasks: &[String],
     ) -> impl Future<Output = Result<Vec<Task>, Error>> + Send;
+
+    /// Any number of service deployments by ARN (blue/green rollouts); the adapter batches 20 per
+    /// call. An ARN ECS does not know is in `failures`.
+    fn describe_service_deployments(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<Found<EcsServiceDeployment>, Error>> + Send;
+
+    /// StopServiceDeployment with `stopType: ROLLBACK`: ECS shifts traffic back to the revision
+    /// the deployment started from.
+    fn stop_service_deployment(&self, arn: &str) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Every service of a cluster (ARNs; the adapter follows `nextToken`). An implementation
     /// without it answers an error, which the clean-up reads as "keep everything".

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Records, RuleItem, ServiceItem};
+use super::{Records, RuleItem, ServiceItem, Strategy};
 
 /// Which kind an item is: a service id and a rule id may be equal (`default/app`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,8 @@ impl PlanItemKind {
 /// `newTaskDefinition` (per target for rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
+// Built one at a time from the plan and never stored in bulk: boxing the service would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum PlanItem {
     Service(ServiceItem),
     Rule(RuleItem),
@@ -52,6 +54,34 @@ pub struct ServiceDeployment {
     pub deployment_id: String,
     /// Unix seconds after which the rollout counts as timed out.
     pub deadline: i64,
+    /// A blue/green strategy is judged by its service deployment, not by running counts.
+    #[serde(default, skip_serializing_if = "Strategy::is_rolling")]
+    pub strategy: Strategy,
+    /// The ECS service deployment (`currentServiceDeployment` after UpdateService): what a
+    /// blue/green verdict reads, and what a rollback in flight stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_deployment_arn: Option<String>,
+    /// What the deployment must end as to count as done.
+    #[serde(default, skip_serializing_if = "Awaited::is_finished")]
+    pub awaits: Awaited,
+}
+
+/// What an awaited deployment must end as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Awaited {
+    /// Finished: the release's rollout, or a rollback's UpdateService back.
+    #[default]
+    Finished,
+    /// Rolled back: a blue/green deployment the rollback stopped (StopServiceDeployment ROLLBACK),
+    /// or one ECS is rolling back by itself.
+    RolledBack,
+}
+
+impl Awaited {
+    pub fn is_finished(&self) -> bool {
+        *self == Awaited::Finished
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

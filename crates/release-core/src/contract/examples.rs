@@ -20,6 +20,8 @@ pub fn service_item(cluster: &str, service: &str, previous: &str, images: ImageM
         maximum_percent: None,
         timeout_seconds: 600,
         new_task_definition: None,
+        previous_deployment_strategy: None,
+        deployment_strategy: None,
     }
 }
 

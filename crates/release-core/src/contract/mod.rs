@@ -20,6 +20,7 @@ mod release;
 mod report;
 mod rollback;
 mod stability;
+mod strategy;
 mod task_definition;
 mod watchdog;
 
@@ -32,6 +33,7 @@ pub use release::*;
 pub use report::*;
 pub use rollback::*;
 pub use stability::*;
+pub use strategy::*;
 pub use task_definition::TaskDefRef;
 pub use watchdog::*;
 

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{count, ImageMap, PlanItem, PlanItemKind, ReleaseMeta, ReleaseSource, Settings};
+use super::{
+    count, DeploymentStrategy, ImageMap, PlanItem, PlanItemKind, ReleaseMeta, ReleaseSource,
+    Settings,
+};
 
 /// plan-release input: the release, and the execution whose records it starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +75,11 @@ pub struct ServiceItem {
     pub previous_minimum_healthy_percent: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_maximum_percent: Option<i32>,
+    /// The strategy part of the service's deploymentConfiguration as pre-flight described it
+    /// (`None`: ROLLING with nothing more): what the rollout runs unless the release sets another,
+    /// and what rollback restores when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_deployment_strategy: Option<DeploymentStrategy>,
     /// Resolved container name → desired image (only the containers that change or were named).
     pub images: ImageMap,
     /// Every named container already runs its desired image.
@@ -82,6 +90,9 @@ pub struct ServiceItem {
     pub minimum_healthy_percent: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum_percent: Option<i32>,
+    /// The strategy the release sets; `None` leaves the service's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_strategy: Option<DeploymentStrategy>,
     pub timeout_seconds: u32,
     /// Filled in when it is registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +123,15 @@ pub struct RuleTaskTarget {
     pub noop: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_task_definition: Option<String>,
+}
+
+impl ServiceItem {
+    /// The strategy its rollout runs: the release's, else the one the service had.
+    pub fn strategy(&self) -> DeploymentStrategy {
+        self.deployment_strategy
+            .or(self.previous_deployment_strategy)
+            .unwrap_or_default()
+    }
 }
 
 impl Plan {

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::DeploymentStrategy;
+
 /// Container name → image reference.
 pub type ImageMap = BTreeMap<String, String>;
 
@@ -97,7 +99,11 @@ pub struct ServiceTarget {
     pub minimum_healthy_percent: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum_percent: Option<i32>,
-    /// Deadline for this service's rollout, from UpdateService.
+    /// The strategy to set; `None` leaves the service's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_strategy: Option<DeploymentStrategy>,
+    /// Deadline for this service's rollout, from UpdateService; a blue/green strategy's traffic
+    /// shifting and bake time come on top.
     pub timeout_seconds: u32,
 }
 

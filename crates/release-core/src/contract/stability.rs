@@ -53,6 +53,7 @@ impl DeploymentStatus {
             outcome: Outcome::InProgress,
             reason: None,
             stopped_reasons: Vec::new(),
+            stage: None,
         }
     }
 }
@@ -92,6 +93,9 @@ pub struct DeploymentStatus {
     /// Reasons of stopped tasks of our deployment (few, deduplicated).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stopped_reasons: Vec<String>,
+    /// A blue/green deployment's lifecycle stage when last polled (`BAKE_TIME`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 /// `stability/{phase}.json`: every deployment of the phase with its latest verdict.

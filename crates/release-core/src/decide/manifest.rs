@@ -12,6 +12,7 @@ mod fields;
 pub mod image;
 mod merge;
 mod resolve;
+mod strategy;
 mod yaml;
 
 use serde_yaml_ng::{Mapping, Value};
@@ -59,6 +60,10 @@ const SERVICE_KEYS: &[&str] = &[
     "minimumHealthyPercent",
     "maximumPercent",
     "timeoutSeconds",
+    "strategy",
+    "bakeTimeInMinutes",
+    "linearConfiguration",
+    "canaryConfiguration",
 ];
 const TASK_KEYS: &[&str] = &[
     "service",
@@ -285,6 +290,11 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
             "timeoutSeconds",
             checks::in_range(timeout, &checks::TIMEOUT_SECONDS),
         );
+        if let Some(set) = &service.deployment_strategy {
+            for (field, message) in strategy::problems_of(set, Some(service.timeout_seconds)) {
+                problems.push(&item, &format!("deploymentStrategy.{field}"), message);
+            }
+        }
     }
     for (i, task) in input.tasks.iter().enumerate() {
         let item = checks::task_label(i, &task.event_bus, Some(&task.rule));
@@ -504,6 +514,7 @@ fn read_service(
         None if f.has("timeoutSeconds") => None,
         None => Some(DEFAULT_TIMEOUT_SECONDS),
     };
+    let deployment_strategy = strategy::read(&f, timeout, problems);
     let as_i32 = |n: Option<i64>| n.and_then(|n| i32::try_from(n).ok());
     Some(ServiceTarget {
         cluster: cluster?.to_string(),
@@ -512,6 +523,7 @@ fn read_service(
         desired_count: as_i32(desired_count),
         minimum_healthy_percent: as_i32(minimum),
         maximum_percent: as_i32(maximum),
+        deployment_strategy: deployment_strategy.ok()?,
         timeout_seconds: timeout?,
     })
 }

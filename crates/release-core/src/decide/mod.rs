@@ -13,5 +13,6 @@ pub mod release_ref;
 pub mod report;
 pub mod rollback;
 pub mod rules;
+pub mod strategy;
 pub mod taskdef;
 pub mod verdict;

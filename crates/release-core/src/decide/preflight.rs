@@ -7,10 +7,12 @@ use aws_sdk_ecs::types::{DeploymentControllerType, Service, TaskDefinition};
 use aws_sdk_eventbridge::types::Target;
 
 use crate::contract::{
-    ImageMap, Images, RuleItem, RuleTarget, RuleTaskTarget, ServiceItem, ServiceTarget,
+    DeploymentStrategy, ImageMap, Images, RuleItem, RuleTarget, RuleTaskTarget, ServiceItem,
+    ServiceTarget,
 };
 use crate::decide::manifest::arn::Home;
 use crate::decide::manifest::{self, is_noop, resolve_images};
+use crate::decide::strategy;
 use crate::decide::taskdef::current_images;
 use crate::{Error, Problem};
 
@@ -91,6 +93,8 @@ pub struct ServiceFact {
     pub desired_count: Option<i32>,
     pub minimum_healthy_percent: Option<i32>,
     pub maximum_percent: Option<i32>,
+    /// The strategy part of its deploymentConfiguration (`None`: a plain rolling update).
+    pub strategy: Option<DeploymentStrategy>,
 }
 
 impl ServiceFact {
@@ -102,6 +106,7 @@ impl ServiceFact {
             desired_count: Some(service.desired_count()),
             minimum_healthy_percent: config.and_then(|c| c.minimum_healthy_percent()),
             maximum_percent: config.and_then(|c| c.maximum_percent()),
+            strategy: strategy::described(config),
         }
     }
 }
@@ -356,6 +361,13 @@ impl Findings {
             };
             if !noop {
                 self.check_definition_roles(&label, "service", &definition, "");
+                if target.deployment_strategy.is_none() {
+                    // The service's own strategy: its bake time counts against the deadline too.
+                    let own = fact.strategy.unwrap_or_default();
+                    if let Err(message) = strategy::deadline_fits(target.timeout_seconds, &own) {
+                        self.problem(&label, "timeoutSeconds", message);
+                    }
+                }
             }
             items.push(ServiceItem {
                 id: format!("{}/{}", target.cluster, target.service),
@@ -365,11 +377,13 @@ impl Findings {
                 previous_desired_count: fact.desired_count,
                 previous_minimum_healthy_percent: fact.minimum_healthy_percent,
                 previous_maximum_percent: fact.maximum_percent,
+                previous_deployment_strategy: fact.strategy,
                 images,
                 noop,
                 desired_count: target.desired_count,
                 minimum_healthy_percent: target.minimum_healthy_percent,
                 maximum_percent: target.maximum_percent,
+                deployment_strategy: target.deployment_strategy,
                 timeout_seconds: target.timeout_seconds,
                 new_task_definition: None,
             });

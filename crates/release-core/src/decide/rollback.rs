@@ -4,9 +4,11 @@
 use aws_sdk_ecs::types::Service;
 
 use crate::contract::{
-    DeploymentStatus, ItemResult, Outcome, Plan, Restore, RestoreOutcome, RollbackPolicy, RuleItem,
-    RuleTaskTarget, ServiceDeployment, ServiceItem, StabilityOutput, TaskDefRef,
+    Awaited, DeploymentStatus, DeploymentStrategy, ItemResult, Plan, Restore, RestoreOutcome,
+    RollbackPolicy, RuleItem, RuleTaskTarget, ServiceDeployment, ServiceItem, StabilityOutput,
+    Strategy, TaskDefRef,
 };
+use crate::decide::strategy::{described, wait_seconds};
 use crate::decide::taskdef::RELEASE_TAG;
 use crate::decide::verdict::PRIMARY;
 use crate::Error;
@@ -278,6 +280,8 @@ pub struct ServiceRestore {
     pub desired_count: Option<i32>,
     pub minimum_healthy_percent: Option<i32>,
     pub maximum_percent: Option<i32>,
+    /// The strategy the service had, when the release set another one.
+    pub strategy: Option<DeploymentStrategy>,
 }
 
 impl ServiceRestore {
@@ -328,7 +332,17 @@ pub fn service_restore(item: &ServiceItem, now: &Service) -> ServiceRestore {
             item.previous_maximum_percent,
             config.and_then(|c| c.maximum_percent),
         ),
+        strategy: strategy_to_restore(item, now),
     }
+}
+
+/// The strategy to put back: only when the release set one other than the service had, and the
+/// service does not have the old one back already.
+pub fn strategy_to_restore(item: &ServiceItem, now: &Service) -> Option<DeploymentStrategy> {
+    let set = item.deployment_strategy?;
+    let previous = item.previous_deployment_strategy.unwrap_or_default();
+    let has = described(now.deployment_configuration()).unwrap_or_default();
+    (set != previous && has != previous).then_some(previous)
 }
 
 /// How the rollback step ends once its restores are recorded: with `Throttled` or
@@ -372,6 +386,8 @@ pub fn retry_error(restores: &[Restore]) -> Option<Error> {
 }
 
 /// The record check-stability awaits for a rollback deployment: "new" is the previous revision.
+/// A blue/green service (by the strategy it has now) is judged by the service deployment the
+/// restore started.
 pub fn await_record(
     item: &ServiceItem,
     from_task_definition: String,
@@ -384,19 +400,72 @@ pub fn await_record(
         .unwrap_or_default()
         .iter()
         .find(|d| d.status.as_deref() == Some(PRIMARY));
-    DeploymentStatus {
-        deployment: ServiceDeployment {
-            id: item.id.clone(),
-            cluster: item.cluster.clone(),
-            service: item.service.clone(),
-            previous_task_definition: from_task_definition,
-            new_task_definition: item.previous_task_definition.clone(),
-            // Without an id the verdict still recognises the deployment by its task definition.
-            deployment_id: primary.and_then(|d| d.id.clone()).unwrap_or_default(),
-            deadline: now + i64::from(item.timeout_seconds),
+    let strategy = described(service.deployment_configuration()).unwrap_or_default();
+    let service_deployment_arn = strategy
+        .strategy
+        .is_blue_green()
+        .then(|| service.current_service_deployment().map(str::to_owned))
+        .flatten();
+    let deployment = ServiceDeployment {
+        // Without an id the verdict still recognises the deployment by its task definition.
+        deployment_id: primary.and_then(|d| d.id.clone()).unwrap_or_default(),
+        strategy: if service_deployment_arn.is_some() {
+            strategy.strategy
+        } else {
+            Strategy::Rolling
         },
-        outcome: Outcome::InProgress,
+        service_deployment_arn,
+        ..back_to_previous(item, from_task_definition, deadline(item, &strategy, now))
+    };
+    DeploymentStatus {
         reason: Some("rollback to the previous task definition".into()),
-        stopped_reasons: Vec::new(),
+        ..DeploymentStatus::started(deployment)
     }
+}
+
+/// The record check-stability awaits for a blue/green deployment the rollback stopped, or that
+/// ECS rolls back by itself: done once it is ROLLBACK_SUCCESSFUL.
+pub fn rolled_back_record(
+    item: &ServiceItem,
+    from_task_definition: String,
+    arn: &str,
+    now: i64,
+) -> DeploymentStatus {
+    let strategy = item.strategy();
+    let deployment = ServiceDeployment {
+        strategy: strategy.strategy,
+        service_deployment_arn: Some(arn.to_owned()),
+        awaits: Awaited::RolledBack,
+        ..back_to_previous(item, from_task_definition, deadline(item, &strategy, now))
+    };
+    DeploymentStatus {
+        reason: Some("rolling back to the previous task definition".into()),
+        ..DeploymentStatus::started(deployment)
+    }
+}
+
+/// A deployment from `from_task_definition` back to the item's recorded revision, judged as a
+/// rolling update unless the caller says otherwise.
+fn back_to_previous(
+    item: &ServiceItem,
+    from_task_definition: String,
+    deadline: i64,
+) -> ServiceDeployment {
+    ServiceDeployment {
+        id: item.id.clone(),
+        cluster: item.cluster.clone(),
+        service: item.service.clone(),
+        previous_task_definition: from_task_definition,
+        new_task_definition: item.previous_task_definition.clone(),
+        deployment_id: String::new(),
+        deadline,
+        strategy: Strategy::Rolling,
+        service_deployment_arn: None,
+        awaits: Awaited::Finished,
+    }
+}
+
+fn deadline(item: &ServiceItem, strategy: &DeploymentStrategy, now: i64) -> i64 {
+    let allowed = item.timeout_seconds.saturating_add(wait_seconds(strategy));
+    now.saturating_add(i64::from(allowed))
 }

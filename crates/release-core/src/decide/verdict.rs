@@ -4,11 +4,15 @@
 //! the service looking steady: a circuit breaker that rolled the service back to the previous task
 //! definition leaves a perfectly steady service, and that is a failure.
 
-use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, Task};
+use aws_sdk_ecs::types::{
+    Deployment, DeploymentRolloutState, Service, ServiceDeployment as EcsServiceDeployment,
+    ServiceDeploymentRollbackMonitorsStatus, ServiceDeploymentStatus, Task,
+};
 
 use crate::contract::{
-    count, DeploymentStatus, Outcome, ServiceDeployment, StabilityOutput, TaskDefRef,
+    count, DeploymentStatus, Outcome, ServiceDeployment, StabilityOutput, Strategy, TaskDefRef,
 };
+use crate::decide::strategy::{outcome_of, stage_text};
 
 /// The status ECS gives the deployment that new tasks are started for.
 pub const PRIMARY: &str = "PRIMARY";
@@ -122,6 +126,81 @@ pub fn judge(deployment: &ServiceDeployment, service: Option<&Service>, now: i64
             TaskDefRef::new(&deployment.previous_task_definition),
         ),
     )
+}
+
+/// The verdict for a blue/green `deployment` (BLUE_GREEN, LINEAR, CANARY) from its service
+/// deployment as DescribeServiceDeployments reports it now (`None`: ECS does not know it). Both
+/// revisions run until the bake ends, so only the service deployment's status tells: SUCCESSFUL
+/// is done, a stop or any rollback is a failure (or, for a rollback convoy awaits, the success).
+pub fn judge_service_deployment(
+    deployment: &ServiceDeployment,
+    found: Option<&EcsServiceDeployment>,
+    now: i64,
+) -> Verdict {
+    let arn = deployment.service_deployment_arn.as_deref().unwrap_or("?");
+    let Some(found) = found else {
+        return Verdict::new(
+            Outcome::Failed,
+            format!("service deployment {arn} of {} is missing", deployment.id),
+        );
+    };
+    let status = found
+        .status()
+        .cloned()
+        .unwrap_or(ServiceDeploymentStatus::Pending);
+    let progress = service_deployment_text(deployment.strategy, found, &status);
+    match outcome_of(&status, deployment.awaits) {
+        None => in_progress_or_timed_out(deployment, now, progress),
+        Some(outcome) => Verdict::new(outcome, progress),
+    }
+}
+
+/// `BLUE_GREEN deployment …/7 IN_PROGRESS at BAKE_TIME, target revision 2/2 running, 100 % of
+/// production traffic: reason; rollback: reason; circuit breaker TRIGGERED (3 failed tasks); alarms
+/// triggered: web-5xx`.
+fn service_deployment_text(
+    strategy: Strategy,
+    found: &EcsServiceDeployment,
+    status: &ServiceDeploymentStatus,
+) -> String {
+    let arn = found.service_deployment_arn().unwrap_or("?");
+    let short = arn.rsplit('/').next().unwrap_or(arn);
+    let mut text = format!(
+        "{strategy} deployment {short} {} at {}",
+        status.as_str(),
+        stage_text(found.lifecycle_stage())
+    );
+    if let Some(target) = found.target_service_revision() {
+        text.push_str(&format!(
+            ", target revision {}/{} running",
+            target.running_task_count(),
+            target.requested_task_count()
+        ));
+        if let Some(weight) = target.requested_production_traffic_weight() {
+            text.push_str(&format!(", {weight} % of production traffic"));
+        }
+    }
+    if let Some(reason) = found.status_reason().filter(|r| !r.is_empty()) {
+        text.push_str(&format!(": {reason}"));
+    }
+    if let Some(reason) = found.rollback().and_then(|r| r.reason()) {
+        text.push_str(&format!("; rollback: {reason}"));
+    }
+    if let Some(breaker) = found.deployment_circuit_breaker() {
+        if breaker.status() == Some(&ServiceDeploymentRollbackMonitorsStatus::Triggered) {
+            text.push_str(&format!(
+                "; circuit breaker TRIGGERED ({} failed tasks)",
+                breaker.failure_count()
+            ));
+        }
+    }
+    if let Some(alarms) = found.alarms() {
+        let triggered = alarms.triggered_alarm_names();
+        if !triggered.is_empty() {
+            text.push_str(&format!("; alarms triggered: {}", triggered.join(", ")));
+        }
+    }
+    text
 }
 
 fn judge_our_primary(

@@ -13,7 +13,9 @@ use crate::contract::{
     PlanItemKind, StabilityCounts, StabilityInput, StabilityOutput, StabilityPhase,
 };
 use crate::decide::batches::interruption;
-use crate::decide::verdict::{judge, stopped_reasons, summarize};
+use crate::decide::verdict::{
+    judge, judge_service_deployment, stopped_reasons, summarize, Verdict,
+};
 use crate::records::{
     batch_items_name, batch_summary_name, result_name, stability_name, wave_batches_name,
     RecordStore,
@@ -174,16 +176,81 @@ async fn record_interrupted(
     Ok(written)
 }
 
-/// One DescribeServices round over the items still in progress (grouped by cluster, the adapter
-/// batches 10 per call). Returns the indexes of items that became Failed or TimedOut.
+/// One round over the items still in progress: DescribeServices for rolling updates,
+/// DescribeServiceDeployments for blue/green ones. Returns the indexes of items that became Failed
+/// or TimedOut.
 async fn poll_once(
+    ecs: &impl EcsApi,
+    items: &mut [DeploymentStatus],
+    now: i64,
+) -> Result<Vec<usize>, Error> {
+    let mut newly_failed = poll_services(ecs, items, now).await?;
+    newly_failed.extend(poll_service_deployments(ecs, items, now).await?);
+    Ok(newly_failed)
+}
+
+/// Blue/green items (their service deployment ARN recorded), the adapter batching 20 per call.
+async fn poll_service_deployments(
+    ecs: &impl EcsApi,
+    items: &mut [DeploymentStatus],
+    now: i64,
+) -> Result<Vec<usize>, Error> {
+    let polled: Vec<(usize, String)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !item.outcome.is_terminal())
+        .filter_map(|(i, item)| Some((i, item.deployment.service_deployment_arn.clone()?)))
+        .collect();
+    if polled.is_empty() {
+        return Ok(Vec::new());
+    }
+    let arns: Vec<String> = polled
+        .iter()
+        .map(|(_, arn)| arn.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let found = ecs.describe_service_deployments(&arns).await?;
+    let mut newly_failed = Vec::new();
+    for (index, arn) in polled {
+        let item = &mut items[index];
+        let current = found
+            .items
+            .iter()
+            .find(|d| d.service_deployment_arn() == Some(arn.as_str()));
+        let verdict = judge_service_deployment(&item.deployment, current, now);
+        log_verdict(item, &verdict);
+        if matches!(verdict.outcome, Outcome::Failed | Outcome::TimedOut) {
+            newly_failed.push(index);
+        }
+        item.outcome = verdict.outcome;
+        item.reason = Some(verdict.reason);
+        item.stage = current
+            .and_then(|d| d.lifecycle_stage())
+            .map(|s| s.as_str().to_owned());
+    }
+    Ok(newly_failed)
+}
+
+fn log_verdict(item: &DeploymentStatus, verdict: &Verdict) {
+    tracing::info!(
+        cluster = %item.deployment.cluster,
+        service = %item.deployment.service,
+        outcome = ?verdict.outcome,
+        reason = %verdict.reason,
+        "stability verdict"
+    );
+}
+
+/// Rolling items, grouped by cluster (the adapter batches 10 services per call).
+async fn poll_services(
     ecs: &impl EcsApi,
     items: &mut [DeploymentStatus],
     now: i64,
 ) -> Result<Vec<usize>, Error> {
     let mut by_cluster: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, item) in items.iter().enumerate() {
-        if !item.outcome.is_terminal() {
+        if !item.outcome.is_terminal() && item.deployment.service_deployment_arn.is_none() {
             by_cluster
                 .entry(item.deployment.cluster.clone())
                 .or_default()
@@ -210,13 +277,7 @@ async fn poll_once(
                 .iter()
                 .find(|s| s.service_name.as_deref() == Some(item.deployment.service.as_str()));
             let verdict = judge(&item.deployment, service, now);
-            tracing::info!(
-                cluster = %item.deployment.cluster,
-                service = %item.deployment.service,
-                outcome = ?verdict.outcome,
-                reason = %verdict.reason,
-                "stability verdict"
-            );
+            log_verdict(item, &verdict);
             if matches!(verdict.outcome, Outcome::Failed | Outcome::TimedOut) {
                 newly_failed.push(index);
             }

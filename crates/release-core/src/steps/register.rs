@@ -254,6 +254,8 @@ mod tests {
             maximum_percent: None,
             timeout_seconds: 600,
             new_task_definition: None,
+            previous_deployment_strategy: None,
+            deployment_strategy: None,
         };
         let out = register_item(&ecs, "r", PlanItem::Service(item.clone()))
             .await

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ecs::types::{DeploymentRolloutState, Service};
+use aws_sdk_ecs::types::{DeploymentRolloutState, Service, ServiceDeploymentStatus};
 
 use crate::aws::{classify, CallFailure, EcsApi, ErrorKind, EventsApi, ObjectStore, ServiceUpdate};
 use crate::contract::{
@@ -21,10 +21,11 @@ use crate::contract::{
 };
 use crate::decide::rollback::{
     await_record, failed_restore, forced_reason, left_alone_reason, restore, retry_error,
-    runs_by_record, runs_by_tags, select, service_restore, target_item_id, Candidate, Overwrite,
-    Runs,
+    rolled_back_record, runs_by_record, runs_by_tags, select, service_restore, strategy_to_restore,
+    target_item_id, Candidate, Overwrite, Runs,
 };
 use crate::decide::rules::retarget;
+use crate::decide::strategy::{blue_green_restore, BlueGreenRestore};
 use crate::decide::verdict::{summarize, PRIMARY};
 use crate::error::with_causes;
 use crate::records::{stability_name, RecordStore, ROLLBACK};
@@ -85,8 +86,27 @@ pub async fn rollback(
         ));
     }
 
+    // The blue/green deployments the release started: one in flight is stopped, not replaced.
+    let service_deployments: BTreeMap<&str, &str> = input
+        .results
+        .iter()
+        .filter_map(|r| {
+            let arn = r.deployment.as_ref()?.service_deployment_arn.as_deref()?;
+            Some((r.id.as_str(), arn))
+        })
+        .collect();
     for (cluster, items) in services_by_cluster {
-        restore_services(&owner, cluster, &items, now, &mut restores, &mut awaits).await;
+        let blue_green = BlueGreen::describe(ecs, &items, &service_deployments).await;
+        restore_services(
+            &owner,
+            cluster,
+            &items,
+            &blue_green,
+            now,
+            &mut restores,
+            &mut awaits,
+        )
+        .await;
     }
     for (rule, targets) in targets_by_rule.into_values() {
         restore_targets(&owner, events, rule, &targets, &mut restores).await;
@@ -211,10 +231,123 @@ fn rejected_entry_error(code: Option<&str>) -> &'static str {
     }
 }
 
+/// The service deployments of a cluster's blue/green items, as they are now.
+struct BlueGreen {
+    /// Item id → its service deployment ARN and status (`None`: could not be described).
+    deployments: BTreeMap<String, (String, Option<ServiceDeploymentStatus>)>,
+}
+
+impl BlueGreen {
+    async fn describe(
+        ecs: &impl EcsApi,
+        items: &[Selected<'_, ServiceItem>],
+        recorded: &BTreeMap<&str, &str>,
+    ) -> Self {
+        let mut deployments = BTreeMap::new();
+        let arns: Vec<String> = items
+            .iter()
+            .filter_map(|(item, _)| recorded.get(item.id.as_str()).map(|a| (*a).to_owned()))
+            .collect();
+        if arns.is_empty() {
+            return BlueGreen { deployments };
+        }
+        let found = match ecs.describe_service_deployments(&arns).await {
+            Ok(found) => found.items,
+            Err(e) => {
+                // Restored by task definition instead: slower, but still restored.
+                tracing::warn!(error = %e, "could not describe the service deployments");
+                Vec::new()
+            }
+        };
+        for (item, _) in items {
+            let Some(arn) = recorded.get(item.id.as_str()) else {
+                continue;
+            };
+            let status = found
+                .iter()
+                .find(|d| d.service_deployment_arn() == Some(*arn))
+                .and_then(|d| d.status().cloned());
+            deployments.insert(item.id.clone(), ((*arn).to_owned(), status));
+        }
+        BlueGreen { deployments }
+    }
+}
+
+/// Stops a blue/green deployment still in flight (traffic goes back to the revision it started
+/// from), or hands one ECS is already rolling back to the await loop; a strategy the release set
+/// is put back with a configuration-only UpdateService (a rollback returns to the blue revision,
+/// not to the service's old configuration). `false`: neither applies, or the stop failed; the item
+/// is then restored by its task definition.
+#[allow(clippy::too_many_arguments)] // the restore loop's state, passed through
+async fn restore_blue_green(
+    ecs: &impl EcsApi,
+    (item, new_task_definition): &Selected<'_, ServiceItem>,
+    current: &Service,
+    blue_green: &BlueGreen,
+    forced: Option<String>,
+    now: i64,
+    restores: &mut Vec<Restore>,
+    awaits: &mut Vec<DeploymentStatus>,
+) -> bool {
+    let Some((arn, status)) = blue_green.deployments.get(&item.id) else {
+        return false;
+    };
+    let what = match blue_green_restore(status.as_ref()) {
+        BlueGreenRestore::ByTaskDefinition => return false,
+        BlueGreenRestore::AwaitRollback => "ECS is rolling it back already",
+        BlueGreenRestore::Stop => match ecs.stop_service_deployment(arn).await {
+            Ok(()) => "stopped its deployment in flight (StopServiceDeployment ROLLBACK)",
+            Err(e) => {
+                // It may have just ended: the task definition decides what is left to do.
+                tracing::warn!(service = %item.id, error = %e, "could not stop the deployment");
+                return false;
+            }
+        },
+    };
+    tracing::info!(service = %item.id, service_deployment = %arn, "{what}");
+    let from = new_task_definition.clone().unwrap_or_default();
+    awaits.push(rolled_back_record(item, from, arn, now));
+    let mut reason = match forced {
+        Some(forced) => format!("{what}; {forced}"),
+        None => what.to_owned(),
+    };
+    let previous = &item.previous_task_definition;
+    if let Some(strategy) = strategy_to_restore(item, current) {
+        let update = ServiceUpdate {
+            cluster: item.cluster.clone(),
+            service: item.service.clone(),
+            strategy: Some(strategy),
+            ..ServiceUpdate::default()
+        };
+        if let Err(e) = ecs.update_service(&update).await {
+            restores.push(failed_restore(
+                item.id.clone(),
+                previous,
+                e.name(),
+                format!(
+                    "{reason}, but the strategy {strategy} this release replaced could not be \
+                     put back: {}",
+                    with_causes(&e)
+                ),
+            ));
+            return true;
+        }
+        reason.push_str(&format!("; strategy {strategy} put back"));
+    }
+    restores.push(restore(
+        item.id.clone(),
+        RestoreOutcome::Restored,
+        previous,
+        Some(reason),
+    ));
+    true
+}
+
 async fn restore_services(
     owner: &Owner<'_, impl EcsApi>,
     cluster: &str,
     items: &[Selected<'_, ServiceItem>],
+    blue_green: &BlueGreen,
     now: i64,
     restores: &mut Vec<Restore>,
     awaits: &mut Vec<DeploymentStatus>,
@@ -283,6 +416,20 @@ async fn restore_services(
                 continue;
             }
         };
+        if restore_blue_green(
+            ecs,
+            &(*item, new_task_definition.clone()),
+            current,
+            blue_green,
+            forced.clone(),
+            now,
+            restores,
+            awaits,
+        )
+        .await
+        {
+            continue;
+        }
         let wanted = service_restore(item, current);
         if wanted.is_empty() {
             // Possibly ECS's circuit breaker, or a first rollback call, is still rolling it back:
@@ -302,10 +449,11 @@ async fn restore_services(
         let update = ServiceUpdate {
             cluster: item.cluster.clone(),
             service: item.service.clone(),
-            task_definition: previous.clone(),
+            task_definition: Some(previous.clone()),
             desired_count: wanted.desired_count,
             minimum_healthy_percent: wanted.minimum_healthy_percent,
             maximum_percent: wanted.maximum_percent,
+            strategy: wanted.strategy,
         };
         match ecs.update_service(&update).await {
             Ok(updated) => {

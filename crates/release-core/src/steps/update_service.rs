@@ -4,7 +4,8 @@
 use tracing::info;
 
 use crate::aws::{EcsApi, ServiceUpdate};
-use crate::contract::{ServiceDeployment, TaskDefRef, UpdateServiceInput};
+use crate::contract::{Awaited, ServiceDeployment, TaskDefRef, UpdateServiceInput};
+use crate::decide::strategy::wait_seconds;
 use crate::decide::verdict::PRIMARY;
 use crate::{Error, Problem};
 
@@ -29,10 +30,11 @@ pub async fn update_service<E: EcsApi>(
         .update_service(&ServiceUpdate {
             cluster: item.cluster.clone(),
             service: item.service.clone(),
-            task_definition: new_task_definition.to_owned(),
+            task_definition: Some(new_task_definition.to_owned()),
             desired_count: item.desired_count,
             minimum_healthy_percent: item.minimum_healthy_percent,
             maximum_percent: item.maximum_percent,
+            strategy: item.deployment_strategy,
         })
         .await?;
     let ours = service.deployments().iter().find(|d| {
@@ -52,11 +54,26 @@ pub async fn update_service<E: EcsApi>(
             item.id
         )));
     };
+    let strategy = item.strategy();
+    // The service deployment UpdateService started: ECS creates it within the call, so the
+    // service it answers names it. A blue/green verdict cannot do without it.
+    let service_deployment_arn = service.current_service_deployment().map(str::to_owned);
+    if strategy.strategy.is_blue_green() && service_deployment_arn.is_none() {
+        return Err(Error::internal(format!(
+            "UpdateService {}: a {} service answered no currentServiceDeployment, which the \
+             verdict reads (aws-sdk-ecs 1.107 or later, and an ECS that has the \
+             ServiceDeployments API)",
+            item.id, strategy.strategy
+        )));
+    }
     info!(
         deployment_id,
+        service_deployment = service_deployment_arn.as_deref().unwrap_or("none"),
+        strategy = %strategy.strategy,
         task_definition = new_task_definition,
         "service updated"
     );
+    let allowed = item.timeout_seconds.saturating_add(wait_seconds(&strategy));
     Ok(ServiceDeployment {
         id: item.id.clone(),
         cluster: item.cluster.clone(),
@@ -64,7 +81,14 @@ pub async fn update_service<E: EcsApi>(
         previous_task_definition: item.previous_task_definition.clone(),
         new_task_definition: new_task_definition.to_owned(),
         deployment_id: deployment_id.to_owned(),
-        deadline: now.saturating_add(i64::from(item.timeout_seconds)),
+        deadline: now.saturating_add(i64::from(allowed)),
+        strategy: strategy.strategy,
+        service_deployment_arn: strategy
+            .strategy
+            .is_blue_green()
+            .then_some(service_deployment_arn)
+            .flatten(),
+        awaits: Awaited::Finished,
     })
 }
 
@@ -93,6 +117,8 @@ mod tests {
                 desired_count: Some(3),
                 minimum_healthy_percent: None,
                 maximum_percent: None,
+                previous_deployment_strategy: None,
+                deployment_strategy: None,
                 timeout_seconds: 900,
                 new_task_definition,
             },

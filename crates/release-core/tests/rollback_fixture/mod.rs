@@ -64,7 +64,7 @@ pub async fn deploy(
         &ServiceUpdate {
             cluster: cluster.into(),
             service: service.into(),
-            task_definition: new.into(),
+            task_definition: Some(new.into()),
             ..ServiceUpdate::default()
         },
     )
@@ -88,6 +88,9 @@ pub async fn deploy(
         new_task_definition: new.into(),
         deployment_id: primary.id.unwrap(),
         deadline,
+        strategy: Default::default(),
+        service_deployment_arn: None,
+        awaits: Default::default(),
     }
 }
 
@@ -231,6 +234,8 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
             maximum_percent: None,
             timeout_seconds: 300,
             new_task_definition: None,
+            previous_deployment_strategy: None,
+            deployment_strategy: None,
         });
         results.push(ItemResult {
             id: d.id.clone(),

@@ -42,6 +42,10 @@ impl Problems {
         self.list.is_empty()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
     pub(crate) fn into_vec(self) -> Vec<Problem> {
         self.list
     }

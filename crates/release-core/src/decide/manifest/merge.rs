@@ -60,6 +60,7 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         group.iter().map(|e| (label(e), &e.target.images)).collect();
     let images = merge_images("service", &labelled, problems);
     let (mut desired, mut minimum, mut maximum, mut timeout) = (None, None, None, None);
+    let mut strategy = None;
     for (entry, (label, _)) in group.iter().zip(&labelled) {
         let t = &entry.target;
         agree(
@@ -80,6 +81,8 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         );
         let given = entry.timeout_given.then_some(t.timeout_seconds);
         agree(&mut timeout, given, label, "timeoutSeconds", problems);
+        let set = t.deployment_strategy;
+        agree(&mut strategy, set, label, "strategy", problems);
     }
     let first = &group[0].target;
     ServiceTarget {
@@ -89,6 +92,7 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         desired_count: desired.map(|(v, _)| v),
         minimum_healthy_percent: minimum.map(|(v, _)| v),
         maximum_percent: maximum.map(|(v, _)| v),
+        deployment_strategy: strategy.map(|(v, _)| v),
         timeout_seconds: timeout.map_or(DEFAULT_TIMEOUT_SECONDS, |(v, _)| v),
     }
 }

@@ -22,6 +22,7 @@ fn service(cluster: &str, name: &str, images: Images) -> ServiceTarget {
         minimum_healthy_percent: None,
         maximum_percent: None,
         timeout_seconds: 600,
+        deployment_strategy: None,
     }
 }
 
@@ -286,4 +287,62 @@ fn deployable_services() {
             ),
         }
     }
+}
+
+#[tokio::test]
+async fn the_services_own_strategy_is_recorded_and_its_bake_counts_against_the_deadline() {
+    use aws_sdk_ecs::types::{DeploymentConfiguration, DeploymentStrategy as EcsStrategy};
+
+    use crate::contract::{DeploymentStrategy, Strategy};
+
+    let (ecs, _, _) = world();
+    ecs.configure(
+        "prod",
+        "web",
+        DeploymentConfiguration::builder()
+            .strategy(EcsStrategy::BlueGreen)
+            .bake_time_in_minutes(150)
+            .build(),
+    );
+    let events = FakeEvents::default();
+    let input = release(
+        vec![service(
+            "prod",
+            "web",
+            containers(&[("app", "repo/web:v2")]),
+        )],
+        Vec::new(),
+    );
+    let planned = plan(&ecs, &events, input.clone(), &Reach::default())
+        .await
+        .unwrap();
+    let web = &planned.services[0];
+    assert_eq!(
+        web.previous_deployment_strategy,
+        Some(DeploymentStrategy {
+            strategy: Strategy::BlueGreen,
+            bake_time_in_minutes: Some(150),
+            ..DeploymentStrategy::default()
+        })
+    );
+    assert_eq!(web.deployment_strategy, None, "the release sets none");
+    assert_eq!(web.strategy().strategy, Strategy::BlueGreen);
+
+    // 600 s of rollout and 150 min of bake fit in 3 h; 2,000 s do not, and pre-flight says so.
+    let mut late = input;
+    late.services[0].timeout_seconds = 2_000;
+    let err = plan(&ecs, &events, late, &Reach::default())
+        .await
+        .unwrap_err();
+    let Error::PreflightFailed(problems) = &err else {
+        panic!("expected PreflightFailed, got {err}");
+    };
+    assert_eq!(problems[0].item, "services[0] (prod/web)");
+    assert_eq!(problems[0].field, "timeoutSeconds");
+    assert!(
+        problems[0]
+            .message
+            .contains("timeoutSeconds 2000 plus the BLUE_GREEN strategy's 9000 s"),
+        "{err}"
+    );
 }
