@@ -1038,6 +1038,9 @@ fn need(
         Resource::EcsTask => (arn("ecs", "task/*"), Cond::Any),
         Resource::EcsTaskDefinition => (arn("ecs", "task-definition/*"), Cond::Any),
         Resource::EcsServiceDeployment => (arn("ecs", "service-deployment/*"), Cond::Any),
+        Resource::CodeDeployGroup => (arn("codedeploy", "deploymentgroup:*"), Cond::Any),
+        Resource::CodeDeployConfig => (arn("codedeploy", "deploymentconfig:*"), Cond::Any),
+        Resource::CodeDeployApplication => (arn("codedeploy", "application:*"), Cond::Any),
         Resource::EventsRule => (arn("events", "rule/*"), Cond::Any),
         Resource::ReleaseExecutions => {
             (arn("states", &format!("execution:{machine}:*")), Cond::Any)

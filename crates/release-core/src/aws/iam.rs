@@ -21,6 +21,12 @@ pub enum Resource {
     EcsTaskDefinition,
     /// `arn:…:ecs:…:service-deployment/*`
     EcsServiceDeployment,
+    /// `arn:…:codedeploy:…:deploymentgroup:*` (an application's groups: `APP/GROUP`)
+    CodeDeployGroup,
+    /// `arn:…:codedeploy:…:deploymentconfig:*`
+    CodeDeployConfig,
+    /// `arn:…:codedeploy:…:application:*`
+    CodeDeployApplication,
     /// `arn:…:events:…:rule/*`
     EventsRule,
     /// Objects of the records bucket, under the prefix of the module that reads or writes them
@@ -148,6 +154,45 @@ pub const OPERATIONS: &[Operation] = &[
         "aws_sdk_ecs",
         "stop_service_deployment",
         &[allow("ecs:StopServiceDeployment", EcsServiceDeployment)],
+    ),
+    op(
+        "aws_sdk_codedeploy",
+        "get_deployment_group",
+        &[allow("codedeploy:GetDeploymentGroup", CodeDeployGroup)],
+    ),
+    op(
+        "aws_sdk_codedeploy",
+        "list_deployments",
+        &[allow("codedeploy:ListDeployments", CodeDeployGroup)],
+    ),
+    op(
+        "aws_sdk_codedeploy",
+        "batch_get_deployments",
+        &[allow("codedeploy:BatchGetDeployments", CodeDeployGroup)],
+    ),
+    op(
+        "aws_sdk_codedeploy",
+        "create_deployment",
+        &[
+            allow("codedeploy:CreateDeployment", CodeDeployGroup),
+            // The group's (or the named) deployment configuration is read.
+            allow("codedeploy:GetDeploymentConfig", CodeDeployConfig),
+            // The AppSpec becomes a revision of the application.
+            allow(
+                "codedeploy:RegisterApplicationRevision",
+                CodeDeployApplication,
+            ),
+        ],
+    ),
+    op(
+        "aws_sdk_codedeploy",
+        "stop_deployment",
+        &[allow("codedeploy:StopDeployment", CodeDeployGroup)],
+    ),
+    op(
+        "aws_sdk_codedeploy",
+        "get_deployment_target",
+        &[allow("codedeploy:GetDeploymentTarget", CodeDeployGroup)],
     ),
     op(
         "aws_sdk_eventbridge",

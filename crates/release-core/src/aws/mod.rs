@@ -7,6 +7,7 @@
 
 use std::future::Future;
 
+use aws_sdk_codedeploy::types::{DeploymentGroupInfo, DeploymentInfo, DeploymentStatus, EcsTarget};
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::types::{
@@ -18,6 +19,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use crate::contract::DeploymentStrategy;
 use crate::Error;
 
+pub mod codedeploy;
 pub mod ecs;
 pub mod events;
 #[cfg(any(test, feature = "test-util"))]
@@ -192,6 +194,73 @@ pub trait EventsApi: Send + Sync {
         let message = format!("ListRules {event_bus}: not available here");
         async move { Err(Error::internal(message)) }
     }
+}
+
+/// A CodeDeploy deployment of an ECS service's new revision (blue/green through CodeDeploy).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CodeDeployRequest {
+    pub application: String,
+    pub deployment_group: String,
+    /// `None`: the group's own deployment configuration.
+    pub deployment_config: Option<String>,
+    /// Carries the release id: CreateDeployment has no idempotency token, so a retried step finds
+    /// its own deployment by it.
+    pub description: String,
+    /// The AppSpec (JSON), sent as `AppSpecContent` with its SHA-256.
+    pub app_spec: String,
+}
+
+/// What CreateDeployment answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Deployment(String),
+    /// The group already has an active deployment (`DeploymentLimitExceededException`), with
+    /// CodeDeploy's message.
+    GroupBusy(String),
+}
+
+pub trait CodeDeployApi: Send + Sync {
+    /// `Ok(None)` when the application or the group does not exist.
+    fn get_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> impl Future<Output = Result<Option<DeploymentGroupInfo>, Error>> + Send;
+
+    /// Deployment ids of a group in `statuses` (every status when empty), as CodeDeploy lists them
+    /// (the adapter follows `nextToken`).
+    fn list_deployments(
+        &self,
+        application: &str,
+        group: &str,
+        statuses: &[DeploymentStatus],
+    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
+
+    /// Any number of deployments; the adapter batches 25 per call.
+    fn batch_get_deployments(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<DeploymentInfo>, Error>> + Send;
+
+    fn create_deployment(
+        &self,
+        request: &CodeDeployRequest,
+    ) -> impl Future<Output = Result<Created, Error>> + Send;
+
+    /// StopDeployment; with `auto_rollback` CodeDeploy starts a deployment back to what ran before.
+    fn stop_deployment(
+        &self,
+        id: &str,
+        auto_rollback: bool,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// The ECS target (`cluster:service`) of a deployment: its lifecycle events and task sets.
+    /// `Ok(None)` when the deployment has no such target (yet).
+    fn get_deployment_target(
+        &self,
+        id: &str,
+        target: &str,
+    ) -> impl Future<Output = Result<Option<EcsTarget>, Error>> + Send;
 }
 
 /// Whole objects in a bucket: the release records (docs/decisions/0003).
