@@ -239,7 +239,6 @@ async fn a_rollback_stops_a_deployment_still_baking_and_awaits_its_rollback() {
     assert_eq!(running(&aws, &w.cluster, "web").await, w.old);
 
     // Run again (a retried step): the deployment is rolled back already; nothing is stopped twice.
-    let stops = convoy_testkit::moto().calls("ecs.StopServiceDeployment");
     let again = rolled_back(
         &aws,
         item(&w, Some(BLUE_GREEN), None),
@@ -251,10 +250,24 @@ async fn a_rollback_stops_a_deployment_still_baking_and_awaits_its_rollback() {
         RestoreOutcome::AlreadyCurrent,
         "{again:?}"
     );
-    assert_eq!(
-        convoy_testkit::moto().calls("ecs.StopServiceDeployment"),
-        stops
+    assert!(
+        again.items.is_empty(),
+        "nothing to await: {:?}",
+        again.items
     );
+    assert_eq!(service_deployment(&arn)["status"], "ROLLBACK_SUCCESSFUL");
+}
+
+/// The simulator's record of a service deployment.
+fn service_deployment(arn: &str) -> serde_json::Value {
+    convoy_testkit::moto()
+        .get("/_stats/service-deployments")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["serviceDeploymentArn"] == json!(arn))
+        .cloned()
+        .unwrap_or_else(|| panic!("no service deployment {arn}"))
 }
 
 /// The release's record of the deployment `arn` (what a retried rollback reads again).
@@ -338,4 +351,69 @@ async fn a_strategy_set_by_the_release_keeps_the_rest_of_the_configuration_and_i
     assert!(config
         .deployment_circuit_breaker()
         .is_some_and(|b| b.enable()));
+}
+
+#[tokio::test]
+async fn a_retried_update_adopts_the_deployment_the_first_attempt_started() {
+    let aws = aws().await;
+    let w = world(&aws, Some(EcsStrategy::BlueGreen)).await;
+    let planned = item(&w, Some(BLUE_GREEN), None);
+    // The first attempt's UpdateService went through, but its record was never written (a crash):
+    // the retry sends the same task definition, which starts nothing new, and judges the same one.
+    let first = deploy(&aws, &planned).await;
+    let again = deploy(&aws, &planned).await;
+    assert_eq!(again.service_deployment_arn, first.service_deployment_arn);
+    let started: Vec<serde_json::Value> = convoy_testkit::moto()
+        .get("/_stats/service-deployments")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["cluster"] == json!(w.cluster))
+        .cloned()
+        .collect();
+    assert_eq!(
+        started.len(),
+        2,
+        "the service's first and ours: {started:#?}"
+    );
+    let status = judged(&aws, again, 30).await;
+    assert_eq!(status.outcome, Outcome::Succeeded, "{:?}", status.reason);
+}
+
+#[tokio::test]
+async fn a_hotfix_during_the_bake_fails_our_deployment_and_the_rollback_leaves_the_hotfix_alone() {
+    let aws = aws().await;
+    let w = world(&aws, Some(EcsStrategy::BlueGreen)).await;
+    arm(&w, json!({"mode": "stuck", "stage": "BAKE_TIME"}));
+    let planned = item(&w, Some(BLUE_GREEN), None);
+    let d = deploy(&aws, &planned).await;
+    let baking = judged(&aws, d.clone(), 5).await;
+    assert_eq!(baking.stage.as_deref(), Some("BAKE_TIME"));
+
+    // Someone deploys a hotfix by hand: a revision no release registered.
+    let hotfix = revision(&aws, &format!("{}-web", w.cluster), "web:hotfix").await;
+    aws.ecs
+        .update_service()
+        .cluster(&w.cluster)
+        .service("web")
+        .task_definition(&hotfix)
+        .send()
+        .await
+        .unwrap();
+    let ours = judged(&aws, d.clone(), 5).await;
+    assert_eq!(ours.outcome, Outcome::Failed, "{:?}", ours.reason);
+    assert!(ours.reason.unwrap().contains("STOPPED"));
+
+    let arn = d.service_deployment_arn.clone().unwrap();
+    let out = rolled_back(&aws, planned, d).await;
+    let restore = &out.restores[0];
+    assert_eq!(restore.outcome, RestoreOutcome::LeftAlone, "{restore:?}");
+    assert!(
+        out.items.is_empty(),
+        "nothing of ours to await: {:?}",
+        out.items
+    );
+    // Ours was not stopped with a rollback (that would take the hotfix's traffic away).
+    assert_eq!(service_deployment(&arn)["status"], "STOPPED");
+    assert_eq!(running(&aws, &w.cluster, "web").await, hotfix);
 }
