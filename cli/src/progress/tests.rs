@@ -855,3 +855,36 @@ fn unreadable_history_events_are_named_not_dropped() {
     assert!(tracker.take_warnings().is_empty());
     assert_eq!(tracker.row("c/web").unwrap().stage, Stage::Planned);
 }
+
+#[test]
+fn a_blue_green_item_in_progress_shows_its_lifecycle_stage() {
+    let mut tracker = planned(plan());
+    let baking: StabilityOutput = parsed(json!({"items": [
+        {"id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
+         "newTaskDefinition": "web:2", "deploymentId": "ecs-svc/1", "deadline": 10,
+         "strategy": "BLUE_GREEN", "serviceDeploymentArn": "arn:aws:ecs:us-east-1:1:service-deployment/c/web/7",
+         "outcome": "InProgress", "reason": "BLUE_GREEN deployment 7 IN_PROGRESS at BAKE_TIME",
+         "stage": "BAKE_TIME"}
+    ], "pending": 1, "failed": 0}));
+    tracker.apply(
+        &[task(8, "AwaitRelease", counts_state("stability", 1, 0))],
+        &Fetched {
+            stability: Some(baking),
+            ..Fetched::default()
+        },
+    );
+    let web = tracker.row("c/web").unwrap();
+    assert_eq!(web.stage, Stage::Updating);
+    assert_eq!(web.reason.as_deref(), Some("BLUE_GREEN at BAKE_TIME"));
+
+    // A rolling item in progress says nothing more than "updating".
+    let mut tracker = planned(plan());
+    tracker.apply(
+        &[task(8, "AwaitRelease", counts_state("stability", 1, 0))],
+        &Fetched {
+            stability: Some(stability("InProgress")),
+            ..Fetched::default()
+        },
+    );
+    assert_eq!(tracker.row("c/web").unwrap().reason, None);
+}
