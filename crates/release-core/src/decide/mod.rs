@@ -3,6 +3,7 @@
 
 pub mod batches;
 pub mod cleanup;
+pub mod codedeploy;
 pub mod ledger;
 pub mod lock;
 pub mod manifest;
