@@ -100,9 +100,9 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// ECS deployment ids are random: `ecs-svc/[id]` keeps snapshots stable.
 fn redacted(text: &str) -> String {
-    // Rolling deployments (`ecs-svc/…`) and blue/green service deployments (`BLUE_GREEN deployment …`)
-    // get random ids.
-    ["ecs-svc/", "BLUE_GREEN deployment "]
+    // Rolling deployments (`ecs-svc/…`) and service deployments (`BLUE_GREEN deployment …`,
+    // `service deployment …`) get random ids.
+    ["ecs-svc/", "BLUE_GREEN deployment ", "service deployment "]
         .into_iter()
         .fold(text.to_owned(), |text, marker| {
             let mut out = String::new();

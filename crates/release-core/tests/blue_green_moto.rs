@@ -417,3 +417,30 @@ async fn a_hotfix_during_the_bake_fails_our_deployment_and_the_rollback_leaves_t
     assert_eq!(service_deployment(&arn)["status"], "STOPPED");
     assert_eq!(running(&aws, &w.cluster, "web").await, hotfix);
 }
+
+#[tokio::test]
+async fn a_failed_rolling_update_is_still_judged_by_its_counts_and_named_by_its_service_deployment()
+{
+    let aws = aws().await;
+    let w = world(&aws, None).await;
+    arm(&w, json!({"mode": "fail"}));
+    let d = deploy(&aws, &item(&w, None, None)).await;
+    assert_eq!(d.strategy, Strategy::Rolling);
+    let arn = d
+        .service_deployment_arn
+        .clone()
+        .expect("recorded for rolling updates too");
+    let status = judged(&aws, d, 30).await;
+    assert_eq!(status.outcome, Outcome::Failed, "{:?}", status.reason);
+    let reason = status.reason.unwrap();
+    // The DescribeServices verdict first, then what only the service deployment says.
+    assert!(reason.starts_with("deployment ecs-svc/"), "{reason}");
+    let short = arn.rsplit('/').next().unwrap();
+    assert!(
+        reason.contains(&format!(
+            "; service deployment {short} STOPPED: circuit breaker TRIGGERED"
+        )),
+        "{reason}"
+    );
+    assert_eq!(status.stage, None);
+}

@@ -9,7 +9,7 @@ use aws_sdk_ecs::types::{
 };
 use release_core::contract::{Awaited, Outcome, ServiceDeployment, Strategy};
 use release_core::decide::verdict::{
-    failed_task_threshold, judge, judge_service_deployment, stopped_reasons,
+    failed_task_threshold, judge, judge_service_deployment, rolling_failure_detail, stopped_reasons,
 };
 use release_core::steps::check_stability::budget_from;
 
@@ -534,4 +534,36 @@ fn a_blue_green_failure_names_its_reason_rollback_breaker_and_alarms() {
     let missing = judge_service_deployment(&blue_green(Awaited::Finished), None, NOW);
     assert_eq!(missing.outcome, Outcome::Failed);
     assert!(missing.reason.contains("is missing"), "{}", missing.reason);
+}
+
+#[test]
+fn a_rolling_failure_gains_what_its_service_deployment_adds_and_nothing_it_repeats() {
+    let reason =
+        "deployment ecs-svc/1111 failed (3 failed tasks): ECS deployment circuit breaker: \
+                  tasks failed to start.";
+    let repeats = EcsServiceDeployment::builder()
+        .service_deployment_arn(SD)
+        .status(Status::Stopped)
+        .status_reason("ECS deployment circuit breaker: tasks failed to start.")
+        .build();
+    assert_eq!(rolling_failure_detail(reason, &repeats), None);
+    let adds = EcsServiceDeployment::builder()
+        .service_deployment_arn(SD)
+        .status(Status::RollbackSuccessful)
+        .status_reason("ECS deployment circuit breaker: tasks failed to start.")
+        .rollback(Rollback::builder().reason("alarm web-5xx in ALARM").build())
+        .alarms(
+            ServiceDeploymentAlarms::builder()
+                .status(Monitor::Triggered)
+                .triggered_alarm_names("web-5xx")
+                .build(),
+        )
+        .build();
+    assert_eq!(
+        rolling_failure_detail(reason, &adds).as_deref(),
+        Some(
+            "service deployment bg7 ROLLBACK_SUCCESSFUL: rollback: alarm web-5xx in ALARM; alarms \
+             triggered: web-5xx"
+        )
+    );
 }

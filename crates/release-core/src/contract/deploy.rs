@@ -58,7 +58,8 @@ pub struct ServiceDeployment {
     #[serde(default, skip_serializing_if = "Strategy::is_rolling")]
     pub strategy: Strategy,
     /// The ECS service deployment (`currentServiceDeployment` after UpdateService): what a
-    /// blue/green verdict reads, and what a rollback in flight stops.
+    /// blue/green verdict reads and a rollback in flight stops; a rolling failure's reason is
+    /// completed from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_deployment_arn: Option<String>,
     /// What the deployment must end as to count as done.

@@ -183,13 +183,23 @@ fn service_deployment_text(
     if let Some(reason) = found.status_reason().filter(|r| !r.is_empty()) {
         text.push_str(&format!(": {reason}"));
     }
+    for part in monitors(found) {
+        text.push_str(&format!("; {part}"));
+    }
+    text
+}
+
+/// What a service deployment says about why it failed beyond its status: its rollback's reason, a
+/// triggered circuit breaker, triggered alarms.
+fn monitors(found: &EcsServiceDeployment) -> Vec<String> {
+    let mut parts = Vec::new();
     if let Some(reason) = found.rollback().and_then(|r| r.reason()) {
-        text.push_str(&format!("; rollback: {reason}"));
+        parts.push(format!("rollback: {reason}"));
     }
     if let Some(breaker) = found.deployment_circuit_breaker() {
         if breaker.status() == Some(&ServiceDeploymentRollbackMonitorsStatus::Triggered) {
-            text.push_str(&format!(
-                "; circuit breaker TRIGGERED ({} failed tasks)",
+            parts.push(format!(
+                "circuit breaker TRIGGERED ({} failed tasks)",
                 breaker.failure_count()
             ));
         }
@@ -197,10 +207,38 @@ fn service_deployment_text(
     if let Some(alarms) = found.alarms() {
         let triggered = alarms.triggered_alarm_names();
         if !triggered.is_empty() {
-            text.push_str(&format!("; alarms triggered: {}", triggered.join(", ")));
+            parts.push(format!("alarms triggered: {}", triggered.join(", ")));
         }
     }
-    text
+    parts
+}
+
+/// What a rolling update's service deployment adds to its failure `reason` (read from
+/// DescribeServices): the deployment by name and status, and only what the reason does not say
+/// already (a rollback's reason, the alarms that triggered it). `None` when it adds nothing.
+pub fn rolling_failure_detail(reason: &str, found: &EcsServiceDeployment) -> Option<String> {
+    let arn = found.service_deployment_arn().unwrap_or("?");
+    let short = arn.rsplit('/').next().unwrap_or(arn);
+    let status = found
+        .status()
+        .map_or("UNKNOWN", ServiceDeploymentStatus::as_str);
+    let mut new: Vec<String> = monitors(found)
+        .into_iter()
+        .filter(|part| !reason.contains(part.split_once(": ").map_or(part.as_str(), |p| p.1)))
+        .collect();
+    if let Some(said) = found
+        .status_reason()
+        .filter(|r| !r.is_empty() && !reason.contains(*r))
+    {
+        new.insert(0, said.to_owned());
+    }
+    if new.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "service deployment {short} {status}: {}",
+        new.join("; ")
+    ))
 }
 
 fn judge_our_primary(

@@ -14,7 +14,7 @@ use crate::contract::{
 };
 use crate::decide::batches::interruption;
 use crate::decide::verdict::{
-    judge, judge_service_deployment, stopped_reasons, summarize, Verdict,
+    judge, judge_service_deployment, rolling_failure_detail, stopped_reasons, summarize, Verdict,
 };
 use crate::records::{
     batch_items_name, batch_summary_name, result_name, stability_name, wave_batches_name,
@@ -52,9 +52,10 @@ pub async fn check(
     let started = Instant::now();
     loop {
         let newly_failed = poll_once(ecs, &mut items, unix_now()).await?;
-        for index in newly_failed {
+        for &index in &newly_failed {
             attach_stopped_reasons(ecs, &mut items[index]).await;
         }
+        attach_rolling_service_deployments(ecs, &mut items, &newly_failed).await;
         let out = summarize(items);
         let out_of_time = started.elapsed() + interval >= budget;
         if out.pending == 0 || out.failed > 0 || out_of_time {
@@ -199,6 +200,7 @@ async fn poll_service_deployments(
         .iter()
         .enumerate()
         .filter(|(_, item)| !item.outcome.is_terminal())
+        .filter(|(_, item)| item.deployment.strategy.is_blue_green())
         .filter_map(|(i, item)| Some((i, item.deployment.service_deployment_arn.clone()?)))
         .collect();
     if polled.is_empty() {
@@ -250,7 +252,9 @@ async fn poll_services(
 ) -> Result<Vec<usize>, Error> {
     let mut by_cluster: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, item) in items.iter().enumerate() {
-        if !item.outcome.is_terminal() && item.deployment.service_deployment_arn.is_none() {
+        let blue_green = item.deployment.strategy.is_blue_green()
+            && item.deployment.service_deployment_arn.is_some();
+        if !item.outcome.is_terminal() && !blue_green {
             by_cluster
                 .entry(item.deployment.cluster.clone())
                 .or_default()
@@ -286,6 +290,42 @@ async fn poll_services(
         }
     }
     Ok(newly_failed)
+}
+
+/// Rolling items that failed, with their service deployment recorded: what it says beyond the
+/// DescribeServices verdict (its rollback's reason, triggered alarms) is added to the reason. Best
+/// effort, one call for all of them: the verdict stands without it.
+async fn attach_rolling_service_deployments(
+    ecs: &impl EcsApi,
+    items: &mut [DeploymentStatus],
+    failed: &[usize],
+) {
+    let rolling: Vec<(usize, String)> = failed
+        .iter()
+        .filter(|&&i| !items[i].deployment.strategy.is_blue_green())
+        .filter_map(|&i| Some((i, items[i].deployment.service_deployment_arn.clone()?)))
+        .collect();
+    if rolling.is_empty() {
+        return;
+    }
+    let arns: Vec<String> = rolling.iter().map(|(_, arn)| arn.clone()).collect();
+    let found = match ecs.describe_service_deployments(&arns).await {
+        Ok(found) => found.items,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not describe the failed rollouts' service deployments");
+            return;
+        }
+    };
+    for (index, arn) in rolling {
+        let item = &mut items[index];
+        let described = found
+            .iter()
+            .find(|d| d.service_deployment_arn() == Some(arn.as_str()));
+        let reason = item.reason.clone().unwrap_or_default();
+        if let Some(detail) = described.and_then(|d| rolling_failure_detail(&reason, d)) {
+            item.reason = Some(format!("{reason}; {detail}"));
+        }
+    }
 }
 
 /// Best effort: the verdict stands without them, so a failure here is logged, not returned.

@@ -91,8 +91,12 @@ pub async fn rollback(
         .results
         .iter()
         .filter_map(|r| {
-            let arn = r.deployment.as_ref()?.service_deployment_arn.as_deref()?;
-            Some((r.id.as_str(), arn))
+            let deployment = r.deployment.as_ref()?;
+            // A rolling update is restored by its task definition, as it always was.
+            if !deployment.strategy.is_blue_green() {
+                return None;
+            }
+            Some((r.id.as_str(), deployment.service_deployment_arn.as_deref()?))
         })
         .collect();
     for (cluster, items) in services_by_cluster {

@@ -83,11 +83,8 @@ pub async fn update_service<E: EcsApi>(
         deployment_id: deployment_id.to_owned(),
         deadline: now.saturating_add(i64::from(allowed)),
         strategy: strategy.strategy,
-        service_deployment_arn: strategy
-            .strategy
-            .is_blue_green()
-            .then_some(service_deployment_arn)
-            .flatten(),
+        // Rolling updates too: their failure's reason is completed from it.
+        service_deployment_arn,
         awaits: Awaited::Finished,
     })
 }
