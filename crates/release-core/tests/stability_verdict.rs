@@ -531,9 +531,13 @@ fn a_blue_green_failure_names_its_reason_rollback_breaker_and_alarms() {
          failed; rollback: hook smoke-test returned FAILED; circuit breaker TRIGGERED (3 failed \
          tasks); alarms triggered: web-5xx"
     );
+    // Not found: perhaps not readable yet; asked again until the deadline.
     let missing = judge_service_deployment(&blue_green(Awaited::Finished), None, NOW);
-    assert_eq!(missing.outcome, Outcome::Failed);
-    assert!(missing.reason.contains("is missing"), "{}", missing.reason);
+    assert_eq!(missing.outcome, Outcome::InProgress);
+    assert!(missing.reason.contains("not found"), "{}", missing.reason);
+    let late = judge_service_deployment(&blue_green(Awaited::Finished), None, NOW + 601);
+    assert_eq!(late.outcome, Outcome::TimedOut);
+    assert!(late.reason.contains("not found"), "{}", late.reason);
 }
 
 #[test]

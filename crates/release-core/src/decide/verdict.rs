@@ -129,9 +129,11 @@ pub fn judge(deployment: &ServiceDeployment, service: Option<&Service>, now: i64
 }
 
 /// The verdict for a blue/green `deployment` (BLUE_GREEN, LINEAR, CANARY) from its service
-/// deployment as DescribeServiceDeployments reports it now (`None`: ECS does not know it). Both
-/// revisions run until the bake ends, so only the service deployment's status tells: SUCCESSFUL
-/// is done, a stop or any rollback is a failure (or, for a rollback convoy awaits, the success).
+/// deployment as DescribeServiceDeployments reports it now (`None`: ECS does not know it, which
+/// right after UpdateService may only mean its reads have not caught up: asked again next round
+/// until the deadline). Both revisions run until the bake ends, so only the service deployment's
+/// status tells: SUCCESSFUL is done, a stop or any rollback is a failure (or, for a rollback
+/// convoy awaits, the success).
 pub fn judge_service_deployment(
     deployment: &ServiceDeployment,
     found: Option<&EcsServiceDeployment>,
@@ -139,10 +141,11 @@ pub fn judge_service_deployment(
 ) -> Verdict {
     let arn = deployment.service_deployment_arn.as_deref().unwrap_or("?");
     let Some(found) = found else {
-        return Verdict::new(
-            Outcome::Failed,
-            format!("service deployment {arn} of {} is missing", deployment.id),
+        let missing = format!(
+            "service deployment {arn} of {} not found (ECS reads are eventually consistent)",
+            deployment.id
         );
+        return in_progress_or_timed_out(deployment, now, missing);
     };
     let status = found
         .status()
