@@ -444,3 +444,28 @@ async fn a_failed_rolling_update_is_still_judged_by_its_counts_and_named_by_its_
     );
     assert_eq!(status.stage, None);
 }
+
+#[tokio::test]
+async fn a_stopped_deployment_gets_back_the_desired_count_the_release_changed() {
+    let aws = aws().await;
+    let w = world(&aws, Some(EcsStrategy::BlueGreen)).await;
+    arm(&w, json!({"mode": "stuck", "stage": "BAKE_TIME"}));
+    let planned = ServiceItem {
+        previous_desired_count: Some(2),
+        desired_count: Some(3),
+        ..item(&w, Some(BLUE_GREEN), None)
+    };
+    let d = deploy(&aws, &planned).await;
+    assert_eq!(described(&aws, &w.cluster, "web").await.desired_count, 3);
+    let baking = judged(&aws, d.clone(), 5).await;
+    assert_eq!(baking.outcome, Outcome::InProgress, "{:?}", baking.reason);
+
+    let out = rolled_back(&aws, planned, d).await;
+    let restore = &out.restores[0];
+    assert_eq!(restore.outcome, RestoreOutcome::Restored, "{restore:?}");
+    assert_eq!(restore.desired_count, Some(2), "{restore:?}");
+    assert_eq!(described(&aws, &w.cluster, "web").await.desired_count, 2);
+    let back = judged(&aws, out.items[0].deployment.clone(), 30).await;
+    assert_eq!(back.outcome, Outcome::Succeeded, "{:?}", back.reason);
+    assert_eq!(running(&aws, &w.cluster, "web").await, w.old);
+}

@@ -21,8 +21,8 @@ use crate::contract::{
 };
 use crate::decide::rollback::{
     await_record, failed_restore, forced_reason, left_alone_reason, restore, retry_error,
-    rolled_back_record, runs_by_record, runs_by_tags, select, service_restore, strategy_to_restore,
-    target_item_id, Candidate, Overwrite, Runs,
+    rolled_back_record, runs_by_record, runs_by_tags, select, service_restore, target_item_id,
+    Candidate, Overwrite, Runs, ServiceRestore,
 };
 use crate::decide::rules::retarget;
 use crate::decide::strategy::{blue_green_restore, BlueGreenRestore};
@@ -278,10 +278,10 @@ impl BlueGreen {
 }
 
 /// Stops a blue/green deployment still in flight (traffic goes back to the revision it started
-/// from), or hands one ECS is already rolling back to the await loop; a strategy the release set
-/// is put back with a configuration-only UpdateService (a rollback returns to the blue revision,
-/// not to the service's old configuration). `false`: neither applies, or the stop failed; the item
-/// is then restored by its task definition.
+/// from), or hands one ECS is already rolling back to the await loop; the settings the release
+/// changed (strategy, desiredCount, percentages) are put back with a configuration-only
+/// UpdateService (a rollback returns to the blue revision, not to the service's old settings).
+/// `false`: neither applies, or the stop failed; the item is then restored by its task definition.
 #[allow(clippy::too_many_arguments)] // the restore loop's state, passed through
 async fn restore_blue_green(
     ecs: &impl EcsApi,
@@ -316,12 +316,19 @@ async fn restore_blue_green(
         None => what.to_owned(),
     };
     let previous = &item.previous_task_definition;
-    if let Some(strategy) = strategy_to_restore(item, current) {
+    let settings = ServiceRestore {
+        task_definition: None,
+        ..service_restore(item, current)
+    };
+    if !settings.is_empty() {
         let update = ServiceUpdate {
             cluster: item.cluster.clone(),
             service: item.service.clone(),
-            strategy: Some(strategy),
-            ..ServiceUpdate::default()
+            task_definition: None,
+            desired_count: settings.desired_count,
+            minimum_healthy_percent: settings.minimum_healthy_percent,
+            maximum_percent: settings.maximum_percent,
+            strategy: settings.strategy,
         };
         if let Err(e) = ecs.update_service(&update).await {
             restores.push(failed_restore(
@@ -329,21 +336,27 @@ async fn restore_blue_green(
                 previous,
                 e.name(),
                 format!(
-                    "{reason}, but the strategy {strategy} this release replaced could not be \
-                     put back: {}",
+                    "{reason}, but the settings this release changed could not be put back: {}",
                     with_causes(&e)
                 ),
             ));
             return true;
         }
-        reason.push_str(&format!("; strategy {strategy} put back"));
+        if let Some(strategy) = settings.strategy {
+            reason.push_str(&format!("; strategy {strategy} put back"));
+        }
     }
-    restores.push(restore(
-        item.id.clone(),
-        RestoreOutcome::Restored,
-        previous,
-        Some(reason),
-    ));
+    restores.push(Restore {
+        desired_count: settings.desired_count,
+        minimum_healthy_percent: settings.minimum_healthy_percent,
+        maximum_percent: settings.maximum_percent,
+        ..restore(
+            item.id.clone(),
+            RestoreOutcome::Restored,
+            previous,
+            Some(reason),
+        )
+    });
     true
 }
 
