@@ -14,7 +14,9 @@ use aws_sdk_codedeploy::types::{
 use aws_sdk_ecs::types::{CapacityProviderStrategyItem, NetworkConfiguration, Service};
 use serde_json::{json, Map, Value};
 
-use crate::contract::{Awaited, Outcome};
+use crate::contract::{Awaited, Outcome, Percent};
+use crate::decide::strategy::linear_steps;
+use crate::decide::verdict::in_progress_or_timed_out;
 
 /// The AppSpec lifecycle events of an ECS deployment that run a Lambda hook, in the order
 /// CodeDeploy runs them (the others, Install, AllowTestTraffic and AllowTraffic, are its own).
@@ -316,7 +318,10 @@ pub fn judge(
     // The target of another deployment says nothing about this one.
     let target = target.filter(|t| t.deployment_id().is_none_or(|d| d == id));
     let status = info.status().cloned().unwrap_or(S::Created);
-    let moving = |progress: String| in_progress_or_timed_out(deadline, now, progress);
+    let moving = |progress: String| {
+        let verdict = in_progress_or_timed_out(deadline, now, progress);
+        (verdict.outcome, verdict.reason)
+    };
     match (&status, awaits) {
         (S::Succeeded, Awaited::Finished) => (
             Outcome::Succeeded,
@@ -368,17 +373,6 @@ pub fn judge(
                 other.as_str()
             ),
         ),
-    }
-}
-
-fn in_progress_or_timed_out(deadline: i64, now: i64, progress: String) -> (Outcome, String) {
-    if now > deadline {
-        (
-            Outcome::TimedOut,
-            format!("deadline passed {} s ago: {progress}", now - deadline),
-        )
-    } else {
-        (Outcome::InProgress, progress)
     }
 }
 
@@ -530,7 +524,7 @@ pub fn wait_seconds(
             .time_based_canary()
             .map_or(0, |c| minutes(c.canary_interval())),
         Some(TrafficRoutingType::TimeBasedLinear) => r.time_based_linear().map_or(0, |l| {
-            linear_steps(l.linear_percentage())
+            linear_steps(Percent(f64::from(l.linear_percentage())))
                 .saturating_sub(1)
                 .saturating_mul(minutes(l.linear_interval()))
         }),
@@ -549,20 +543,6 @@ pub fn wait_seconds(
         .saturating_add(ready)
         .saturating_add(termination)
         .saturating_mul(60)
-}
-
-/// Traffic steps of a linear shift: ⌈100 / percentage⌉, counted (1 for a percentage below 1).
-fn linear_steps(percentage: i32) -> u32 {
-    if percentage <= 0 {
-        return 1;
-    }
-    let (mut steps, mut shifted) = (0, 0);
-    // Counted rather than divided: bounded (at most 100 steps), whatever the percentage.
-    while shifted < 100 {
-        shifted += percentage;
-        steps += 1;
-    }
-    steps
 }
 
 /// The routing of CodeDeploy's predefined ECS deployment configurations, so that they need no
@@ -1404,8 +1384,8 @@ mod tests {
                 "{percent} %"
             );
         }
-        assert_eq!(linear_steps(10), 10);
-        assert_eq!(linear_steps(33), 4);
+        assert_eq!(linear_steps(Percent(10.0)), 10);
+        assert_eq!(linear_steps(Percent(33.0)), 4);
     }
 
     #[test]

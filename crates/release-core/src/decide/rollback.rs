@@ -8,7 +8,7 @@ use crate::contract::{
     RollbackPolicy, RuleItem, RuleTaskTarget, ServiceDeployment, ServiceItem, StabilityOutput,
     Strategy, TaskDefRef,
 };
-use crate::decide::strategy::{described, wait_seconds};
+use crate::decide::strategy::{described, rollout_deadline};
 use crate::decide::taskdef::RELEASE_TAG;
 use crate::decide::verdict::PRIMARY;
 use crate::Error;
@@ -415,7 +415,11 @@ pub fn await_record(
             Strategy::Rolling
         },
         service_deployment_arn,
-        ..back_to_previous(item, from_task_definition, deadline(item, &strategy, now))
+        ..back_to_previous(
+            item,
+            from_task_definition,
+            rollout_deadline(item.timeout_seconds, &strategy, now),
+        )
     };
     DeploymentStatus {
         reason: Some("rollback to the previous task definition".into()),
@@ -436,7 +440,11 @@ pub fn rolled_back_record(
         strategy: strategy.strategy,
         service_deployment_arn: Some(arn.to_owned()),
         awaits: Awaited::RolledBack,
-        ..back_to_previous(item, from_task_definition, deadline(item, &strategy, now))
+        ..back_to_previous(
+            item,
+            from_task_definition,
+            rollout_deadline(item.timeout_seconds, &strategy, now),
+        )
     };
     DeploymentStatus {
         reason: Some("rolling back to the previous task definition".into()),
@@ -463,9 +471,4 @@ fn back_to_previous(
         service_deployment_arn: None,
         awaits: Awaited::Finished,
     }
-}
-
-fn deadline(item: &ServiceItem, strategy: &DeploymentStrategy, now: i64) -> i64 {
-    let allowed = item.timeout_seconds.saturating_add(wait_seconds(strategy));
-    now.saturating_add(i64::from(allowed))
 }

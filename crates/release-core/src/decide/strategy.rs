@@ -94,8 +94,9 @@ pub fn wait_seconds(strategy: &DeploymentStrategy) -> u32 {
     }
 }
 
-/// Traffic steps of a linear shift: ⌈100 / stepPercent⌉ (at most 34: ECS's smallest step is 3 %).
-fn linear_steps(step: Percent) -> u32 {
+/// Traffic steps of a linear shift: ⌈100 / step⌉ (1 for a step that is not above 0, at most
+/// 100), for ECS's `stepPercent` and CodeDeploy's `linearPercentage` alike.
+pub fn linear_steps(step: Percent) -> u32 {
     if !step.0.is_finite() || step.0 <= 0.0 {
         return 1;
     }
@@ -107,6 +108,13 @@ fn linear_steps(step: Percent) -> u32 {
         steps += 1;
     }
     steps
+}
+
+/// When a rollout started `now` counts as timed out: `timeout_seconds` plus the strategy's
+/// waiting ([`wait_seconds`]), in Unix seconds.
+pub fn rollout_deadline(timeout_seconds: u32, strategy: &DeploymentStrategy, now: i64) -> i64 {
+    let allowed = timeout_seconds.saturating_add(wait_seconds(strategy));
+    now.saturating_add(i64::from(allowed))
 }
 
 /// Whether a rollout deadline of `timeout_seconds` plus the strategy's waiting fits the longest

@@ -81,7 +81,7 @@ pub fn judge(deployment: &ServiceDeployment, service: Option<&Service>, now: i64
 
     let Some(primary) = primary else {
         return in_progress_or_timed_out(
-            deployment,
+            deployment.deadline,
             now,
             format!("service {name} has no PRIMARY deployment"),
         );
@@ -145,7 +145,7 @@ pub fn judge_service_deployment(
             "service deployment {arn} of {} not found (ECS reads are eventually consistent)",
             deployment.id
         );
-        return in_progress_or_timed_out(deployment, now, missing);
+        return in_progress_or_timed_out(deployment.deadline, now, missing);
     };
     let status = found
         .status()
@@ -153,7 +153,7 @@ pub fn judge_service_deployment(
         .unwrap_or(ServiceDeploymentStatus::Pending);
     let progress = service_deployment_text(deployment.strategy, found, &status);
     match outcome_of(&status, deployment.awaits) {
-        None => in_progress_or_timed_out(deployment, now, progress),
+        None => in_progress_or_timed_out(deployment.deadline, now, progress),
         Some(outcome) => Verdict::new(outcome, progress),
     }
 }
@@ -282,17 +282,15 @@ fn judge_our_primary(
             ),
         );
     }
-    in_progress_or_timed_out(deployment, now, counts)
+    in_progress_or_timed_out(deployment.deadline, now, counts)
 }
 
-fn in_progress_or_timed_out(deployment: &ServiceDeployment, now: i64, progress: String) -> Verdict {
-    if now > deployment.deadline {
+/// In progress, or timed out once `now` is past `deadline` (Unix seconds), saying by how much.
+pub fn in_progress_or_timed_out(deadline: i64, now: i64, progress: String) -> Verdict {
+    if now > deadline {
         Verdict::new(
             Outcome::TimedOut,
-            format!(
-                "deadline passed {} s ago: {progress}",
-                now - deployment.deadline
-            ),
+            format!("deadline passed {} s ago: {progress}", now - deadline),
         )
     } else {
         Verdict::new(Outcome::InProgress, progress)

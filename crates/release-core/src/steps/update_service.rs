@@ -5,7 +5,7 @@ use tracing::info;
 
 use crate::aws::{EcsApi, ServiceUpdate};
 use crate::contract::{Awaited, ServiceDeployment, TaskDefRef, UpdateServiceInput};
-use crate::decide::strategy::wait_seconds;
+use crate::decide::strategy::rollout_deadline;
 use crate::decide::verdict::PRIMARY;
 use crate::{Error, Problem};
 
@@ -73,7 +73,6 @@ pub async fn update_service<E: EcsApi>(
         task_definition = new_task_definition,
         "service updated"
     );
-    let allowed = item.timeout_seconds.saturating_add(wait_seconds(&strategy));
     Ok(ServiceDeployment {
         id: item.id.clone(),
         cluster: item.cluster.clone(),
@@ -81,7 +80,7 @@ pub async fn update_service<E: EcsApi>(
         previous_task_definition: item.previous_task_definition.clone(),
         new_task_definition: new_task_definition.to_owned(),
         deployment_id: deployment_id.to_owned(),
-        deadline: now.saturating_add(i64::from(allowed)),
+        deadline: rollout_deadline(item.timeout_seconds, &strategy, now),
         strategy: strategy.strategy,
         // Rolling updates too: their failure's reason is completed from it.
         service_deployment_arn,
