@@ -37,6 +37,7 @@ pub struct MachineArgs {
 pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub codedeploy: aws_sdk_codedeploy::Client,
     pub sfn: aws_sdk_sfn::Client,
     /// The release records executions keep in S3 (path-style with an endpoint override, as locally).
     pub records: RecordStore<aws_sdk_s3::Client>,
@@ -57,6 +58,7 @@ impl Aws {
         let Clients {
             ecs,
             events,
+            codedeploy,
             records,
             sfn,
             ..
@@ -64,6 +66,7 @@ impl Aws {
         Ok(Aws {
             ecs,
             events,
+            codedeploy,
             sfn,
             records,
         })

@@ -88,7 +88,14 @@ pub async fn await_rollouts(
     poll_interval_seconds: u32,
 ) -> Result<Vec<DeploymentStatus>, CliError> {
     loop {
-        let round = check(&aws.ecs, items, poll_interval_seconds, ROUND).await?;
+        let round = check(
+            &aws.ecs,
+            &aws.codedeploy,
+            items,
+            poll_interval_seconds,
+            ROUND,
+        )
+        .await?;
         // Unlike a release, one failed restore does not stop the others from being awaited.
         if round.items.iter().all(|i| i.outcome.is_terminal()) {
             return Ok(round.items);

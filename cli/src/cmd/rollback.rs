@@ -88,8 +88,15 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
         }
     };
     let (input, left_alone) = restore_input(&recorded, &held, args.timeout);
-    let mut output =
-        release_core::steps::rollback::rollback(&aws.ecs, &aws.events, &input, overwrite).await;
+    let mut output = release_core::steps::rollback::rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &input,
+        records.execution(),
+        overwrite,
+    )
+    .await;
     output.restores.extend(left_alone);
     let mut rollouts = output.items;
     if !args.no_wait && output.pending > 0 {

@@ -7,9 +7,11 @@ mod remembered;
 pub mod render;
 
 use aws_sdk_ecs::types::Service;
-use release_core::aws::{EcsApi, EventsApi};
-use release_core::contract::{ImageMap, Plan, ReleaseInput, RuleItem, ServiceItem};
-use release_core::decide::preflight::Reach;
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi};
+use release_core::contract::{
+    CodeDeployTarget, ImageMap, Plan, ReleaseInput, RuleItem, ServiceItem,
+};
+use release_core::decide::preflight::{is_code_deploy, Reach};
 use release_core::decide::taskdef::{current_images, rewrite};
 use release_core::steps::plan_release::plan;
 use release_core::Error;
@@ -34,8 +36,12 @@ pub struct PlanView {
 #[serde(rename_all = "camelCase")]
 pub struct ServiceChange {
     pub id: String,
-    /// How ECS will roll it out: `ROLLING`, `BLUE_GREEN (bake 5 min)`, ….
+    /// How it will be rolled out: `ROLLING`, `BLUE_GREEN (bake 5 min)`, … by ECS, or
+    /// `CODE_DEPLOY app/group, config` by CodeDeploy (a CODE_DEPLOY service).
     pub strategy: String,
+    /// A changed CODE_DEPLOY service's deployment group, as pre-flight resolved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_deploy: Option<CodeDeployTarget>,
     #[serde(flatten)]
     pub change: DefinitionChange,
 }
@@ -91,11 +97,12 @@ pub struct FieldChange {
 pub async fn plan_view(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
+    codedeploy: &impl CodeDeployApi,
     release: ReleaseInput,
     reach: &Reach,
 ) -> Result<PlanView, Error> {
     let ecs = Remembered::new(ecs);
-    let plan = plan(&ecs, events, release, reach).await?;
+    let plan = plan(&ecs, events, codedeploy, release, reach).await?;
     let mut service_changes = Vec::with_capacity(plan.services.len());
     for item in &plan.services {
         let service = ecs.service(&item.id);
@@ -209,6 +216,10 @@ fn service_fields(item: &ServiceItem, service: Option<&Service>) -> Vec<FieldCha
             })
         })
         .collect();
+    // CodeDeploy deploys a CODE_DEPLOY service: ECS's strategy is not its to change.
+    if item.code_deploy.is_some() || service.is_some_and(is_code_deploy) {
+        return changes;
+    }
     let had = item.previous_deployment_strategy.unwrap_or_default();
     if let Some(set) = item.deployment_strategy.filter(|set| *set != had) {
         changes.push(FieldChange {
@@ -237,9 +248,32 @@ async fn service_change(
     change.fields.extend(service_fields(item, service));
     Ok(ServiceChange {
         id: item.id.clone(),
-        strategy: item.strategy().to_string(),
+        strategy: strategy(item, service),
+        code_deploy: item.code_deploy.clone(),
         change,
     })
+}
+
+/// How the item will be rolled out: ECS's strategy (`BLUE_GREEN (bake 5 min)`), or for a
+/// CODE_DEPLOY service its deployment group and configuration (`CODE_DEPLOY app/group, config`,
+/// `, waits for blue termination` when it does). Pre-flight resolves the group of a changed
+/// service only: an unchanged one is just `CODE_DEPLOY`.
+fn strategy(item: &ServiceItem, service: Option<&Service>) -> String {
+    match &item.code_deploy {
+        Some(target) => {
+            let mut text = format!(
+                "CODE_DEPLOY {}, {}",
+                target.group_label(),
+                target.deployment_config
+            );
+            if target.wait_for_termination {
+                text.push_str(", waits for blue termination");
+            }
+            text
+        }
+        None if service.is_some_and(is_code_deploy) => "CODE_DEPLOY".to_owned(),
+        None => item.strategy().to_string(),
+    }
 }
 
 async fn rule_change(ecs: &impl EcsApi, plan: &Plan, rule: &RuleItem) -> Result<RuleChange, Error> {
@@ -270,6 +304,7 @@ mod tests {
     use aws_sdk_ecs::types::DeploymentControllerType;
     use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
     use release_core::aws::fake::FakeEcs;
+    use release_core::aws::fake_codedeploy::FakeCodeDeploy;
     use release_core::aws::RuleInfo;
     use release_core::decide::manifest;
 
@@ -312,7 +347,13 @@ mod tests {
         let view = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(plan_view(&ecs, &NoRules, release, &Reach::default()))
+            .block_on(plan_view(
+                &ecs,
+                &NoRules,
+                &FakeCodeDeploy::default(),
+                release,
+                &Reach::default(),
+            ))
             .unwrap();
         assert_eq!((view.changed, view.unchanged), (1, 1));
         let web = &view.services[0].change;
@@ -324,5 +365,165 @@ mod tests {
         // Each service and task definition described once, by the pre-flight.
         assert_eq!(ecs.calls("DescribeTaskDefinition"), 2);
         assert_eq!(ecs.calls("DescribeServices"), 1);
+    }
+
+    const CANARY: &str = "CodeDeployDefault.ECSCanary10Percent5Minutes";
+
+    /// prod/shop (CODE_DEPLOY, its default group deploying it with [`CANARY`]) changes image;
+    /// prod/cart (CODE_DEPLOY too) already runs its image; prod/web (ECS) changes its strategy.
+    fn code_deploy_view(shop: &str) -> PlanView {
+        let ecs = FakeEcs::default().cluster("prod", "ACTIVE");
+        let shop_td = ecs.definition("shop", &[("shop", "r/shop:1")], &[]);
+        let cart_td = ecs.definition("cart", &[("cart", "r/cart:1")], &[]);
+        let web_td = ecs.definition("web", &[("web", "r/web:1")], &[]);
+        let ecs = ecs
+            .service(
+                "prod",
+                "shop",
+                &shop_td,
+                "ACTIVE",
+                DeploymentControllerType::CodeDeploy,
+            )
+            .service(
+                "prod",
+                "cart",
+                &cart_td,
+                "ACTIVE",
+                DeploymentControllerType::CodeDeploy,
+            )
+            .service(
+                "prod",
+                "web",
+                &web_td,
+                "ACTIVE",
+                DeploymentControllerType::Ecs,
+            );
+        ecs.load_balancer("prod", "shop", "shop", 8080);
+        ecs.load_balancer("prod", "cart", "cart", 8080);
+        let codedeploy = FakeCodeDeploy::default().group(
+            "AppECS-prod-shop",
+            "DgpECS-prod-shop",
+            "prod",
+            "shop",
+            CANARY,
+        );
+        let release = manifest::validate(
+            "d.yaml",
+            &format!(
+                "services:\n  - {{service: shop, clusterName: prod, serviceName: shop, image: r/shop:2{shop}}}\n  \
+                 - {{service: cart, clusterName: prod, serviceName: cart, image: r/cart:1}}\n  \
+                 - {{service: web, clusterName: prod, serviceName: web, image: r/web:2, strategy: BLUE_GREEN, bakeTimeInMinutes: 5}}\n"
+            ),
+        )
+        .unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(plan_view(
+                &ecs,
+                &NoRules,
+                &codedeploy,
+                release,
+                &Reach::default(),
+            ))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_code_deploy_service_shows_its_deployment_group_and_configuration() {
+        let view = code_deploy_view("");
+        let [shop, cart, web] = &view.services[..] else {
+            panic!("{view:?}")
+        };
+        assert_eq!(
+            shop.strategy,
+            format!("CODE_DEPLOY AppECS-prod-shop/DgpECS-prod-shop, {CANARY}")
+        );
+        assert_eq!(
+            shop.code_deploy
+                .as_ref()
+                .map(|t| t.deployment_config.as_str()),
+            Some(CANARY)
+        );
+        // Unchanged, its group is not resolved: CodeDeploy deploys it all the same.
+        assert_eq!(cart.strategy, "CODE_DEPLOY");
+        assert_eq!(cart.code_deploy, None);
+        assert_eq!(web.strategy, "BLUE_GREEN (bake 5 min)");
+
+        // Never a strategy change for a CODE_DEPLOY service; ECS's services keep theirs.
+        let fields = |s: &ServiceChange| -> Vec<String> {
+            s.change.fields.iter().map(|f| f.field.clone()).collect()
+        };
+        assert!(
+            !fields(shop)
+                .iter()
+                .any(|f| f.starts_with("deploymentConfiguration")),
+            "{shop:?}"
+        );
+        assert!(
+            fields(web).contains(&"deploymentConfiguration.strategy".to_owned()),
+            "{web:?}"
+        );
+
+        let text = render::text(&view, false);
+        assert!(
+            text.contains(&format!(
+                "~ service prod/shop [CODE_DEPLOY AppECS-prod-shop/DgpECS-prod-shop, {CANARY}]  (new revision of shop:"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("= service prod/cart [CODE_DEPLOY]  (unchanged, cart:"),
+            "{text}"
+        );
+        let markdown = render::markdown(&view);
+        assert!(
+            markdown.contains(&format!(
+                "| service `prod/shop`, CODE_DEPLOY `AppECS-prod-shop/DgpECS-prod-shop`, `{CANARY}` |"
+            )),
+            "{markdown}"
+        );
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(
+            json["services"][0]["strategy"],
+            format!("CODE_DEPLOY AppECS-prod-shop/DgpECS-prod-shop, {CANARY}")
+        );
+        assert_eq!(
+            json["services"][0]["codeDeploy"]["deploymentGroup"],
+            "DgpECS-prod-shop"
+        );
+        assert_eq!(
+            json["services"][0]["codeDeploy"]["deploymentConfig"],
+            CANARY
+        );
+        assert!(json["services"][1].get("codeDeploy").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_code_deploy_service_awaiting_blue_termination_says_so() {
+        let view = code_deploy_view(", codeDeploy: {waitForTermination: true}");
+        let shop = &view.services[0];
+        let expected = format!(
+            "CODE_DEPLOY AppECS-prod-shop/DgpECS-prod-shop, {CANARY}, waits for blue termination"
+        );
+        assert_eq!(shop.strategy, expected);
+        let text = render::text(&view, false);
+        assert!(
+            text.contains(&format!("service prod/shop [{expected}]")),
+            "{text}"
+        );
+        let markdown = render::markdown(&view);
+        assert!(
+            markdown.contains(&format!(
+                "CODE_DEPLOY `AppECS-prod-shop/DgpECS-prod-shop`, `{CANARY}`, waits for blue termination |"
+            )),
+            "{markdown}"
+        );
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(
+            json["services"][0]["codeDeploy"]["waitForTermination"],
+            true
+        );
     }
 }

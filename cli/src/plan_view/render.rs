@@ -1,7 +1,7 @@
 //! A plan view for people: text with `~` for what changes and `=` for what stays, or a Markdown
 //! table for a pull-request comment.
 
-use super::{DefinitionChange, PlanView};
+use super::{DefinitionChange, PlanView, ServiceChange};
 use release_core::contract::TaskDefRef;
 
 use crate::output::{paint, plural, Tone};
@@ -130,6 +130,23 @@ fn md_changes(change: &DefinitionChange) -> String {
     parts.join("<br>")
 }
 
+/// How a service is rolled out, for a table cell: ECS's strategy as is, a CODE_DEPLOY service's
+/// deployment group and configuration as code.
+fn md_strategy(service: &ServiceChange) -> String {
+    let Some(target) = &service.code_deploy else {
+        return service.strategy.clone();
+    };
+    let mut text = format!(
+        "CODE_DEPLOY `{}`, `{}`",
+        target.group_label(),
+        target.deployment_config
+    );
+    if target.wait_for_termination {
+        text.push_str(", waits for blue termination");
+    }
+    text
+}
+
 /// A pull-request comment: one table row per service and rule target.
 pub fn markdown(view: &PlanView) -> String {
     let mut out = format!(
@@ -143,7 +160,7 @@ pub fn markdown(view: &PlanView) -> String {
     for s in &view.services {
         md_row(
             &mut out,
-            &format!("service `{}`, {}", s.id, s.strategy),
+            &format!("service `{}`, {}", s.id, md_strategy(s)),
             &s.change,
         );
     }

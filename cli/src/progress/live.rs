@@ -233,7 +233,7 @@ fn update(bar: &ProgressBar, row: &Row, width: usize) {
         message.push_str(&format!(" {}", TaskDefRef::new(td)));
     }
     // One bar is one terminal line: only a failure's reason earns the width, and the short
-    // lifecycle stage of a blue/green rollout.
+    // lifecycle stage of a blue/green or CODE_DEPLOY rollout (not its deployment id).
     let shown = row.stage.is_failure() || row.stage == Stage::Updating;
     if let Some(reason) = row.reason.as_ref().filter(|_| shown) {
         message.push_str(&format!(": {reason}"));
@@ -258,6 +258,7 @@ mod tests {
                 stage: Stage::Planned,
                 task_definition: None,
                 reason: None,
+                deployment_id: None,
             })
             .collect();
         tracker

@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_sfn::types::HistoryEvent;
 use release_core::contract::{
-    BatchItems, BatchSpec, BatchSummary, CaughtError, ItemKind, ItemOutcome, ItemResult, Outcome,
-    Plan, PlanItemKind, Records, ReleaseRecords, ReleaseReport, ReportItem, RestoreOutcome,
-    StabilityPhase,
+    BatchItems, BatchSpec, BatchSummary, CaughtError, DeploymentStatus, ItemKind, ItemOutcome,
+    ItemResult, Outcome, Plan, PlanItemKind, Records, ReleaseRecords, ReleaseReport, ReportItem,
+    RestoreOutcome, StabilityPhase,
 };
 use release_core::decide::batches::interruption;
 use release_core::decide::report::{build, Observed};
@@ -109,6 +109,9 @@ pub struct Row {
     pub task_definition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// CodeDeploy's deployment (`d-…`) of a CODE_DEPLOY service, once a stability round polled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
 }
 
 /// A report item's reason with its stopped tasks' reasons: `reason [tasks: a; b]`.
@@ -510,17 +513,16 @@ impl Tracker {
                 for item in &stability.items {
                     let id = &item.deployment.id;
                     let (stage, reason) = match (item.outcome, report_item(&report, id)) {
-                        // A blue/green deployment says where it is: `BLUE_GREEN at BAKE_TIME`.
-                        (Outcome::InProgress, _) | (_, None) => (
-                            Stage::Updating,
-                            item.stage
-                                .as_ref()
-                                .map(|stage| format!("{} at {stage}", item.deployment.strategy)),
-                        ),
+                        (Outcome::InProgress, _) | (_, None) => {
+                            (Stage::Updating, in_progress_reason(item))
+                        }
                         (_, Some(settled)) => {
                             (Stage::of_outcome(settled.outcome), outcome_reason(settled))
                         }
                     };
+                    let code_deploy = item.deployment.code_deploy.as_ref();
+                    let deployment_id = code_deploy.map(|_| item.deployment.deployment_id.as_str());
+                    self.progressed(id, deployment_id);
                     self.set(&mut changed, id, stage, None, reason);
                 }
             }
@@ -662,6 +664,7 @@ impl Tracker {
             stage,
             task_definition: None,
             reason: None,
+            deployment_id: None,
         });
         self.rows.last().cloned()
     }
@@ -676,6 +679,19 @@ impl Tracker {
 
     fn stage(&self, id: &str) -> Option<Stage> {
         self.index.get(id).map(|&i| self.rows[i].stage)
+    }
+
+    /// A stability round polled the row's rollout: where it was in the last round is no longer
+    /// its reason (a settled rollout is not `at BAKE_TIME` any more), and the CodeDeploy deployment
+    /// that deploys it, if one does, is as the round read it. The next [`Tracker::set`] shows it.
+    fn progressed(&mut self, id: &str, deployment_id: Option<&str>) {
+        if let Some(&i) = self.index.get(id) {
+            let row = &mut self.rows[i];
+            row.reason = None;
+            if deployment_id.is_some() {
+                row.deployment_id = deployment_id.map(str::to_owned);
+            }
+        }
     }
 
     fn set(
@@ -703,6 +719,21 @@ impl Tracker {
 
 fn report_item<'r>(report: &'r Option<ReleaseReport>, id: &str) -> Option<&'r ReportItem> {
     report.as_ref()?.items.iter().find(|i| i.id == id)
+}
+
+/// Where a rollout in progress is: a blue/green deployment its lifecycle stage
+/// (`BLUE_GREEN at BAKE_TIME`), a CODE_DEPLOY one the lifecycle event CodeDeploy is at
+/// (`CODE_DEPLOY at AfterAllowTestTraffic`, or only `CODE_DEPLOY` before its target is read); a
+/// rolling one nothing more than "updating".
+fn in_progress_reason(item: &DeploymentStatus) -> Option<String> {
+    let stage = item.stage.as_deref();
+    if item.deployment.code_deploy.is_some() {
+        return Some(match stage {
+            Some(stage) => format!("CODE_DEPLOY at {stage}"),
+            None => "CODE_DEPLOY".to_owned(),
+        });
+    }
+    stage.map(|stage| format!("{} at {stage}", item.deployment.strategy))
 }
 
 /// A row is one line: the first line of the report's reason (the report keeps the rest).

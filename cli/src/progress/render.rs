@@ -65,8 +65,20 @@ fn row_cells(row: &Row) -> Vec<(String, Tone)> {
                 .to_owned(),
             Tone::Plain,
         ),
-        (row.reason.clone().unwrap_or_default(), Tone::Plain),
+        (reason(row).unwrap_or_default(), Tone::Plain),
     ]
+}
+
+/// A row's reason where a line has room for more than a progress bar's: a CODE_DEPLOY rollout in
+/// progress names its CodeDeploy deployment too (`CODE_DEPLOY at AfterAllowTestTraffic
+/// (d-ABC123)`).
+fn reason(row: &Row) -> Option<String> {
+    match (&row.reason, &row.deployment_id) {
+        (Some(reason), Some(id)) if row.stage == Stage::Updating => {
+            Some(format!("{reason} ({id})"))
+        }
+        (reason, _) => reason.clone(),
+    }
 }
 
 /// One line of a row, for plain (non-terminal) progress output.
@@ -79,7 +91,7 @@ pub fn line(row: &Row, color: bool) -> String {
     if let Some(td) = &row.task_definition {
         text.push_str(&format!(" ({})", TaskDefRef::new(td)));
     }
-    if let Some(reason) = &row.reason {
+    if let Some(reason) = reason(row) {
         text.push_str(&format!(": {reason}"));
     }
     text
@@ -142,6 +154,7 @@ mod tests {
                 },
                 task_definition: None,
                 reason: (i % 100 < 3).then(|| "Failed: circuit breaker".to_owned()),
+                deployment_id: None,
             })
             .collect()
     }

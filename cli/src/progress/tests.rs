@@ -888,3 +888,89 @@ fn a_blue_green_item_in_progress_shows_its_lifecycle_stage() {
     );
     assert_eq!(tracker.row("c/web").unwrap().reason, None);
 }
+
+/// A stability record with c/web deployed by CodeDeploy (deployment d-ABC123) at `outcome`,
+/// its ECS target at lifecycle event `stage` when read.
+fn code_deploy_stability(outcome: &str, stage: Option<&str>) -> StabilityOutput {
+    let mut item = json!({
+        "id": "c/web", "cluster": "c", "service": "web", "previousTaskDefinition": "web:1",
+        "newTaskDefinition": "web:2", "deploymentId": "d-ABC123", "deadline": 10,
+        "codeDeploy": {"application": "AppECS-c-web", "deploymentGroup": "DgpECS-c-web",
+                       "deploymentConfig": "CodeDeployDefault.ECSCanary10Percent5Minutes",
+                       "waitSeconds": 300},
+        "outcome": outcome, "reason": "CodeDeploy deployment d-ABC123 InProgress"});
+    if let Some(stage) = stage {
+        item["stage"] = json!(stage);
+    }
+    parsed(json!({"items": [item], "pending": 1, "failed": 0}))
+}
+
+fn await_release(tracker: &mut Tracker, id: i64, stability: StabilityOutput) {
+    tracker.apply(
+        &[task(id, "AwaitRelease", counts_state("stability", 1, 0))],
+        &Fetched {
+            stability: Some(stability),
+            ..Fetched::default()
+        },
+    );
+}
+
+#[test]
+fn a_code_deploy_item_in_progress_shows_its_lifecycle_event() {
+    use super::render::{items_table, line};
+
+    let mut tracker = planned(plan());
+    // Its ECS target not read yet: CodeDeploy deploys it, no event to name.
+    await_release(&mut tracker, 8, code_deploy_stability("InProgress", None));
+    let web = tracker.row("c/web").unwrap();
+    assert_eq!(web.stage, Stage::Updating);
+    assert_eq!(web.reason.as_deref(), Some("CODE_DEPLOY"));
+
+    await_release(
+        &mut tracker,
+        9,
+        code_deploy_stability("InProgress", Some("AfterAllowTestTraffic")),
+    );
+    let web = tracker.row("c/web").unwrap().clone();
+    assert_eq!(web.stage, Stage::Updating);
+    assert_eq!(
+        web.reason.as_deref(),
+        Some("CODE_DEPLOY at AfterAllowTestTraffic")
+    );
+    assert_eq!(web.deployment_id.as_deref(), Some("d-ABC123"));
+    // A line and the table have room for its deployment id; a progress bar shows the reason only.
+    assert_eq!(
+        line(&web, false),
+        "c/web: updating: CODE_DEPLOY at AfterAllowTestTraffic (d-ABC123)"
+    );
+    let table = items_table(&tracker, false);
+    assert!(
+        table.contains("CODE_DEPLOY at AfterAllowTestTraffic (d-ABC123)"),
+        "{table}"
+    );
+    let json = serde_json::to_value(&web).unwrap();
+    assert_eq!(json["deploymentId"], "d-ABC123");
+
+    // Settled, it shows its outcome, not where it was.
+    await_release(
+        &mut tracker,
+        10,
+        code_deploy_stability("Succeeded", Some("AfterAllowTraffic")),
+    );
+    let web = tracker.row("c/web").unwrap();
+    assert_eq!(web.stage, Stage::Deployed);
+    assert_eq!(line(web, false), "c/web: deployed");
+}
+
+#[test]
+fn an_ecs_item_has_no_code_deploy_deployment_id() {
+    let mut tracker = planned(plan());
+    await_release(&mut tracker, 8, stability("InProgress"));
+    let web = tracker.row("c/web").unwrap();
+    assert_eq!(web.stage, Stage::Updating);
+    assert_eq!(web.deployment_id, None);
+    assert!(serde_json::to_value(web)
+        .unwrap()
+        .get("deploymentId")
+        .is_none());
+}

@@ -78,6 +78,8 @@ pub fn loader() -> Result<aws_config::ConfigLoader, Error> {
 pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// The deployments of CODE_DEPLOY services.
+    pub codedeploy: aws_sdk_codedeploy::Client,
     pub records: RecordStore<aws_sdk_s3::Client>,
     /// Whether the holder of a release lock still runs.
     pub sfn: aws_sdk_sfn::Client,
@@ -112,6 +114,7 @@ impl Clients {
         Clients {
             ecs: aws_sdk_ecs::Client::new(conf),
             events: aws_sdk_eventbridge::Client::new(conf),
+            codedeploy: aws_sdk_codedeploy::Client::new(conf),
             records: RecordStore::new(s3_client(conf)),
             sfn: aws_sdk_sfn::Client::new(conf),
             records_bucket: None,

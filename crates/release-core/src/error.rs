@@ -139,6 +139,10 @@ pub enum Error {
         rule: String,
         targets: Vec<ItemFailure>,
     },
+    /// CodeDeploy refused to deploy a CODE_DEPLOY service: its deployment group has an active
+    /// deployment that is not this release's.
+    #[error("deployment rejected: {service}: {message}")]
+    DeploymentRejected { service: String, message: String },
     #[error("access denied: {message}")]
     AccessDenied {
         message: String,
@@ -173,7 +177,7 @@ pub enum Error {
 
 impl Error {
     /// Every name the state machine may see, in declaration order.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "ManifestInvalid",
         "StepInputInvalid",
         "PreflightFailed",
@@ -183,6 +187,7 @@ impl Error {
         "RuleNotFound",
         "TaskDefinitionRejected",
         "TargetsRejected",
+        "DeploymentRejected",
         "AccessDenied",
         "Throttled",
         "AwsUnavailable",
@@ -207,6 +212,7 @@ impl Error {
             Error::RuleNotFound(_) => "RuleNotFound",
             Error::TaskDefinitionRejected { .. } => "TaskDefinitionRejected",
             Error::TargetsRejected { .. } => "TargetsRejected",
+            Error::DeploymentRejected { .. } => "DeploymentRejected",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::Throttled { .. } => "Throttled",
             Error::AwsUnavailable { .. } => "AwsUnavailable",
@@ -294,6 +300,10 @@ mod tests {
             Error::TargetsRejected {
                 rule: String::new(),
                 targets: vec![],
+            },
+            Error::DeploymentRejected {
+                service: String::new(),
+                message: String::new(),
             },
             Error::AccessDenied {
                 message: String::new(),

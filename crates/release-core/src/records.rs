@@ -60,6 +60,15 @@ impl Records {
         }
     }
 
+    /// `{release id}/{execution name}`: one execution of a release, as a CodeDeploy deployment's
+    /// description names it (a release run again must not adopt the deployments of its last run).
+    pub fn execution(&self) -> &str {
+        self.prefix
+            .strip_prefix("releases/")
+            .unwrap_or(&self.prefix)
+            .trim_end_matches('/')
+    }
+
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }

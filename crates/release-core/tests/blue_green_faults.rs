@@ -11,6 +11,7 @@ use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentControllerType, DeploymentStrategy as EcsStrategy,
 };
 use release_core::aws::fake::{FakeEcs, FakeEvents};
+use release_core::aws::fake_codedeploy::FakeCodeDeploy;
 use release_core::contract::{
     examples, Awaited, DeploymentStatus, DeploymentStrategy, ItemResult, Outcome, Plan, Records,
     ReleaseMeta, ReleaseRecords, RestoreOutcome, ServiceDeployment, ServiceItem, Settings,
@@ -91,11 +92,19 @@ async fn a_throttled_poll_fails_the_round_as_throttled_and_the_next_round_judges
     let (ecs, _, deployment) = started().await;
     ecs.throttle("DescribeServiceDeployments", 1);
     let items = vec![DeploymentStatus::started(deployment)];
-    let err = check(&ecs, items.clone(), 0, Duration::ZERO)
-        .await
-        .unwrap_err();
+    let err = check(
+        &ecs,
+        &FakeCodeDeploy::default(),
+        items.clone(),
+        0,
+        Duration::ZERO,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.name(), "Throttled", "{err}");
-    let out = check(&ecs, items, 0, Duration::ZERO).await.unwrap();
+    let out = check(&ecs, &FakeCodeDeploy::default(), items, 0, Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(out.items[0].outcome, Outcome::InProgress);
     assert!(
         out.items[0].reason.as_deref().unwrap().contains("PENDING"),
@@ -112,7 +121,9 @@ async fn a_rollback_that_may_not_stop_the_deployment_restores_by_task_definition
         let out = rollback(
             &ecs,
             &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
             &records(item.clone(), deployment),
+            "r/e",
             Overwrite::OwnWorkOnly,
         )
         .await;

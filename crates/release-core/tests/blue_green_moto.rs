@@ -89,6 +89,7 @@ fn item(
         deployment_strategy: set,
         timeout_seconds: 300,
         new_task_definition: Some(w.new.clone()),
+        code_deploy: None,
     }
 }
 
@@ -111,6 +112,7 @@ fn arm(w: &World, fault: serde_json::Value) {
 async fn judged(aws: &Aws, deployment: ServiceDeployment, budget: u64) -> DeploymentStatus {
     let out = check(
         &aws.ecs,
+        &aws.codedeploy,
         vec![DeploymentStatus::started(deployment)],
         0,
         Duration::from_secs(budget),
@@ -283,6 +285,7 @@ fn back_deployment(w: &World, arn: &str) -> ServiceDeployment {
         strategy: Strategy::BlueGreen,
         service_deployment_arn: Some(arn.to_owned()),
         awaits: Awaited::Finished,
+        code_deploy: None,
     }
 }
 
@@ -296,7 +299,9 @@ async fn rolled_back(
     rollback(
         &aws.ecs,
         &events,
+        &aws.codedeploy,
         &records(planned, deployment),
+        "r/e",
         Default::default(),
     )
     .await

@@ -1,20 +1,25 @@
 //! The CodeDeploy adapter against aws-smithy-mocks: the request CreateDeployment sends, a busy group,
-//! what "does not exist" means per call, batching and pagination, and error names.
+//! what "does not exist" means per call (groups, configurations, targets), batching and
+//! pagination, and error names.
 
 // Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use aws_sdk_codedeploy::config::retry::RetryConfig;
 use aws_sdk_codedeploy::operation::batch_get_deployments::BatchGetDeploymentsOutput;
 use aws_sdk_codedeploy::operation::create_deployment::CreateDeploymentOutput;
+use aws_sdk_codedeploy::operation::get_deployment_config::GetDeploymentConfigOutput;
 use aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupOutput;
 use aws_sdk_codedeploy::operation::get_deployment_target::GetDeploymentTargetOutput;
 use aws_sdk_codedeploy::operation::list_deployments::ListDeploymentsOutput;
 use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
 use aws_sdk_codedeploy::types::{
-    DeploymentGroupInfo, DeploymentInfo, DeploymentStatus, DeploymentTarget, EcsTarget,
-    RevisionLocationType,
+    ComputePlatform, DeploymentConfigInfo, DeploymentGroupInfo, DeploymentInfo, DeploymentStatus,
+    DeploymentTarget, EcsTarget, RevisionLocationType, TimeBasedLinear, TrafficRoutingConfig,
+    TrafficRoutingType,
 };
 use aws_sdk_codedeploy::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -241,4 +246,90 @@ async fn a_stop_asks_for_the_rollback_and_a_missing_target_is_none() {
         .unwrap()
         .unwrap();
     assert_eq!(target.target_id(), Some("prod:web"));
+}
+
+fn linear_routing() -> TrafficRoutingConfig {
+    TrafficRoutingConfig::builder()
+        .r#type(TrafficRoutingType::TimeBasedLinear)
+        .time_based_linear(
+            TimeBasedLinear::builder()
+                .linear_interval(2)
+                .linear_percentage(25)
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn a_deployment_config_is_read_with_its_traffic_routing() {
+    let rule = mock!(Client::get_deployment_config)
+        .match_requests(|r| r.deployment_config_name() == Some("Linear25Every2"))
+        .then_output(|| {
+            GetDeploymentConfigOutput::builder()
+                .deployment_config_info(
+                    DeploymentConfigInfo::builder()
+                        .deployment_config_name("Linear25Every2")
+                        .compute_platform(ComputePlatform::Ecs)
+                        .traffic_routing_config(linear_routing())
+                        .build(),
+                )
+                .build()
+        });
+    let cd = mock_client!(aws_sdk_codedeploy, RuleMode::Sequential, [&rule]);
+    let config = CodeDeployApi::get_deployment_config(&cd, "Linear25Every2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(config.deployment_config_name(), Some("Linear25Every2"));
+    assert_eq!(config.compute_platform(), Some(&ComputePlatform::Ecs));
+    assert_eq!(config.traffic_routing_config(), Some(&linear_routing()));
+}
+
+#[tokio::test]
+async fn a_missing_deployment_config_is_none_and_throttling_keeps_its_name() {
+    let missing = mock!(Client::get_deployment_config)
+        .sequence()
+        .http_status(
+            400,
+            Some(error_body(
+                "DeploymentConfigDoesNotExistException",
+                "No deployment configuration found for name: Linear25Every2",
+            )),
+        )
+        .build();
+    let cd = mock_client!(aws_sdk_codedeploy, RuleMode::Sequential, [&missing]);
+    let config = CodeDeployApi::get_deployment_config(&cd, "Linear25Every2")
+        .await
+        .unwrap();
+    assert!(config.is_none());
+
+    let throttled = mock!(Client::get_deployment_config)
+        .sequence()
+        .http_status(
+            400,
+            Some(error_body("ThrottlingException", "Rate exceeded")),
+        )
+        .times(3)
+        .build();
+    let cd = mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::Sequential,
+        [&throttled],
+        |c| c.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        )
+    );
+    let err = CodeDeployApi::get_deployment_config(&cd, "Linear25Every2")
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Throttled", "{err}");
+    assert_eq!(throttled.num_calls(), 3, "the SDK retried before giving up");
+    assert!(
+        err.to_string()
+            .contains("GetDeploymentConfig Linear25Every2: ThrottlingException: Rate exceeded"),
+        "{err}"
+    );
 }

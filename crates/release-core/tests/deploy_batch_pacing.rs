@@ -16,6 +16,7 @@ use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::body::SdkBody;
 use release_core::aws::fake::{FakeEvents, MemoryStore};
+use release_core::aws::fake_codedeploy::FakeCodeDeploy;
 use release_core::config::without_retries;
 use release_core::contract::examples::{app_image, service_item};
 use release_core::contract::{
@@ -124,6 +125,7 @@ async fn run(ecs: &Client) -> (BatchProgress, BatchSummary) {
     let progress = deploy_batch(
         ecs,
         &FakeEvents::default(),
+        &FakeCodeDeploy::default(),
         &store,
         &input,
         Duration::from_secs(30),

@@ -1,7 +1,11 @@
 //! Table tests of the manifest rules: each case is a small manifest and the exact item and field of
 //! the problem it must produce (the corpus test covers realistic files; this pins the placement).
 
-use release_core::contract::{Images, Percent, RollbackPolicy, Strategy};
+use std::collections::BTreeMap;
+
+use release_core::contract::{
+    CodeDeploySettings, DeploymentStrategy, Images, Percent, ReleaseInput, RollbackPolicy, Strategy,
+};
 use release_core::decide::{manifest, release_ref};
 use release_core::Problem;
 
@@ -96,6 +100,34 @@ fn each_rule_reports_its_item_and_field() {
         ("linear not a mapping", web_with("strategy: LINEAR, linearConfiguration: 10"), "services[0] (prod/web)", "linearConfiguration", "expected a mapping"),
         ("deadline above 3 h", web_with("timeoutSeconds: 3600, strategy: LINEAR, linearConfiguration: {stepPercent: 10, stepBakeTimeInMinutes: 12}, bakeTimeInMinutes: 1"), "services[0] (prod/web)", "strategy", "timeoutSeconds 3600 plus the LINEAR strategy's 7260 s"),
         ("one service, two strategies", services("  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, strategy: BLUE_GREEN}\n  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, strategy: CANARY, canaryConfiguration: {canaryPercent: 5, canaryBakeTimeInMinutes: 2}}\n"), "services[1] (prod/web)", "strategy", "is CANARY (canary 5 % for 2 min) here but BLUE_GREEN in services[0] (prod/web)"),
+        ("codeDeploy not a mapping", web_with("codeDeploy: AppECS-prod-web"), "services[0] (prod/web)", "codeDeploy", "expected a mapping, found a string"),
+        ("codeDeploy unknown key", web_with("codeDeploy: {applicationName: a}"), "services[0] (prod/web)", "codeDeploy.applicationName", "unknown field `applicationName` (expected one of: application, deploymentGroup, deploymentConfig, waitForTermination, hooks)"),
+        ("codeDeploy typo", web_with("codeDeploy: {deploymentGrup: g}"), "services[0] (prod/web)", "codeDeploy.deploymentGrup", "did you mean `deploymentGroup`?"),
+        ("codeDeploy application empty", web_with("codeDeploy: {application: ''}"), "services[0] (prod/web)", "codeDeploy.application", "must not be empty"),
+        ("codeDeploy application space", web_with("codeDeploy: {application: 'App ECS'}"), "services[0] (prod/web)", "codeDeploy.application", "`App ECS` is not a valid CodeDeploy application name (1 to 100 letters, digits, `.`, `_`, `+`, `=`, `,`, `@` or `-`)"),
+        ("codeDeploy application 101", web_with(&format!("codeDeploy: {{application: {}}}", "a".repeat(101))), "services[0] (prod/web)", "codeDeploy.application", "not a valid CodeDeploy application name"),
+        ("codeDeploy group slash", web_with("codeDeploy: {deploymentGroup: 'prod/web'}"), "services[0] (prod/web)", "codeDeploy.deploymentGroup", "`prod/web` is not a valid CodeDeploy deployment group name"),
+        ("codeDeploy group not a string", web_with("codeDeploy: {deploymentGroup: [a]}"), "services[0] (prod/web)", "codeDeploy.deploymentGroup", "expected a string, found a list"),
+        ("codeDeploy config number", web_with("codeDeploy: {deploymentConfig: 5}"), "services[0] (prod/web)", "codeDeploy.deploymentConfig", "expected a string, found the number 5"),
+        ("codeDeploy config 101", web_with(&format!("codeDeploy: {{deploymentConfig: {}}}", "c".repeat(101))), "services[0] (prod/web)", "codeDeploy.deploymentConfig", "not a valid CodeDeploy deployment configuration name"),
+        ("codeDeploy wait not a bool", web_with("codeDeploy: {waitForTermination: 'yes'}"), "services[0] (prod/web)", "codeDeploy.waitForTermination", "expected true or false, found a string"),
+        ("codeDeploy hooks not a mapping", web_with("codeDeploy: {hooks: [smoke]}"), "services[0] (prod/web)", "codeDeploy.hooks", "expected a mapping, found a list"),
+        ("codeDeploy unknown hook event", web_with("codeDeploy: {hooks: {AfterInstal: smoke}}"), "services[0] (prod/web)", "codeDeploy.hooks.AfterInstal", "unknown lifecycle event `AfterInstal` (did you mean `AfterInstall`?): an ECS deployment runs hooks at BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic"),
+        ("codeDeploy EC2 hook event", web_with("codeDeploy: {hooks: {ApplicationStart: smoke}}"), "services[0] (prod/web)", "codeDeploy.hooks.ApplicationStart", "unknown lifecycle event `ApplicationStart`: an ECS deployment runs hooks at BeforeInstall,"),
+        ("codeDeploy unknown event, bad value", web_with("codeDeploy: {hooks: {Whenever: 12}}"), "services[0] (prod/web)", "codeDeploy.hooks.Whenever", "unknown lifecycle event `Whenever`"),
+        ("codeDeploy hook number", web_with("codeDeploy: {hooks: {AfterInstall: 12}}"), "services[0] (prod/web)", "codeDeploy.hooks.AfterInstall", "expected a string, found the number 12"),
+        ("codeDeploy hook empty", web_with("codeDeploy: {hooks: {AfterInstall: ''}}"), "services[0] (prod/web)", "codeDeploy.hooks.AfterInstall", "must not be empty"),
+        ("codeDeploy hook null", web_with("codeDeploy: {hooks: {AfterInstall: ~}}"), "services[0] (prod/web)", "codeDeploy.hooks.AfterInstall", "must not be empty"),
+        ("codeDeploy hook space", web_with("codeDeploy: {hooks: {BeforeInstall: 'smoke test'}}"), "services[0] (prod/web)", "codeDeploy.hooks.BeforeInstall", "`smoke test` is not a Lambda function name"),
+        ("codeDeploy hook name 65", web_with(&format!("codeDeploy: {{hooks: {{AfterAllowTraffic: {}}}}}", "f".repeat(65))), "services[0] (prod/web)", "codeDeploy.hooks.AfterAllowTraffic", "is not a Lambda function name (up to 64"),
+        ("codeDeploy hook other ARN", web_with("codeDeploy: {hooks: {AfterAllowTraffic: 'arn:aws:sns:eu-west-1:123456789012:function:smoke'}}"), "services[0] (prod/web)", "codeDeploy.hooks.AfterAllowTraffic", "is not a Lambda function name"),
+        ("codeDeploy hook ARN short account", web_with("codeDeploy: {hooks: {AfterAllowTraffic: 'arn:aws:lambda:eu-west-1:1234:function:smoke'}}"), "services[0] (prod/web)", "codeDeploy.hooks.AfterAllowTraffic", "is not a Lambda function name"),
+        ("codeDeploy hook ARN above 140", web_with(&format!("codeDeploy: {{hooks: {{AfterAllowTraffic: 'arn:aws:lambda:eu-west-1:123456789012:function:{}:{}'}}}}", "f".repeat(64), "q".repeat(40))), "services[0] (prod/web)", "codeDeploy.hooks.AfterAllowTraffic", "at most 140 characters"),
+        ("codeDeploy with strategy", web_with("strategy: BLUE_GREEN, codeDeploy: {}"), "services[0] (prod/web)", "codeDeploy", "a CODE_DEPLOY service is deployed by CodeDeploy: its traffic shifting is the deployment config's (`deploymentConfig`); ECS's strategy fields (`strategy`) apply to services of the ECS controller"),
+        ("codeDeploy with canary settings", web_with("strategy: CANARY, canaryConfiguration: {canaryPercent: 10, canaryBakeTimeInMinutes: 1}, codeDeploy: {application: a}"), "services[0] (prod/web)", "codeDeploy", "strategy fields (`strategy`, `canaryConfiguration`)"),
+        ("codeDeploy with bake time only", web_with("bakeTimeInMinutes: 5, codeDeploy: {}"), "services[0] (prod/web)", "codeDeploy", "strategy fields (`bakeTimeInMinutes`)"),
+        ("one service, two CodeDeploy groups", services("  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, codeDeploy: {application: a}}\n  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, codeDeploy: {application: b, waitForTermination: true}}\n"), "services[1] (prod/web)", "codeDeploy", "is {application: b, waitForTermination: true} here but {application: a} in services[0] (prod/web)"),
+        ("one service, strategy and codeDeploy in two entries", services("  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, strategy: BLUE_GREEN}\n  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, codeDeploy: {}}\n"), "services[1] (prod/web)", "codeDeploy", "ECS's strategy fields (`strategy` in services[0] (prod/web))"),
         ("one container, two images", services(&format!("{WEB}{}", WEB.replace("web:1.0.0", "web:1.0.1"))), "services[1] (prod/web)", "image", "container `web` gets `reg.example.com/web:1.0.1` here but `reg.example.com/web:1.0.0` in services[0] (prod/web)"),
         ("missing rule", task("service: r, image: r/r:1"), "tasks[0]", "ruleName", "is required"),
         ("both rule aliases", task("service: r, ruleName: n, cwRuleName: n, image: r/r:1"), "tasks[0] (n)", "cwRuleName", "mean the same"),
@@ -246,6 +278,108 @@ fn valid_variants_and_defaults() {
     let input = parse("x-defaults: &d\n  clusterName: prod\n  timeoutSeconds: 300\nservices:\n  - <<: *d\n    service: web\n    serviceName: web\n    image: r/web:1\n");
     assert_eq!(input.services[0].cluster, "prod");
     assert_eq!(input.services[0].timeout_seconds, 300);
+}
+
+#[test]
+fn code_deploy_is_read_rendered_and_rechecked() {
+    let parse = |yaml: &str| manifest::parse(FILE, yaml).unwrap_or_else(|e| panic!("{yaml}\n{e}"));
+    // The full form, as docs/manifest.md shows it.
+    let yaml = "services:\n  - service: web\n    clusterName: prod\n    serviceName: web\n    image: r/web:1\n    codeDeploy:\n      application: AppECS-prod-web\n      deploymentGroup: DgpECS-prod-web\n      deploymentConfig: CodeDeployDefault.ECSCanary10Percent5Minutes\n      waitForTermination: true\n      hooks:\n        AfterAllowTestTraffic: convoy-smoke-test\n        BeforeAllowTraffic: 'arn:aws:lambda:eu-west-1:123456789012:function:gate:live'\n";
+    let input = parse(yaml);
+    let want = CodeDeploySettings {
+        application: Some("AppECS-prod-web".into()),
+        deployment_group: Some("DgpECS-prod-web".into()),
+        deployment_config: Some("CodeDeployDefault.ECSCanary10Percent5Minutes".into()),
+        wait_for_termination: true,
+        hooks: BTreeMap::from([
+            ("AfterAllowTestTraffic".into(), "convoy-smoke-test".into()),
+            (
+                "BeforeAllowTraffic".into(),
+                "arn:aws:lambda:eu-west-1:123456789012:function:gate:live".into(),
+            ),
+        ]),
+    };
+    assert_eq!(input.services[0].code_deploy.as_ref(), Some(&want));
+    assert_eq!(input.services[0].deployment_strategy, None);
+
+    // Every field is optional; not given, the service has none (pre-flight finds its controller).
+    let minimal = parse(&format!(
+        "services:\n  - {{service: web, clusterName: prod, serviceName: web, image: r/web:1, codeDeploy: {{}}}}\n{}",
+        WEB.replace("prod, serviceName: web", "prod, serviceName: api")
+    ));
+    assert_eq!(
+        minimal.services[0].code_deploy,
+        Some(CodeDeploySettings::default())
+    );
+    assert_eq!(minimal.services[1].code_deploy, None);
+    assert!(!manifest::render(&minimal).contains("waitForTermination"));
+
+    // Entries for one service: given once, it applies to the item; given alike twice, it agrees.
+    let merged = parse(&format!(
+        "services:\n{WEB}  - {{service: web, clusterName: prod, serviceName: web, image: reg.example.com/web:1.0.0, codeDeploy: {{application: a}}}}\n  - {{service: web, clusterName: prod, serviceName: web, image: reg.example.com/web:1.0.0, codeDeploy: {{application: a}}}}\n"
+    ));
+    assert_eq!(merged.services.len(), 1);
+    assert_eq!(
+        merged.services[0]
+            .code_deploy
+            .as_ref()
+            .and_then(|c| c.application.as_deref()),
+        Some("a")
+    );
+
+    // `convoy render`'s JSON keeps it, named as in the manifest, and reads back the same.
+    let rendered = manifest::render(&input);
+    for key in [
+        "\"codeDeploy\"",
+        "\"deploymentGroup\": \"DgpECS-prod-web\"",
+        "\"waitForTermination\": true",
+        "\"AfterAllowTestTraffic\": \"convoy-smoke-test\"",
+    ] {
+        assert!(rendered.contains(key), "{key} in {rendered}");
+    }
+    let back: ReleaseInput = serde_json::from_str(&rendered).unwrap();
+    assert_eq!(back, input);
+    assert_eq!(manifest::check_input(&back), []);
+
+    // A hand-written execution input gets the manifest's rules, fields named as in the JSON.
+    let edited = rendered
+        .replace("\"AppECS-prod-web\"", "\"AppECS prod web\"")
+        .replace("AfterAllowTestTraffic", "AfterAllowTestTrafic")
+        .replace("convoy-smoke-test", "");
+    let mut hand: ReleaseInput = serde_json::from_str(&edited).unwrap();
+    let found = manifest::check_input(&hand);
+    let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "codeDeploy.application",
+            "codeDeploy.hooks.AfterAllowTestTrafic",
+            "codeDeploy.hooks.AfterAllowTestTrafic",
+        ],
+        "{found:#?}"
+    );
+    assert!(found.iter().all(|p| p.item == "services[0] (prod/web)"));
+    assert!(found[1]
+        .message
+        .contains("did you mean `AfterAllowTestTraffic`?"));
+    assert!(found[2].message.contains("must not be empty"));
+    // ... and is refused a strategy next to it.
+    hand = back;
+    hand.services[0].deployment_strategy = Some(DeploymentStrategy {
+        strategy: Strategy::BlueGreen,
+        bake_time_in_minutes: None,
+        linear_configuration: None,
+        canary_configuration: None,
+    });
+    let found = manifest::check_input(&hand);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].field, "codeDeploy");
+    assert!(
+        found[0]
+            .message
+            .contains("strategy fields (`deploymentStrategy`)"),
+        "{found:#?}"
+    );
 }
 
 #[test]

@@ -63,9 +63,15 @@ async fn the_plan_records_service_settings_and_concrete_rule_target_revisions() 
         "tasks": [{"rule": rule, "eventBus": "default", "images": {"containers": {"app": "report:3"}}}]
     }))
     .unwrap();
-    let plan = plan(&aws.ecs, &aws.events, input, &Reach::default())
-        .await
-        .unwrap();
+    let plan = plan(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        input,
+        &Reach::default(),
+    )
+    .await
+    .unwrap();
 
     let web_item = &plan.services[0];
     assert_eq!(web_item.previous_task_definition, web);
@@ -151,7 +157,9 @@ async fn clusters_and_services_named_by_arn_are_planned_by_name() {
         ]),
         json!([]),
     );
-    let planned = plan(&aws.ecs, &aws.events, input, &reach).await.unwrap();
+    let planned = plan(&aws.ecs, &aws.events, &aws.codedeploy, input, &reach)
+        .await
+        .unwrap();
     let items: Vec<(&str, &str, &str)> = planned
         .services
         .iter()
@@ -178,7 +186,7 @@ async fn clusters_and_services_named_by_arn_are_planned_by_name() {
         ]),
         json!([]),
     );
-    let err = plan(&aws.ecs, &aws.events, twice, &reach)
+    let err = plan(&aws.ecs, &aws.events, &aws.codedeploy, twice, &reach)
         .await
         .unwrap_err();
     assert_eq!(err.name(), "ManifestInvalid");
@@ -195,7 +203,7 @@ async fn clusters_and_services_named_by_arn_are_planned_by_name() {
         json!([web_item(&c, &other_region), web_item(&other_account, "api")]),
         json!([]),
     );
-    let err = plan(&aws.ecs, &aws.events, foreign, &reach)
+    let err = plan(&aws.ecs, &aws.events, &aws.codedeploy, foreign, &reach)
         .await
         .unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
@@ -280,9 +288,15 @@ async fn roles_the_release_would_pass_must_be_passable() {
     // Only the application roles are passable: the execution role (twice) and the target's
     // RoleArn are named, with the patterns.
     let apps = format!("arn:aws:iam::{ACCOUNT}:role/app-*");
-    let err = plan(&aws.ecs, &aws.events, input(), &reach(Some(&[&apps])))
-        .await
-        .unwrap_err();
+    let err = plan(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        input(),
+        &reach(Some(&[&apps])),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     let found = problems(err);
     let web_label = format!("services[0] ({c}/web)");
@@ -327,10 +341,22 @@ async fn roles_the_release_would_pass_must_be_passable() {
         "arn:aws:iam::123456789012:role/ecsTaskExecutionRol?",
         "arn:aws:iam::*:role/ecsEvents*",
     ];
-    plan(&aws.ecs, &aws.events, input(), &reach(Some(&all)))
-        .await
-        .unwrap();
-    plan(&aws.ecs, &aws.events, input(), &reach(None))
-        .await
-        .unwrap();
+    plan(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        input(),
+        &reach(Some(&all)),
+    )
+    .await
+    .unwrap();
+    plan(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        input(),
+        &reach(None),
+    )
+    .await
+    .unwrap();
 }

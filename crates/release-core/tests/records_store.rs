@@ -40,6 +40,7 @@ fn deployed(id: &str) -> ItemResult {
             strategy: Default::default(),
             service_deployment_arn: None,
             awaits: Default::default(),
+            code_deploy: None,
         }),
         rule: None,
         error: None,

@@ -64,6 +64,7 @@ impl World {
         watch(
             &self.aws.ecs,
             &self.aws.events,
+            &self.aws.codedeploy,
             &self.store,
             self.store.objects(),
             &self.sfn,

@@ -48,6 +48,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
     let conf = moto.sdk_config().await;
     let ecs = aws_sdk_ecs::Client::new(&conf);
     let events = aws_sdk_eventbridge::Client::new(&conf);
+    let codedeploy = aws_sdk_codedeploy::Client::new(&conf);
     let sfn = aws_sdk_sfn::Client::new(&conf);
     let s3 = moto.bucket(BUCKET).await;
     moto.bucket("release-ref-elsewhere").await;
@@ -76,6 +77,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
     let planned = plan_release(
         &ecs,
         &events,
+        &codedeploy,
         context(),
         request(serde_json::to_value(&inline).unwrap(), "e-inline"),
     )
@@ -99,9 +101,15 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
     assert_eq!(again, reference);
     let input = serde_json::to_value(&reference).unwrap();
     assert!(input.to_string().len() < 512, "{input}");
-    let planned = plan_release(&ecs, &events, context(), request(input, "e-ref"))
-        .await
-        .unwrap();
+    let planned = plan_release(
+        &ecs,
+        &events,
+        &codedeploy,
+        context(),
+        request(input, "e-ref"),
+    )
+    .await
+    .unwrap();
     assert_eq!(planned.release_id, "rr-large");
     assert_eq!((planned.waves, planned.changed), (1, 1));
     let by_ref_plan: Plan = store.read(&planned.records, PLAN).await.unwrap().unwrap();
@@ -118,12 +126,14 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         let s3 = &s3;
         let ecs = &ecs;
         let events = &events;
+        let codedeploy = &codedeploy;
         let sfn = &sfn;
         async move {
             let locks_before = s3.list(BUCKET, "locks/").await.unwrap();
             let err = plan_release(
                 ecs,
                 events,
+                codedeploy,
                 PlanContext {
                     store,
                     locks: store.objects(),

@@ -31,6 +31,7 @@ fn service(name: &str, noop: bool) -> ServiceItem {
         new_task_definition: None,
         previous_deployment_strategy: None,
         deployment_strategy: None,
+        code_deploy: None,
     }
 }
 
@@ -81,6 +82,7 @@ fn deployment(name: &str) -> ServiceDeployment {
         strategy: Default::default(),
         service_deployment_arn: None,
         awaits: Default::default(),
+        code_deploy: None,
     }
 }
 

@@ -26,7 +26,15 @@ async fn rollback_restores_services_and_rule_targets_and_is_idempotent() {
     let r = released(&aws, RollbackPolicy::All).await;
     let queue_before = targets(&aws, &r.rule).await.pop().unwrap();
 
-    let first = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let first = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     let c = &r.cluster;
     let rule_id = format!("default/{}", r.rule);
     assert_eq!(
@@ -53,9 +61,15 @@ async fn rollback_restores_services_and_rule_targets_and_is_idempotent() {
     }
     assert_eq!(first.items[0].deployment.new_task_definition, r.old[0]);
     assert_eq!(first.items[0].deployment.previous_task_definition, r.new[0]);
-    let awaited = check(&aws.ecs, first.items.clone(), 0, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let awaited = check(
+        &aws.ecs,
+        &aws.codedeploy,
+        first.items.clone(),
+        0,
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap();
     assert!(
         awaited
             .items
@@ -67,7 +81,15 @@ async fn rollback_restores_services_and_rule_targets_and_is_idempotent() {
     // Second call: everything already runs its previous revision; nothing is sent (no new
     // deployment: moto's counters are shared with the tests running alongside), nothing awaited.
     let deployments_before = [primary(&aws, c, "web").await, primary(&aws, c, "api").await];
-    let second = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let second = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     assert!(
         second
             .restores
@@ -98,7 +120,15 @@ async fn primary(aws: &rollback_fixture::Aws, cluster: &str, service: &str) -> S
 async fn policy_none_changes_nothing() {
     let aws = aws().await;
     let r = released(&aws, RollbackPolicy::None).await;
-    let out = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let out = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     assert!(out
         .restores
         .iter()
@@ -126,7 +156,15 @@ async fn a_service_that_cannot_be_restored_fails_its_restore_and_the_rest_is_res
     let c = r.cluster.clone();
     // The recorded previous revision of api does not exist: UpdateService must fail for it.
     r.input.plan.services[1].previous_task_definition = format!("{c}-api:999");
-    let out = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let out = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     let api = restore_of(&out.restores, &format!("{c}/api"));
     assert_eq!(api.outcome, RestoreOutcome::Failed, "{api:?}");
     assert!(api.reason.is_some(), "{api:?}");
@@ -162,7 +200,15 @@ async fn a_throttled_restore_is_retryable_and_the_retry_restores_it() {
         "/_fault/throttle",
         json!({"operation": "ecs.UpdateService", "count": 1, "match": format!("{c}-api:1\"")}),
     );
-    let first = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let first = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     let api = restore_of(&first.restores, &format!("{c}/api"));
     assert_eq!(
         (api.outcome, api.error.as_deref()),
@@ -179,7 +225,15 @@ async fn a_throttled_restore_is_retryable_and_the_retry_restores_it() {
     );
     assert_eq!(running(&aws, &c, "api").await, r.new[1]);
 
-    let second = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let second = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     assert_eq!(
         restore_of(&second.restores, &format!("{c}/api")).outcome,
         RestoreOutcome::Restored
@@ -256,7 +310,15 @@ async fn desired_count_and_percentages_the_release_set_are_restored_unless_scale
         .await
         .unwrap();
 
-    let out = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let out = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     assert_eq!(settings(&aws, &c, "web").await, (2, 100, 200));
     assert_eq!(settings(&aws, &c, "api").await, (6, 100, 200));
     assert_eq!(running(&aws, &c, "web").await, r.old[0]);
@@ -281,7 +343,15 @@ async fn desired_count_and_percentages_the_release_set_are_restored_unless_scale
     );
 
     // Idempotent: a second call finds everything back.
-    let again = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let again = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     for id in ["web", "api"] {
         assert_eq!(
             restore_of(&again.restores, &format!("{c}/{id}")).outcome,
@@ -365,7 +435,15 @@ async fn what_someone_else_deployed_since_is_left_alone_and_said_so() {
         primary(&aws, &c, "api").await,
     ];
 
-    let out = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let out = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     let web = restore_of(&out.restores, &format!("{c}/web"));
     assert_eq!(web.outcome, RestoreOutcome::LeftAlone, "{web:?}");
     let why = web.reason.as_deref().unwrap();
@@ -410,7 +488,15 @@ async fn what_someone_else_deployed_since_is_left_alone_and_said_so() {
     assert!(out.items.is_empty(), "nothing of ours to await: {out:?}");
 
     // Forced, everything goes back, and each restore says what it overwrote.
-    let forced = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::Forced).await;
+    let forced = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::Forced,
+    )
+    .await;
     for id in [
         format!("{c}/web"),
         format!("{c}/api"),
@@ -441,7 +527,15 @@ async fn without_a_record_of_its_revision_the_release_tag_tells_whose_it_is() {
     hand_deploy(&aws, &c, "web", &ours).await;
     r.input.results.clear();
 
-    let out = rollback(&aws.ecs, &aws.events, &r.input, Overwrite::OwnWorkOnly).await;
+    let out = rollback(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &r.input,
+        "r/e",
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     assert_eq!(
         restore_of(&out.restores, &format!("{c}/web")).outcome,
         RestoreOutcome::Restored

@@ -30,6 +30,7 @@ fn item(set: (Option<i32>, Option<i32>, Option<i32>), previous: (i32, i32, i32))
         new_task_definition: Some(NEW.into()),
         previous_deployment_strategy: None,
         deployment_strategy: None,
+        code_deploy: None,
     }
 }
 

@@ -67,7 +67,9 @@ async fn started(aws: &Aws, fault: Option<serde_json::Value>, deadline: i64) -> 
 }
 
 async fn run(aws: &Aws, item: DeploymentStatus, budget: Duration) -> StabilityOutput {
-    check(&aws.ecs, vec![item], 0, budget).await.unwrap()
+    check(&aws.ecs, &aws.codedeploy, vec![item], 0, budget)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -123,9 +125,15 @@ async fn stuck_rollout_past_its_deadline_times_out() {
 async fn stuck_rollout_before_its_deadline_stays_pending_within_the_budget() {
     let aws = aws().await;
     let item = started(&aws, Some(json!({"mode": "stuck"})), unix_now() + 600).await;
-    let out = check(&aws.ecs, vec![item], 1, Duration::from_secs(3))
-        .await
-        .unwrap();
+    let out = check(
+        &aws.ecs,
+        &aws.codedeploy,
+        vec![item],
+        1,
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
     assert_eq!((out.pending, out.failed), (1, 0));
     assert_eq!(out.items[0].outcome, Outcome::InProgress);
 }
@@ -178,7 +186,7 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
     let release = input(StabilityPhase::Release);
     let budget = Duration::from_secs(3);
 
-    let first = check_round(&aws.ecs, &store, &release, budget)
+    let first = check_round(&aws.ecs, &aws.codedeploy, &store, &release, budget)
         .await
         .unwrap();
     assert_eq!((first.pending, first.failed), (1, 0));
@@ -209,7 +217,7 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
         .write(&records, stability_name(StabilityPhase::Release), &judged)
         .await
         .unwrap();
-    let second = check_round(&aws.ecs, &store, &release, Duration::ZERO)
+    let second = check_round(&aws.ecs, &aws.codedeploy, &store, &release, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!((second.pending, second.failed), (1, 1), "{second:?}");
@@ -224,9 +232,15 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
     );
 
     // A rollback phase without the rollback's own record is a bug, said with the object's name.
-    let err = check_round(&aws.ecs, &store, &input(StabilityPhase::Rollback), budget)
-        .await
-        .unwrap_err();
+    let err = check_round(
+        &aws.ecs,
+        &aws.codedeploy,
+        &store,
+        &input(StabilityPhase::Rollback),
+        budget,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.name(), "Internal");
     assert!(err.to_string().contains("stability/rollback.json"), "{err}");
 }
@@ -333,9 +347,15 @@ async fn the_first_round_fails_what_did_not_deploy_and_says_why_at_once() {
         wave: 0,
     };
     let started_at = std::time::Instant::now();
-    let counts = check_round(&aws.ecs, &store, &input, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let counts = check_round(
+        &aws.ecs,
+        &aws.codedeploy,
+        &store,
+        &input,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     assert!(
         started_at.elapsed() < Duration::from_secs(10),
         "a failure already: one poll, not the whole budget"
@@ -379,7 +399,7 @@ async fn the_first_round_fails_what_did_not_deploy_and_says_why_at_once() {
     );
 
     // The next round keeps counting them, without reading the batches again.
-    let again = check_round(&aws.ecs, &store, &input, Duration::ZERO)
+    let again = check_round(&aws.ecs, &aws.codedeploy, &store, &input, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!((again.pending, again.failed), (1, 119));

@@ -14,6 +14,7 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use release_core::aws::fake_codedeploy::FakeCodeDeploy;
 use release_core::contract::{DeploymentStatus, Outcome, ServiceDeployment};
 use release_core::steps::check_stability::check;
 use tokio::time::Instant;
@@ -34,6 +35,7 @@ fn item(service: &str, deployment_id: &str, deadline: i64) -> DeploymentStatus {
             strategy: Default::default(),
             service_deployment_arn: None,
             awaits: Default::default(),
+            code_deploy: None,
         },
         outcome: Outcome::InProgress,
         reason: None,
@@ -102,9 +104,15 @@ async fn run_in_progress_then_completed(poll_interval_seconds: u32) {
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&describe]);
     let items = vec![item("web", "ecs-svc/1", far())];
     let started = Instant::now();
-    let out = check(&ecs, items, poll_interval_seconds, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let out = check(
+        &ecs,
+        &FakeCodeDeploy::default(),
+        items,
+        poll_interval_seconds,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     assert_eq!(describe.num_calls(), 3);
     assert_eq!(out.pending, 0);
     assert_eq!(out.failed, 0);
@@ -134,9 +142,15 @@ async fn budget_ends_the_invocation_with_items_still_pending() {
     let interval: u32 = 5;
     let items = vec![item("web", "ecs-svc/1", far())];
     let started = Instant::now();
-    let out = check(&ecs, items, interval, Duration::from_secs(12))
-        .await
-        .unwrap();
+    let out = check(
+        &ecs,
+        &FakeCodeDeploy::default(),
+        items,
+        interval,
+        Duration::from_secs(12),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.pending, 1);
     assert_eq!(out.items[0].outcome, Outcome::InProgress);
     // Polls at 0, 5 and 10 s; a fourth at 15 s would start after the budget.
@@ -196,9 +210,15 @@ async fn failed_rollout_returns_at_once_with_stopped_task_reasons() {
         item("api", "ecs-svc/2", far()),
     ];
     let started = Instant::now();
-    let out = check(&ecs, items, interval, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let out = check(
+        &ecs,
+        &FakeCodeDeploy::default(),
+        items,
+        interval,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     assert_eq!(started.elapsed(), Duration::ZERO, "did not wait");
     assert_eq!(describe.num_calls(), 1, "both services in one call");
     assert_eq!((out.pending, out.failed), (1, 1));
@@ -235,9 +255,15 @@ async fn terminal_items_are_not_described_again() {
     done.reason = Some("kept".into());
     let interval: u32 = 0;
     let items = vec![item("web", "ecs-svc/1", far()), done.clone()];
-    let out = check(&ecs, items, interval, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let out = check(
+        &ecs,
+        &FakeCodeDeploy::default(),
+        items,
+        interval,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     assert_eq!(describe.num_calls(), 1);
     assert_eq!(out.items[1], done);
     assert_eq!(out.items[0].outcome, Outcome::Succeeded);

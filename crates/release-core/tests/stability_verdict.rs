@@ -31,6 +31,7 @@ fn ours() -> ServiceDeployment {
         strategy: Strategy::Rolling,
         service_deployment_arn: None,
         awaits: Awaited::Finished,
+        code_deploy: None,
     }
 }
 

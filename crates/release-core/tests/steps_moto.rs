@@ -47,7 +47,7 @@ async fn the_rollback_and_finish_steps_work_from_the_records() {
         release_id: "r1".into(),
         records: records.clone(),
     };
-    let counts = rollback_release(&aws.ecs, &aws.events, &store, &input)
+    let counts = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
         .await
         .unwrap();
     assert_eq!((counts.pending, counts.failed), (2, 0));
@@ -94,9 +94,15 @@ async fn await_rollback_then_finish(
         phase: StabilityPhase::Rollback,
         wave: 0,
     };
-    let awaited = check_round(&aws.ecs, store, &await_rollback, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let awaited = check_round(
+        &aws.ecs,
+        &aws.codedeploy,
+        store,
+        &await_rollback,
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap();
     assert_eq!((awaited.pending, awaited.failed), (0, 0));
     let finish = FinishInput {
         release_id: "r1".into(),
@@ -167,7 +173,7 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
         "/_fault/throttle",
         json!({"operation": "ecs.UpdateService", "count": 1, "match": format!("{c}-api:1\"")}),
     );
-    let err = rollback_release(&aws.ecs, &aws.events, &store, &input)
+    let err = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
         .await
         .unwrap_err();
     assert_eq!(err.name(), "Throttled");
@@ -192,7 +198,7 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
         "web's restoring rollout is recorded"
     );
     // The state machine's retry.
-    let counts = rollback_release(&aws.ecs, &aws.events, &store, &input)
+    let counts = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
         .await
         .unwrap();
     assert!(counts.pending >= 1, "{counts:?}");
@@ -216,7 +222,7 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
         json!({"operation": "ecs.UpdateService", "count": 1, "match": format!("{c}-web:1\""),
                "code": "InvalidParameterException", "message": "injected: web refused"}),
     );
-    let counts = rollback_release(&aws.ecs, &aws.events, &store, &input)
+    let counts = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
         .await
         .unwrap();
     assert_eq!(

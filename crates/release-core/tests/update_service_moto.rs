@@ -72,6 +72,7 @@ fn input(cluster: &str, service: &str, old: &str, new: &str) -> UpdateServiceInp
             new_task_definition: Some(new.into()),
             previous_deployment_strategy: None,
             deployment_strategy: None,
+            code_deploy: None,
         },
     }
 }

@@ -114,6 +114,11 @@ impl Moto {
         aws_sdk_ecs::Client::new(&self.sdk_config().await)
     }
 
+    /// A CodeDeploy client for this server ([`Moto::sdk_config`]).
+    pub async fn codedeploy(&self) -> aws_sdk_codedeploy::Client {
+        aws_sdk_codedeploy::Client::new(&self.sdk_config().await)
+    }
+
     /// An EventBridge client for this server ([`Moto::sdk_config`]).
     pub async fn events(&self) -> aws_sdk_eventbridge::Client {
         aws_sdk_eventbridge::Client::new(&self.sdk_config().await)

@@ -1,15 +1,16 @@
 use std::time::Duration;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::{EcsApi, ObjectStore};
+use release_core::aws::{CodeDeployApi, EcsApi, ObjectStore};
 use release_core::contract::{StabilityCounts, StabilityInput};
 use release_core::records::RecordStore;
 use release_core::steps::check_stability;
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi, S: ObjectStore>(
+pub async fn handle<E: EcsApi, C: CodeDeployApi, S: ObjectStore>(
     ecs: &E,
+    codedeploy: &C,
     store: &RecordStore<S>,
     budget: Duration,
     event: LambdaEvent<Value>,
@@ -20,6 +21,6 @@ pub async fn handle<E: EcsApi, S: ObjectStore>(
         release_id = %input.release_id,
         phase = ?input.phase,
     );
-    let work = check_stability::check_round(ecs, store, &input, budget);
+    let work = check_stability::check_round(ecs, codedeploy, store, &input, budget);
     telemetry::traced("check-stability", span, work).await
 }

@@ -1,16 +1,17 @@
 use std::time::Duration;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::{EcsApi, EventsApi, ObjectStore};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
 use release_core::contract::{BatchInput, BatchProgress};
 use release_core::records::RecordStore;
 use release_core::steps::deploy_batch;
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
+pub async fn handle<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore>(
     ecs: &E,
     events: &V,
+    codedeploy: &C,
     store: &RecordStore<S>,
     budget: Duration,
     event: LambdaEvent<Value>,
@@ -22,7 +23,7 @@ pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore>(
         wave = input.wave,
         batch = input.batch.batch,
     );
-    let work = deploy_batch::deploy_batch(ecs, events, store, &input, budget);
+    let work = deploy_batch::deploy_batch(ecs, events, codedeploy, store, &input, budget);
     telemetry::traced("deploy-batch", span, work).await
 }
 
@@ -85,6 +86,7 @@ mod tests {
         let conf = moto.sdk_config().await;
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
+        let codedeploy = aws_sdk_codedeploy::Client::new(&conf);
         let store = RecordStore::new(moto.bucket(BUCKET).await);
         // The batch spec as an older list had it: `registration` for `registrations`.
         let payload = json!({
@@ -99,6 +101,7 @@ mod tests {
         let err = handle(
             &ecs,
             &events,
+            &codedeploy,
             &store,
             Duration::from_secs(1),
             LambdaEvent::new(payload, Context::default()),
@@ -127,6 +130,7 @@ mod tests {
         let conf = moto.sdk_config().await;
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
+        let codedeploy = aws_sdk_codedeploy::Client::new(&conf);
         let store = RecordStore::new(moto.bucket(BUCKET).await);
         seed::cluster(&ecs, CLUSTER).await;
         let web = seed::fargate_task_definition(
@@ -165,7 +169,7 @@ mod tests {
             home: Home::of_arn("arn:aws:states:us-east-1:123456789012:execution:release:e1"),
             passable_roles: None,
         };
-        let plan = plan(&ecs, &events, release(), &reach)
+        let plan = plan(&ecs, &events, &codedeploy, release(), &reach)
             .await
             .expect("a plan");
         let records = Records::for_execution(BUCKET, "r-batch", "e1");
@@ -193,7 +197,7 @@ mod tests {
         let registrations = moto.calls("ecs.RegisterTaskDefinition");
         let updates = moto.calls("ecs.UpdateService");
         let budget = Duration::from_secs(60);
-        let progress = handle(&paced, &events, &store, budget, event())
+        let progress = handle(&paced, &events, &codedeploy, &store, budget, event())
             .await
             .unwrap();
         assert_eq!(progress, BatchProgress::default());
@@ -233,7 +237,7 @@ mod tests {
         assert!(recorded.deployment.is_some());
 
         // The Task's retry after a lost answer: nothing is done twice.
-        let again = handle(&paced, &events, &store, budget, event())
+        let again = handle(&paced, &events, &codedeploy, &store, budget, event())
             .await
             .unwrap();
         assert_eq!(again, BatchProgress::default());

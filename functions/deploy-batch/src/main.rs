@@ -16,7 +16,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     static PACED_ECS: OnceLock<aws_sdk_ecs::Client> = OnceLock::new();
     config::serve(move |clients, event| {
         let ecs = PACED_ECS.get_or_init(|| config::without_retries(&clients.ecs));
-        handler::handle(ecs, &clients.events, &clients.records, budget, event)
+        handler::handle(
+            ecs,
+            &clients.events,
+            &clients.codedeploy,
+            &clients.records,
+            budget,
+            event,
+        )
     })
     .await
 }

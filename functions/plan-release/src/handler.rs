@@ -1,19 +1,27 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::locks::{Executions, LockStore};
-use release_core::aws::{EcsApi, EventsApi, ObjectStore};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
 use release_core::contract::{PlanRequest, PlannedRelease};
 use release_core::steps::plan_release;
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore, L: LockStore, X: Executions>(
+pub async fn handle<
+    E: EcsApi,
+    V: EventsApi,
+    C: CodeDeployApi,
+    S: ObjectStore,
+    L: LockStore,
+    X: Executions,
+>(
     ecs: &E,
     events: &V,
+    codedeploy: &C,
     context: plan_release::PlanContext<'_, S, L, X>,
     event: LambdaEvent<Value>,
 ) -> Result<PlannedRelease, Diagnostic> {
     let input: PlanRequest = release_core::steps::parse_input(event.payload)?;
-    let work = plan_release::plan_release(ecs, events, context, input);
+    let work = plan_release::plan_release(ecs, events, codedeploy, context, input);
     telemetry::traced("plan-release", tracing::Span::current(), work).await
 }
 
@@ -53,6 +61,7 @@ mod tests {
         let conf = moto.sdk_config().await;
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
+        let codedeploy = aws_sdk_codedeploy::Client::new(&conf);
         let store = RecordStore::new(moto.bucket(BUCKET).await);
         let sfn = aws_sdk_sfn::Client::new(&conf);
         let context = |bucket| plan_release::PlanContext {
@@ -107,7 +116,7 @@ mod tests {
         let registrations = moto.calls("ecs.RegisterTaskDefinition");
         let updates = moto.calls("ecs.UpdateService");
         let target_writes = moto.calls("PutTargets");
-        let planned = handle(&ecs, &events, context(Some(BUCKET)), good)
+        let planned = handle(&ecs, &events, &codedeploy, context(Some(BUCKET)), good)
             .await
             .unwrap();
         let records = Records::for_execution(BUCKET, "r-plan", "e-good");
@@ -187,7 +196,7 @@ mod tests {
                     "images": {"default": {"preferred": "x", "image": "registry.example.com/x:v2"}}}]),
             )
         };
-        let err = handle(&ecs, &events, context(Some(BUCKET)), bad())
+        let err = handle(&ecs, &events, &codedeploy, context(Some(BUCKET)), bad())
             .await
             .unwrap_err();
         assert_eq!(err.error_type, "PreflightFailed", "{}", err.error_message);
@@ -214,7 +223,7 @@ mod tests {
         assert_eq!(runs.len(), 1, "a rejected release is not in the ledger");
 
         // Without a bucket there is nowhere to record the release: said, not guessed.
-        let err = handle(&ecs, &events, context(None), bad())
+        let err = handle(&ecs, &events, &codedeploy, context(None), bad())
             .await
             .unwrap_err();
         assert_eq!(err.error_type, "Internal");

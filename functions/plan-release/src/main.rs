@@ -13,7 +13,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             passable_roles: clients.passable_roles.as_deref(),
             rates: clients.rates,
         };
-        handler::handle(&clients.ecs, &clients.events, context, event)
+        handler::handle(
+            &clients.ecs,
+            &clients.events,
+            &clients.codedeploy,
+            context,
+            event,
+        )
     })
     .await
 }

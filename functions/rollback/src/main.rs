@@ -5,7 +5,13 @@ mod handler;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     release_core::config::serve(|clients, event| {
-        handler::handle(&clients.ecs, &clients.events, &clients.records, event)
+        handler::handle(
+            &clients.ecs,
+            &clients.events,
+            &clients.codedeploy,
+            &clients.records,
+            event,
+        )
     })
     .await
 }

@@ -1,7 +1,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::locks::{ExecutionInputs, Executions, LockStore};
-use release_core::aws::{EcsApi, EventsApi, ObjectStore};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
 use release_core::contract::{ExecutionStatusChange, Recovery};
 use release_core::records::{RecordStore, BUCKET_VAR};
 use release_core::steps::recover;
@@ -40,15 +40,17 @@ pub fn parse(payload: Value) -> Result<StatusChangeEvent, Error> {
     Ok(event)
 }
 
-pub async fn handle<E, V, S, L, X>(
+pub async fn handle<E, V, C, S, L, X>(
     ecs: &E,
     events: &V,
+    codedeploy: &C,
     context: Context<'_, S, L, X>,
     event: LambdaEvent<Value>,
 ) -> Result<Recovery, Diagnostic>
 where
     E: EcsApi,
     V: EventsApi,
+    C: CodeDeployApi,
     S: ObjectStore,
     L: LockStore,
     X: Executions + ExecutionInputs,
@@ -67,6 +69,7 @@ where
         recover::watch(
             ecs,
             events,
+            codedeploy,
             context.store,
             context.locks,
             context.executions,

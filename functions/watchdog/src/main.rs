@@ -12,7 +12,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             executions: &clients.sfn,
             bucket: clients.records_bucket.as_deref(),
         };
-        handler::handle(&clients.ecs, &clients.events, context, event)
+        handler::handle(
+            &clients.ecs,
+            &clients.events,
+            &clients.codedeploy,
+            context,
+            event,
+        )
     })
     .await
 }

@@ -3,8 +3,8 @@
 
 use aws_sdk_codedeploy::error::ProvideErrorMetadata;
 use aws_sdk_codedeploy::types::{
-    AppSpecContent, DeploymentGroupInfo, DeploymentInfo, DeploymentStatus, EcsTarget,
-    RevisionLocation, RevisionLocationType,
+    AppSpecContent, DeploymentConfigInfo, DeploymentGroupInfo, DeploymentInfo, DeploymentStatus,
+    EcsTarget, RevisionLocation, RevisionLocationType,
 };
 use aws_sdk_codedeploy::Client;
 
@@ -41,6 +41,28 @@ impl CodeDeployApi for Client {
                 &format!("GetDeploymentGroup {application}/{group}"),
                 err,
             )),
+        }
+    }
+
+    async fn get_deployment_config(
+        &self,
+        name: &str,
+    ) -> Result<Option<DeploymentConfigInfo>, Error> {
+        match self
+            .get_deployment_config()
+            .deployment_config_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.deployment_config_info),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_deployment_config_does_not_exist_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(sdk_error(&format!("GetDeploymentConfig {name}"), err)),
         }
     }
 

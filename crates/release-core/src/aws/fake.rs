@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use aws_sdk_ecs::types::{
     Cluster, ContainerDefinition, Deployment, DeploymentConfiguration, DeploymentController,
-    DeploymentControllerType, DeploymentStrategy as EcsStrategy, Failure, Service,
+    DeploymentControllerType, DeploymentStrategy as EcsStrategy, Failure, LoadBalancer, Service,
     ServiceDeployment, ServiceDeploymentLifecycleStage, ServiceDeploymentStatus, Tag, Task,
     TaskDefinition, TaskDefinitionStatus,
 };
@@ -192,6 +192,22 @@ impl FakeEcs {
             .get_mut(&(cluster.to_owned(), name.to_owned()))
         {
             service.deployment_configuration = Some(config);
+        }
+    }
+
+    /// Puts the service behind a load balancer forwarding to `container`:`port` (what a CODE_DEPLOY
+    /// service's AppSpec names).
+    pub fn load_balancer(&self, cluster: &str, name: &str, container: &str, port: i32) {
+        if let Some(service) = self
+            .state()
+            .services
+            .get_mut(&(cluster.to_owned(), name.to_owned()))
+        {
+            service.load_balancers = Some(vec![LoadBalancer::builder()
+                .target_group_arn(format!("{ARN_PREFIX}:targetgroup/{name}-blue/1"))
+                .container_name(container)
+                .container_port(port)
+                .build()]);
         }
     }
 
@@ -386,6 +402,17 @@ impl EcsApi for FakeEcs {
                 .clone()
                 .unwrap_or_else(|| DeploymentConfiguration::builder().build());
             service.deployment_configuration = Some(strategy::applied(current, set));
+        }
+        let code_deploy = service
+            .deployment_controller()
+            .is_some_and(|c| *c.r#type() == DeploymentControllerType::CodeDeploy);
+        if code_deploy && update.task_definition.is_some() {
+            // As ECS answers: CodeDeploy changes a CODE_DEPLOY service's task definition.
+            return Err(Error::internal(format!(
+                "UpdateService {}: Unable to update task definition on services with a CODE_DEPLOY \
+                 deployment controller. Use AWS CodeDeploy to trigger a new deployment.",
+                update.service
+            )));
         }
         if update.task_definition.is_none() {
             // Configuration only: ECS starts no deployment.

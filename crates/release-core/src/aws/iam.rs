@@ -162,6 +162,11 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "aws_sdk_codedeploy",
+        "get_deployment_config",
+        &[allow("codedeploy:GetDeploymentConfig", CodeDeployConfig)],
+    ),
+    op(
+        "aws_sdk_codedeploy",
         "list_deployments",
         &[allow("codedeploy:ListDeployments", CodeDeployGroup)],
     ),

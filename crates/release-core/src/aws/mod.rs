@@ -7,7 +7,9 @@
 
 use std::future::Future;
 
-use aws_sdk_codedeploy::types::{DeploymentGroupInfo, DeploymentInfo, DeploymentStatus, EcsTarget};
+use aws_sdk_codedeploy::types::{
+    DeploymentConfigInfo, DeploymentGroupInfo, DeploymentInfo, DeploymentStatus, EcsTarget,
+};
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::SdkError;
 use aws_sdk_ecs::types::{
@@ -24,6 +26,8 @@ pub mod ecs;
 pub mod events;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fake_codedeploy;
 pub mod iam;
 pub mod locks;
 pub mod s3;
@@ -226,6 +230,14 @@ pub trait CodeDeployApi: Send + Sync {
         application: &str,
         group: &str,
     ) -> impl Future<Output = Result<Option<DeploymentGroupInfo>, Error>> + Send;
+
+    /// A deployment configuration (its compute platform and traffic routing); `Ok(None)` when it
+    /// does not exist. CodeDeploy's predefined ECS configurations need no call
+    /// ([`crate::decide::codedeploy::predefined_config`]).
+    fn get_deployment_config(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<DeploymentConfigInfo>, Error>> + Send;
 
     /// Deployment ids of a group in `statuses` (every status when empty), as CodeDeploy lists them
     /// (the adapter follows `nextToken`).

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Records, RuleItem, ServiceItem, Strategy};
+use super::{CodeDeployTarget, Records, RuleItem, ServiceItem, Strategy};
 
 /// Which kind an item is: a service id and a rule id may be equal (`default/app`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +65,10 @@ pub struct ServiceDeployment {
     /// What the deployment must end as to count as done.
     #[serde(default, skip_serializing_if = "Awaited::is_finished")]
     pub awaits: Awaited,
+    /// A CODE_DEPLOY service's deployment group: `deploymentId` is then CodeDeploy's (`d-…`), and
+    /// the verdict reads BatchGetDeployments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_deploy: Option<CodeDeployTarget>,
 }
 
 /// What an awaited deployment must end as.

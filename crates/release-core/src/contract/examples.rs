@@ -22,6 +22,7 @@ pub fn service_item(cluster: &str, service: &str, previous: &str, images: ImageM
         new_task_definition: None,
         previous_deployment_strategy: None,
         deployment_strategy: None,
+        code_deploy: None,
     }
 }
 

@@ -10,6 +10,7 @@
 //! Data and serde only: nothing here calls AWS or decides anything.
 
 mod batch;
+mod codedeploy;
 mod deploy;
 #[cfg(any(test, feature = "test-util"))]
 pub mod examples;
@@ -25,6 +26,7 @@ mod task_definition;
 mod watchdog;
 
 pub use batch::*;
+pub use codedeploy::*;
 pub use deploy::*;
 pub use ledger::*;
 pub use lock::Lock;

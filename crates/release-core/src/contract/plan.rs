@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    count, DeploymentStrategy, ImageMap, PlanItem, PlanItemKind, ReleaseMeta, ReleaseSource,
-    Settings,
+    count, CodeDeployTarget, DeploymentStrategy, ImageMap, PlanItem, PlanItemKind, ReleaseMeta,
+    ReleaseSource, Settings,
 };
 
 /// plan-release input: the release, and the execution whose records it starts.
@@ -93,6 +93,10 @@ pub struct ServiceItem {
     /// The strategy the release sets; `None` leaves the service's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_strategy: Option<DeploymentStrategy>,
+    /// Set when the service's deployment controller is CODE_DEPLOY: its deployment group, which
+    /// deploys it instead of UpdateService.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_deploy: Option<CodeDeployTarget>,
     pub timeout_seconds: u32,
     /// Filled in when it is registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]

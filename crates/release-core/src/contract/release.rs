@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::DeploymentStrategy;
+use super::{CodeDeploySettings, DeploymentStrategy};
 
 /// Container name → image reference.
 pub type ImageMap = BTreeMap<String, String>;
@@ -102,6 +102,10 @@ pub struct ServiceTarget {
     /// The strategy to set; `None` leaves the service's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_strategy: Option<DeploymentStrategy>,
+    /// The CodeDeploy group of a CODE_DEPLOY service; `None`: the default names, when the service
+    /// is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_deploy: Option<CodeDeploySettings>,
     /// Deadline for this service's rollout, from UpdateService; a blue/green strategy's traffic
     /// shifting and bake time come on top.
     pub timeout_seconds: u32,

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_codedeploy::types::{
-    BlueGreenDeploymentConfiguration, ComputePlatform, DeploymentCreator, DeploymentGroupInfo,
-    DeploymentInfo, DeploymentReadyAction, DeploymentStatus, EcsTarget, InstanceAction,
-    LifecycleEvent, LifecycleEventStatus, TargetLabel, TimeBasedCanary, TimeBasedLinear,
-    TrafficRoutingConfig, TrafficRoutingType,
+    BlueGreenDeploymentConfiguration, ComputePlatform, DeploymentConfigInfo, DeploymentCreator,
+    DeploymentGroupInfo, DeploymentInfo, DeploymentReadyAction, DeploymentStatus, EcsTarget,
+    InstanceAction, LifecycleEvent, LifecycleEventStatus, TargetLabel, TimeBasedCanary,
+    TimeBasedLinear, TrafficRoutingConfig, TrafficRoutingType,
 };
 use aws_sdk_ecs::types::{CapacityProviderStrategyItem, NetworkConfiguration, Service};
 use serde_json::{json, Map, Value};
@@ -136,10 +136,9 @@ pub struct AppSpecTarget {
     pub capacity_provider_strategy: Vec<CapacityProviderStrategyItem>,
 }
 
-/// The AppSpec target that deploys `task_definition` to `service` as DescribeServices reports
-/// it: the load balancer's container and port (required: CodeDeploy shifts traffic through it),
-/// and the platform version, network and capacity providers the replacement task set keeps.
-pub fn app_spec_target(service: &Service, task_definition: &str) -> Result<AppSpecTarget, String> {
+/// The container and port of `service`'s load balancer, through which CodeDeploy shifts traffic
+/// (the AppSpec's `LoadBalancerInfo`), or why it has none.
+pub fn load_balancer(service: &Service) -> Result<(String, i32), String> {
     let name = service.service_name().unwrap_or("?");
     let Some(lb) = service.load_balancers().first() else {
         return Err(format!(
@@ -157,9 +156,17 @@ pub fn app_spec_target(service: &Service, task_definition: &str) -> Result<AppSp
             "service `{name}`'s load balancer names no containerPort: the AppSpec needs it"
         ));
     };
+    Ok((container_name.to_owned(), container_port))
+}
+
+/// The AppSpec target that deploys `task_definition` to `service` as DescribeServices reports
+/// it: the load balancer's container and port ([`load_balancer`]), and the platform version,
+/// network and capacity providers the replacement task set keeps.
+pub fn app_spec_target(service: &Service, task_definition: &str) -> Result<AppSpecTarget, String> {
+    let (container_name, container_port) = load_balancer(service)?;
     Ok(AppSpecTarget {
         task_definition: task_definition.to_owned(),
-        container_name: container_name.to_owned(),
+        container_name,
         container_port,
         platform_version: service.platform_version().map(str::to_owned),
         network_configuration: service.network_configuration().cloned(),
@@ -256,6 +263,39 @@ pub fn description(release_id: &str, item_id: &str) -> String {
     text
 }
 
+/// The rollback deployment to await instead of `info`, for an item awaiting a rollback
+/// (`awaits`) from it: `info` is not itself a rollback, it failed or was stopped, and CodeDeploy
+/// started one for it.
+pub fn rollback_to_follow(info: &DeploymentInfo, awaits: Awaited) -> Option<&str> {
+    let ended = matches!(
+        info.status(),
+        Some(DeploymentStatus::Failed | DeploymentStatus::Stopped)
+    );
+    if awaits != Awaited::RolledBack || !ended || is_rollback(info) {
+        return None;
+    }
+    rollback_id(info)
+}
+
+/// Whether the verdict on `info` needs its ECS target's lifecycle events: every status but
+/// Succeeded (the stage reached, whether production traffic has shifted, the failing event).
+pub fn needs_target(info: &DeploymentInfo) -> bool {
+    info.status() != Some(&DeploymentStatus::Succeeded)
+}
+
+/// The lifecycle event a deployment is at, or failed at (`AfterAllowTestTraffic`), for the
+/// report and `convoy watch`; `None` before CodeDeploy lists any.
+pub fn stage(target: &EcsTarget) -> Option<String> {
+    let events = target.lifecycle_events();
+    events
+        .iter()
+        .find(|e| e.status() == Some(&LifecycleEventStatus::Failed))
+        .or_else(|| current_event(target))
+        .or_else(|| events.last())
+        .and_then(LifecycleEvent::lifecycle_event_name)
+        .map(str::to_owned)
+}
+
 /// Whether `info` is the deployment of `item_id` in release `release_id` (its description is
 /// exactly ours): a retried step adopts it rather than create a second one.
 pub fn is_ours(info: &DeploymentInfo, release_id: &str, item_id: &str) -> bool {
@@ -278,13 +318,15 @@ fn is_rollback(info: &DeploymentInfo) -> bool {
             .is_some_and(|id| !id.is_empty())
 }
 
+/// The statuses of a deployment CodeDeploy still works on: a group has at most one.
+pub fn active_statuses() -> [DeploymentStatus; 5] {
+    use DeploymentStatus as S;
+    [S::Created, S::Queued, S::InProgress, S::Baking, S::Ready]
+}
+
 /// Created, Queued, InProgress, Baking or Ready: CodeDeploy still works on it.
 fn is_active(status: &DeploymentStatus) -> bool {
-    use DeploymentStatus as S;
-    matches!(
-        status,
-        S::Created | S::Queued | S::InProgress | S::Baking | S::Ready
-    )
+    active_statuses().contains(status)
 }
 
 /// The outcome and reason for a deployment CodeDeploy reports as `info` now (`None`: it does not
@@ -543,6 +585,21 @@ pub fn wait_seconds(
         .saturating_add(ready)
         .saturating_add(termination)
         .saturating_mul(60)
+}
+
+/// The configuration of an ECS deployment group that names none: all traffic at once.
+pub const DEFAULT_CONFIG: &str = "CodeDeployDefault.ECSAllAtOnce";
+
+/// Why the deployment configuration `name` (GetDeploymentConfig's `info`) cannot deploy an ECS
+/// service, if it cannot.
+pub fn config_problem(info: &DeploymentConfigInfo, name: &str) -> Option<String> {
+    match info.compute_platform() {
+        Some(ComputePlatform::Ecs) => None,
+        platform => Some(format!(
+            "CodeDeploy deployment configuration `{name}` is for the {} compute platform, not ECS",
+            platform.map_or("unknown", ComputePlatform::as_str)
+        )),
+    }
 }
 
 /// The routing of CodeDeploy's predefined ECS deployment configurations, so that they need no

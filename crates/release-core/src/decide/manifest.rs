@@ -8,6 +8,7 @@
 
 pub mod arn;
 pub(crate) mod checks;
+mod codedeploy;
 mod fields;
 pub mod image;
 mod merge;
@@ -64,6 +65,7 @@ const SERVICE_KEYS: &[&str] = &[
     "bakeTimeInMinutes",
     "linearConfiguration",
     "canaryConfiguration",
+    codedeploy::KEY,
 ];
 const TASK_KEYS: &[&str] = &[
     "service",
@@ -295,6 +297,12 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
                 problems.push(&item, &format!("deploymentStrategy.{field}"), message);
             }
         }
+        if let Some(set) = &service.code_deploy {
+            let strategy_given = service.deployment_strategy.is_some();
+            for (field, message) in codedeploy::problems_of(set, strategy_given) {
+                problems.push(&item, &field, message);
+            }
+        }
     }
     for (i, task) in input.tasks.iter().enumerate() {
         let item = checks::task_label(i, &task.event_bus, Some(&task.rule));
@@ -515,6 +523,7 @@ fn read_service(
         None => Some(DEFAULT_TIMEOUT_SECONDS),
     };
     let deployment_strategy = strategy::read(&f, timeout, problems);
+    let code_deploy = codedeploy::read(&f, problems);
     let as_i32 = |n: Option<i64>| n.and_then(|n| i32::try_from(n).ok());
     Some(ServiceTarget {
         cluster: cluster?.to_string(),
@@ -525,6 +534,7 @@ fn read_service(
         maximum_percent: as_i32(maximum),
         deployment_strategy: deployment_strategy.ok()?,
         timeout_seconds: timeout?,
+        code_deploy: code_deploy.ok()?,
     })
 }
 

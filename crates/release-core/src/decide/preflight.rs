@@ -95,6 +95,8 @@ pub struct ServiceFact {
     pub maximum_percent: Option<i32>,
     /// The strategy part of its deploymentConfiguration (`None`: a plain rolling update).
     pub strategy: Option<DeploymentStrategy>,
+    /// Its deployment controller is CODE_DEPLOY: CodeDeploy deploys it.
+    pub code_deploy: bool,
 }
 
 impl ServiceFact {
@@ -107,6 +109,7 @@ impl ServiceFact {
             minimum_healthy_percent: config.and_then(|c| c.minimum_healthy_percent()),
             maximum_percent: config.and_then(|c| c.maximum_percent()),
             strategy: strategy::described(config),
+            code_deploy: is_code_deploy(service),
         }
     }
 }
@@ -150,9 +153,62 @@ pub fn aborts_plan(e: &Error) -> bool {
         | Error::RuleNotFound(_)
         | Error::TaskDefinitionRejected { .. }
         | Error::TargetsRejected { .. }
+        | Error::DeploymentRejected { .. }
         | Error::RollbackFailed(_)
         | Error::Internal { .. } => false,
     }
+}
+
+/// Whether CodeDeploy deploys `service` (its deployment controller is CODE_DEPLOY).
+pub fn is_code_deploy(service: &Service) -> bool {
+    service
+        .deployment_controller()
+        .is_some_and(|c| *c.r#type() == DeploymentControllerType::CodeDeploy)
+}
+
+/// Why the manifest's settings of `target` do not fit how `service` is deployed (its deployment
+/// controller), as (field, message) pairs: ECS's strategy and counts are UpdateService's, which a
+/// CODE_DEPLOY service is not deployed with; `codeDeploy` is for CODE_DEPLOY services only.
+pub fn controller_problems(
+    service: &Service,
+    target: &ServiceTarget,
+) -> Vec<(&'static str, String)> {
+    let name = service.service_name().unwrap_or("?");
+    if !is_code_deploy(service) {
+        return match target.code_deploy {
+            Some(_) => vec![(
+                "codeDeploy",
+                format!(
+                    "service `{name}` has the ECS deployment controller: codeDeploy applies to \
+                     CODE_DEPLOY services only (for ECS's own blue/green, set strategy)"
+                ),
+            )],
+            None => Vec::new(),
+        };
+    }
+    let set = [
+        ("strategy", target.deployment_strategy.is_some()),
+        ("desiredCount", target.desired_count.is_some()),
+        (
+            "minimumHealthyPercent",
+            target.minimum_healthy_percent.is_some(),
+        ),
+        ("maximumPercent", target.maximum_percent.is_some()),
+    ];
+    set.into_iter()
+        .filter(|(_, given)| *given)
+        .map(|(field, _)| {
+            (
+                field,
+                format!(
+                    "service `{name}` is deployed by CodeDeploy (deployment controller \
+                     CODE_DEPLOY): {field} is UpdateService's, which does not deploy it; the \
+                     traffic shifting is the deployment configuration's (codeDeploy.deploymentConfig) \
+                     and the counts are the service's own"
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Why a service cannot be deployed by convoy, if it cannot.
@@ -166,11 +222,11 @@ pub fn service_problem(service: &Service) -> Option<String> {
         .map(|c| c.r#type().clone())
         .unwrap_or(DeploymentControllerType::Ecs);
     match controller {
-        DeploymentControllerType::Ecs => {}
-        DeploymentControllerType::CodeDeploy | DeploymentControllerType::External => {
+        DeploymentControllerType::Ecs | DeploymentControllerType::CodeDeploy => {}
+        DeploymentControllerType::External => {
             return Some(format!(
                 "deployment controller {controller} is not supported; convoy deploys services \
-                 with the ECS deployment controller"
+                 with the ECS or the CODE_DEPLOY deployment controller"
             ))
         }
         other => return Some(format!("unknown deployment controller {other}")),
@@ -361,7 +417,9 @@ impl Findings {
             };
             if !noop {
                 self.check_definition_roles(&label, "service", &definition, "");
-                if target.deployment_strategy.is_none() {
+                // A CODE_DEPLOY service's waiting is its deployment configuration's, checked when
+                // its group is resolved.
+                if target.deployment_strategy.is_none() && !fact.code_deploy {
                     // The service's own strategy: its bake time counts against the deadline too.
                     let own = fact.strategy.unwrap_or_default();
                     if let Err(message) = strategy::deadline_fits(target.timeout_seconds, &own) {
@@ -386,6 +444,7 @@ impl Findings {
                 deployment_strategy: target.deployment_strategy,
                 timeout_seconds: target.timeout_seconds,
                 new_task_definition: None,
+                code_deploy: None,
             });
         }
         items

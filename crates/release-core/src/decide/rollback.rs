@@ -8,7 +8,7 @@ use crate::contract::{
     RollbackPolicy, RuleItem, RuleTaskTarget, ServiceDeployment, ServiceItem, StabilityOutput,
     Strategy, TaskDefRef,
 };
-use crate::decide::strategy::{described, rollout_deadline};
+use crate::decide::strategy::{deadline_after, described, rollout_deadline};
 use crate::decide::taskdef::RELEASE_TAG;
 use crate::decide::verdict::PRIMARY;
 use crate::Error;
@@ -452,6 +452,34 @@ pub fn rolled_back_record(
     }
 }
 
+/// The record check-stability awaits for a CODE_DEPLOY item's way back: CodeDeploy's rollback of
+/// our deployment (`awaits` RolledBack), or a new deployment to the recorded revision (Finished).
+/// `None` when the item has no deployment group (it is not a CODE_DEPLOY item).
+pub fn code_deploy_record(
+    item: &ServiceItem,
+    from_task_definition: String,
+    deployment_id: &str,
+    awaits: Awaited,
+    now: i64,
+) -> Option<DeploymentStatus> {
+    let group = item.code_deploy.clone()?;
+    let deadline = deadline_after(item.timeout_seconds, group.wait_seconds, now);
+    let deployment = ServiceDeployment {
+        deployment_id: deployment_id.to_owned(),
+        awaits,
+        code_deploy: Some(group),
+        ..back_to_previous(item, from_task_definition, deadline)
+    };
+    let reason = match awaits {
+        Awaited::RolledBack => "CodeDeploy rolls it back to the original task set",
+        Awaited::Finished => "a CodeDeploy deployment back to the previous task definition",
+    };
+    Some(DeploymentStatus {
+        reason: Some(reason.into()),
+        ..DeploymentStatus::started(deployment)
+    })
+}
+
 /// A deployment from `from_task_definition` back to the item's recorded revision, judged as a
 /// rolling update unless the caller says otherwise.
 fn back_to_previous(
@@ -470,5 +498,6 @@ fn back_to_previous(
         strategy: Strategy::Rolling,
         service_deployment_arn: None,
         awaits: Awaited::Finished,
+        code_deploy: None,
     }
 }

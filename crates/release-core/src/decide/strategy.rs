@@ -113,23 +113,33 @@ pub fn linear_steps(step: Percent) -> u32 {
 /// When a rollout started `now` counts as timed out: `timeout_seconds` plus the strategy's
 /// waiting ([`wait_seconds`]), in Unix seconds.
 pub fn rollout_deadline(timeout_seconds: u32, strategy: &DeploymentStrategy, now: i64) -> i64 {
-    let allowed = timeout_seconds.saturating_add(wait_seconds(strategy));
-    now.saturating_add(i64::from(allowed))
+    deadline_after(timeout_seconds, wait_seconds(strategy), now)
+}
+
+/// `now` plus the rollout's timeout and its waiting on purpose (`wait_seconds`): for ECS's
+/// strategies and CodeDeploy's deployment configurations alike.
+pub fn deadline_after(timeout_seconds: u32, wait_seconds: u32, now: i64) -> i64 {
+    now.saturating_add(i64::from(timeout_seconds.saturating_add(wait_seconds)))
 }
 
 /// Whether a rollout deadline of `timeout_seconds` plus the strategy's waiting fits the longest
 /// deadline a release allows; else what is wrong, with the numbers.
 pub fn deadline_fits(timeout_seconds: u32, strategy: &DeploymentStrategy) -> Result<(), String> {
-    let wait = wait_seconds(strategy);
+    let what = format!("the {} strategy's", strategy.strategy);
+    waiting_fits(timeout_seconds, wait_seconds(strategy), &what)
+}
+
+/// [`deadline_fits`] for `wait` seconds of traffic shifting and bake time of `what` (`the
+/// CANARY strategy's`, `CodeDeploy configuration X's`).
+pub fn waiting_fits(timeout_seconds: u32, wait: u32, what: &str) -> Result<(), String> {
     let total = timeout_seconds.saturating_add(wait);
     if total <= MAX_TIMEOUT_SECONDS {
         return Ok(());
     }
     Err(format!(
-        "timeoutSeconds {timeout_seconds} plus the {} strategy's {wait} s of traffic shifting and \
+        "timeoutSeconds {timeout_seconds} plus {what} {wait} s of traffic shifting and \
          bake time is {total} s, above the {MAX_TIMEOUT_SECONDS} s a rollout may take: shorten \
-         the bake time or the timeout",
-        strategy.strategy
+         the bake time or the timeout"
     ))
 }
 

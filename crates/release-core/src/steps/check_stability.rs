@@ -7,12 +7,13 @@ use std::time::Duration;
 // tokio's clock, so tests can run the polling loop on a paused clock.
 use tokio::time::Instant;
 
-use crate::aws::{EcsApi, ObjectStore};
+use crate::aws::{CodeDeployApi, EcsApi, ObjectStore};
 use crate::contract::{
     count, BatchItems, BatchSpec, BatchSummary, DeploymentStatus, ItemResult, Outcome,
     PlanItemKind, StabilityCounts, StabilityInput, StabilityOutput, StabilityPhase,
 };
 use crate::decide::batches::interruption;
+use crate::decide::codedeploy;
 use crate::decide::verdict::{
     judge, judge_service_deployment, rolling_failure_detail, stopped_reasons, summarize, Verdict,
 };
@@ -44,6 +45,7 @@ pub fn budget_from(value: Option<&str>) -> Result<Duration, Error> {
 /// be exceeded by another round. Terminal items are passed through untouched.
 pub async fn check(
     ecs: &impl EcsApi,
+    codedeploy: &impl CodeDeployApi,
     mut items: Vec<DeploymentStatus>,
     poll_interval_seconds: u32,
     budget: Duration,
@@ -51,9 +53,12 @@ pub async fn check(
     let interval = Duration::from_secs(u64::from(poll_interval_seconds));
     let started = Instant::now();
     loop {
-        let newly_failed = poll_once(ecs, &mut items, unix_now()).await?;
+        let newly_failed = poll_once(ecs, codedeploy, &mut items, unix_now()).await?;
         for &index in &newly_failed {
-            attach_stopped_reasons(ecs, &mut items[index]).await;
+            // A CodeDeploy failure's reason is its lifecycle event's, already in the verdict.
+            if items[index].deployment.code_deploy.is_none() {
+                attach_stopped_reasons(ecs, &mut items[index]).await;
+            }
         }
         attach_rolling_service_deployments(ecs, &mut items, &newly_failed).await;
         let out = summarize(items);
@@ -71,6 +76,7 @@ pub async fn check(
 /// ([`first_release_round`]). Rewrites the record and returns its counts.
 pub async fn check_round(
     ecs: &impl EcsApi,
+    codedeploy: &impl CodeDeployApi,
     store: &RecordStore<impl ObjectStore>,
     input: &StabilityInput,
     budget: Duration,
@@ -93,7 +99,7 @@ pub async fn check_round(
     } else {
         budget
     };
-    let mut round = check(ecs, items, input.poll_interval_seconds, budget).await?;
+    let mut round = check(ecs, codedeploy, items, input.poll_interval_seconds, budget).await?;
     round.deploy_failed = deploy_failed;
     store.write(&input.records, name, &round).await?;
     Ok(round.counts())
@@ -178,15 +184,89 @@ async fn record_interrupted(
 }
 
 /// One round over the items still in progress: DescribeServices for rolling updates,
-/// DescribeServiceDeployments for blue/green ones. Returns the indexes of items that became Failed
-/// or TimedOut.
+/// DescribeServiceDeployments for blue/green ones, BatchGetDeployments for CODE_DEPLOY ones.
+/// Returns the indexes of items that became Failed or TimedOut.
 async fn poll_once(
     ecs: &impl EcsApi,
+    codedeploy: &impl CodeDeployApi,
     items: &mut [DeploymentStatus],
     now: i64,
 ) -> Result<Vec<usize>, Error> {
     let mut newly_failed = poll_services(ecs, items, now).await?;
     newly_failed.extend(poll_service_deployments(ecs, items, now).await?);
+    newly_failed.extend(poll_code_deploy(codedeploy, items, now).await?);
+    Ok(newly_failed)
+}
+
+/// CODE_DEPLOY items: their deployments (the adapter batching 25 per call), and the ECS target of
+/// each that has not succeeded, for its lifecycle events (the stage reached, the failing event,
+/// whether production traffic has shifted).
+async fn poll_code_deploy(
+    codedeploy: &impl CodeDeployApi,
+    items: &mut [DeploymentStatus],
+    now: i64,
+) -> Result<Vec<usize>, Error> {
+    let polled: Vec<usize> = (0..items.len())
+        .filter(|&i| !items[i].outcome.is_terminal() && items[i].deployment.code_deploy.is_some())
+        .collect();
+    if polled.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = polled
+        .iter()
+        .map(|&i| items[i].deployment.deployment_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let found = codedeploy.batch_get_deployments(&ids).await?;
+    let mut newly_failed = Vec::new();
+    for index in polled {
+        let item = &mut items[index];
+        let d = &item.deployment;
+        let info = found
+            .iter()
+            .find(|i| i.deployment_id() == Some(d.deployment_id.as_str()));
+        // The rollback stopped our deployment and CodeDeploy rolls it back: that one is awaited.
+        if let Some(rollback) = info.and_then(|i| codedeploy::rollback_to_follow(i, d.awaits)) {
+            item.reason = Some(format!(
+                "CodeDeploy deployment {} stopped; awaiting its rollback deployment {rollback}",
+                d.deployment_id
+            ));
+            item.deployment.deployment_id = rollback.to_owned();
+            continue;
+        }
+        let target = match info.filter(|i| codedeploy::needs_target(i)) {
+            Some(_) => {
+                let target_id = format!("{}:{}", d.cluster, d.service);
+                codedeploy
+                    .get_deployment_target(&d.deployment_id, &target_id)
+                    .await?
+            }
+            None => None,
+        };
+        let wait_for_termination = d
+            .code_deploy
+            .as_ref()
+            .is_some_and(|g| g.wait_for_termination);
+        let (outcome, reason) = codedeploy::judge(
+            info,
+            target.as_ref(),
+            wait_for_termination,
+            d.awaits,
+            d.deadline,
+            now,
+        );
+        let verdict = Verdict { outcome, reason };
+        log_verdict(item, &verdict);
+        if matches!(verdict.outcome, Outcome::Failed | Outcome::TimedOut) {
+            newly_failed.push(index);
+        }
+        item.outcome = verdict.outcome;
+        item.reason = Some(verdict.reason);
+        if let Some(stage) = target.as_ref().and_then(codedeploy::stage) {
+            item.stage = Some(stage);
+        }
+    }
     Ok(newly_failed)
 }
 
@@ -254,7 +334,8 @@ async fn poll_services(
     for (index, item) in items.iter().enumerate() {
         let blue_green = item.deployment.strategy.is_blue_green()
             && item.deployment.service_deployment_arn.is_some();
-        if !item.outcome.is_terminal() && !blue_green {
+        let code_deploy = item.deployment.code_deploy.is_some();
+        if !item.outcome.is_terminal() && !blue_green && !code_deploy {
             by_cluster
                 .entry(item.deployment.cluster.clone())
                 .or_default()

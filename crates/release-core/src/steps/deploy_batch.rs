@@ -18,7 +18,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::aws::{EcsApi, EventsApi, ObjectStore};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
     count, BatchInput, BatchItems, BatchProgress, BatchSummary, Bucket, CallCounts, CaughtError,
     FailedItem, ItemResult, PlanItemKind, RuleItem, ServiceItem, UpdateRuleInput,
@@ -27,6 +27,7 @@ use crate::contract::{
 use crate::decide::batches::{registration_groups, registration_key, RegistrationKey, Slot};
 use crate::decide::pace::TokenBucket;
 use crate::records::{batch_items_name, batch_summary_name, result_name, RecordStore};
+use crate::steps::code_deploy;
 use crate::steps::register::register_or_reuse;
 use crate::steps::unix_now;
 use crate::steps::update_rule::update_rule;
@@ -105,9 +106,10 @@ impl Pacer {
 type Done = Option<Result<(), CaughtError>>;
 
 /// One call of deploy-batch over its batch.
-struct BatchRun<'a, E, V, S> {
+struct BatchRun<'a, E, V, C, S> {
     ecs: &'a E,
     events: &'a V,
+    codedeploy: &'a C,
     store: &'a RecordStore<S>,
     input: &'a BatchInput,
     items: &'a BatchItems,
@@ -136,7 +138,7 @@ enum Attempt<T> {
     OutOfTime,
 }
 
-impl<E: EcsApi, V: EventsApi, S: ObjectStore> BatchRun<'_, E, V, S> {
+impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, V, C, S> {
     fn count(&self, f: impl FnOnce(&mut CallCounts)) {
         f(&mut self.calls.lock().unwrap_or_else(|e| e.into_inner()));
     }
@@ -316,11 +318,18 @@ impl<E: EcsApi, V: EventsApi, S: ObjectStore> BatchRun<'_, E, V, S> {
                 ..item.clone()
             },
         };
-        let attempt = self
-            .attempt(Some(&self.updates), || {
+        let attempt = if item.code_deploy.is_some() {
+            // CodeDeploy's rate, not ECS's UpdateService share: the SDK's retries pace it.
+            self.attempt(None, || {
+                code_deploy::deploy(self.ecs, self.codedeploy, &input, unix_now())
+            })
+            .await
+        } else {
+            self.attempt(Some(&self.updates), || {
                 update_service(self.ecs, &input, unix_now())
             })
-            .await;
+            .await
+        };
         self.settle(
             PlanItemKind::Service,
             slot,
@@ -439,9 +448,10 @@ impl<E: EcsApi, V: EventsApi, S: ObjectStore> BatchRun<'_, E, V, S> {
 
 /// deploy-batch: deploys what is left of the batch within `budget`, then rewrites its summary
 /// (also when the call fails as a whole, so progress is never lost) and returns what remains.
-pub async fn deploy_batch<E: EcsApi, V: EventsApi, S: ObjectStore>(
+pub async fn deploy_batch<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore>(
     ecs: &E,
     events: &V,
+    codedeploy: &C,
     store: &RecordStore<S>,
     input: &BatchInput,
     budget: Duration,
@@ -462,6 +472,7 @@ pub async fn deploy_batch<E: EcsApi, V: EventsApi, S: ObjectStore>(
     let run = BatchRun {
         ecs,
         events,
+        codedeploy,
         store,
         input,
         items: &items,
@@ -537,6 +548,7 @@ mod tests {
 
     use super::*;
     use crate::aws::fake::{ecs_target, FakeEcs, FakeEvents, MemoryStore};
+    use crate::aws::fake_codedeploy::FakeCodeDeploy;
     use crate::contract::examples::{app_image, service_item};
     use crate::contract::{Pace, Records, RuleTaskTarget};
     use crate::decide::batches::UPDATE_BUCKET;
@@ -684,9 +696,16 @@ mod tests {
         };
         let input = batch(&store, items, pace(20, 1_000)).await;
 
-        let progress = deploy_batch(&ecs, &events, &store, &input, BUDGET)
-            .await
-            .unwrap();
+        let progress = deploy_batch(
+            &ecs,
+            &events,
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            BUDGET,
+        )
+        .await
+        .unwrap();
         assert_eq!(progress, BatchProgress::default());
         assert_eq!(ecs.calls("RegisterTaskDefinition"), 2, "s0, and web once");
         assert_eq!(ecs.calls("UpdateService"), 3);
@@ -718,9 +737,16 @@ mod tests {
 
         // A retried call finds every item recorded: no AWS call, one more invocation.
         let before = ecs.total_calls();
-        let again = deploy_batch(&ecs, &events, &store, &input, BUDGET)
-            .await
-            .unwrap();
+        let again = deploy_batch(
+            &ecs,
+            &events,
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            BUDGET,
+        )
+        .await
+        .unwrap();
         assert_eq!(again, BatchProgress::default());
         assert_eq!(ecs.total_calls(), before);
         assert_eq!(events.calls("PutTargets"), 1);
@@ -733,9 +759,16 @@ mod tests {
     async fn registrations_keep_to_the_batch_share() {
         let (ecs, store, input) = fleet_batch(5, pace(2, 10_000)).await;
         let start = Instant::now();
-        deploy_batch(&ecs, &FakeEvents::default(), &store, &input, BUDGET)
-            .await
-            .unwrap();
+        deploy_batch(
+            &ecs,
+            &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            BUDGET,
+        )
+        .await
+        .unwrap();
         // A burst of 2, then one every 10 s: never faster than the share.
         assert_eq!(
             seconds(&ecs, "RegisterTaskDefinition", start),
@@ -749,9 +782,16 @@ mod tests {
         let (ecs, store, input) = fleet_batch(3, pace(1, 1_000)).await;
         ecs.throttle("RegisterTaskDefinition", 1);
         let start = Instant::now();
-        let progress = deploy_batch(&ecs, &FakeEvents::default(), &store, &input, BUDGET)
-            .await
-            .unwrap();
+        let progress = deploy_batch(
+            &ecs,
+            &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            BUDGET,
+        )
+        .await
+        .unwrap();
         assert_eq!(progress, BatchProgress::default());
         // Throttled at 0: the bucket empties and refills every 2 s instead of every second.
         assert_eq!(seconds(&ecs, "RegisterTaskDefinition", start), [0, 2, 4, 6]);
@@ -763,9 +803,16 @@ mod tests {
     async fn throttled_on_every_attempt_fails_the_call_keeping_its_progress_for_the_retry() {
         let (ecs, store, input) = fleet_batch(1, pace(20, 1_000)).await;
         ecs.throttle("UpdateService", MAX_ATTEMPTS);
-        let err = deploy_batch(&ecs, &FakeEvents::default(), &store, &input, BUDGET)
-            .await
-            .unwrap_err();
+        let err = deploy_batch(
+            &ecs,
+            &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            BUDGET,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), "Throttled", "{err}");
         assert_eq!(ecs.calls("UpdateService"), MAX_ATTEMPTS);
         let failed_call = summary(&store).await;
@@ -785,9 +832,16 @@ mod tests {
         );
 
         // The Task's retry: the registration is found and reused, the update made.
-        let progress = deploy_batch(&ecs, &FakeEvents::default(), &store, &input, BUDGET)
-            .await
-            .unwrap();
+        let progress = deploy_batch(
+            &ecs,
+            &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            BUDGET,
+        )
+        .await
+        .unwrap();
         assert_eq!(progress, BatchProgress::default());
         assert_eq!(ecs.calls("RegisterTaskDefinition"), 1);
         let retried = summary(&store).await;
@@ -812,9 +866,16 @@ mod tests {
             pace(20, 1_000),
         )
         .await;
-        let progress = deploy_batch(&ecs, &FakeEvents::default(), &store, &input, BUDGET)
-            .await
-            .unwrap();
+        let progress = deploy_batch(
+            &ecs,
+            &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            BUDGET,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             progress,
             BatchProgress {
@@ -846,9 +907,16 @@ mod tests {
     async fn a_spent_budget_leaves_the_rest_to_the_next_call() {
         let (ecs, store, input) = fleet_batch(4, pace(1, 100_000)).await;
         let budget = Duration::from_secs(150);
-        let first = deploy_batch(&ecs, &FakeEvents::default(), &store, &input, budget)
-            .await
-            .unwrap();
+        let first = deploy_batch(
+            &ecs,
+            &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            budget,
+        )
+        .await
+        .unwrap();
         // Tokens at 0 and 100 s; the next (200 s) is past the budget.
         assert_eq!(
             first,
@@ -858,9 +926,16 @@ mod tests {
             }
         );
         assert_eq!(ecs.calls("RegisterTaskDefinition"), 2);
-        let second = deploy_batch(&ecs, &FakeEvents::default(), &store, &input, budget)
-            .await
-            .unwrap();
+        let second = deploy_batch(
+            &ecs,
+            &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            budget,
+        )
+        .await
+        .unwrap();
         assert_eq!(second, BatchProgress::default());
         assert_eq!(ecs.calls("RegisterTaskDefinition"), 4);
         assert_eq!(ecs.calls("UpdateService"), 4);
@@ -874,9 +949,16 @@ mod tests {
         let (ecs, _) = fleet(0);
         let mut input = batch(&store, BatchItems::default(), pace(1, 1_000)).await;
         input.batch.batch = 7;
-        let err = deploy_batch(&ecs, &FakeEvents::default(), &store, &input, BUDGET)
-            .await
-            .unwrap_err();
+        let err = deploy_batch(
+            &ecs,
+            &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
+            &store,
+            &input,
+            BUDGET,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), "Internal");
         assert!(
             err.to_string()

@@ -3,6 +3,7 @@
 //! with [`parse_input`], calls its step here and maps the error.
 
 pub mod check_stability;
+pub mod code_deploy;
 pub mod deploy_batch;
 pub mod finish_release;
 pub mod ledger;

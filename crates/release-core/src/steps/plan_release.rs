@@ -7,17 +7,20 @@ use futures::stream::{self, StreamExt};
 use tracing::{info, info_span, Instrument};
 
 use crate::aws::locks::{Executions, LockStore};
-use crate::aws::{EcsApi, EventsApi, ObjectStore};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
-    count, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget, ServiceTarget,
+    count, CodeDeployTarget, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget,
+    ServiceItem, ServiceTarget,
 };
 use crate::decide::batches;
+use crate::decide::codedeploy;
 use crate::decide::manifest::arn::Home;
 use crate::decide::manifest::{check_input, normalized};
 use crate::decide::preflight::{
-    aborts_plan, ecs_targets, service_label, service_problem, task_label, Findings, Reach,
-    RuleFacts, ServiceFact, ServiceFacts,
+    aborts_plan, controller_problems, ecs_targets, is_code_deploy, service_label, service_problem,
+    task_label, Findings, Reach, RuleFacts, ServiceFact, ServiceFacts,
 };
+use crate::decide::strategy::waiting_fits;
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
 use crate::steps::{ledger, lock, release_ref, unix_now};
@@ -28,12 +31,14 @@ use crate::Error;
 const DESCRIBE_CONCURRENCY: usize = 8;
 
 /// Validates `input`, checks every cluster, service, rule, target, task definition and container
-/// against AWS, and the roles the release would pass against `reach`, and returns the plan.
-/// Read-only: nothing is registered or updated. Clusters and services named by ARN are planned by
-/// name (one item however it is named), once the ARN is of `reach`'s account and region.
-pub async fn plan<E: EcsApi, V: EventsApi>(
+/// against AWS, the CodeDeploy group of every changed CODE_DEPLOY service, and the roles the
+/// release would pass against `reach`, and returns the plan. Read-only: nothing is registered or
+/// updated. Clusters and services named by ARN are planned by name (one item however it is named),
+/// once the ARN is of `reach`'s account and region.
+pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
     ecs: &E,
     events: &V,
+    codedeploy: &C,
     input: ReleaseInput,
     reach: &Reach,
 ) -> Result<Plan, Error> {
@@ -48,7 +53,11 @@ pub async fn plan<E: EcsApi, V: EventsApi>(
         let services = describe_services(&mut preflight, ecs, &input.services).await?;
         let rules = describe_rules(&mut preflight, events, &input.tasks).await?;
         describe_definitions(&mut preflight, ecs).await?;
-        let services = preflight.service_items(&input.services, services);
+        let code_deploy = code_deploy_ids(&input.services, &services);
+        let mut services = preflight.service_items(&input.services, services);
+        let mut changed = services.iter_mut().filter(|s| !s.noop);
+        let changed = changed.by_ref().filter(|s| code_deploy.contains(&s.id));
+        resolve_code_deploy(&mut preflight, codedeploy, &input.services, changed).await?;
         let tasks = preflight.rule_items(&input.tasks, rules);
         if !preflight.problems.is_empty() {
             return Err(Error::PreflightFailed(preflight.problems));
@@ -97,9 +106,10 @@ pub struct PlanContext<'a, S, L, X> {
 /// [`batches::layout`]), then the release's ledger entries (best effort: the ledger never fails a
 /// release). Nothing is written when the release is rejected, and the locks
 /// are given back when the plan cannot be recorded.
-pub async fn plan_release<E: EcsApi, V: EventsApi>(
+pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
     ecs: &E,
     events: &V,
+    codedeploy: &C,
     context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions>,
     request: PlanRequest,
 ) -> Result<PlannedRelease, Error> {
@@ -115,7 +125,7 @@ pub async fn plan_release<E: EcsApi, V: EventsApi>(
     };
     // A release started by reference is read from the records bucket, and only from there.
     let release = release_ref::resolve(context.store.objects(), bucket, request.release).await?;
-    let plan = plan(ecs, events, release, &reach).await?;
+    let plan = plan(ecs, events, codedeploy, release, &reach).await?;
     let owner = lock::Owner {
         release_id: plan.release.id.clone(),
         execution_arn: request.execution_arn.clone(),
@@ -240,12 +250,137 @@ async fn describe_services<E: EcsApi>(
                 findings.problem(&label, "service", message);
                 continue;
             }
+            let misfits = controller_problems(service, target);
+            // CodeDeploy shifts traffic through the load balancer the AppSpec names.
+            let no_load_balancer = is_code_deploy(service)
+                .then(|| codedeploy::load_balancer(service).err())
+                .flatten();
+            if !misfits.is_empty() || no_load_balancer.is_some() {
+                for (field, message) in misfits {
+                    findings.problem(&label, field, message);
+                }
+                if let Some(message) = no_load_balancer {
+                    findings.problem(&label, "service", message);
+                }
+                continue;
+            }
             let fact = ServiceFact::of(service);
             findings.wants(&fact.task_definition);
             facts[i] = Some(fact);
         }
     }
     Ok(facts)
+}
+
+/// `cluster/service` of every CODE_DEPLOY service found, as its plan item is named.
+fn code_deploy_ids(targets: &[ServiceTarget], facts: &ServiceFacts) -> BTreeSet<String> {
+    targets
+        .iter()
+        .zip(facts)
+        .filter(|(_, fact)| fact.as_ref().is_some_and(|f| f.code_deploy))
+        .map(|(t, _)| format!("{}/{}", t.cluster, t.service))
+        .collect()
+}
+
+/// The CodeDeploy deployment group of each changed CODE_DEPLOY service in `items`: the group the
+/// manifest names or the default one, read with GetDeploymentGroup (never a scan of the account),
+/// that targets this service and has no active deployment, and whose deployment configuration's
+/// waiting fits the deadline. Found: recorded on the item; else a problem on its `codeDeploy` field.
+async fn resolve_code_deploy<'a, C: CodeDeployApi>(
+    findings: &mut Findings,
+    codedeploy: &C,
+    targets: &[ServiceTarget],
+    items: impl Iterator<Item = &'a mut ServiceItem>,
+) -> Result<(), Error> {
+    for item in items {
+        let Some((index, target)) = targets
+            .iter()
+            .enumerate()
+            .find(|(_, t)| format!("{}/{}", t.cluster, t.service) == item.id)
+        else {
+            continue;
+        };
+        let label = service_label(index, target);
+        match code_deploy_target(codedeploy, target, item).await {
+            Ok(Ok(found)) => item.code_deploy = Some(found),
+            Ok(Err((field, message))) => findings.problem(&label, field, message),
+            Err(e) if aborts_plan(&e) => return Err(e),
+            Err(e) => findings.problem(&label, "codeDeploy", with_causes(&e)),
+        }
+    }
+    Ok(())
+}
+
+/// [`resolve_code_deploy`] of one item: the group, or the field and message of what is wrong.
+async fn code_deploy_target<C: CodeDeployApi>(
+    codedeploy: &C,
+    target: &ServiceTarget,
+    item: &ServiceItem,
+) -> Result<Result<CodeDeployTarget, (&'static str, String)>, Error> {
+    let settings = target.code_deploy.clone().unwrap_or_default();
+    let (default_application, default_group) =
+        codedeploy::default_names(&item.cluster, &item.service);
+    let application = settings.application.unwrap_or(default_application);
+    let group = settings.deployment_group.unwrap_or(default_group);
+    let found = codedeploy
+        .get_deployment_group(&application, &group)
+        .await?;
+    let problem = codedeploy::group_problem(
+        found.as_ref(),
+        &application,
+        &group,
+        &item.cluster,
+        &item.service,
+    );
+    // A missing group is a problem too.
+    let found = match (found, problem) {
+        (Some(found), None) => found,
+        (_, problem) => return Ok(Err(("codeDeploy", problem.unwrap_or_default()))),
+    };
+    let active = codedeploy
+        .list_deployments(&application, &group, &codedeploy::active_statuses())
+        .await?;
+    let label = format!("{application}/{group}");
+    if let Some(message) = codedeploy::active_deployment_problem(&active, &label) {
+        return Ok(Err(("codeDeploy", message)));
+    }
+    let config = settings
+        .deployment_config
+        .or_else(|| found.deployment_config_name().map(str::to_owned))
+        .unwrap_or_else(|| codedeploy::DEFAULT_CONFIG.to_owned());
+    let routing = match codedeploy::predefined_config(&config) {
+        Some(routing) => Some(routing),
+        None => match codedeploy.get_deployment_config(&config).await? {
+            None => {
+                let message = format!(
+                    "CodeDeploy deployment configuration `{config}` does not exist (the group \
+                     `{label}` or codeDeploy.deploymentConfig names it)"
+                );
+                return Ok(Err(("codeDeploy", message)));
+            }
+            Some(info) => match codedeploy::config_problem(&info, &config) {
+                Some(message) => return Ok(Err(("codeDeploy", message))),
+                None => info.traffic_routing_config().cloned(),
+            },
+        },
+    };
+    let wait_seconds = codedeploy::wait_seconds(
+        routing.as_ref(),
+        found.blue_green_deployment_configuration(),
+        settings.wait_for_termination,
+    );
+    let what = format!("CodeDeploy configuration {config}'s");
+    if let Err(message) = waiting_fits(item.timeout_seconds, wait_seconds, &what) {
+        return Ok(Err(("timeoutSeconds", message)));
+    }
+    Ok(Ok(CodeDeployTarget {
+        application,
+        deployment_group: group,
+        deployment_config: config,
+        wait_for_termination: settings.wait_for_termination,
+        hooks: settings.hooks,
+        wait_seconds,
+    }))
 }
 
 /// Rules exist and have ECS targets; the task definition of each target.

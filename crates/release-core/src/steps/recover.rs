@@ -13,7 +13,7 @@
 //! an item whose lock another release took over since is left alone.
 
 use crate::aws::locks::{ExecutionInputs, Executions, LockStore};
-use crate::aws::{EcsApi, EventsApi, ObjectStore};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
     ExecutionStatus, ExecutionStatusChange, Plan, Records, Recovery, RecoveryAction,
     ReleaseRecords, ReleaseReport, StepFailures,
@@ -95,9 +95,11 @@ pub async fn release_id(
 
 /// The watchdog function: acts on an execution that ABORTED, TIMED_OUT or FAILED and no longer
 /// runs (a redriven execution runs again and finishes itself); anything else is `Ignored`.
+#[allow(clippy::too_many_arguments)] // its three AWS clients, the records and the locks
 pub async fn watch(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
+    codedeploy: &impl CodeDeployApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     executions: &(impl Executions + ExecutionInputs),
@@ -137,13 +139,14 @@ pub async fn watch(
         error: change.error.clone(),
         cause: change.cause.clone(),
     };
-    recover(ecs, events, store, locks, &ended).await
+    recover(ecs, events, codedeploy, store, locks, &ended).await
 }
 
 /// Finishes one ended execution from its records (see the module documentation).
 pub async fn recover(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
+    codedeploy: &impl CodeDeployApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     ended: &Ended,
@@ -186,7 +189,16 @@ pub async fn recover(
         return Ok(answer(RecoveryAction::NothingChanged, given_back, None));
     };
 
-    let report = finish(ecs, events, store, locks, ended, recorded.clone()).await?;
+    let report = finish(
+        ecs,
+        events,
+        codedeploy,
+        store,
+        locks,
+        ended,
+        recorded.clone(),
+    )
+    .await?;
     // Written before the locks go: the next release of these items finds where each one stands.
     store.write(&ended.records, REPORT, &report).await?;
     // The release ledger's entries get the outcome and revisions, as finish-release writes them.
@@ -217,6 +229,7 @@ pub async fn recover(
 async fn finish(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
+    codedeploy: &impl CodeDeployApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     ended: &Ended,
@@ -229,7 +242,16 @@ async fn finish(
         let held =
             held_by_others(locks, &ended.records.bucket, &ended.owner, &recorded.plan).await?;
         let (input, mut left_alone) = rollback_input(&recorded, &held);
-        let mut output = rollback::rollback(ecs, events, &input, Overwrite::OwnWorkOnly).await;
+        let execution = ended.records.execution();
+        let mut output = rollback::rollback(
+            ecs,
+            events,
+            codedeploy,
+            &input,
+            execution,
+            Overwrite::OwnWorkOnly,
+        )
+        .await;
         output.restores.append(&mut left_alone);
         let awaited = rollback::record(store, &ended.records, &output).await?;
         started = awaited.pending;

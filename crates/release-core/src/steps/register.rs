@@ -256,6 +256,7 @@ mod tests {
             new_task_definition: None,
             previous_deployment_strategy: None,
             deployment_strategy: None,
+            code_deploy: None,
         };
         let out = register_item(&ecs, "r", PlanItem::Service(item.clone()))
             .await

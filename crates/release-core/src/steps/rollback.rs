@@ -13,22 +13,28 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{DeploymentRolloutState, Service, ServiceDeploymentStatus};
 
-use crate::aws::{classify, CallFailure, EcsApi, ErrorKind, EventsApi, ObjectStore, ServiceUpdate};
+use aws_sdk_codedeploy::types::DeploymentInfo;
+
+use crate::aws::{
+    classify, CallFailure, CodeDeployApi, EcsApi, ErrorKind, EventsApi, ObjectStore, ServiceUpdate,
+};
 use crate::contract::{
-    DeploymentStatus, Records, ReleaseRecords, Restore, RestoreOutcome, RollbackInput,
+    Awaited, DeploymentStatus, Records, ReleaseRecords, Restore, RestoreOutcome, RollbackInput,
     RollbackOutput, RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts, StabilityOutput,
     StabilityPhase, TaskDefRef,
 };
+use crate::decide::codedeploy::{self, CodeDeployRestore};
 use crate::decide::rollback::{
-    await_record, failed_restore, forced_reason, left_alone_reason, restore, retry_error,
-    rolled_back_record, runs_by_record, runs_by_tags, select, service_restore, target_item_id,
-    Candidate, Overwrite, Runs, ServiceRestore,
+    await_record, code_deploy_record, failed_restore, forced_reason, left_alone_reason, restore,
+    retry_error, rolled_back_record, runs_by_record, runs_by_tags, select, service_restore,
+    target_item_id, Candidate, Overwrite, Runs, ServiceRestore,
 };
 use crate::decide::rules::retarget;
 use crate::decide::strategy::{blue_green_restore, BlueGreenRestore};
 use crate::decide::verdict::{summarize, PRIMARY};
 use crate::error::with_causes;
 use crate::records::{stability_name, RecordStore, ROLLBACK};
+use crate::steps::code_deploy::{own_active_info, start_deployment, DeploymentRequest};
 use crate::steps::unix_now;
 use crate::Error;
 
@@ -38,10 +44,15 @@ use crate::Error;
 /// Under [`Overwrite::OwnWorkOnly`] an item is restored only while it runs this release's
 /// revision or its recorded previous one; what runs anything else (a newer release, a hotfix) is
 /// `LeftAlone`, saying what it runs and from where.
+///
+/// `execution` ([`crate::records::Records::execution`]) finds the CodeDeploy deployment of a
+/// CODE_DEPLOY item whose result was never recorded (deploy-batch stopped right after creating it).
 pub async fn rollback(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
+    codedeploy: &impl CodeDeployApi,
     input: &ReleaseRecords,
+    execution: &str,
     overwrite: Overwrite,
 ) -> RollbackOutput {
     let selection = select(&input.plan, &input.results, input.stability.as_ref());
@@ -49,6 +60,10 @@ pub async fn rollback(
         ecs,
         release_id: &input.plan.release.id,
         overwrite,
+    };
+    let code_deploy = CodeDeployRestorer {
+        codedeploy,
+        execution,
     };
     let now = unix_now();
     let mut restores = Vec::new();
@@ -99,14 +114,30 @@ pub async fn rollback(
             Some((r.id.as_str(), deployment.service_deployment_arn.as_deref()?))
         })
         .collect();
+    // The CodeDeploy deployments of CODE_DEPLOY items, by item.
+    let code_deployments: BTreeMap<&str, &str> = input
+        .results
+        .iter()
+        .filter_map(|r| {
+            let deployment = r.deployment.as_ref()?;
+            deployment.code_deploy.as_ref()?;
+            Some((r.id.as_str(), deployment.deployment_id.as_str()))
+        })
+        .collect();
     for (cluster, items) in services_by_cluster {
         let blue_green = BlueGreen::describe(ecs, &items, &service_deployments).await;
+        let deployed = code_deploy.describe(&items, &code_deployments).await;
+        let restoring = Restoring {
+            blue_green: &blue_green,
+            code_deploy: &code_deploy,
+            code_deployed: &deployed,
+            now,
+        };
         restore_services(
             &owner,
             cluster,
             &items,
-            &blue_green,
-            now,
+            &restoring,
             &mut restores,
             &mut awaits,
         )
@@ -189,11 +220,21 @@ impl<E: EcsApi> Owner<'_, E> {
 pub async fn rollback_release(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
+    codedeploy: &impl CodeDeployApi,
     store: &RecordStore<impl ObjectStore>,
     input: &RollbackInput,
 ) -> Result<StabilityCounts, Error> {
     let records = store.deployed(&input.records).await?;
-    let output = rollback(ecs, events, &records, Overwrite::OwnWorkOnly).await;
+    let execution = input.records.execution();
+    let output = rollback(
+        ecs,
+        events,
+        codedeploy,
+        &records,
+        execution,
+        Overwrite::OwnWorkOnly,
+    )
+    .await;
     let awaited = record(store, &input.records, &output).await?;
     if let Some(e) = retry_error(&output.restores) {
         tracing::warn!(error = %e, "restores failed; the step is retried");
@@ -232,6 +273,233 @@ fn rejected_entry_error(code: Option<&str>) -> &'static str {
         | ErrorKind::ServiceNotFound
         | ErrorKind::TaskDefinitionRejected
         | ErrorKind::Internal => "TargetsRejected",
+    }
+}
+
+/// The CodeDeploy deployments of a cluster's CODE_DEPLOY items, as CodeDeploy reports them now.
+struct CodeDeployed {
+    /// Item id → its deployment (`None`: none recorded or found), or the error and why it could not
+    /// be described.
+    deployments: BTreeMap<String, Result<Option<DeploymentInfo>, (&'static str, String)>>,
+}
+
+/// How a rollback restores CODE_DEPLOY items.
+struct CodeDeployRestorer<'a, C> {
+    codedeploy: &'a C,
+    execution: &'a str,
+}
+
+/// The restore of one item, and the deployment it left to await, if any.
+struct Restored {
+    restore: Restore,
+    awaited: Option<DeploymentStatus>,
+}
+
+impl<C: CodeDeployApi> CodeDeployRestorer<'_, C> {
+    /// Each CODE_DEPLOY item's deployment: the recorded one, else the group's active deployment
+    /// with the item's description (deploy-batch created it but stopped before recording it).
+    async fn describe(
+        &self,
+        items: &[Selected<'_, ServiceItem>],
+        recorded: &BTreeMap<&str, &str>,
+    ) -> CodeDeployed {
+        let mut deployments = BTreeMap::new();
+        let ids: Vec<String> = items
+            .iter()
+            .filter_map(|(item, _)| recorded.get(item.id.as_str()).map(|id| (*id).to_owned()))
+            .collect();
+        let described = |e: &Error| (e.name(), with_causes(e));
+        let found = match ids.is_empty() {
+            true => Ok(Vec::new()),
+            false => self
+                .codedeploy
+                .batch_get_deployments(&ids)
+                .await
+                .map_err(|e| described(&e)),
+        };
+        for (item, _) in items {
+            let Some(group) = &item.code_deploy else {
+                continue;
+            };
+            let info = match recorded.get(item.id.as_str()) {
+                Some(id) => found
+                    .clone()
+                    .map(|found| found.into_iter().find(|d| d.deployment_id() == Some(*id))),
+                None => own_active_info(self.codedeploy, group, self.execution, &item.id)
+                    .await
+                    .map_err(|e| described(&e)),
+            };
+            deployments.insert(item.id.clone(), info);
+        }
+        CodeDeployed { deployments }
+    }
+
+    /// Stops our deployment while it runs (CodeDeploy shifts traffic back and rolls back), awaits
+    /// CodeDeploy's rollback of one that failed, or deploys the recorded revision again when ours
+    /// had ended (or was never found) and the service does not run it.
+    async fn restore(
+        &self,
+        ecs: &impl EcsApi,
+        (item, new_task_definition): &Selected<'_, ServiceItem>,
+        current: &Service,
+        deployed: &CodeDeployed,
+        forced: Option<String>,
+        now: i64,
+    ) -> Restored {
+        let previous = &item.previous_task_definition;
+        let from = new_task_definition.clone().unwrap_or_default();
+        let failed = |error: &str, message: String| Restored {
+            restore: failed_restore(item.id.clone(), previous, error, message),
+            awaited: None,
+        };
+        // What became of it decides: not knowing it is a failed restore (a retry may know).
+        let mut info = match deployed.deployments.get(&item.id).cloned() {
+            Some(Ok(info)) => info,
+            Some(Err((error, why))) => {
+                return failed(
+                    error,
+                    format!("could not describe its CodeDeploy deployment: {why}"),
+                )
+            }
+            None => None,
+        };
+        let with_forced = |what: String| match &forced {
+            Some(forced) => format!("{what}; {forced}"),
+            None => what,
+        };
+        let restored = |what: String, awaited| Restored {
+            restore: restore(
+                item.id.clone(),
+                RestoreOutcome::Restored,
+                previous,
+                Some(with_forced(what)),
+            ),
+            awaited,
+        };
+        if let (CodeDeployRestore::Stop, Some(id)) = (
+            codedeploy::restore(info.as_ref()),
+            info.as_ref().and_then(|i| i.deployment_id()),
+        ) {
+            let id = id.to_owned();
+            let stopped = self.codedeploy.stop_deployment(&id, true).await;
+            if let Err(e) = &stopped {
+                // It may have just ended: what it reports now decides.
+                tracing::warn!(service = %item.id, error = %e, "could not stop the CodeDeploy deployment");
+            }
+            info = match self
+                .codedeploy
+                .batch_get_deployments(std::slice::from_ref(&id))
+                .await
+            {
+                Ok(found) => found.into_iter().next(),
+                Err(e) => {
+                    let why = format!(
+                        "could not tell what became of CodeDeploy deployment {id}: {}",
+                        with_causes(&e)
+                    );
+                    return failed(e.name(), why);
+                }
+            };
+            let still_runs = codedeploy::restore(info.as_ref()) == CodeDeployRestore::Stop;
+            if let (Err(e), true) = (&stopped, still_runs) {
+                let why = format!(
+                    "CodeDeploy deployment {id} still runs and could not be stopped: {}",
+                    with_causes(e)
+                );
+                return failed(e.name(), why);
+            }
+            if stopped.is_ok() {
+                // CodeDeploy names the rollback deployment in the stopped one; until it does,
+                // check-stability follows the stopped one to it.
+                let awaited_id = info
+                    .as_ref()
+                    .and_then(codedeploy::rollback_id)
+                    .unwrap_or(&id)
+                    .to_owned();
+                let awaited = code_deploy_record(item, from, &awaited_id, Awaited::RolledBack, now);
+                return restored(
+                    format!(
+                        "stopped CodeDeploy deployment {id} with auto-rollback (StopDeployment)"
+                    ),
+                    awaited,
+                );
+            }
+        }
+        match codedeploy::restore(info.as_ref()) {
+            CodeDeployRestore::AwaitRollback(rollback) => {
+                let awaited = code_deploy_record(item, from, &rollback, Awaited::RolledBack, now);
+                restored(
+                    format!("CodeDeploy rolls it back with deployment {rollback}"),
+                    awaited,
+                )
+            }
+            // Only when CodeDeploy reported no id: nothing to stop it by.
+            CodeDeployRestore::Stop => failed(
+                "Internal",
+                "its CodeDeploy deployment still runs, and CodeDeploy names no id to stop it by"
+                    .into(),
+            ),
+            CodeDeployRestore::ByTaskDefinition => {
+                let runs = current.task_definition().unwrap_or_default();
+                if TaskDefRef::new(runs).same_as(previous) {
+                    return Restored {
+                        restore: restore(
+                            item.id.clone(),
+                            RestoreOutcome::AlreadyCurrent,
+                            previous,
+                            forced,
+                        ),
+                        awaited: None,
+                    };
+                }
+                self.redeploy(ecs, item, runs, now, restored).await
+            }
+        }
+    }
+
+    /// A new CodeDeploy deployment of the recorded revision, from what the service runs now.
+    async fn redeploy(
+        &self,
+        ecs: &impl EcsApi,
+        item: &ServiceItem,
+        runs: &str,
+        now: i64,
+        restored: impl FnOnce(String, Option<DeploymentStatus>) -> Restored,
+    ) -> Restored {
+        let previous = &item.previous_task_definition;
+        let Some(group) = &item.code_deploy else {
+            return Restored {
+                restore: failed_restore(
+                    item.id.clone(),
+                    previous,
+                    "Internal",
+                    "a CODE_DEPLOY item without its deployment group".into(),
+                ),
+                awaited: None,
+            };
+        };
+        let request = DeploymentRequest {
+            cluster: &item.cluster,
+            service: &item.service,
+            group,
+            task_definition: previous,
+            execution: self.execution,
+            item: format!("{} rollback", item.id),
+        };
+        match start_deployment(ecs, self.codedeploy, &request).await {
+            Ok(id) => {
+                let awaited =
+                    code_deploy_record(item, runs.to_owned(), &id, Awaited::Finished, now);
+                restored(
+                    format!("deployed the previous task definition again with CodeDeploy deployment {id}"),
+                    awaited,
+                )
+            }
+            Err(e) => Restored {
+                restore: failed_restore(item.id.clone(), previous, e.name(), with_causes(&e)),
+                awaited: None,
+            },
+        }
     }
 }
 
@@ -360,15 +628,23 @@ async fn restore_blue_green(
     true
 }
 
-async fn restore_services(
+/// What the restore of a cluster's services knows of their deployments, and when it runs.
+struct Restoring<'a, C> {
+    blue_green: &'a BlueGreen,
+    code_deploy: &'a CodeDeployRestorer<'a, C>,
+    code_deployed: &'a CodeDeployed,
+    now: i64,
+}
+
+async fn restore_services<C: CodeDeployApi>(
     owner: &Owner<'_, impl EcsApi>,
     cluster: &str,
     items: &[Selected<'_, ServiceItem>],
-    blue_green: &BlueGreen,
-    now: i64,
+    restoring: &Restoring<'_, C>,
     restores: &mut Vec<Restore>,
     awaits: &mut Vec<DeploymentStatus>,
 ) {
+    let (blue_green, now) = (restoring.blue_green, restoring.now);
     let names: Vec<String> = items.iter().map(|(i, _)| i.service.clone()).collect();
     let ecs = owner.ecs;
     let services = match ecs.describe_services(cluster, &names).await {
@@ -433,6 +709,24 @@ async fn restore_services(
                 continue;
             }
         };
+        if item.code_deploy.is_some() {
+            // UpdateService cannot change its task definition: CodeDeploy takes it back.
+            let selected = (*item, new_task_definition.clone());
+            let back = restoring
+                .code_deploy
+                .restore(
+                    ecs,
+                    &selected,
+                    current,
+                    restoring.code_deployed,
+                    forced,
+                    now,
+                )
+                .await;
+            restores.push(back.restore);
+            awaits.extend(back.awaited);
+            continue;
+        }
         if restore_blue_green(
             ecs,
             &(*item, new_task_definition.clone()),
@@ -650,6 +944,7 @@ mod tests {
 
     use super::*;
     use crate::aws::fake::{FakeEcs, FakeEvents};
+    use crate::aws::fake_codedeploy::FakeCodeDeploy;
 
     /// `prod/web` released from `previous`, the revision it moved to not recorded (a crash before
     /// its result was written).
@@ -687,7 +982,9 @@ mod tests {
         let out = rollback(
             &ecs,
             &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
             &unrecorded(&previous),
+            "r/e",
             Overwrite::OwnWorkOnly,
         )
         .await;
@@ -708,7 +1005,9 @@ mod tests {
         let forced = rollback(
             &ecs,
             &FakeEvents::default(),
+            &FakeCodeDeploy::default(),
             &unrecorded(&previous),
+            "r/e",
             Overwrite::Forced,
         )
         .await;

@@ -85,6 +85,7 @@ pub async fn update_service<E: EcsApi>(
         // Rolling updates too: their failure's reason is completed from it.
         service_deployment_arn,
         awaits: Awaited::Finished,
+        code_deploy: None,
     })
 }
 
@@ -117,6 +118,7 @@ mod tests {
                 deployment_strategy: None,
                 timeout_seconds: 900,
                 new_task_definition,
+                code_deploy: None,
             },
         }
     }

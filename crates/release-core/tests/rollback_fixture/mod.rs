@@ -21,6 +21,7 @@ use release_core::steps::unix_now;
 pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub codedeploy: aws_sdk_codedeploy::Client,
 }
 
 pub async fn aws() -> Aws {
@@ -28,6 +29,7 @@ pub async fn aws() -> Aws {
     Aws {
         ecs: moto.ecs().await,
         events: moto.events().await,
+        codedeploy: moto.codedeploy().await,
     }
 }
 
@@ -91,6 +93,7 @@ pub async fn deploy(
         strategy: Default::default(),
         service_deployment_arn: None,
         awaits: Default::default(),
+        code_deploy: None,
     }
 }
 
@@ -236,6 +239,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
             new_task_definition: None,
             previous_deployment_strategy: None,
             deployment_strategy: None,
+            code_deploy: None,
         });
         results.push(ItemResult {
             id: d.id.clone(),

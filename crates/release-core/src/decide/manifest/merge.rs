@@ -9,6 +9,7 @@ use std::fmt::Display;
 use std::hash::Hash;
 
 use super::checks::{service_label, task_label};
+use super::codedeploy::Shown;
 use super::fields::Problems;
 use super::{arn, DEFAULT_TIMEOUT_SECONDS};
 use crate::contract::{ImageMap, Images, RuleTarget, ServiceTarget};
@@ -60,7 +61,7 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         group.iter().map(|e| (label(e), &e.target.images)).collect();
     let images = merge_images("service", &labelled, problems);
     let (mut desired, mut minimum, mut maximum, mut timeout) = (None, None, None, None);
-    let mut strategy = None;
+    let (mut strategy, mut code_deploy) = (None, None);
     for (entry, (label, _)) in group.iter().zip(&labelled) {
         let t = &entry.target;
         agree(
@@ -83,6 +84,17 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         agree(&mut timeout, given, label, "timeoutSeconds", problems);
         let set = t.deployment_strategy;
         agree(&mut strategy, set, label, "strategy", problems);
+        let set = t.code_deploy.as_ref().map(Shown);
+        agree(&mut code_deploy, set, label, "codeDeploy", problems);
+    }
+    // Each entry was checked alone; merged, one may set the strategy and another `codeDeploy`.
+    if let (Some((_, strategy_at)), Some((_, at))) = (&strategy, &code_deploy) {
+        let given = format!("`strategy` in {strategy_at}");
+        problems.push(
+            at,
+            "codeDeploy",
+            super::codedeploy::strategy_conflict(&given),
+        );
     }
     let first = &group[0].target;
     ServiceTarget {
@@ -94,6 +106,7 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         maximum_percent: maximum.map(|(v, _)| v),
         deployment_strategy: strategy.map(|(v, _)| v),
         timeout_seconds: timeout.map_or(DEFAULT_TIMEOUT_SECONDS, |(v, _)| v),
+        code_deploy: code_deploy.map(|(v, _)| v.0.clone()),
     }
 }
 

@@ -3,6 +3,7 @@ use aws_sdk_eventbridge::types::Target;
 
 use super::*;
 use crate::aws::fake::{ecs_target, tag, FakeEcs, FakeEvents};
+use crate::aws::fake_codedeploy::FakeCodeDeploy;
 use crate::contract::{Images, ReleaseMeta, Settings};
 
 fn lambda_target(id: &str) -> Target {
@@ -23,6 +24,7 @@ fn service(cluster: &str, name: &str, images: Images) -> ServiceTarget {
         maximum_percent: None,
         timeout_seconds: 600,
         deployment_strategy: None,
+        code_deploy: None,
     }
 }
 
@@ -102,9 +104,15 @@ async fn plan_records_previous_definitions_images_and_noop() {
         vec![rule("nightly", containers(&[("app", "repo/web:v2")]))],
     );
     // The rule's target `a` runs `api`, which has no `app` container: that is a problem…
-    let err = plan(&ecs, &events, input.clone(), &Reach::default())
-        .await
-        .unwrap_err();
+    let err = plan(
+        &ecs,
+        &events,
+        &FakeCodeDeploy::default(),
+        input.clone(),
+        &Reach::default(),
+    )
+    .await
+    .unwrap_err();
     let Error::PreflightFailed(problems) = &err else {
         panic!("expected PreflightFailed, got {err}");
     };
@@ -121,7 +129,15 @@ async fn plan_records_previous_definitions_images_and_noop() {
         "nightly",
         vec![ecs_target("a", &api), ecs_target("b", &api)],
     );
-    let plan = plan(&ecs, &events, input, &Reach::default()).await.unwrap();
+    let plan = plan(
+        &ecs,
+        &events,
+        &FakeCodeDeploy::default(),
+        input,
+        &Reach::default(),
+    )
+    .await
+    .unwrap();
     let web_item = &plan.services[0];
     assert_eq!(web_item.id, "prod/web");
     assert_eq!(web_item.previous_task_definition, web);
@@ -172,6 +188,7 @@ async fn every_problem_is_reported_at_once() {
     let err = plan(
         &ecs,
         &events,
+        &FakeCodeDeploy::default(),
         release(duplicated, rules()),
         &Reach::default(),
     )
@@ -187,9 +204,15 @@ async fn every_problem_is_reported_at_once() {
     );
 
     let input = release(services, rules());
-    let err = plan(&ecs, &events, input, &Reach::default())
-        .await
-        .unwrap_err();
+    let err = plan(
+        &ecs,
+        &events,
+        &FakeCodeDeploy::default(),
+        input,
+        &Reach::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     let Error::PreflightFailed(problems) = &err else {
         unreachable!()
@@ -214,7 +237,8 @@ async fn every_problem_is_reported_at_once() {
         "cluster `nowhere` not found",
         "cluster `staging` is DRAINING",
         "service `missing` not found in cluster `prod` (MISSING)",
-        "CODE_DEPLOY is not supported",
+        // A CODE_DEPLOY service: CodeDeploy shifts traffic through its load balancer.
+        "service `legacy` has no load balancer",
         "INACTIVE",
         "rule `absent` not found",
         "no ECS targets (1 other target)",
@@ -236,9 +260,15 @@ async fn invalid_input_fails_before_any_call() {
         vec![],
     );
     input.release.id = "not valid!".into();
-    let err = plan(&ecs, &events, input, &Reach::default())
-        .await
-        .unwrap_err();
+    let err = plan(
+        &ecs,
+        &events,
+        &FakeCodeDeploy::default(),
+        input,
+        &Reach::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.name(), "ManifestInvalid");
     assert_eq!(ecs.total_calls(), 0);
     assert_eq!(
@@ -271,9 +301,10 @@ fn deployable_services() {
             with("ACTIVE", Some(Controller::External), Some("web:1")),
             Some("EXTERNAL"),
         ),
+        // CodeDeploy deploys it: its group is checked once its images are known.
         (
             with("ACTIVE", Some(Controller::CodeDeploy), Some("web:1")),
-            Some("CODE_DEPLOY"),
+            None,
         ),
         (with("ACTIVE", None, None), Some("no task definition")),
     ];
@@ -313,9 +344,15 @@ async fn the_services_own_strategy_is_recorded_and_its_bake_counts_against_the_d
         )],
         Vec::new(),
     );
-    let planned = plan(&ecs, &events, input.clone(), &Reach::default())
-        .await
-        .unwrap();
+    let planned = plan(
+        &ecs,
+        &events,
+        &FakeCodeDeploy::default(),
+        input.clone(),
+        &Reach::default(),
+    )
+    .await
+    .unwrap();
     let web = &planned.services[0];
     assert_eq!(
         web.previous_deployment_strategy,
@@ -331,9 +368,15 @@ async fn the_services_own_strategy_is_recorded_and_its_bake_counts_against_the_d
     // 600 s of rollout and 150 min of bake fit in 3 h; 2,000 s do not, and pre-flight says so.
     let mut late = input;
     late.services[0].timeout_seconds = 2_000;
-    let err = plan(&ecs, &events, late, &Reach::default())
-        .await
-        .unwrap_err();
+    let err = plan(
+        &ecs,
+        &events,
+        &FakeCodeDeploy::default(),
+        late,
+        &Reach::default(),
+    )
+    .await
+    .unwrap_err();
     let Error::PreflightFailed(problems) = &err else {
         panic!("expected PreflightFailed, got {err}");
     };
