@@ -81,8 +81,21 @@ def seed_fleet(n: int, clusters: int, rules: int) -> dict:
     return {"services": services, "rules": rule_names}
 
 
-def release_input(world: dict, release_id: str, version: str, poll: int, concurrency: int) -> dict:
-    return {
+def chunks(n: int, waves: int) -> list[range]:
+    """Services 0..n cut into `waves` consecutive runs of (nearly) equal length, in order."""
+    size, extra = divmod(n, waves)
+    out, start = [], 0
+    for k in range(waves):
+        end = start + size + (1 if k < extra else 0)
+        out.append(range(start, end))
+        start = end
+    return out
+
+
+def release_input(world: dict, release_id: str, version: str, poll: int, concurrency: int, waves: int = 1) -> dict:
+    """The release of every service and rule of `world`; with `waves` > 1 the services are cut into that many
+    consecutive runs, each depending on the first service of the run before it (the rules stay in the first)."""
+    release = {
         "release": {"id": release_id, "source": "bench"},
         "settings": {"rollback": "all", "maxConcurrency": concurrency, "pollIntervalSeconds": poll,
                      "keepRevisions": 0, "allowLatest": False},
@@ -91,6 +104,12 @@ def release_input(world: dict, release_id: str, version: str, poll: int, concurr
         "tasks": [{"rule": rule, "eventBus": "default", "images": {"containers": {container: image(container, version)}}}
                   for rule, container in world["rules"]],
     }
+    services = release["services"]
+    for previous, run in zip(chunks(len(services), waves), chunks(len(services), waves)[1:]):
+        first = services[previous[0]]
+        for i in run:
+            services[i]["dependsOn"] = [f"{first['cluster']}/{first['service']}"]
+    return release
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -209,10 +228,13 @@ def fleet(sfn, definition, args, n: int) -> dict:
     MOTO.post("/_fault/ecs/defaults", {"steps": args.steps})
     if not args.no_buckets:
         MOTO.post("/_fault/buckets", {"rateScale": args.rate_scale})
-    release = release_input(world, f"bench-{n}-{int(time.time())}", "1.1.0", args.poll, args.concurrency)
+    release = release_input(world, f"bench-{n}-{int(time.time())}", "1.1.0", args.poll, args.concurrency,
+                            args.waves)
     m = measure(sfn, definition, release, args.timeout)
     MOTO.post("/_fault/buckets", {"enabled": False})
     m["n"] = n
+    m["waves"] = args.waves
+    m["perWave"] = [len(run) + (2 * args.rules if k == 0 else 0) for k, run in enumerate(chunks(n, args.waves))]
     m["perChangedItem"] = per_changed_item(m, n + 2 * args.rules)
     add_bounds(m, args)
     return m
@@ -228,9 +250,18 @@ def add_bounds(m: dict, args) -> None:
     scale = 1e9 if args.no_buckets else args.rate_scale  # no buckets: only the rollout's polls bind
     m["costUsd"] = transitions_cost_usd(m["stateTransitions"] + m["children"]["transitions"])
     m["rateScale"] = None if args.no_buckets else args.rate_scale
-    m["lowerBoundSeconds"] = round(lower_bound_seconds(
-        accepted(m, "ecs.RegisterTaskDefinition"), accepted(m, "ecs.UpdateService"), scale, args.steps,
-        args.poll), 2)
+    if m.get("waves", 1) > 1:
+        # Waves run one after another, each draining its own calls (from at most a full burst) and awaiting its
+        # rollouts before the next starts: the sum of the waves' bounds. Every item is one registration and one
+        # update (a rule target: a registration and a PutTargets, not an UpdateService).
+        rules = 2 * args.rules
+        m["lowerBoundSeconds"] = round(sum(
+            lower_bound_seconds(items, items - (rules if k == 0 else 0), scale, args.steps, args.poll)
+            for k, items in enumerate(m["perWave"])), 2)
+    else:
+        m["lowerBoundSeconds"] = round(lower_bound_seconds(
+            accepted(m, "ecs.RegisterTaskDefinition"), accepted(m, "ecs.UpdateService"), scale, args.steps,
+            args.poll), 2)
     wall = m["orchestrationSeconds"]
     m["wallOverBound"] = round(wall / m["lowerBoundSeconds"], 2) if wall and m["lowerBoundSeconds"] else None
     ecs_calls = sum(v for k, v in m["calls"].items() if k.startswith("ecs."))
@@ -273,13 +304,13 @@ def kib(n: int) -> str:
 
 def print_fleet(rows: list[dict]) -> None:
     print("\n== release of N services (every rollout needs k DescribeServices; ECS-like token buckets)")
-    header = ["N", "status", "items", "parent history events", "batches (calls)", "transitions (parent+children)",
+    header = ["N", "waves", "status", "items", "parent history events", "batches (calls)", "transitions (parent+children)",
               "cost $", "largest payload B",
               "wall s", "lower bound s", "wall/bound", "Register calls", "ECS calls/changed item",
               "throttled (% of ECS calls)"]
     table = [header]
     for m in rows:
-        table.append([m["n"], m["status"], " ".join(f"{k}={v}" for k, v in sorted(m["outcomes"].items())),
+        table.append([m["n"], m.get("waves", 1), m["status"], " ".join(f"{k}={v}" for k, v in sorted(m["outcomes"].items())),
                       m["historyEvents"], f"{m['children']['batches']} ({m['children']['calls']})",
                       f"{m['stateTransitions']}+{m['children']['transitions']}", f"{m['costUsd']:.4f}",
                       m["largestPayload"]["bytes"], m["orchestrationSeconds"], m["lowerBoundSeconds"],
@@ -313,6 +344,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3, help="DescribeServices a rollout needs to finish")
     ap.add_argument("--poll", type=int, default=2, help="settings.pollIntervalSeconds")
     ap.add_argument("--concurrency", type=int, default=10, help="settings.maxConcurrency")
+    ap.add_argument("--waves", type=int, default=1,
+                    help="cut the services into this many waves with dependsOn (each on the one before)")
     ap.add_argument("--rate-scale", type=float, default=10, help="token bucket refill rates x this")
     ap.add_argument("--no-buckets", action="store_true")
     ap.add_argument("--skip", default="", help="comma list of: fleet, noop, failure")

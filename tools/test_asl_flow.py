@@ -121,22 +121,32 @@ class Functions:
     items reach S3 as plan-release leaves them (`batch_size` changed items a batch, all in one by default); the
     state machine only ever sees counts.
 
-    `fail`: the items deploy-batch records as failed, with their error names. `batches_json=False`: plan-release writes every batch's items but no `batches.json` (the ItemReader fails)."""
+    `fail`: the items deploy-batch records as failed, with their error names. `batches_json=False`: plan-release
+    writes every batch's items but no `batches.json` (the ItemReader fails). `waves`: item id -> its wave (what
+    `dependsOn` makes; 0 when not named), each wave cut into its own batches.
 
-    def __init__(self, services=None, tasks=None, batch_size=None, batches_json=True, fail=None, **overrides):
+    check-stability and rollback return StabilityCounts, whose `remainingWaves` the Rust type always carries: a
+    stand-in that leaves it out answers 0, except check-stability's rollback rounds, which carry over the last
+    rollback call's (as the function does from its record)."""
+
+    def __init__(self, services=None, tasks=None, batch_size=None, batches_json=True, fail=None, waves=None,
+                 **overrides):
         self.fail = fail or {}  # item id -> the error name deploy-batch records for it
+        self.waves = waves or {}  # item id -> its wave
         self.services = {s["id"]: s for s in (plan_services() if services is None else services)}
         self.tasks = {r["id"]: r for r in (plan_tasks() if tasks is None else tasks)}
         self.batch_size, self.batches_json = batch_size, batches_json
         self.calls = {}
         self.referenced = {}  # releaseRef -> the release its object holds
-        self.batches = []  # [(records, spec, {"services": [...], "tasks": [...]})] as plan-release wrote them
+        self.batches = []  # [(records, spec, {"services": [...], "tasks": [...]}, wave)] as plan-release wrote them
+        self.sequence = []  # (function, wave) of every deploy-batch and check-stability call, in order
+        self.restored = []  # the waves the rollback restored, one a call
         self.deployed, self.failed = set(), {}  # item ids; failed: id -> error name
         self.handlers = {
             "plan-release": self.plan,
             "deploy-batch": self.deploy_batch,
             "check-stability": self.judge,
-            "rollback": self.restore_nothing,
+            "rollback": self.restore,
             "finish-release": self.report,
         }
         self.handlers.update(overrides)
@@ -145,10 +155,17 @@ class Functions:
         name = FunctionName.rsplit(":", 1)[-1]
         event = json.loads(Payload) if Payload else None
         self.calls.setdefault(name, []).append(event)
+        if name in ("deploy-batch", "check-stability"):
+            self.sequence.append((name, event.get("wave")))
         try:
             body, error = self.handlers[name](event), None
         except FunctionError as e:
             body, error = {"errorType": e.error_type, "errorMessage": e.message}, "Unhandled"
+        else:
+            if name == "rollback" or name == "check-stability" and event["phase"] == "rollback":
+                body = {"remainingWaves": self.remaining_waves(), **body}
+            elif name == "check-stability":
+                body = {"remainingWaves": 0, **body}
         response = {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(body).encode())}
         if error:
             response["FunctionError"] = error
@@ -165,23 +182,33 @@ class Functions:
         release_id = release["release"]["id"]
         recs = records(event["executionName"], release_id)
         changed = self.changed()
-        put_json(recs["prefix"] + "plan.json", {"services": list(self.services.values()),
-                                                "tasks": list(self.tasks.values())})
-        size = self.batch_size or max(len(changed), 1)
-        specs = []
-        for index, start in enumerate(range(0, len(changed), size)):
-            part = changed[start:start + size]
-            items = {"services": [i for k, i in part if k == "service"], "tasks": [i for k, i in part if k == "rule"]}
-            registrations = {i["previousTaskDefinition"] for i in items["services"]} | {
-                t["previousTaskDefinition"] for r in items["tasks"] for t in r["targets"] if not t["noop"]}
-            spec = {"batch": index, "items": len(part), "registrations": len(registrations), "pace": PACE}
-            put_json(f"{recs['prefix']}waves/0/batches/{index}.json", items)
-            specs.append(spec)
-            self.batches.append((recs, spec, items))
-        if specs and self.batches_json:
-            put_json(recs["prefix"] + "waves/0/batches.json", specs)
+
+        def wave_of(item):
+            return self.waves.get(item["id"], 0)
+
+        put_json(recs["prefix"] + "plan.json", {
+            kind: [dict(i, wave=wave_of(i)) if wave_of(i) else i for i in items.values()]
+            for kind, items in (("services", self.services), ("tasks", self.tasks))})
+        waves = max((wave_of(i) + 1 for _, i in changed), default=0)
+        for wave in range(waves):
+            in_wave = [(k, i) for k, i in changed if wave_of(i) == wave]
+            assert in_wave, f"wave {wave} is empty: plan-release numbers the waves of changed items without gaps"
+            size = self.batch_size or len(in_wave)
+            specs = []
+            for index, start in enumerate(range(0, len(in_wave), size)):
+                part = in_wave[start:start + size]
+                items = {"services": [i for k, i in part if k == "service"],
+                         "tasks": [i for k, i in part if k == "rule"]}
+                registrations = {i["previousTaskDefinition"] for i in items["services"]} | {
+                    t["previousTaskDefinition"] for r in items["tasks"] for t in r["targets"] if not t["noop"]}
+                spec = {"batch": index, "items": len(part), "registrations": len(registrations), "pace": PACE}
+                put_json(f"{recs['prefix']}waves/{wave}/batches/{index}.json", items)
+                specs.append(spec)
+                self.batches.append((recs, spec, items, wave))
+            if self.batches_json:
+                put_json(f"{recs['prefix']}waves/{wave}/batches.json", specs)
         return {"releaseId": release_id, "records": recs, "settings": release["settings"],
-                "waves": int(bool(changed)), "changed": len(changed),
+                "waves": waves, "changed": len(changed),
                 "unchanged": len(self.services) + len(self.tasks) - len(changed)}
 
     def batch_items(self, event):
@@ -216,8 +243,8 @@ class Functions:
         """What the first release round reads from the wave's records: failed items, and every item of a batch
         that ended without a summary."""
         failed = 0
-        for recs, spec, items in self.batches:
-            if recs != event["records"]:
+        for recs, spec, items, wave in self.batches:
+            if recs != event["records"] or wave != event["wave"]:
                 continue
             summary = get_json(f"{recs['prefix']}waves/{event['wave']}/batches/{spec['batch']}/summary.json")
             failed += spec["items"] if summary is None else len(summary["failed"])
@@ -232,9 +259,23 @@ class Functions:
         rounds = iter(pending)
         return lambda e: self.judge(e, next(rounds)) if e["phase"] == "release" else {"pending": 0, "failed": 0}
 
-    @staticmethod
-    def restore_nothing(_event):
-        return {"pending": 0, "failed": 0}
+    def restore(self, event, pending=0):
+        """The rollback's contract: it restores the wave its input names (the wave the release stopped in, then
+        each below it, named by RollbackNextWave); `remainingWaves` are the waves below it. `pending`: the
+        deployments it started (awaited by AwaitRollback)."""
+        wave = event["wave"]
+        assert not self.restored or wave == self.restored[-1] - 1, f"wave {wave} after {self.restored}"
+        self.restored.append(wave)
+        return {"pending": pending, "failed": 0, "remainingWaves": wave}
+
+    def restore_rounds(self, *pending):
+        """A rollback whose calls start these many deployments each."""
+        rounds = iter(pending)
+        return lambda e: self.restore(e, next(rounds))
+
+    def remaining_waves(self):
+        """What the last rollback call left to roll back (0 before any)."""
+        return self.restored[-1] if self.restored else 0
 
     def report(self, event):
         """A bounded ReleaseReport: failures first, at most 20 items, the rest in report.json."""
@@ -327,9 +368,9 @@ def without(sample, *keys):
     return {k: v for k, v in sample.items() if k not in keys}
 
 
-def batch_input(spec, name=RELEASE_ID):
-    """What DeployWave's ItemSelector hands deploy-batch for one element of batches.json."""
-    return {"releaseId": RELEASE_ID, "records": records(name), "wave": 0, "batch": spec,
+def batch_input(spec, name=RELEASE_ID, wave=0):
+    """What DeployWave's ItemSelector hands deploy-batch for one element of wave `wave`'s batches.json."""
+    return {"releaseId": RELEASE_ID, "records": records(name), "wave": wave, "batch": spec,
             "executionArn": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:convoy-release:{name}"}
 
 
@@ -354,14 +395,15 @@ def test_success_deploys_only_changed_items_awaits_them_and_outputs_the_report(r
     (plan,) = exited(d, "PlanRelease")
     assert plan == {"plan": {"releaseId": RELEASE_ID, "records": records(), "settings": event("release")["settings"],
                              "waves": 1, "changed": 3, "unchanged": 1},
-                    "wave": {"index": 0}, "stability": None, "rollbackStability": None, "failures": NO_FAILURES}
+                    "wave": {"index": 0, "next": 0}, "stability": None, "rollbackStability": None,
+                    "failures": NO_FAILURES}
     assert states(d) == ["PlanRelease", "HasChanges", "WaveStart", "DeployWave", "AwaitRelease", "ReleaseVerdict",
                          "AwaitRelease", "ReleaseVerdict", "FinishRelease", "ReleaseOutcome", "ReleaseSucceeded"]
     # The Map reads the wave's batch list from the records (the ItemReader's S3 client is moto's in-process one).
     (wave,) = exited(d, "WaveStart")
-    assert wave["wave"] == {"index": 0, "itemsKey": f"{records()['prefix']}waves/0/batches.json"}
+    assert wave["wave"] == {"index": 0, "next": 1, "itemsKey": f"{records()['prefix']}waves/0/batches.json"}
     # One batch of the changed items only: the noop service is in no batch and costs no call.
-    [(_, spec, _)] = f.batches
+    [(_, spec, _, _)] = f.batches
     assert spec["items"] == 3
     assert f.calls["deploy-batch"] == [batch_input(spec)]
     assert f.deployed == {"prod/web", "prod/worker", "default/nightly-report"}
@@ -375,7 +417,7 @@ def test_success_deploys_only_changed_items_awaits_them_and_outputs_the_report(r
     assert f.calls["check-stability"] == [
         {"releaseId": RELEASE_ID, "records": records(), "pollIntervalSeconds": 5, "phase": "release",
          "wave": 0}] * 2
-    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 2, "failed": 0}
+    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 2, "failed": 0, "remainingWaves": 0}
     assert "rollback" not in f.calls
 
 
@@ -468,13 +510,14 @@ def test_an_item_failure_rolls_back_everything_at_once_with_policy_all(run):
     assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
     assert json.loads(d["cause"]) == f.report(f.calls["finish-release"][0])
     assert [counts(m) for m in d["mapRuns"]] == [(1, 1, 0, 1)]
-    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 1}
-    # The rollback gets the release's records only (RollbackInput.deploy defaults: it reads the records itself).
-    assert f.calls["rollback"] == [event("rollback")]
+    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 1, "remainingWaves": 0}
+    # The rollback gets the release's records and the wave it stopped in (RollbackInput.deploy defaults: it reads
+    # the records itself); events/rollback.json is a release stopped in wave 1.
+    assert f.calls["rollback"] == [{**event("rollback"), "wave": 0}]
     # Policy all: one release round (the failure is counted there), then the rollback's deployments until settled.
     assert [e["phase"] for e in f.calls["check-stability"]] == ["release", "rollback", "rollback"]
     assert f.calls["check-stability"][1:] == [without(event("check-stability"), "wave") | {"phase": "rollback"}] * 2
-    assert entered(d, "FinishRelease")[0]["rollbackStability"] == {"pending": 0, "failed": 0}
+    assert entered(d, "FinishRelease")[0]["rollbackStability"] == {"pending": 0, "failed": 0, "remainingWaves": 0}
     finish = f.calls["finish-release"][0]
     assert "deploy" not in finish and not any(finish["failures"].values())
     assert json.loads(d["cause"])["items"][0] == {
@@ -506,9 +549,9 @@ def test_with_policy_failed_every_deployment_is_judged_before_rolling_back(run):
     # One judge, two phases: the release's deployments, then the ones the rollback started.
     assert [e["phase"] for e in f.calls["check-stability"]] == ["release", "release", "rollback"]
     # The failed item is counted from the first round on, not awaited; the started deployment is awaited.
-    assert [s["stability"] for s in entered(d, "ReleaseVerdict")] == [{"pending": 1, "failed": 1},
-                                                                     {"pending": 0, "failed": 1}]
-    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records()}]
+    assert [s["stability"] for s in entered(d, "ReleaseVerdict")] == [
+        {"pending": 1, "failed": 1, "remainingWaves": 0}, {"pending": 0, "failed": 1, "remainingWaves": 0}]
+    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records(), "wave": 0}]
 
 
 def test_with_policy_none_the_rollback_step_still_runs_and_restores_nothing(run):
@@ -524,10 +567,10 @@ def test_a_failed_rollout_rolls_back(run):
     f = Functions(**{"check-stability": lambda _: {"pending": 1, "failed": 1}})
     d = run(f)
     assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
-    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records()}]
+    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records(), "wave": 0}]
     assert len(f.calls["check-stability"]) == 1  # policy all: the first failure stops the waiting
     # The rollback started nothing: no AwaitRollback round.
-    assert entered(d, "FinishRelease")[0]["rollbackStability"] == {"pending": 0, "failed": 0}
+    assert entered(d, "FinishRelease")[0]["rollbackStability"] == {"pending": 0, "failed": 0, "remainingWaves": 0}
     assert entered(d, "AwaitRollback") == []
 
 
@@ -634,7 +677,7 @@ def test_several_batches_run_as_one_child_each_with_its_own_batch(run):
     f = Functions(services, plan_tasks(), batch_size=2)
     d = run(f)
     assert d["status"] == "SUCCEEDED", d
-    specs = [spec for _, spec, _ in f.batches]
+    specs = [spec for _, spec, _, _ in f.batches]
     assert [s["items"] for s in specs] == [2, 2, 2]
     assert sorted(f.calls["deploy-batch"], key=lambda e: e["batch"]["batch"]) == [batch_input(s) for s in specs]
     assert f.deployed == {*(s["id"] for s in services), "default/nightly-report"}
@@ -665,8 +708,8 @@ def test_a_batch_whose_calls_keep_failing_ends_its_child_and_the_wave_is_judged_
     assert exited(d, "DeployWave") == entered(d, "DeployWave")
     assert "ecs unavailable" not in json.dumps([text for _, _, text in payloads(d)])
     assert states(d)[3:6] == ["DeployWave", "AwaitRelease", "ReleaseVerdict"]
-    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 1}
-    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records()}]
+    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 1, "remainingWaves": 0}
+    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records(), "wave": 0}]
     assert f.calls["finish-release"][0]["failures"] == NO_FAILURES
 
 
@@ -683,8 +726,8 @@ def test_a_map_failing_as_a_whole_is_caught_and_the_wave_still_judged(run):
     failure = entered(d, "AwaitRelease")[0]["failures"]["deploy"]
     assert failure["Error"] == "States.Runtime" and "NoSuchKey" in failure["Cause"], failure
     assert f.calls["check-stability"] == [{**event("check-stability"), "wave": 0}]
-    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 3}
-    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records()}]
+    assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": 3, "remainingWaves": 0}
+    assert f.calls["rollback"] == [{"releaseId": RELEASE_ID, "records": records(), "wave": 0}]
     # Why the Map failed reaches the report as a step failure.
     finish = f.calls["finish-release"][0]
     assert finish["failures"]["deploy"] == failure
@@ -715,7 +758,7 @@ def test_a_thousand_failing_services_keep_the_state_small(run):
                       **{"deploy-batch": deploy})
         d = run(f, release_with(maxConcurrency=20), name=name, timeout=300)
         assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
-        assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": n}
+        assert entered(d, "ReleaseVerdict")[0]["stability"] == {"pending": 0, "failed": n, "remainingWaves": 0}
         assert len(f.calls["finish-release"]) == 1
         assert [counts(m) for m in d["mapRuns"]] == [(min(n, 20), min(n, 20) // 2, min(n, 20) // 2, min(n, 20))]
         assert long_cause[-100:] not in json.dumps([text for _, _, text in payloads(d)])
@@ -735,3 +778,149 @@ def test_a_thousand_failing_services_keep_the_state_small(run):
     assert report[0] < 8 * 1024, report
     print(f"\n1000 failing services: largest state {largest[0]} B at {largest[1]} (10 services: {small[0]} B); "
           f"report {report[0]} B (10 services: {small_report[0]} B)")
+
+
+# Waves: dependsOn orders the items into waves (docs/decisions/0006); the sample's three changed items, one a wave.
+THREE_WAVES = {"prod/web": 0, "prod/worker": 1, "default/nightly-report": 2}
+WAVE = ["WaveStart", "DeployWave", "AwaitRelease", "ReleaseVerdict"]
+ROLLBACK_WAVE = ["RollbackRelease", "RollbackVerdict", "AwaitRollback", "RollbackVerdict"]
+
+
+def stability(pending, failed, remaining_waves=0):
+    """StabilityCounts as check-stability and rollback return them."""
+    return {"pending": pending, "failed": failed, "remainingWaves": remaining_waves}
+
+
+def items_key(wave, name=RELEASE_ID):
+    return f"{records(name)['prefix']}waves/{wave}/batches.json"
+
+
+def outcomes(report):
+    return {i["id"]: i["outcome"] for i in report["items"]}
+
+
+def test_three_waves_deploy_in_order_each_judged_all_deployed_before_the_next_starts(run):
+    """WaveStart takes the next wave (its index, the one after it, its batch list), DeployWave runs that wave's
+    batches, AwaitRelease judges that wave, and ReleaseVerdict starts the next wave only when this one is all
+    Deployed and one is left."""
+    f = Functions(waves=THREE_WAVES)
+    f.handlers["check-stability"] = f.judge_rounds(1, 0, 0, 0)  # wave 0 is awaited a second round
+    d = run(f)
+    assert d["status"] == "SUCCEEDED", d
+    (plan,) = exited(d, "PlanRelease")
+    assert plan["plan"]["waves"] == 3 and plan["wave"] == {"index": 0, "next": 0}
+    assert states(d) == ["PlanRelease", "HasChanges", *WAVE, "AwaitRelease", "ReleaseVerdict", *WAVE, *WAVE,
+                         "FinishRelease", "ReleaseOutcome", "ReleaseSucceeded"]
+    assert [s["wave"] for s in exited(d, "WaveStart")] == [
+        {"index": k, "next": k + 1, "itemsKey": items_key(k)} for k in range(3)]
+    # Three Map runs, in wave order, each reading its own wave's batch list (and only that wave's items).
+    assert [s["wave"]["itemsKey"] for s in entered(d, "DeployWave")] == [items_key(k) for k in range(3)]
+    assert [counts(m) for m in d["mapRuns"]] == [(1, 1, 0, 1)] * 3
+    assert [(wave, [i["id"] for i in items["services"] + items["tasks"]]) for _, _, items, wave in f.batches] == [
+        (0, ["prod/web"]), (1, ["prod/worker"]), (2, ["default/nightly-report"])]
+    assert f.calls["deploy-batch"] == [batch_input(spec, wave=wave) for _, spec, _, wave in f.batches]
+    # Each wave is judged, then the next one deployed: never two waves at once.
+    assert f.sequence == [("deploy-batch", 0), ("check-stability", 0), ("check-stability", 0),
+                          ("deploy-batch", 1), ("check-stability", 1), ("deploy-batch", 2), ("check-stability", 2)]
+    assert f.calls["check-stability"] == [{**event("check-stability"), "wave": k} for k in (0, 0, 1, 2)]
+    assert [s["wave"]["index"] for s in entered(d, "AwaitRelease")] == [0, 0, 1, 2]
+    assert [(s["wave"]["next"], s["stability"]) for s in entered(d, "ReleaseVerdict")] == [
+        (1, stability(1, 0)), (1, stability(0, 0)), (2, stability(0, 0)), (3, stability(0, 0))]
+    assert f.deployed == {"prod/web", "prod/worker", "default/nightly-report"}
+    assert "rollback" not in f.calls
+    assert f.calls["finish-release"] == [{"releaseId": RELEASE_ID, "records": records(), "failures": NO_FAILURES,
+                                          "executionArn": f.calls["plan-release"][0]["executionArn"]}]
+    assert json.loads(d["output"])["outcome"] == "Succeeded"
+    # Nothing in the state grows with the waves: the state each wave ends with differs only in its index digits.
+    assert len({len(json.dumps(s)) for s in exited(d, "ReleaseVerdict")[1:]}) == 1
+
+
+def test_a_failure_in_wave_1_of_3_rolls_back_wave_1_then_wave_0_and_never_starts_wave_2(run):
+    """Policy all: the failure stops the release in wave 1. RollbackRelease is called with the wave the release
+    stopped in, then with the one below it (RollbackNextWave); the function restores the wave named and says how
+    many remain below it. What a call started is awaited (AwaitRollback, which carries remainingWaves over) before
+    the next wave down."""
+    f = Functions(waves=THREE_WAVES, fail={"prod/worker": "TaskDefinitionRejected"})
+    f.handlers["rollback"] = f.restore_rounds(1, 1)  # each call starts a deployment to await
+    d = run(f)
+    assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
+    assert states(d) == ["PlanRelease", "HasChanges", *WAVE, *WAVE, *ROLLBACK_WAVE, "RollbackNextWave",
+                         *ROLLBACK_WAVE,
+                         "FinishRelease", "ReleaseOutcome", "ReleaseFailed"]
+    assert [s["stability"] for s in entered(d, "ReleaseVerdict")] == [stability(0, 0), stability(0, 1)]
+    # events/rollback.json is this call: a release stopped in wave 1.
+    assert f.calls["rollback"] == [event("rollback"), {**event("rollback"), "wave": 0}]
+    assert f.restored == [1, 0]
+    assert [s["rollbackStability"] for s in entered(d, "RollbackVerdict")] == [
+        stability(1, 0, 1), stability(0, 0, 1), stability(1, 0, 0), stability(0, 0, 0)]
+    assert [(e["phase"], e.get("wave")) for e in f.calls["check-stability"]] == [
+        ("release", 0), ("release", 1), ("rollback", None), ("rollback", None)]
+    # Wave 2 is planned but never deployed: no Map run reads its batch list, no batch of it is called.
+    assert get_json(items_key(2)) is not None
+    assert [s["wave"]["itemsKey"] for s in entered(d, "DeployWave")] == [items_key(0), items_key(1)]
+    assert len(d["mapRuns"]) == 2
+    assert not any("waves/2/" in text for _, _, text in payloads(d))
+    assert [e["wave"] for e in f.calls["deploy-batch"]] == [0, 1]
+    assert [s["wave"]["index"] for s in entered(d, "RollbackRelease")] == [1, 0]
+    # One report, of every wave.
+    assert f.calls["finish-release"] == [dict(event("finish-release"), failures=NO_FAILURES)]
+    report = json.loads(d["cause"])
+    assert report["outcome"] == "RolledBack" and report["problems"] == []
+    assert outcomes(report) == {"prod/web": "Deployed", "prod/worker": "Failed",
+                                "default/nightly-report": "NotStarted", "prod/api": "Unchanged"}
+
+
+def test_a_one_wave_release_takes_exactly_the_states_and_events_it_took_before_waves(run):
+    """A release without dependsOn is one wave: after it ReleaseVerdict finds wave.next (1) not below plan.waves
+    (1) and finishes; its rollback restores wave 0 and leaves none. No WaveStart twice, no state or event more."""
+    f = Functions()
+    d = run(f)
+    assert d["status"] == "SUCCEEDED", d
+    assert states(d) == ["PlanRelease", "HasChanges", "WaveStart", "DeployWave", "AwaitRelease", "ReleaseVerdict",
+                         "FinishRelease", "ReleaseOutcome", "ReleaseSucceeded"]
+    # A Task whose Resource is a function ARN: the Lambda events (5 a call, as on AWS).
+    task = ["TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded",
+            "TaskStateExited"]
+    choice = ["ChoiceStateEntered", "ChoiceStateExited"]
+    assert [e["type"] for e in d["history"]] == [
+        "ExecutionStarted", *task, *choice, "PassStateEntered", "PassStateExited",
+        "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded", "MapStateSucceeded",
+        "MapStateExited", *task, *choice, *task, *choice, "SucceedStateEntered", "SucceedStateExited",
+        "ExecutionSucceeded"]
+    assert exited(d, "WaveStart")[0]["wave"] == {"index": 0, "next": 1, "itemsKey": items_key(0)}
+
+    f = Functions(fail={"prod/worker": "TaskDefinitionRejected"})
+    f.handlers["rollback"] = f.restore_rounds(1)
+    d = run(f, name=f"{RELEASE_ID}-failing")
+    assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
+    assert states(d) == ["PlanRelease", "HasChanges", "WaveStart", "DeployWave", "AwaitRelease", "ReleaseVerdict",
+                         "RollbackRelease", "RollbackVerdict", "AwaitRollback", "RollbackVerdict",
+                         "FinishRelease", "ReleaseOutcome", "ReleaseFailed"]
+    assert [e["wave"] for e in f.calls["rollback"]] == [0] and f.restored == [0]
+    # The same events as before waves: asl_contract.rs counts these 46 (and the 33 above) from the definition.
+    assert len(d["history"]) == 46 and d["history"][-2]["type"] == "FailStateEntered"
+    assert [s["rollbackStability"] for s in entered(d, "RollbackVerdict")] == [stability(1, 0), stability(0, 0)]
+
+
+def test_with_policy_failed_a_failure_in_wave_0_of_2_judges_the_whole_wave_and_never_starts_wave_1(run):
+    """Policy failed: a failure in wave 0 is counted from the first round, but the wave's other deployment is awaited
+    to the end before the rollback (the report is complete); the failure then stops the release, though a wave is
+    left (wave.next 1 < plan.waves 2): wave 1 never starts and the rollback restores wave 0 only."""
+    f = Functions(waves={"default/nightly-report": 1}, fail={"prod/worker": "ContainerNotFound"})
+    f.handlers["check-stability"] = f.judge_rounds(1, 0)  # prod/web is still rolling out in the first round
+    f.handlers["rollback"] = f.restore_rounds(1)
+    d = run(f, release_with(rollback="failed"))
+    assert d["status"] == "FAILED" and d["error"] == "ReleaseFailed", d
+    assert states(d) == ["PlanRelease", "HasChanges", *WAVE, "AwaitRelease", "ReleaseVerdict", *ROLLBACK_WAVE,
+                         "FinishRelease", "ReleaseOutcome", "ReleaseFailed"]
+    assert [(s["wave"]["next"], s["plan"]["waves"], s["stability"]) for s in entered(d, "ReleaseVerdict")] == [
+        (1, 2, stability(1, 1)), (1, 2, stability(0, 1))]
+    assert [(e["phase"], e.get("wave")) for e in f.calls["check-stability"]] == [
+        ("release", 0), ("release", 0), ("rollback", None)]
+    assert [s["wave"]["itemsKey"] for s in entered(d, "DeployWave")] == [items_key(0)]
+    assert [counts(m) for m in d["mapRuns"]] == [(1, 1, 0, 1)]
+    assert [e["wave"] for e in f.calls["deploy-batch"]] == [0]
+    assert f.calls["rollback"] == [{**event("rollback"), "wave": 0}] and f.restored == [0]
+    report = json.loads(d["cause"])
+    assert outcomes(report) == {"prod/web": "Deployed", "prod/worker": "Failed",
+                                "default/nightly-report": "NotStarted", "prod/api": "Unchanged"}

@@ -292,3 +292,81 @@ fn a_release_above_32_kib_renders_by_reference_only_with_a_bucket() {
         stderr(&deploy)
     );
 }
+
+/// db, then web and api (after db), then the nightly rule (after both).
+const ORDERED: &str = "release: {id: ordered-1}\nservices:\n  - name: db\n    clusterName: prod\n    \
+    serviceName: db\n    containers: {db: r/db:2}\n  - {service: web, clusterName: prod, serviceName: web, \
+    image: r/web:2, dependsOn: [db]}\n  - {service: api, clusterName: prod, serviceName: api, image: r/api:2, \
+    dependsOn: [db]}\ntasks:\n  - {service: report, ruleName: nightly, image: r/report:2, dependsOn: [prod/web, prod/api]}\n";
+
+#[test]
+fn validate_and_render_show_the_waves_of_an_ordered_release() {
+    let path = common::manifest("cli", "ordered", ORDERED);
+    let out = convoy(&["validate", &path], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("{path}: valid release ordered-1 (3 services, 1 task, in 3 waves)\n")
+    );
+
+    let out = convoy(&["render", &path], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let input: release_core::contract::ReleaseInput =
+        serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(
+        input.waves,
+        [vec!["db"], vec!["prod/web", "prod/api"], vec!["nightly"]]
+    );
+    assert_eq!(input.services[1].depends_on, ["db"]);
+    let want = manifest::render(&manifest::parse(&path, ORDERED).expect("valid"));
+    assert_eq!(stdout(&out), format!("{want}\n"));
+
+    // Without dependsOn: no waves in the summary or the input.
+    let plain = ORDERED
+        .replace(", dependsOn: [db]", "")
+        .replace(", dependsOn: [prod/web, prod/api]", "");
+    let out = convoy(&["validate", "-"], Some(&plain));
+    assert_eq!(
+        stdout(&out),
+        "-: valid release ordered-1 (3 services, 1 task)\n"
+    );
+    let out = convoy(&["render", "-"], Some(&plain));
+    assert!(!stdout(&out).contains("\"waves\""), "{}", stdout(&out));
+}
+
+#[test]
+fn validate_lists_every_unknown_name_and_cycle() {
+    let broken = ORDERED
+        .replace(
+            "dependsOn: [db]}\ntasks",
+            "dependsOn: [db, prod/web]}\ntasks",
+        )
+        .replace(
+            "dependsOn: [db]}\n  - {service: api",
+            "dependsOn: [prod/api, dbb]}\n  - {service: api",
+        )
+        .replace("[prod/web, prod/api]", "[prod/web, migrate]");
+    let path = common::manifest("cli", "broken", &broken);
+    let out = convoy(&["validate", &path], None);
+    assert_eq!(out.status.code(), Some(5), "{}", stdout(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{path}: services[1] (prod/web): field `dependsOn`: `dbb` is not the name of any item of this release (did you mean `db`?)"),
+            format!("{path}: tasks[0] (nightly): field `dependsOn`: `migrate` is not the name of any item of this release: an item is named by its `name:`, else `cluster/service` for a service and the rule's name for a task (`bus/rule` off the default bus)"),
+            format!("{path}: services[1] (prod/web): field `dependsOn`: dependsOn forms a cycle: prod/web → prod/api → prod/web"),
+            format!("{path}: 3 problems"),
+        ],
+        "{lines:#?}"
+    );
+    // render refuses it the same way, on stderr.
+    let out = convoy(&["render", &path], None);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("dependsOn forms a cycle"),
+        "{}",
+        stderr(&out)
+    );
+}

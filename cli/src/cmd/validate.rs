@@ -41,11 +41,12 @@ pub fn run(args: &Args) -> Result<Exit, CliError> {
             format!("{report}\n")
         }
         (Format::Text, Ok(release)) => format!(
-            "{}: valid release {} ({}, {}){}\n",
+            "{}: valid release {} ({}, {}{}){}\n",
             input.name,
             release.release.id,
             plural(release.services.len(), "service"),
             plural(release.tasks.len(), "task"),
+            in_waves(release),
             by_reference(release),
         ),
         (Format::Text, Err(problems)) => {
@@ -64,6 +65,14 @@ pub fn run(args: &Args) -> Result<Exit, CliError> {
     } else {
         Exit::Invalid
     })
+}
+
+/// `, in 3 waves` for a release that `dependsOn` orders; nothing for one wave.
+fn in_waves(release: &ReleaseInput) -> String {
+    match release.waves.len() {
+        0 | 1 => String::new(),
+        n => format!(", in {n} waves"),
+    }
 }
 
 /// What the summary adds for a release started by reference: its size, and that deploy and render

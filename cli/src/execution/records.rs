@@ -268,6 +268,8 @@ mod tests {
             pending: 0,
             failed: 1,
             deploy_failed: 0,
+            remaining_waves: 0,
+            wave: 0,
         };
         let failure = ItemResult {
             id: "c/web".into(),

@@ -28,6 +28,8 @@ pub struct PlanView {
     /// Items (services and rule targets) that would change / stay as they are.
     pub changed: usize,
     pub unchanged: usize,
+    /// The waves `dependsOn` makes, without those where nothing changes: 1 without `dependsOn`.
+    pub waves: u32,
     pub services: Vec<ServiceChange>,
     pub rules: Vec<RuleChange>,
 }
@@ -36,6 +38,8 @@ pub struct PlanView {
 #[serde(rename_all = "camelCase")]
 pub struct ServiceChange {
     pub id: String,
+    /// Its wave, from 0 (text and Markdown say `wave 1`).
+    pub wave: u32,
     /// How it will be rolled out: `ROLLING`, `BLUE_GREEN (bake 5 min)`, … by ECS, or
     /// `CODE_DEPLOY app/group, config` by CodeDeploy (a CODE_DEPLOY service).
     pub strategy: String,
@@ -50,6 +54,8 @@ pub struct ServiceChange {
 #[serde(rename_all = "camelCase")]
 pub struct RuleChange {
     pub id: String,
+    /// Its wave, from 0.
+    pub wave: u32,
     pub changes: bool,
     pub targets: Vec<TargetChange>,
 }
@@ -127,11 +133,14 @@ pub async fn plan_view(
             }
         },
     );
+    let last_wave = service_changes.iter().map(|s| s.wave);
+    let last_wave = last_wave.chain(rule_changes.iter().map(|r| r.wave)).max();
     Ok(PlanView {
         release_id: plan.release.id.clone(),
         source: plan.release.source.clone(),
         changed,
         unchanged,
+        waves: last_wave.map_or(1, |w| w + 1),
         services: service_changes,
         rules: rule_changes,
     })
@@ -248,6 +257,7 @@ async fn service_change(
     change.fields.extend(service_fields(item, service));
     Ok(ServiceChange {
         id: item.id.clone(),
+        wave: item.wave,
         strategy: strategy(item, service),
         code_deploy: item.code_deploy.clone(),
         change,
@@ -294,6 +304,7 @@ async fn rule_change(ecs: &impl EcsApi, plan: &Plan, rule: &RuleItem) -> Result<
     }
     Ok(RuleChange {
         id: rule.id.clone(),
+        wave: rule.wave,
         changes: !rule.noop,
         targets,
     })
@@ -365,6 +376,119 @@ mod tests {
         // Each service and task definition described once, by the pre-flight.
         assert_eq!(ecs.calls("DescribeTaskDefinition"), 2);
         assert_eq!(ecs.calls("DescribeServices"), 1);
+    }
+
+    /// prod/db changes; prod/cache (after db) already runs its image; prod/web (after cache)
+    /// changes; prod/api (no dependsOn) already runs its image.
+    fn ordered_view(yaml: &str) -> PlanView {
+        let ecs = FakeEcs::default().cluster("prod", "ACTIVE");
+        let mut with = ecs;
+        for name in ["db", "cache", "web", "api"] {
+            let td = with.definition(name, &[(name, &format!("r/{name}:1"))], &[]);
+            with = with.service("prod", name, &td, "ACTIVE", DeploymentControllerType::Ecs);
+        }
+        let release = manifest::validate("d.yaml", yaml).unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(plan_view(
+                &with,
+                &NoRules,
+                &FakeCodeDeploy::default(),
+                release,
+                &Reach::default(),
+            ))
+            .unwrap()
+    }
+
+    const ORDERED: &str = "services:\n  \
+        - {service: db, clusterName: prod, serviceName: db, image: r/db:2}\n  \
+        - {service: cache, clusterName: prod, serviceName: cache, image: r/cache:1, dependsOn: [prod/db]}\n  \
+        - {service: web, clusterName: prod, serviceName: web, image: r/web:2, dependsOn: [prod/cache]}\n  \
+        - {service: api, clusterName: prod, serviceName: api, image: r/api:1}\n";
+
+    #[test]
+    fn items_are_grouped_by_wave_without_the_waves_that_change_nothing() {
+        let view = ordered_view(ORDERED);
+        // db, cache | (nothing changes) | web: the middle wave is dropped; cache shows in wave 1.
+        let waves: Vec<(&str, u32)> = view
+            .services
+            .iter()
+            .map(|s| (s.id.as_str(), s.wave))
+            .collect();
+        assert_eq!(
+            waves,
+            [
+                ("prod/db", 0),
+                ("prod/cache", 0),
+                ("prod/web", 1),
+                ("prod/api", 0)
+            ]
+        );
+        assert_eq!(view.waves, 2);
+
+        let text = render::text(&view, false);
+        assert!(text.starts_with("release "), "{text}");
+        assert!(
+            text.contains(": 2 items to change, 2 unchanged, in 2 waves\n"),
+            "{text}"
+        );
+        let headers: Vec<&str> = text.lines().filter(|l| l.starts_with("wave ")).collect();
+        assert_eq!(headers, ["wave 1", "wave 2"], "{text}");
+        let order: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("wave ") || l.contains(" service "))
+            .map(|l| l.split("  (").next().unwrap_or(l))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "wave 1",
+                "~ service prod/db [ROLLING]",
+                "= service prod/cache [ROLLING]",
+                "= service prod/api [ROLLING]",
+                "wave 2",
+                "~ service prod/web [ROLLING]",
+            ],
+            "{text}"
+        );
+
+        let markdown = render::markdown(&view);
+        assert!(
+            markdown.contains("2 unchanged, in 2 waves (`d.yaml`)."),
+            "{markdown}"
+        );
+        let wave_2 = markdown.split("#### Wave 2\n").nth(1).expect(&markdown);
+        assert!(markdown.contains("#### Wave 1\n\n| | Item |"), "{markdown}");
+        assert!(wave_2.contains("service `prod/web`"), "{markdown}");
+        assert!(!wave_2.contains("service `prod/db`"), "{markdown}");
+
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["waves"], 2);
+        assert_eq!(json["services"][2]["wave"], 1);
+        assert_eq!(json["services"][0]["wave"], 0);
+    }
+
+    #[test]
+    fn one_wave_has_no_wave_headers() {
+        // Without dependsOn, and when only one wave changes anything.
+        for yaml in [
+            ORDERED
+                .replace(", dependsOn: [prod/db]", "")
+                .replace(", dependsOn: [prod/cache]", ""),
+            ORDERED.replace("r/db:2", "r/db:1"),
+        ] {
+            let view = ordered_view(&yaml);
+            assert_eq!(view.waves, 1, "{yaml}");
+            assert!(view.services.iter().all(|s| s.wave == 0), "{view:?}");
+            let text = render::text(&view, false);
+            assert!(!text.contains("wave"), "{text}");
+            assert!(!render::markdown(&view).contains("Wave"));
+            assert_eq!(
+                serde_json::to_value(&view).unwrap()["services"][0]["wave"],
+                0
+            );
+        }
     }
 
     const CANARY: &str = "CodeDeployDefault.ECSCanary10Percent5Minutes";

@@ -8,12 +8,36 @@ use crate::output::{paint, plural, Tone};
 
 fn summary(view: &PlanView) -> String {
     format!(
-        "release {} ({}): {} to change, {} unchanged",
+        "release {} ({}): {} to change, {} unchanged{}",
         view.release_id,
         view.source,
         plural(view.changed, "item"),
-        view.unchanged
+        view.unchanged,
+        in_waves(view)
     )
+}
+
+/// `, in 3 waves` when `dependsOn` makes more than one.
+fn in_waves(view: &PlanView) -> String {
+    if view.waves > 1 {
+        format!(", in {} waves", view.waves)
+    } else {
+        String::new()
+    }
+}
+
+/// The groups items are shown in: each wave (`Some(k)`) when there are several, else one group of
+/// every item (`None`).
+fn groups(view: &PlanView) -> Vec<Option<u32>> {
+    if view.waves > 1 {
+        (0..view.waves).map(Some).collect()
+    } else {
+        vec![None]
+    }
+}
+
+fn in_group(group: Option<u32>, wave: u32) -> bool {
+    group.is_none_or(|k| k == wave)
 }
 
 fn field_value(value: Option<&str>) -> &str {
@@ -65,33 +89,38 @@ pub fn text(view: &PlanView, color: bool) -> String {
         }
     };
     let mut out = format!("{}\n", summary(view));
-    for service in &view.services {
-        out.push('\n');
-        let item = format!("service {} [{}]", service.id, service.strategy);
-        item_lines(
-            &mut out,
-            "",
-            &mark(service.change.changes),
-            &item,
-            &service.change,
-        );
-    }
-    for rule in &view.rules {
-        out.push_str(&format!(
-            "\n{} rule {}  ({})\n",
-            mark(rule.changes),
-            rule.id,
-            plural(rule.targets.len(), "ECS target")
-        ));
-        for target in &rule.targets {
-            let item = format!("target {}", target.target_id);
+    for group in groups(view) {
+        if let Some(k) = group {
+            out.push_str(&format!("\nwave {}\n", k + 1));
+        }
+        for service in view.services.iter().filter(|s| in_group(group, s.wave)) {
+            out.push('\n');
+            let item = format!("service {} [{}]", service.id, service.strategy);
             item_lines(
                 &mut out,
-                "  ",
-                &mark(target.change.changes),
+                "",
+                &mark(service.change.changes),
                 &item,
-                &target.change,
+                &service.change,
             );
+        }
+        for rule in view.rules.iter().filter(|r| in_group(group, r.wave)) {
+            out.push_str(&format!(
+                "\n{} rule {}  ({})\n",
+                mark(rule.changes),
+                rule.id,
+                plural(rule.targets.len(), "ECS target")
+            ));
+            for target in &rule.targets {
+                let item = format!("target {}", target.target_id);
+                item_lines(
+                    &mut out,
+                    "  ",
+                    &mark(target.change.changes),
+                    &item,
+                    &target.change,
+                );
+            }
         }
     }
     out
@@ -150,27 +179,33 @@ fn md_strategy(service: &ServiceChange) -> String {
 /// A pull-request comment: one table row per service and rule target.
 pub fn markdown(view: &PlanView) -> String {
     let mut out = format!(
-        "### convoy plan: release `{}`\n\n{} to change, {} unchanged (`{}`).\n\n",
+        "### convoy plan: release `{}`\n\n{} to change, {} unchanged{} (`{}`).\n",
         view.release_id,
         plural(view.changed, "item"),
         view.unchanged,
+        in_waves(view),
         view.source
     );
-    out.push_str("| | Item | Runs now | Changes |\n|---|---|---|---|\n");
-    for s in &view.services {
-        md_row(
-            &mut out,
-            &format!("service `{}`, {}", s.id, md_strategy(s)),
-            &s.change,
-        );
-    }
-    for r in &view.rules {
-        for t in &r.targets {
+    for group in groups(view) {
+        if let Some(k) = group {
+            out.push_str(&format!("\n#### Wave {}\n", k + 1));
+        }
+        out.push_str("\n| | Item | Runs now | Changes |\n|---|---|---|---|\n");
+        for s in view.services.iter().filter(|s| in_group(group, s.wave)) {
             md_row(
                 &mut out,
-                &format!("rule `{}` target `{}`", r.id, t.target_id),
-                &t.change,
+                &format!("service `{}`, {}", s.id, md_strategy(s)),
+                &s.change,
             );
+        }
+        for r in view.rules.iter().filter(|r| in_group(group, r.wave)) {
+            for t in &r.targets {
+                md_row(
+                    &mut out,
+                    &format!("rule `{}` target `{}`", r.id, t.target_id),
+                    &t.change,
+                );
+            }
         }
     }
     out

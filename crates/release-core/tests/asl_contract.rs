@@ -709,12 +709,39 @@ fn a_field_the_input_lacks_and_a_task_without_a_sample_are_reported() {
 /// The target for the largest state, whatever the release's size: a quarter of the hard limit.
 const STATE_TARGET: usize = 64 * 1024;
 
-/// The largest payloads the definition builds for a release of `n` changed services: the state as
-/// AwaitRelease leaves it, FinishRelease's input, and the Map's result (one child output per
-/// batch, before `ResultPath: null` drops it). `worst`: every item failed and the four steps that
-/// can fail as a whole failed with messages as long as a function may send
+/// The most waves `dependsOn` may make (ManifestInvalid past it): the history and payload bounds
+/// are computed for it.
+#[allow(clippy::cast_possible_truncation)] // 20, in a const (where try_from is not)
+const MAX_WAVES: u32 = release_core::decide::waves::MAX_WAVES as u32;
+
+/// `wave` as WaveStart sets it for wave `index`: each field of its Parameters, valued as its path or
+/// intrinsic evaluates (a field this does not know fails the test: give it its largest value).
+fn wave_state(definition: &Value, records: &Records, index: u32) -> Value {
+    let params = definition["States"]["WaveStart"]["Parameters"]
+        .as_object()
+        .expect("WaveStart has Parameters");
+    let fields = params.keys().map(|key| {
+        let field = key.trim_end_matches(".$");
+        let value = match field {
+            "index" => json!(index),
+            "next" => json!(index + 1),
+            "itemsKey" => json!(records.key(&format!("waves/{index}/batches.json"))),
+            other => {
+                panic!("WaveStart sets `wave.{other}`: largest_payload needs its largest value")
+            }
+        };
+        (field.to_string(), value)
+    });
+    Value::Object(fields.collect())
+}
+
+/// The largest payloads the definition builds for a release of `n` changed services in `waves`
+/// waves, in its last wave: the state as AwaitRelease leaves it (with the first rollback call's
+/// counts, every wave below still to roll back), FinishRelease's input, and the Map's result (one
+/// child output per batch, before `ResultPath: null` drops it). `worst`: every item failed and the
+/// four steps that can fail as a whole failed with messages as long as a function may send
 /// ([`release_core::error::MAX_MESSAGE_BYTES`]).
-fn largest_payload(n: usize, worst: bool) -> usize {
+fn largest_payload(n: usize, worst: bool, waves: u32) -> usize {
     let release_id = "release-2026-11-23T21-39-11Z-4f1c2a9";
     let records = Records::for_execution(
         "convoy-records-123456789012-eu-west-1",
@@ -726,7 +753,7 @@ fn largest_payload(n: usize, worst: bool) -> usize {
         release_id: release_id.into(),
         records: records.clone(),
         settings: Settings::default(),
-        waves: 1,
+        waves,
         changed: n32,
         unchanged: 0,
     };
@@ -743,11 +770,12 @@ fn largest_payload(n: usize, worst: bool) -> usize {
         await_rollback: caught(),
     };
     let failed = if worst { n32 } else { 0 };
+    let last = waves - 1;
     let state = json!({
         "plan": plan,
-        "wave": {"index": 0, "itemsKey": records.key("waves/0/batches.json")},
-        "stability": StabilityCounts { pending: 0, failed },
-        "rollbackStability": StabilityCounts { pending: 0, failed },
+        "wave": wave_state(&definition(), &records, last),
+        "stability": StabilityCounts { pending: 0, failed, remaining_waves: 0 },
+        "rollbackStability": StabilityCounts { pending: 0, failed, remaining_waves: last },
         "failures": failures,
     });
     let finish = FinishInput {
@@ -774,17 +802,37 @@ fn largest_payload(n: usize, worst: bool) -> usize {
 
 #[test]
 fn the_state_fits_64_kib_for_ten_thousand_failing_items_and_does_not_grow_with_them() {
-    let at = |n| largest_payload(n, true);
+    let at = |n| largest_payload(n, true, 1);
     eprintln!(
         "largest payload: {} B at N=10 and {} B at N=10,000 (all failed, four step failures); {} B \
          at N=10,000 all deployed",
         at(10),
         at(10_000),
-        largest_payload(10_000, false),
+        largest_payload(10_000, false, 1),
     );
     assert!(at(10_000) < STATE_TARGET, "worst case at N=10,000");
     // Only the digits of a count grow.
     assert!(at(10_000) - at(10) < 16, "{} vs {}", at(10_000), at(10));
+}
+
+/// The state of the last of [`MAX_WAVES`] waves is the one-wave state with larger numbers: the
+/// loop keeps the wave's index, the next one and its batch list's key, never a list of waves.
+#[test]
+fn the_state_at_the_last_of_twenty_waves_fits_64_kib_and_grows_only_by_digits() {
+    let at = |waves| largest_payload(10_000, true, waves);
+    eprintln!(
+        "largest payload at N=10,000 (all failed): {} B in a one-wave release, {} B in wave {} of {MAX_WAVES}",
+        at(1),
+        at(MAX_WAVES),
+        MAX_WAVES - 1,
+    );
+    assert!(
+        at(MAX_WAVES) < STATE_TARGET,
+        "worst case in wave {MAX_WAVES}"
+    );
+    // plan.waves, wave.index, wave.next, the key's wave and rollbackStability.remainingWaves: a
+    // digit more each.
+    assert!(at(MAX_WAVES) - at(1) < 16, "{} vs {}", at(MAX_WAVES), at(1));
 }
 
 /// The Map's items (batches.json) are read from S3 by the Map itself: the state holds only their key.
@@ -860,6 +908,292 @@ fn every_batch_of_a_wave_runs_at_once() {
             "{n} items at maxConcurrency {max_concurrency}: {batches} batches"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// History budget: the parent's events, per wave (docs/decisions/0006 § State, payload and history
+// bounds). The Map's children keep their events in their own executions.
+// ---------------------------------------------------------------------------------------------
+
+/// Step Functions' hard limit on one execution's history: an execution that reaches it fails,
+/// and no Catch sees it (nothing rolls back, nothing reports).
+const HISTORY_LIMIT: u64 = 25_000;
+
+/// The longest `pollIntervalSeconds` a manifest may set (`decide::manifest::checks`, crate-private).
+const MAX_POLL_INTERVAL_SECONDS: u64 = 5;
+
+/// Each failed attempt a Retry allows adds LambdaFunctionScheduled, LambdaFunctionStarted and
+/// LambdaFunctionFailed (or LambdaFunctionTimedOut) to the history.
+const EVENTS_PER_RETRY: u64 = 3;
+
+/// The events one pass through a state adds when it succeeds, from its type: a Lambda Task:
+/// TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded,
+/// TaskStateExited; a Distributed Map: MapStateEntered, MapStateStarted, MapRunStarted,
+/// MapRunSucceeded, MapStateSucceeded, MapStateExited, whatever its children do (an inline Map
+/// adds events per item: no bound here); Pass, Choice and Succeed: entered and exited; Fail:
+/// entered (the execution's own start and end are counted apart). tools/test_asl_flow.py pins the
+/// same list on moto's engine.
+fn events_of(name: &str, state: &Value) -> Result<u64, String> {
+    match state["Type"].as_str().unwrap_or_default() {
+        "Task" => Ok(5),
+        "Map" if state["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED" => Ok(6),
+        "Pass" | "Choice" | "Succeed" => Ok(2),
+        "Fail" => Ok(1),
+        other => Err(format!(
+            "`{name}` is a {other} state: its history events are not counted here"
+        )),
+    }
+}
+
+/// The failed attempts a state's Retry list allows before the attempt that succeeds.
+fn retries_of(state: &Value) -> u64 {
+    state["Retry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["MaxAttempts"].as_u64().unwrap_or(3))
+        .sum()
+}
+
+/// Where a top-level state can go: its Next, its Choices' and Default, its Catch targets.
+fn transitions(state: &Value) -> BTreeSet<&str> {
+    let choices = state["Choices"].as_array().into_iter().flatten();
+    let catches = state["Catch"].as_array().into_iter().flatten();
+    choices
+        .chain(catches)
+        .map(|c| &c["Next"])
+        .chain([&state["Next"], &state["Default"]])
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// A run through the top level, counted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Walk {
+    /// Its events when every state succeeds at once.
+    events: u64,
+    /// The most events its Tasks' retries can add (every Task call failing as often as its Retry
+    /// list allows before it succeeds).
+    retry_events: u64,
+}
+
+/// Walks `path` through the definition's top level: every state must exist and every step be a
+/// transition the state can take, so the counts are of a run the definition can make.
+fn walk(definition: &Value, path: &[&str]) -> Result<Walk, String> {
+    let states = &definition["States"];
+    let mut out = Walk::default();
+    for (i, name) in path.iter().enumerate() {
+        let state = &states[*name];
+        if !state.is_object() {
+            return Err(format!("the definition has no state `{name}`"));
+        }
+        if let Some(next) = path.get(i + 1) {
+            if !transitions(state).contains(next) {
+                return Err(format!("`{name}` cannot go to `{next}`"));
+            }
+        }
+        out.events += events_of(name, state)?;
+        if state["Type"] == "Task" {
+            out.retry_events += EVENTS_PER_RETRY * retries_of(state);
+        }
+    }
+    Ok(out)
+}
+
+/// The states a release enters: each wave takes its number of AwaitRelease rounds (at least
+/// one); with `rollback`, the release stops in its last wave and rolls back every wave, each
+/// rollback call awaited that many AwaitRollback rounds (0: it started nothing to await).
+fn release_path(rounds: &[u64], rollback: Option<&[u64]>) -> Vec<&'static str> {
+    let mut path = vec!["PlanRelease", "HasChanges"];
+    for &wave_rounds in rounds {
+        path.extend(["WaveStart", "DeployWave"]);
+        for _ in 0..wave_rounds.max(1) {
+            path.extend(["AwaitRelease", "ReleaseVerdict"]);
+        }
+    }
+    for (i, &calls_rounds) in rollback.unwrap_or_default().iter().enumerate() {
+        // Every wave below the first named by RollbackNextWave.
+        if i > 0 {
+            path.push("RollbackNextWave");
+        }
+        path.extend(["RollbackRelease", "RollbackVerdict"]);
+        for _ in 0..calls_rounds {
+            path.extend(["AwaitRollback", "RollbackVerdict"]);
+        }
+    }
+    let end = if rollback.is_some() {
+        "ReleaseFailed"
+    } else {
+        "ReleaseSucceeded"
+    };
+    path.extend(["FinishRelease", "ReleaseOutcome", end]);
+    path
+}
+
+/// ExecutionStarted and ExecutionSucceeded (or ExecutionFailed).
+const EXECUTION_EVENTS: u64 = 2;
+
+fn history(definition: &Value, path: &[&str]) -> Result<Walk, String> {
+    let walked = walk(definition, path)?;
+    Ok(Walk {
+        events: walked.events + EXECUTION_EVENTS,
+        ..walked
+    })
+}
+
+/// The shortest round that leaves something pending: check-stability polls until another poll
+/// would pass its budget (`check_stability::check`), so such a round lasts at least the budget
+/// less one poll interval. The budget is the template's `CONVOY_STABILITY_BUDGET_SECONDS` where it
+/// sets one (the shortest), else the function's default.
+///
+/// The bound below rests on this. `check` returns early only on a failure new in its call, which
+/// ends the loop (policy `all`) or happens once per item, so a failure already known (policies
+/// `failed` and `none` awaiting the rest of a wave, AwaitRollback after a failed restore) leaves
+/// the floor in place (`tests/stability_polling.rs`).
+fn shortest_pending_round_seconds() -> u64 {
+    use release_core::steps::check_stability::{BUDGET_ENV, DEFAULT_BUDGET};
+    let template: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&read("template.yaml")).expect("template.yaml is YAML");
+    let globals = template["Globals"]["Function"]["Environment"]["Variables"][BUDGET_ENV].clone();
+    let resources = template["Resources"]
+        .as_mapping()
+        .expect("template.yaml has Resources");
+    let set = resources
+        .values()
+        .map(|r| r["Properties"]["Environment"]["Variables"][BUDGET_ENV].clone())
+        .chain([globals])
+        .filter(|v| !v.is_null())
+        .map(|v| {
+            let text = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{v:?}"));
+            text.parse::<u64>()
+                .unwrap_or_else(|e| panic!("template.yaml {BUDGET_ENV}: {text}: {e}"))
+        })
+        .min();
+    let budget = set.unwrap_or(DEFAULT_BUDGET.as_secs());
+    assert!(budget > MAX_POLL_INTERVAL_SECONDS, "a round of {budget} s");
+    budget - MAX_POLL_INTERVAL_SECONDS
+}
+
+/// The most rounds the waves' awaits can take: a wave's items all reach their deadline at most
+/// its longest `timeoutSeconds` d after their UpdateService (before its first round), so its rounds
+/// that leave something pending are at most ⌈d / round⌉, plus the round that sees the end and one
+/// more for a first round that returns after one poll (the Map left failures). The waves' longest
+/// deadlines add up to at most D = `MAX_TIMEOUT_SECONDS` (ManifestInvalid past it), so the sum of
+/// ⌈d_k / round⌉ is at most ⌊D / round⌋ + W. The ⌊D / round⌋ go to the first wave here (the total
+/// is what counts); every wave takes its 1 + 2 more.
+fn worst_rounds(waves: u32, round_seconds: u64) -> Vec<u64> {
+    let total_deadline = u64::from(release_core::decide::manifest::MAX_TIMEOUT_SECONDS);
+    let mut rounds = vec![1 + 2; usize::try_from(waves).unwrap()];
+    rounds[0] += total_deadline / round_seconds;
+    rounds
+}
+
+/// The most events a release of `waves` waves can write: every wave's awaits at their worst, the
+/// release stopped in its last wave, and every wave rolled back (one call each) and awaited at its
+/// worst, every Task call retried as often as its Retry list allows.
+fn worst_history(definition: &Value, waves: u32) -> Result<Walk, String> {
+    let rounds = worst_rounds(waves, shortest_pending_round_seconds());
+    history(definition, &release_path(&rounds, Some(&rounds)))
+}
+
+#[test]
+fn each_wave_adds_the_same_events_to_a_one_wave_release() {
+    let d = definition();
+    // A wave: its Map, then its rounds, each an AwaitRelease and a ReleaseVerdict (WaveStart is
+    // entered from the ReleaseVerdict of the wave before).
+    for rounds in [1, 3] {
+        let mut body = vec!["WaveStart", "DeployWave"];
+        for _ in 0..rounds {
+            body.extend(["AwaitRelease", "ReleaseVerdict"]);
+        }
+        let per_wave = walk(&d, &body).unwrap();
+        let mut rollback_body = vec!["RollbackNextWave", "RollbackRelease", "RollbackVerdict"];
+        for _ in 0..rounds {
+            rollback_body.extend(["AwaitRollback", "RollbackVerdict"]);
+        }
+        let per_rollback_wave = walk(&d, &rollback_body).unwrap();
+        let one = |w: usize| vec![rounds; w];
+        let succeeded = |w| history(&d, &release_path(&one(w), None)).unwrap();
+        let rolled_back = |w| history(&d, &release_path(&one(w), Some(&one(w)))).unwrap();
+        for w in 1..=20_u64 {
+            let n = usize::try_from(w).unwrap();
+            assert_eq!(
+                succeeded(n).events,
+                succeeded(1).events + (w - 1) * per_wave.events,
+                "{w} waves of {rounds} rounds"
+            );
+            assert_eq!(
+                rolled_back(n).events,
+                rolled_back(1).events + (w - 1) * (per_wave.events + per_rollback_wave.events),
+                "{w} waves of {rounds} rounds, rolled back"
+            );
+        }
+    }
+    // The one-wave release of tools/test_asl_flow.py (one round, no rollback): the 33 events moto
+    // writes, listed there.
+    assert_eq!(history(&d, &release_path(&[1], None)).unwrap().events, 33);
+    // ... and its rolled-back one (one round, one rollback call awaited one round): 46.
+    assert_eq!(
+        history(&d, &release_path(&[1], Some(&[1]))).unwrap().events,
+        46
+    );
+    // Nothing changed: no wave.
+    let nothing = [
+        "PlanRelease",
+        "HasChanges",
+        "FinishRelease",
+        "ReleaseOutcome",
+        "ReleaseSucceeded",
+    ];
+    assert_eq!(history(&d, &nothing).unwrap().events, 18);
+}
+
+#[test]
+fn twenty_waves_rolled_back_stay_under_the_history_limit() {
+    let d = definition();
+    let round = shortest_pending_round_seconds();
+    let worst = worst_history(&d, MAX_WAVES).unwrap();
+    let one = worst_history(&d, 1).unwrap();
+    eprintln!(
+        "history at W={MAX_WAVES}, rounds of ≥ {round} s, every wave rolled back: {} events, {} with \
+         every Task call retried to its last attempt (W=1: {}, {}); limit {HISTORY_LIMIT}",
+        worst.events,
+        worst.events + worst.retry_events,
+        one.events,
+        one.events + one.retry_events,
+    );
+    assert!(
+        worst.events + worst.retry_events < HISTORY_LIMIT,
+        "{worst:?} at {MAX_WAVES} waves"
+    );
+}
+
+#[test]
+fn a_wave_loop_the_definition_cannot_make_is_reported() {
+    let mut d = definition();
+    // ReleaseVerdict without its next-wave rule: a second wave cannot start.
+    let choices = state_mut(&mut d, &["States", "ReleaseVerdict", "Choices"]);
+    choices
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["Next"] != "WaveStart");
+    assert_eq!(
+        history(&d, &release_path(&[1, 1], None)),
+        Err("`ReleaseVerdict` cannot go to `WaveStart`".to_string())
+    );
+    // An inline Map: its iterations' events are the parent's, per item.
+    let mut d = definition();
+    state_mut(
+        &mut d,
+        &["States", "DeployWave", "ItemProcessor", "ProcessorConfig"],
+    )["Mode"] = json!("INLINE");
+    assert_eq!(
+        history(&d, &release_path(&[1], None)),
+        Err("`DeployWave` is a Map state: its history events are not counted here".to_string())
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

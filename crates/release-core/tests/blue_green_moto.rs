@@ -90,6 +90,7 @@ fn item(
         timeout_seconds: 300,
         new_task_definition: Some(w.new.clone()),
         code_deploy: None,
+        wave: 0,
     }
 }
 

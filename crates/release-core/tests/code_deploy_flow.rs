@@ -67,6 +67,8 @@ fn target(service: &str, image: &str) -> ServiceTarget {
         deployment_strategy: None,
         code_deploy: None,
         timeout_seconds: 600,
+        depends_on: Vec::new(),
+        name: None,
     }
 }
 
@@ -80,6 +82,7 @@ fn release(services: Vec<ServiceTarget>) -> ReleaseInput {
         settings: Settings::default(),
         services,
         tasks: Vec::new(),
+        waves: Vec::new(),
     }
 }
 

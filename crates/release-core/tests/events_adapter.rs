@@ -164,6 +164,7 @@ fn rule_input(targets: &[(&str, &str, &str)]) -> UpdateRuleInput {
                     new_task_definition: Some((*new).into()),
                 })
                 .collect(),
+            wave: 0,
         },
     }
 }

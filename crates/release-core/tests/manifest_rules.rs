@@ -580,3 +580,193 @@ fn event_bus_arns_are_checked_compared_by_name_and_planned_by_name() {
         "{refused:#?}"
     );
 }
+
+/// `prod/<name>` in the sample format, with `extra` fields (`dependsOn: [...]`, `name: x`).
+fn svc(name: &str, extra: &str) -> String {
+    format!("  - {{service: {name}, clusterName: prod, serviceName: {name}, image: r/{name}:2{extra}}}\n")
+}
+
+/// Rule `rule` on the default bus, with `extra` fields.
+fn rule(rule: &str, extra: &str) -> String {
+    format!("  - {{service: app, ruleName: {rule}, image: r/app:2{extra}}}\n")
+}
+
+#[test]
+fn depends_on_problems_name_their_item_and_field() {
+    let services = |items: &[String]| format!("services:\n{}", items.concat());
+    let release = |services: &[String], tasks: &[String]| {
+        format!("services:\n{}tasks:\n{}", services.concat(), tasks.concat())
+    };
+    let chain: Vec<String> = (0..21)
+        .map(|i| match i {
+            0 => rule("t0", ""),
+            i => rule(&format!("t{i}"), &format!(", dependsOn: [t{}]", i - 1)),
+        })
+        .collect();
+    // (case, manifest, item, field, message fragment)
+    let cases: Vec<(&str, String, &str, &str, &str)> = vec![
+        ("unknown name", services(&[svc("web", ", dependsOn: [prod/dbb]"), svc("db", "")]), "services[0] (prod/web)", "dependsOn", "`prod/dbb` is not the name of any item of this release (did you mean `prod/db`?)"),
+        ("service name only", services(&[svc("web", ", dependsOn: [db]"), svc("db", "")]), "services[0] (prod/web)", "dependsOn", "(did you mean `prod/db`?)"),
+        ("unknown name from a task", release(&[svc("web", "")], &[rule("nightly", ", dependsOn: [migrate]")]), "tasks[0] (nightly)", "dependsOn", "`migrate` is not the name of any item of this release: an item is named by its `name:`"),
+        ("itself", services(&[svc("web", ", dependsOn: [prod/web]")]), "services[0] (prod/web)", "dependsOn", "names `prod/web`, this item itself: an item cannot depend on itself"),
+        ("twice", services(&[svc("web", ", dependsOn: [prod/db, prod/db]"), svc("db", "")]), "services[0] (prod/web)", "dependsOn", "names `prod/db` twice"),
+        ("cycle of two", services(&[svc("web", ", dependsOn: [prod/db]"), svc("db", ", dependsOn: [prod/web]")]), "services[0] (prod/web)", "dependsOn", "dependsOn forms a cycle: prod/web → prod/db → prod/web"),
+        ("cycle through a task", release(&[svc("web", ", name: web, dependsOn: [nightly]")], &[rule("nightly", ", dependsOn: [web]")]), "services[0] (prod/web)", "dependsOn", "dependsOn forms a cycle: web → nightly → web"),
+        ("a string, not a list", services(&[svc("web", ", dependsOn: prod/db"), svc("db", "")]), "services[0] (prod/web)", "dependsOn", "expected a list of item names, found a string (write `dependsOn: [prod/db]`)"),
+        ("a mapping, not a list", services(&[svc("web", ", dependsOn: {db: 1}")]), "services[0] (prod/web)", "dependsOn", "expected a list of item names, found a mapping"),
+        ("a number in the list", services(&[svc("web", ", dependsOn: [5]")]), "services[0] (prod/web)", "dependsOn", "entry 1 must name an item, found the number 5 (quote it: \"5\")"),
+        ("an empty entry", release(&[svc("web", "")], &[rule("nightly", ", dependsOn: [prod/web, '']")]), "tasks[0] (nightly)", "dependsOn", "entry 2 must name an item, found nothing"),
+        ("dependsOn typo", services(&[svc("web", ", dependson: [prod/db]"), svc("db", "")]), "services[0] (prod/web)", "dependson", "did you mean `dependsOn`?"),
+        ("name typo", release(&[svc("web", "")], &[rule("nightly", ", nam: report")]), "tasks[0] (nightly)", "nam", "did you mean `name`?"),
+        ("name a number", services(&[svc("web", ", name: 7")]), "services[0] (prod/web)", "name", "expected a string, found the number 7"),
+        ("name empty", services(&[svc("web", ", name: ''")]), "services[0] (prod/web)", "name", "must not be empty"),
+        ("name with a space", services(&[svc("web", ", name: 'the web'")]), "services[0] (prod/web)", "name", "`the web` contains whitespace"),
+        ("name taken", services(&[svc("web", ", name: app"), svc("api", ", name: app")]), "services[1] (prod/api)", "name", "`app` is already the name of services[0] (prod/web): each item's name must be unique in the release"),
+        ("name of another item", release(&[svc("web", "")], &[rule("nightly", ", name: prod/web")]), "tasks[0] (nightly)", "name", "`prod/web` is already the name of services[0] (prod/web)"),
+        ("labels after merged entries", services(&[svc("web", ""), svc("web", ""), svc("api", ", dependsOn: [prod/api]")]), "services[2] (prod/api)", "dependsOn", "this item itself"),
+        ("one service, two dependsOn", services(&[svc("web", ", dependsOn: [prod/db]"), svc("web", ", dependsOn: [prod/api]"), svc("db", ""), svc("api", "")]), "services[1] (prod/web)", "dependsOn", "is [prod/api] here but [prod/db] in services[0] (prod/web): entries for one service are merged into one item, so their settings must agree"),
+        ("one service, two names", services(&[svc("web", ", name: a"), svc("web", ", name: b")]), "services[1] (prod/web)", "name", "is `b` here but `a` in services[0] (prod/web)"),
+        ("one rule, two dependsOn", release(&[svc("web", ""), svc("db", "")], &[rule("nightly", ", dependsOn: [prod/web]"), rule("nightly", ", dependsOn: [prod/db]")]), "tasks[1] (nightly)", "dependsOn", "is [prod/db] here but [prod/web] in tasks[0] (nightly): entries for one rule are merged"),
+        ("more than 20 waves", format!("tasks:\n{}", chain.concat()), "", "dependsOn", "dependsOn makes 21 waves, more than the 20 a release may have; the longest chain is t20 → t19"),
+        ("deadlines above 3 h", services(&[svc("a", ", timeoutSeconds: 7200"), svc("b", ", timeoutSeconds: 3601, dependsOn: [prod/a]")]), "", "dependsOn", "the waves may wait 10,801 s in all, above the 10,800 s (3 h) a release may wait: each wave waits up to its longest timeoutSeconds (wave 1: 7,200 s for prod/a; wave 2: 3,601 s for prod/b)"),
+    ];
+    for (case, yaml, item, field, fragment) in cases {
+        let found = problems(&yaml);
+        let hit = found.iter().any(|p| {
+            p.file == FILE && p.item == item && p.field == field && p.message.contains(fragment)
+        });
+        assert!(
+            hit,
+            "{case}: wanted [{item}] `{field}`: {fragment}\n got: {found:#?}"
+        );
+    }
+}
+
+#[test]
+fn depends_on_problems_come_with_every_other_problem() {
+    // A bad image, an unknown name, a cycle: all at once. `prod/db` has problems of its own, so
+    // naming it is not an unknown name.
+    let yaml = format!(
+        "services:\n{}{}{}{}",
+        svc("web", ", dependsOn: [prod/db, prod/cache]"),
+        "  - {service: db, clusterName: prod, serviceName: db, image: r/db}\n",
+        svc("a", ", dependsOn: [prod/b]"),
+        svc("b", ", dependsOn: [prod/a]"),
+    );
+    let found = problems(&yaml);
+    let places: Vec<(&str, &str)> = found
+        .iter()
+        .map(|p| (p.item.as_str(), p.field.as_str()))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("services[1] (prod/db)", "image"),
+            ("services[0] (prod/web)", "dependsOn"),
+            ("services[2] (prod/a)", "dependsOn"),
+        ],
+        "{found:#?}"
+    );
+    assert!(found[1].message.contains("`prod/cache` is not the name"));
+    assert!(found[2].message.contains("cycle: prod/a → prod/b → prod/a"));
+}
+
+#[test]
+fn depends_on_renders_waves_and_round_trips() {
+    let parse = |yaml: &str| manifest::parse(FILE, yaml).unwrap_or_else(|e| panic!("{yaml}\n{e}"));
+    // Both forms: the sample format in flow style, the richer one in block style.
+    let yaml = "services:\n  - name: db\n    clusterName: prod\n    serviceName: db\n    containers: {db: r/db:2}\n  - service: web\n    clusterName: prod\n    serviceName: web\n    image: r/web:2\n    dependsOn:\n      - db\n  - {service: api, clusterName: prod, serviceName: api, image: r/api:2, dependsOn: [db]}\ntasks:\n  - {service: report, ruleName: nightly, image: r/report:2, dependsOn: [prod/web, prod/api]}\n  - {service: report, ruleName: hourly, eventBusName: ops, image: r/report:2}\n";
+    let input = parse(yaml);
+    assert_eq!(input.services[0].name.as_deref(), Some("db"));
+    assert_eq!(input.services[1].depends_on, ["db"]);
+    assert_eq!(input.tasks[0].depends_on, ["prod/web", "prod/api"]);
+    assert_eq!(
+        input.waves,
+        [
+            vec!["db".to_owned(), "ops/hourly".to_owned()],
+            vec!["prod/web".to_owned(), "prod/api".to_owned()],
+            vec!["nightly".to_owned()],
+        ]
+    );
+    let rendered = manifest::render(&input);
+    for key in [
+        "\"name\": \"db\"",
+        "\"dependsOn\": [\n        \"db\"\n      ]",
+        "\"waves\": [",
+    ] {
+        assert!(rendered.contains(key), "{key} in {rendered}");
+    }
+    let back: ReleaseInput = serde_json::from_str(&rendered).unwrap();
+    assert_eq!(back, input);
+    assert_eq!(manifest::check_input(&back), []);
+
+    // Given alike in two entries of one item, or in one of them, dependsOn and name apply to it.
+    let merged = parse(&format!(
+        "services:\n{}{}{}{}",
+        svc("web", ", dependsOn: [prod/db, prod/api]"),
+        svc("web", ", name: web, dependsOn: [prod/api, prod/db]"),
+        svc("db", ""),
+        svc("api", "")
+    ));
+    assert_eq!(merged.services.len(), 3);
+    assert_eq!(merged.services[0].name.as_deref(), Some("web"));
+    assert_eq!(merged.services[0].depends_on, ["prod/db", "prod/api"]);
+
+    // Without dependsOn the input is what it always was: no `waves`, the same derived id.
+    let plain = parse(&format!("services:\n{}{}", svc("web", ""), svc("db", "")));
+    assert!(plain.waves.is_empty());
+    assert!(!manifest::render(&plain).contains("waves"));
+    assert!(!manifest::render(&plain).contains("dependsOn"));
+
+    // A hand-edited input is compiled again: its waves must be the compiled ones, its graph sound.
+    let mut hand = back.clone();
+    hand.waves.swap(0, 1);
+    let found = manifest::check_input(&hand);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0].item.as_str(), found[0].field.as_str()),
+        ("", "waves")
+    );
+    assert!(
+        found[0].message.contains(
+            "is not what the items' dependsOn make: wave 1 is [prod/web, prod/api] here, but \
+             [db, ops/hourly] by dependsOn"
+        ),
+        "{found:#?}"
+    );
+    hand = back.clone();
+    hand.waves.pop();
+    let found = manifest::check_input(&hand);
+    assert!(
+        found[0]
+            .message
+            .contains("it lists 2 waves, but dependsOn makes 3"),
+        "{found:#?}"
+    );
+    // No waves given: nothing to compare (plan-release compiles them anyway).
+    hand.waves.clear();
+    assert_eq!(manifest::check_input(&hand), []);
+    hand.services[0].depends_on = vec!["nightly".into()];
+    let found = manifest::check_input(&hand);
+    let places: Vec<(&str, &str)> = found
+        .iter()
+        .map(|p| (p.item.as_str(), p.field.as_str()))
+        .collect();
+    // Two cycles, each named once, on their first item.
+    assert_eq!(
+        places,
+        [
+            ("services[0] (prod/db)", "dependsOn"),
+            ("services[0] (prod/db)", "dependsOn")
+        ],
+        "{found:#?}"
+    );
+    assert_eq!(
+        found[0].message,
+        "dependsOn forms a cycle: db → nightly → prod/web → db"
+    );
+    assert_eq!(
+        found[1].message,
+        "dependsOn forms a cycle: db → nightly → prod/api → db"
+    );
+}

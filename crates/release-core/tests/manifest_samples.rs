@@ -38,6 +38,9 @@ fn sample_service(name: &str, service: &str, image: &str) -> ServiceTarget {
         maximum_percent: None,
         timeout_seconds: 900,
         deployment_strategy: None,
+        code_deploy: None,
+        depends_on: Vec::new(),
+        name: None,
     }
 }
 
@@ -71,7 +74,10 @@ fn gitops_sample_renders_to_default_images() {
                 "report",
                 "111111111111.dkr.ecr.us-west-2.amazonaws.com/report:2.0.0",
             ),
+            depends_on: Vec::new(),
+            name: None,
         }],
+        waves: Vec::new(),
     };
     assert_eq!(input, want);
     assert!(input.release.id.starts_with("r-"));
@@ -112,6 +118,8 @@ fn the_public_samples_own_deployment_yaml_is_accepted_unchanged() {
         rule: name.into(),
         event_bus: "default".into(),
         images: default_images(container, &upstream_image(container, tag)),
+        depends_on: Vec::new(),
+        name: None,
     };
     assert_eq!(
         input.tasks,
@@ -136,6 +144,8 @@ fn the_samples_rule_listed_once_per_container_is_one_item_setting_both() {
             rule: "service-y-cw-rule".into(),
             event_bus: "default".into(),
             images: Images::Containers(both),
+            depends_on: Vec::new(),
+            name: None,
         }]
     );
 }

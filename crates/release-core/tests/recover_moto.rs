@@ -126,6 +126,8 @@ async fn half_deployed(w: &World, r: &Release, name: &str) -> Records {
         pending: 1,
         failed: 0,
         deploy_failed: 0,
+        remaining_waves: 0,
+        wave: 0,
     };
     w.store
         .write(&records, stability_name(StabilityPhase::Release), &round)

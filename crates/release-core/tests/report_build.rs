@@ -32,6 +32,7 @@ fn service(name: &str, noop: bool) -> ServiceItem {
         previous_deployment_strategy: None,
         deployment_strategy: None,
         code_deploy: None,
+        wave: 0,
     }
 }
 
@@ -64,6 +65,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
                 noop: false,
                 new_task_definition: None,
             }],
+            wave: 0,
         }],
         changed_services: 2,
         changed_tasks: 1,
@@ -145,6 +147,7 @@ fn restored(ids: &[(&str, RestoreOutcome)]) -> RollbackOutput {
         items: Vec::new(),
         pending: 0,
         failed: 0,
+        wave: 0,
     }
 }
 
@@ -627,6 +630,7 @@ fn report_lines_say_what_the_rollback_did_per_item() {
             items: Vec::new(),
             pending: 0,
             failed: 0,
+            wave: 0,
         }),
         rollback_stability: None,
         failures: Default::default(),

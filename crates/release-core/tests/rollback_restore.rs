@@ -31,6 +31,7 @@ fn item(set: (Option<i32>, Option<i32>, Option<i32>), previous: (i32, i32, i32))
         previous_deployment_strategy: None,
         deployment_strategy: None,
         code_deploy: None,
+        wave: 0,
     }
 }
 

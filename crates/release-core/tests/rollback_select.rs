@@ -25,6 +25,7 @@ fn service(name: &str, noop: bool) -> ServiceItem {
         previous_deployment_strategy: None,
         deployment_strategy: None,
         code_deploy: None,
+        wave: 0,
     }
 }
 
@@ -59,6 +60,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
                 event_bus: "default".into(),
                 noop: false,
                 targets: vec![target("t"), target("same")],
+                wave: 0,
             },
             RuleItem {
                 id: "default/broken".into(),
@@ -66,6 +68,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
                 event_bus: "default".into(),
                 noop: false,
                 targets: vec![target("t")],
+                wave: 0,
             },
         ],
         changed_services: 4,

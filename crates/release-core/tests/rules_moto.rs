@@ -32,6 +32,7 @@ fn input(rule: &str, targets: &[(&str, String, String)]) -> UpdateRuleInput {
                     new_task_definition: Some(new.clone()),
                 })
                 .collect(),
+            wave: 0,
         },
     }
 }

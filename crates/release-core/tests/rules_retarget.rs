@@ -68,6 +68,7 @@ fn input(targets: Vec<RuleTaskTarget>) -> UpdateRuleInput {
             event_bus: "default".into(),
             noop: false,
             targets,
+            wave: 0,
         },
     }
 }

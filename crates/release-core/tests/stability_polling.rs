@@ -134,6 +134,36 @@ async fn in_progress_then_completed_across_polls_five_seconds_apart() {
     run_in_progress_then_completed(5).await;
 }
 
+/// Policies failed and none await the rest of the wave after a failure, and a rollback awaits its
+/// later waves after an earlier wave's restore failed: a failure known before this call must not
+/// cut the polling short, or AwaitRelease / AwaitRollback would spin without waiting.
+#[tokio::test(start_paused = true)]
+async fn a_failure_known_before_the_call_does_not_cut_the_polling_short() {
+    let describe = mock!(Client::describe_services)
+        .then_output(|| services(&[("web", "ecs-svc/1", Rollout::InProgress, 0, true)]));
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe]);
+    let failed_before = DeploymentStatus {
+        outcome: Outcome::Failed,
+        reason: Some("failed in an earlier round".into()),
+        ..item("api", "ecs-svc/9", far())
+    };
+    let items = vec![failed_before, item("web", "ecs-svc/1", far())];
+    let started = Instant::now();
+    let out = check(
+        &ecs,
+        &FakeCodeDeploy::default(),
+        items,
+        5,
+        Duration::from_secs(12),
+    )
+    .await
+    .unwrap();
+    assert_eq!((out.pending, out.failed), (1, 1));
+    // Polled for the whole budget, as with no failure at all; the failed item was not polled.
+    assert_eq!(describe.num_calls(), 3);
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+}
+
 #[tokio::test(start_paused = true)]
 async fn budget_ends_the_invocation_with_items_still_pending() {
     let describe = mock!(Client::describe_services)

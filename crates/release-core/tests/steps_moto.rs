@@ -46,6 +46,7 @@ async fn the_rollback_and_finish_steps_work_from_the_records() {
     let input = RollbackInput {
         release_id: "r1".into(),
         records: records.clone(),
+        wave: 0,
     };
     let counts = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
         .await
@@ -168,6 +169,7 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
     let input = RollbackInput {
         release_id: "r1".into(),
         records: records.clone(),
+        wave: 0,
     };
     moto.post(
         "/_fault/throttle",
@@ -216,6 +218,7 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
     let input = RollbackInput {
         release_id: "r1".into(),
         records: records.clone(),
+        wave: 0,
     };
     moto.post(
         "/_fault/error",

@@ -73,6 +73,7 @@ fn input(cluster: &str, service: &str, old: &str, new: &str) -> UpdateServiceInp
             previous_deployment_strategy: None,
             deployment_strategy: None,
             code_deploy: None,
+            wave: 0,
         },
     }
 }

@@ -23,6 +23,7 @@ pub fn service_item(cluster: &str, service: &str, previous: &str, images: ImageM
         previous_deployment_strategy: None,
         deployment_strategy: None,
         code_deploy: None,
+        wave: 0,
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Plan {
 pub struct ServiceItem {
     /// `cluster/service`, unique in the release.
     pub id: String,
+    /// The wave it deploys in (0: the first, or the only one).
+    #[serde(default, skip_serializing_if = "is_first_wave")]
+    pub wave: u32,
     pub cluster: String,
     pub service: String,
     /// The task definition ARN the service runs now: what rollback restores.
@@ -108,6 +111,9 @@ pub struct ServiceItem {
 pub struct RuleItem {
     /// `eventBus/rule`, unique in the release.
     pub id: String,
+    /// The wave it deploys in (0: the first, or the only one).
+    #[serde(default, skip_serializing_if = "is_first_wave")]
+    pub wave: u32,
     pub rule: String,
     pub event_bus: String,
     pub targets: Vec<RuleTaskTarget>,
@@ -158,6 +164,40 @@ impl Plan {
     }
 
     /// What the state machine drives: how many items change, in how many waves.
+    /// The plan with only the items of wave `wave`.
+    pub fn in_wave(&self, wave: u32) -> Plan {
+        Plan {
+            services: self
+                .services
+                .iter()
+                .filter(|s| s.wave == wave)
+                .cloned()
+                .collect(),
+            tasks: self
+                .tasks
+                .iter()
+                .filter(|r| r.wave == wave)
+                .cloned()
+                .collect(),
+            release: self.release.clone(),
+            settings: self.settings.clone(),
+            changed_services: self.changed_services,
+            changed_tasks: self.changed_tasks,
+        }
+    }
+
+    /// How many waves deploy something: one past the last changed item's wave; 0 when nothing
+    /// changes.
+    pub fn waves(&self) -> u32 {
+        let changed = self
+            .services
+            .iter()
+            .filter(|s| !s.noop)
+            .map(|s| s.wave)
+            .chain(self.tasks.iter().filter(|r| !r.noop).map(|r| r.wave));
+        changed.max().map_or(0, |last| last.saturating_add(1))
+    }
+
     pub fn planned(&self, records: Records) -> PlannedRelease {
         let changed = count(self.services.iter().filter(|s| !s.noop))
             .saturating_add(count(self.tasks.iter().filter(|r| !r.noop)));
@@ -165,10 +205,14 @@ impl Plan {
             release_id: self.release.id.clone(),
             records,
             settings: self.settings.clone(),
-            waves: u32::from(changed > 0),
+            waves: self.waves(),
             changed,
             unchanged: count(self.services.iter().filter(|s| s.noop))
                 .saturating_add(count(self.tasks.iter().filter(|r| r.noop))),
         }
     }
+}
+
+fn is_first_wave(wave: &u32) -> bool {
+    *wave == 0
 }

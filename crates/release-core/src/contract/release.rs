@@ -23,6 +23,11 @@ pub struct ReleaseInput {
     pub services: Vec<ServiceTarget>,
     #[serde(default)]
     pub tasks: Vec<RuleTarget>,
+    /// The items' names, wave by wave, as `dependsOn` orders them (`decide::waves`): what `convoy
+    /// render` shows. Informational: plan-release compiles the waves again, and refuses an input
+    /// whose waves differ from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waves: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +95,12 @@ pub enum Images {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceTarget {
+    /// What `dependsOn` calls it; `None`: `cluster/service`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Items of the release that must be Deployed before this one starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
     pub cluster: String,
     pub service: String,
     pub images: Images,
@@ -115,6 +126,12 @@ pub struct ServiceTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleTarget {
+    /// What `dependsOn` calls it; `None`: the rule's name (`bus/rule` off the default bus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Items of the release that must be Deployed before this one starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
     pub rule: String,
     pub event_bus: String,
     pub images: Images,

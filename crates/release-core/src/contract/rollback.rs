@@ -10,6 +10,10 @@ use super::{DeploymentStatus, Records};
 pub struct RollbackInput {
     pub release_id: String,
     pub records: Records,
+    /// The wave to restore: the one the release stopped in, then each below it, one a call, down
+    /// to wave 0.
+    #[serde(default)]
+    pub wave: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,9 +59,17 @@ pub struct Restore {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RollbackOutput {
+    /// Every wave's restores so far.
     pub restores: Vec<Restore>,
     /// Deployments the rollback started, awaited by AwaitRollback (same shape as AwaitRelease).
     pub items: Vec<DeploymentStatus>,
     pub pending: u32,
     pub failed: u32,
+    /// The wave the last call restored.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wave: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -32,6 +32,10 @@ pub struct StabilityInput {
 pub struct StabilityCounts {
     pub pending: u32,
     pub failed: u32,
+    /// Rollback phase: the waves below the one just rolled back that are still to roll back
+    /// (RollbackRelease is called again for the next one); 0 otherwise.
+    #[serde(default)]
+    pub remaining_waves: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -63,6 +67,7 @@ impl StabilityOutput {
         StabilityCounts {
             pending: self.pending,
             failed: self.failed.saturating_add(self.deploy_failed),
+            remaining_waves: self.remaining_waves,
         }
     }
 }
@@ -111,6 +116,13 @@ pub struct StabilityOutput {
     /// polled, but a failure of the release all the same.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub deploy_failed: u32,
+    /// The wave whose items were added last: a release's record holds every wave deployed so far
+    /// (the earlier ones all terminal), a rollback's every wave restored so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wave: u32,
+    /// Rollback phase: the waves below [`Self::wave`] still to roll back.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub remaining_waves: u32,
 }
 
 fn is_zero(n: &u32) -> bool {

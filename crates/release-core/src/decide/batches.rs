@@ -141,10 +141,43 @@ pub fn rule_registrations(item: &RuleItem) -> Vec<RegistrationKey> {
     keys
 }
 
+/// Per wave, in order: its changed items cut into batches ([`layout`]). One layout per wave of
+/// the plan's changed items (their `wave`, numbered without gaps); none when nothing changes.
+pub fn wave_layouts(plan: &Plan, max_concurrency: u32, rates: AccountRates) -> Vec<Layout> {
+    let waves = plan.waves();
+    (0..waves)
+        .map(|wave| {
+            let services: Vec<ServiceItem> = plan
+                .services
+                .iter()
+                .filter(|s| s.wave == wave)
+                .cloned()
+                .collect();
+            let tasks: Vec<RuleItem> = plan
+                .tasks
+                .iter()
+                .filter(|r| r.wave == wave)
+                .cloned()
+                .collect();
+            layout_of(&services, &tasks, max_concurrency, rates)
+        })
+        .collect()
+}
+
 /// The plan's changed items cut into at most `min(max_concurrency, MAX_BATCHES)` batches of about
 /// [`ITEMS_PER_BATCH`] items, each with its pace. No changed item: no batch.
 pub fn layout(plan: &Plan, max_concurrency: u32, rates: AccountRates) -> Layout {
-    let groups = registration_groups(&plan.services, &plan.tasks);
+    layout_of(&plan.services, &plan.tasks, max_concurrency, rates)
+}
+
+/// [`layout`] of these items.
+fn layout_of(
+    services: &[ServiceItem],
+    tasks: &[RuleItem],
+    max_concurrency: u32,
+    rates: AccountRates,
+) -> Layout {
+    let groups = registration_groups(services, tasks);
     let changed: usize = groups.iter().map(|g| g.slots.len()).sum();
     let wanted = changed
         .div_ceil(ITEMS_PER_BATCH)
@@ -174,8 +207,8 @@ pub fn layout(plan: &Plan, max_concurrency: u32, rates: AccountRates) -> Layout 
         let mut items = BatchItems::default();
         for slot in &slots {
             match *slot {
-                Slot::Service(i) => items.services.push(plan.services[i].clone()),
-                Slot::Rule(i) => items.tasks.push(plan.tasks[i].clone()),
+                Slot::Service(i) => items.services.push(services[i].clone()),
+                Slot::Rule(i) => items.tasks.push(tasks[i].clone()),
             }
         }
         layout.specs.push(BatchSpec {
@@ -344,6 +377,7 @@ mod tests {
                 })
                 .collect(),
             noop: targets.iter().all(|t| t.2),
+            wave: 0,
         }
     }
 

@@ -16,6 +16,8 @@ mod resolve;
 mod strategy;
 mod yaml;
 
+use std::collections::BTreeSet;
+
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::contract::{
@@ -23,10 +25,12 @@ use crate::contract::{
     Settings,
 };
 use crate::decide::release_ref::MAX_RELEASE_BYTES;
+use crate::decide::waves;
 use crate::{Error, Problem};
 use fields::{kind, Fields, Problems};
 
 pub use checks::{service_label, task_label};
+pub(crate) use fields::closest;
 pub use resolve::{is_noop, resolve_images};
 
 /// Rollout deadline of a service when the manifest gives no `timeoutSeconds`.
@@ -66,6 +70,8 @@ const SERVICE_KEYS: &[&str] = &[
     "linearConfiguration",
     "canaryConfiguration",
     codedeploy::KEY,
+    NAME_KEY,
+    DEPENDS_ON_KEY,
 ];
 const TASK_KEYS: &[&str] = &[
     "service",
@@ -74,7 +80,13 @@ const TASK_KEYS: &[&str] = &[
     "eventBusName",
     "image",
     "containers",
+    NAME_KEY,
+    DEPENDS_ON_KEY,
 ];
+/// What `dependsOn` calls an item, when not its default name (`decide::waves`).
+const NAME_KEY: &str = "name";
+/// The items to be Deployed before this one starts.
+const DEPENDS_ON_KEY: &str = "dependsOn";
 
 /// Parses and validates a manifest; `file_name` names it in every problem and becomes
 /// `release.source`.
@@ -149,14 +161,17 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
                 target,
             })
         });
-    let services = merge::services(services.collect(), &mut problems);
+    let (service_at, services): (Vec<usize>, Vec<ServiceTarget>) =
+        merge::services(services.collect(), &mut problems)
+            .into_iter()
+            .unzip();
     let tasks = tasks.into_iter().enumerate();
     let tasks = tasks.filter_map(|(index, target)| target.map(|target| (index, target)));
-    let tasks = merge::tasks(tasks.collect(), &mut problems);
+    let (task_at, tasks): (Vec<usize>, Vec<RuleTarget>) =
+        merge::tasks(tasks.collect(), &mut problems)
+            .into_iter()
+            .unzip();
 
-    if !problems.is_empty() {
-        return Err(problems.into_vec());
-    }
     let (id, description) = release;
     let mut input = ReleaseInput {
         release: ReleaseMeta {
@@ -167,7 +182,32 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
         settings,
         services,
         tasks,
+        waves: Vec::new(),
     };
+    // Items are labelled by their (first) entry; an entry that could not be read still has a name.
+    let label = |kind: waves::ItemKind, i: usize| match kind {
+        waves::ItemKind::Service => {
+            let s = &input.services[i];
+            checks::service_label(service_at[i], Some(&s.cluster), Some(&s.service))
+        }
+        waves::ItemKind::Task => {
+            let t = &input.tasks[i];
+            checks::task_label(task_at[i], &t.event_bus, Some(&t.rule))
+        }
+    };
+    match waves::compile_with(&input, label, &entry_names(top_map)) {
+        // One wave is the release as it always was: `waves` is left out of the input.
+        Ok(waves) if waves.len() > 1 => input.waves = waves,
+        Ok(_) => {}
+        Err(found) => {
+            for p in found {
+                problems.push(&p.item, p.field, p.message);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.into_vec());
+    }
     input.release.id = id.unwrap_or_else(|| derived_release_id(&input));
     if let Err(message) = check_size(&render(&input)) {
         problems.push("", "", message);
@@ -326,7 +366,59 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
     let rule_keys = input.tasks.iter().enumerate();
     let rule_keys = rule_keys.map(|(i, t)| (i, (arn::bus_key(&t.event_bus), t.rule.as_str())));
     report_duplicate_rules(rule_keys, |_| "ruleName", &mut problems);
+    match waves::compile(input) {
+        Ok(compiled) => {
+            problems.check("", "waves", check_waves(&input.waves, &compiled));
+        }
+        Err(found) => {
+            for p in found {
+                problems.push(&p.item, p.field, p.message);
+            }
+        }
+    }
     problems.into_vec()
+}
+
+/// `waves` of a rendered input, if given, must be what its items' `dependsOn` compile to: it is
+/// what `convoy render` showed, and plan-release deploys the compiled waves whatever it says.
+fn check_waves(given: &[Vec<String>], compiled: &[Vec<String>]) -> Result<(), String> {
+    if given.is_empty() || given == compiled {
+        return Ok(());
+    }
+    let differs = match given.iter().zip(compiled).position(|(g, c)| g != c) {
+        Some(k) => format!(
+            "wave {} is [{}] here, but [{}] by dependsOn",
+            k + 1,
+            given[k].join(", "),
+            compiled[k].join(", ")
+        ),
+        None => format!(
+            "it lists {} waves, but dependsOn makes {}",
+            given.len(),
+            compiled.len()
+        ),
+    };
+    Err(format!(
+        "is not what the items' dependsOn make: {differs}; render the release again, or leave \
+         `waves` out (plan-release compiles them anyway)"
+    ))
+}
+
+/// The name of every `services:` and `tasks:` entry whose key fields are strings, read or not:
+/// a `dependsOn` naming an entry that has problems of its own is not an unknown name.
+fn entry_names(top: &Mapping) -> BTreeSet<String> {
+    let peek = |map: &Mapping| map.get(NAME_KEY).and_then(Value::as_str).map(str::to_owned);
+    let services = raw_items(top, "services").filter_map(|(_, map)| match service_key(map) {
+        (Some(cluster), Some(service)) => {
+            Some(peek(map).unwrap_or_else(|| waves::service_name(cluster, service)))
+        }
+        _ => peek(map),
+    });
+    let tasks = raw_items(top, "tasks").filter_map(|(_, map)| match task_key(map) {
+        (bus, Some(rule)) => Some(peek(map).unwrap_or_else(|| waves::task_name(bus, rule))),
+        _ => peek(map),
+    });
+    services.chain(tasks).collect()
 }
 
 /// `r-` and 16 hex digits of a 64-bit FNV-1a over the rendered input without its id and source:
@@ -524,6 +616,8 @@ fn read_service(
     };
     let deployment_strategy = strategy::read(&f, timeout, problems);
     let code_deploy = codedeploy::read(&f, problems);
+    let name = read_name(&f, problems);
+    let depends_on = read_depends_on(&f, problems);
     let as_i32 = |n: Option<i64>| n.and_then(|n| i32::try_from(n).ok());
     Some(ServiceTarget {
         cluster: cluster?.to_string(),
@@ -535,6 +629,8 @@ fn read_service(
         deployment_strategy: deployment_strategy.ok()?,
         timeout_seconds: timeout?,
         code_deploy: code_deploy.ok()?,
+        depends_on: depends_on?,
+        name: name.ok()?,
     })
 }
 
@@ -568,11 +664,61 @@ fn read_task(
         }
     }
     let images = read_images(&f, allow_latest, problems);
+    let name = read_name(&f, problems);
+    let depends_on = read_depends_on(&f, problems);
     Some(RuleTarget {
         rule: rule?.to_string(),
         event_bus: event_bus?.to_string(),
         images: images?,
+        depends_on: depends_on?,
+        name: name.ok()?,
     })
+}
+
+/// `name:`, if given; `Err` when it is given but not a string (reported).
+fn read_name(f: &Fields, problems: &mut Problems) -> Result<Option<String>, ()> {
+    if !f.has(NAME_KEY) {
+        return Ok(None);
+    }
+    f.string(problems, NAME_KEY)
+        .map(|name| Some(name.to_owned()))
+        .ok_or(())
+}
+
+/// `dependsOn: [name, …]`, empty when not given; `None` when it is not a list of names (reported).
+/// Whether the names name items is the waves' to say (`decide::waves::compile`).
+fn read_depends_on(f: &Fields, problems: &mut Problems) -> Option<Vec<String>> {
+    let list = match f.get(DEPENDS_ON_KEY) {
+        None => return Some(Vec::new()),
+        Some(Value::Sequence(list)) => list,
+        Some(Value::String(name)) => {
+            let message = format!(
+                "expected a list of item names, found a string (write `dependsOn: [{name}]`)"
+            );
+            f.push(problems, DEPENDS_ON_KEY, message);
+            return None;
+        }
+        Some(other) => {
+            let message = format!("expected a list of item names, found {}", kind(other));
+            f.push(problems, DEPENDS_ON_KEY, message);
+            return None;
+        }
+    };
+    let mut names = Vec::with_capacity(list.len());
+    for (i, entry) in list.iter().enumerate() {
+        let found = match entry {
+            Value::String(name) if !name.is_empty() => {
+                names.push(name.clone());
+                continue;
+            }
+            Value::String(_) | Value::Null => "nothing".to_owned(),
+            Value::Number(n) => format!("the number {n} (quote it: \"{n}\")"),
+            other => kind(other).to_owned(),
+        };
+        let message = format!("entry {} must name an item, found {found}", i + 1);
+        f.push(problems, DEPENDS_ON_KEY, message);
+    }
+    (names.len() == list.len()).then_some(names)
 }
 
 /// `image` (+ `service` naming the container, the sample format) or `containers: {name: image}`.

@@ -17,3 +17,4 @@ pub mod rules;
 pub mod strategy;
 pub mod taskdef;
 pub mod verdict;
+pub mod waves;

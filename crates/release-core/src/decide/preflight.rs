@@ -445,6 +445,7 @@ impl Findings {
                 timeout_seconds: target.timeout_seconds,
                 new_task_definition: None,
                 code_deploy: None,
+                wave: 0,
             });
         }
         items
@@ -484,6 +485,7 @@ impl Findings {
                 event_bus: target.event_bus.clone(),
                 targets: resolved,
                 noop,
+                wave: 0,
             });
         }
         items

@@ -82,6 +82,8 @@ pub fn unconfirmed_as_failed(records: &ReleaseRecords) -> StabilityOutput {
         failed: count(items.iter().filter(|i| i.outcome.is_failure())),
         deploy_failed: 0,
         items,
+        remaining_waves: 0,
+        wave: 0,
     }
 }
 

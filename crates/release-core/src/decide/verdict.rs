@@ -340,5 +340,7 @@ pub fn summarize(items: Vec<DeploymentStatus>) -> StabilityOutput {
         pending,
         failed,
         deploy_failed: 0,
+        remaining_waves: 0,
+        wave: 0,
     }
 }

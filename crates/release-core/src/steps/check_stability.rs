@@ -41,8 +41,10 @@ pub fn budget_from(value: Option<&str>) -> Result<Duration, Error> {
 }
 
 /// Judges every item still in progress, polling every `pollIntervalSeconds` until none is pending,
-/// one has failed (returned at once so the rollback starts within one interval), or `budget` would
-/// be exceeded by another round. Terminal items are passed through untouched.
+/// one has failed in this call (returned at once so the rollback starts within one interval: a
+/// failure already known does not cut the polling short, or a loop that awaits the rest would
+/// spin), or `budget` would be exceeded by another round. Terminal items are passed through
+/// untouched.
 pub async fn check(
     ecs: &impl EcsApi,
     codedeploy: &impl CodeDeployApi,
@@ -63,7 +65,7 @@ pub async fn check(
         attach_rolling_service_deployments(ecs, &mut items, &newly_failed).await;
         let out = summarize(items);
         let out_of_time = started.elapsed() + interval >= budget;
-        if out.pending == 0 || out.failed > 0 || out_of_time {
+        if out.pending == 0 || !newly_failed.is_empty() || out_of_time {
             return Ok(out);
         }
         items = out.items;
@@ -82,9 +84,28 @@ pub async fn check_round(
     budget: Duration,
 ) -> Result<StabilityCounts, Error> {
     let name = stability_name(input.phase);
-    let (items, deploy_failed) = match store.read::<StabilityOutput>(&input.records, name).await? {
+    let recorded = store.read::<StabilityOutput>(&input.records, name).await?;
+    let release = input.phase == StabilityPhase::Release;
+    // The waves so far stay in one record: the rollback and the report read every item from it.
+    let (wave, remaining_waves) = match (&recorded, release) {
+        (_, true) => (input.wave, 0),
+        (Some(round), false) => (round.wave, round.remaining_waves),
+        (None, false) => (0, 0),
+    };
+    let first_round = match &recorded {
+        None => true,
+        Some(round) => release && round.wave < input.wave,
+    };
+    let (items, deploy_failed) = match recorded {
+        // A later wave's first round: the earlier waves' items, all terminal, and this wave's.
+        Some(round) if release && round.wave < input.wave => {
+            let (started, failed) = first_release_round(store, input).await?;
+            let mut items = round.items;
+            items.extend(started);
+            (items, failed)
+        }
         Some(round) => (round.items, round.deploy_failed),
-        None if input.phase == StabilityPhase::Release => first_release_round(store, input).await?,
+        None if release => first_release_round(store, input).await?,
         None => {
             return Err(Error::internal(format!(
                 "{}: the rollback recorded no deployments to await",
@@ -92,15 +113,17 @@ pub async fn check_round(
             )))
         }
     };
-    // Items that failed before any deployment are a failure already: one poll, like a round
-    // that found a failed deployment, so the verdict comes at once.
-    let budget = if deploy_failed > 0 {
+    // Items that failed before any deployment are a failure already: the wave's first round polls
+    // once, like a round that found a failed deployment, so the verdict comes at once.
+    let budget = if first_round && deploy_failed > 0 {
         Duration::ZERO
     } else {
         budget
     };
     let mut round = check(ecs, codedeploy, items, input.poll_interval_seconds, budget).await?;
     round.deploy_failed = deploy_failed;
+    round.wave = wave;
+    round.remaining_waves = remaining_waves;
     store.write(&input.records, name, &round).await?;
     Ok(round.counts())
 }
@@ -114,7 +137,7 @@ async fn first_release_round(
     input: &StabilityInput,
 ) -> Result<(Vec<DeploymentStatus>, u32), Error> {
     let records = &input.records;
-    let plan = store.plan(records).await?;
+    let plan = store.plan(records).await?.in_wave(input.wave);
     let results = store.results(records, &plan).await?;
     let interrupted = record_interrupted(store, input).await?;
     let failed_steps = count(results.iter().filter(|r| r.error.is_some()));

@@ -688,6 +688,7 @@ mod tests {
                 new_task_definition: None,
             }],
             noop: false,
+            wave: 0,
         };
         let store = RecordStore::new(MemoryStore::default());
         let items = BatchItems {

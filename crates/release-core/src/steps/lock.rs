@@ -291,6 +291,7 @@ mod tests {
                     event_bus: "default".into(),
                     targets: vec![],
                     noop: false,
+                    wave: 0,
                 })
                 .collect(),
         )

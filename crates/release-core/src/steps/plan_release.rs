@@ -71,14 +71,16 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
             changed_tasks,
             "planned"
         );
-        Ok(Plan {
+        let mut plan = Plan {
             release: input.release.clone(),
             settings: input.settings.clone(),
             services,
             tasks,
             changed_services,
             changed_tasks,
-        })
+        };
+        crate::decide::waves::number_plan_waves(&mut plan, &input);
+        Ok(plan)
     }
     .instrument(span)
     .await
@@ -140,9 +142,11 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
     )
     .await?;
     let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
-    let layout = batches::layout(&plan, plan.settings.max_concurrency, context.rates);
+    let layouts = batches::wave_layouts(&plan, plan.settings.max_concurrency, context.rates);
     let written = async {
-        context.store.write_layout(&records, 0, &layout).await?;
+        for (wave, layout) in (0_u32..).zip(&layouts) {
+            context.store.write_layout(&records, wave, layout).await?;
+        }
         context.store.write_plan(&records, plan).await
     };
     match written.await {

@@ -213,6 +213,7 @@ mod tests {
                 target("t4", &b, true),
             ],
             noop: false,
+            wave: 0,
         };
         let out = register_item(&ecs, "r-9", PlanItem::Rule(item))
             .await
@@ -257,6 +258,7 @@ mod tests {
             previous_deployment_strategy: None,
             deployment_strategy: None,
             code_deploy: None,
+            wave: 0,
         };
         let out = register_item(&ecs, "r", PlanItem::Service(item.clone()))
             .await

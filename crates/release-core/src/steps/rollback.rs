@@ -9,7 +9,7 @@
 //! every failed restore may succeed on a retry; otherwise what was restored is awaited and the
 //! failed restores make the release end `Failed`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ecs::types::{DeploymentRolloutState, Service, ServiceDeploymentStatus};
 
@@ -19,9 +19,9 @@ use crate::aws::{
     classify, CallFailure, CodeDeployApi, EcsApi, ErrorKind, EventsApi, ObjectStore, ServiceUpdate,
 };
 use crate::contract::{
-    Awaited, DeploymentStatus, Records, ReleaseRecords, Restore, RestoreOutcome, RollbackInput,
-    RollbackOutput, RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts, StabilityOutput,
-    StabilityPhase, TaskDefRef,
+    Awaited, DeploymentStatus, Plan, Records, ReleaseRecords, Restore, RestoreOutcome,
+    RollbackInput, RollbackOutput, RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts,
+    StabilityOutput, StabilityPhase, TaskDefRef,
 };
 use crate::decide::codedeploy::{self, CodeDeployRestore};
 use crate::decide::rollback::{
@@ -153,6 +153,7 @@ pub async fn rollback(
         items: awaited.items,
         pending: awaited.pending,
         failed: awaited.failed,
+        wave: 0,
     }
 }
 
@@ -225,22 +226,103 @@ pub async fn rollback_release(
     input: &RollbackInput,
 ) -> Result<StabilityCounts, Error> {
     let records = store.deployed(&input.records).await?;
+    let previous: Option<RollbackOutput> = store.read(&input.records, ROLLBACK).await?;
+    let wave = input.wave;
+    // Dependents first: this wave is restored and awaited before the one below it starts.
+    let in_wave = ReleaseRecords {
+        plan: records.plan.in_wave(wave),
+        ..records
+    };
     let execution = input.records.execution();
-    let output = rollback(
+    let mut output = rollback(
         ecs,
         events,
         codedeploy,
-        &records,
+        &in_wave,
         execution,
         Overwrite::OwnWorkOnly,
     )
     .await;
-    let awaited = record(store, &input.records, &output).await?;
-    if let Some(e) = retry_error(&output.restores) {
+    let retry = retry_error(&output.restores);
+    output.wave = wave;
+    let awaited = record_wave(store, &input.records, &in_wave.plan, previous, output).await?;
+    if let Some(e) = retry {
         tracing::warn!(error = %e, "restores failed; the step is retried");
         return Err(e);
     }
     Ok(awaited.counts())
+}
+
+/// Records one wave's rollback over the earlier calls' (the waves above it, or this wave's own
+/// earlier attempt, which it replaces: a retried call restores its wave again): every restore so far in `rollback.json`, and every awaited
+/// deployment so far as the first AwaitRollback round of this wave (the earlier ones terminal).
+async fn record_wave(
+    store: &RecordStore<impl ObjectStore>,
+    records: &Records,
+    in_wave: &Plan,
+    previous: Option<RollbackOutput>,
+    mut output: RollbackOutput,
+) -> Result<StabilityOutput, Error> {
+    let here = item_ids(in_wave);
+    let before: Option<StabilityOutput> = store
+        .read(records, stability_name(StabilityPhase::Rollback))
+        .await?;
+    let (mut restores, earlier): (Vec<Restore>, Vec<Restore>) = previous
+        .map(|p| p.restores)
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|r| !here.contains(&r.id));
+    let (mut items, earlier_items): (Vec<DeploymentStatus>, Vec<DeploymentStatus>) = before
+        .map(|b| b.items)
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|i| !here.contains(&i.deployment.id));
+    // This wave again (a retried call): what an earlier attempt restored is now current, and
+    // stays reported as restored, with the deployment it started.
+    for restore in output.restores.drain(..) {
+        let restored_before = earlier
+            .iter()
+            .find(|e| e.id == restore.id && e.outcome == RestoreOutcome::Restored);
+        match restored_before {
+            Some(e) if restore.outcome == RestoreOutcome::AlreadyCurrent => {
+                restores.push(e.clone());
+                let awaited = output.items.iter().any(|i| i.deployment.id == e.id);
+                if !awaited {
+                    items.extend(
+                        earlier_items
+                            .iter()
+                            .filter(|i| i.deployment.id == e.id)
+                            .cloned(),
+                    );
+                }
+            }
+            _ => restores.push(restore),
+        }
+    }
+    output.restores = restores;
+    items.extend(output.items.iter().cloned());
+    let awaited = StabilityOutput {
+        wave: output.wave,
+        remaining_waves: output.wave,
+        ..summarize(items)
+    };
+    store.write(records, ROLLBACK, &output).await?;
+    store
+        .write(records, stability_name(StabilityPhase::Rollback), &awaited)
+        .await?;
+    Ok(awaited)
+}
+
+/// The ids the restores and awaited deployments of `plan`'s items carry: each service's, each
+/// rule target's.
+fn item_ids(plan: &Plan) -> BTreeSet<String> {
+    let services = plan.services.iter().map(|s| s.id.clone());
+    let targets = plan.tasks.iter().flat_map(|r| {
+        r.targets
+            .iter()
+            .map(|t| target_item_id(&r.id, &t.target_id))
+    });
+    services.chain(targets).collect()
 }
 
 /// Records what a rollback restored (`rollback.json`) and the deployments it started as the first
@@ -255,6 +337,8 @@ pub async fn record(
         pending: output.pending,
         failed: output.failed,
         deploy_failed: 0,
+        remaining_waves: 0,
+        wave: 0,
     };
     store.write(records, ROLLBACK, output).await?;
     store

@@ -119,6 +119,7 @@ mod tests {
                 timeout_seconds: 900,
                 new_task_definition,
                 code_deploy: None,
+                wave: 0,
             },
         }
     }

@@ -240,6 +240,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
             previous_deployment_strategy: None,
             deployment_strategy: None,
             code_deploy: None,
+            wave: 0,
         });
         results.push(ItemResult {
             id: d.id.clone(),
@@ -301,6 +302,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
             event_bus: "default".into(),
             noop: false,
             targets: vec![planned("a"), planned("b")],
+            wave: 0,
         }],
         changed_services: 2,
         changed_tasks: 1,

@@ -2,7 +2,8 @@
 //! and rule) are one item of the release. The public GitOps sample lists a rule once per container
 //! it changes; such entries become one item, at the first entry's place, that sets every container
 //! they name. Only what cannot be merged is refused: one container given two images, or two
-//! different values of a service's deployment setting.
+//! different values of a service's deployment setting, or of an item's `name` or `dependsOn`
+//! (given in one entry, they apply to the item).
 
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -22,20 +23,28 @@ pub(super) struct ServiceEntry {
     pub(super) timeout_given: bool,
 }
 
-/// The service entries, those naming one service merged into one item.
-pub(super) fn services(entries: Vec<ServiceEntry>, problems: &mut Problems) -> Vec<ServiceTarget> {
+/// The service entries, those naming one service merged into one item, each with the index of its
+/// first entry.
+pub(super) fn services(
+    entries: Vec<ServiceEntry>,
+    problems: &mut Problems,
+) -> Vec<(usize, ServiceTarget)> {
     let groups = group(entries, |e| {
         let (cluster, service) = arn::service_key(&e.target.cluster, &e.target.service);
         (cluster.to_string(), service.to_string())
     });
     groups
         .into_iter()
-        .map(|group| merge_service(group, problems))
+        .map(|group| (group[0].index, merge_service(group, problems)))
         .collect()
 }
 
-/// The task entries (with their indexes in `tasks:`), those naming one rule merged into one item.
-pub(super) fn tasks(entries: Vec<(usize, RuleTarget)>, problems: &mut Problems) -> Vec<RuleTarget> {
+/// The task entries (with their indexes in `tasks:`), those naming one rule merged into one item,
+/// each with the index of its first entry.
+pub(super) fn tasks(
+    entries: Vec<(usize, RuleTarget)>,
+    problems: &mut Problems,
+) -> Vec<(usize, RuleTarget)> {
     let groups = group(entries, |(_, t)| {
         (arn::bus_key(&t.event_bus).to_owned(), t.rule.clone())
     });
@@ -47,9 +56,19 @@ pub(super) fn tasks(entries: Vec<(usize, RuleTarget)>, problems: &mut Problems) 
                 .map(|(i, t)| (task_label(*i, &t.event_bus, Some(&t.rule)), &t.images))
                 .collect();
             let images = merge_images("rule", &labelled, problems);
-            let mut merged = group[0].1.clone();
+            let (mut name, mut depends_on) = (None, None);
+            for ((_, t), (label, _)) in group.iter().zip(&labelled) {
+                let given = t.name.as_ref().map(Named);
+                agree_on(&mut name, given, label, "name", "rule", problems);
+                let given = Some(&t.depends_on).filter(|d| !d.is_empty()).map(Names);
+                agree_on(&mut depends_on, given, label, "dependsOn", "rule", problems);
+            }
+            let (index, first) = &group[0];
+            let mut merged = first.clone();
             merged.images = images;
-            merged
+            merged.name = name.map(|(v, _)| v.0.clone());
+            merged.depends_on = depends_on.map(|(v, _)| v.0.clone()).unwrap_or_default();
+            (*index, merged)
         })
         .collect()
 }
@@ -62,6 +81,7 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
     let images = merge_images("service", &labelled, problems);
     let (mut desired, mut minimum, mut maximum, mut timeout) = (None, None, None, None);
     let (mut strategy, mut code_deploy) = (None, None);
+    let (mut name, mut depends_on) = (None, None);
     for (entry, (label, _)) in group.iter().zip(&labelled) {
         let t = &entry.target;
         agree(
@@ -86,6 +106,10 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         agree(&mut strategy, set, label, "strategy", problems);
         let set = t.code_deploy.as_ref().map(Shown);
         agree(&mut code_deploy, set, label, "codeDeploy", problems);
+        let given = t.name.as_ref().map(Named);
+        agree(&mut name, given, label, "name", problems);
+        let given = Some(&t.depends_on).filter(|d| !d.is_empty()).map(Names);
+        agree(&mut depends_on, given, label, "dependsOn", problems);
     }
     // Each entry was checked alone; merged, one may set the strategy and another `codeDeploy`.
     if let (Some((_, strategy_at)), Some((_, at))) = (&strategy, &code_deploy) {
@@ -107,6 +131,8 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         deployment_strategy: strategy.map(|(v, _)| v),
         timeout_seconds: timeout.map_or(DEFAULT_TIMEOUT_SECONDS, |(v, _)| v),
         code_deploy: code_deploy.map(|(v, _)| v.0.clone()),
+        depends_on: depends_on.map(|(v, _)| v.0.clone()).unwrap_or_default(),
+        name: name.map(|(v, _)| v.0.clone()),
     }
 }
 
@@ -118,6 +144,18 @@ fn agree<T: PartialEq + Display + Copy>(
     field: &str,
     problems: &mut Problems,
 ) {
+    agree_on(kept, value, label, field, "service", problems);
+}
+
+/// [`agree`] for the entries of one `what` (service or rule).
+fn agree_on<T: PartialEq + Display + Copy>(
+    kept: &mut Option<(T, String)>,
+    value: Option<T>,
+    label: &str,
+    field: &str,
+    what: &str,
+    problems: &mut Problems,
+) {
     let Some(value) = value else { return };
     match kept {
         None => *kept = Some((value, label.to_string())),
@@ -126,10 +164,37 @@ fn agree<T: PartialEq + Display + Copy>(
             label,
             field,
             format!(
-                "is {value} here but {earlier} in {earlier_label}: entries for one service are \
+                "is {value} here but {earlier} in {earlier_label}: entries for one {what} are \
                  merged into one item, so their settings must agree"
             ),
         ),
+    }
+}
+
+/// An item's `name`, shown as written.
+#[derive(Clone, Copy, PartialEq)]
+struct Named<'a>(&'a String);
+
+impl Display for Named<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`", self.0)
+    }
+}
+
+/// An item's `dependsOn`: the same names in any order agree.
+#[derive(Clone, Copy)]
+struct Names<'a>(&'a Vec<String>);
+
+impl<'a> PartialEq for Names<'a> {
+    fn eq(&self, other: &Self) -> bool {
+        let set = |names: &Names<'a>| names.0.iter().collect::<std::collections::BTreeSet<_>>();
+        set(self) == set(other)
+    }
+}
+
+impl Display for Names<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}]", self.0.join(", "))
     }
 }
 

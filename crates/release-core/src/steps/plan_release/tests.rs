@@ -25,6 +25,8 @@ fn service(cluster: &str, name: &str, images: Images) -> ServiceTarget {
         timeout_seconds: 600,
         deployment_strategy: None,
         code_deploy: None,
+        depends_on: Vec::new(),
+        name: None,
     }
 }
 
@@ -54,6 +56,7 @@ fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput
         settings: Settings::default(),
         services,
         tasks,
+        waves: Vec::new(),
     }
 }
 
@@ -62,6 +65,8 @@ fn rule(name: &str, images: Images) -> RuleTarget {
         rule: name.into(),
         event_bus: "default".into(),
         images,
+        depends_on: Vec::new(),
+        name: None,
     }
 }
 
