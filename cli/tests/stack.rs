@@ -98,24 +98,29 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
-/// ECS deployment ids are random: `ecs-svc/[id]` keeps snapshots stable.
+/// ECS and CodeDeploy deployment ids are random: `ecs-svc/[id]` keeps snapshots stable.
 fn redacted(text: &str) -> String {
-    // Rolling deployments (`ecs-svc/…`) and service deployments (`BLUE_GREEN deployment …`,
-    // `service deployment …`) get random ids.
-    ["ecs-svc/", "BLUE_GREEN deployment ", "service deployment "]
-        .into_iter()
-        .fold(text.to_owned(), |text, marker| {
-            let mut out = String::new();
-            let mut rest = text.as_str();
-            while let Some(at) = rest.find(marker) {
-                let (before, after) = rest.split_at(at + marker.len());
-                out.push_str(before);
-                out.push_str("[id]");
-                rest = after.trim_start_matches(|c: char| c.is_ascii_alphanumeric());
-            }
-            out.push_str(rest);
-            out
-        })
+    // Rolling deployments (`ecs-svc/…`), service deployments (`BLUE_GREEN deployment …`,
+    // `service deployment …`) and CodeDeploy deployments (`d-…`) get random ids.
+    [
+        "ecs-svc/",
+        "BLUE_GREEN deployment ",
+        "service deployment ",
+        "CodeDeploy deployment d-",
+    ]
+    .into_iter()
+    .fold(text.to_owned(), |text, marker| {
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(marker) {
+            let (before, after) = rest.split_at(at + marker.len());
+            out.push_str(before);
+            out.push_str("[id]");
+            rest = after.trim_start_matches(|c: char| c.is_ascii_alphanumeric());
+        }
+        out.push_str(rest);
+        out
+    })
 }
 
 fn code(out: &Output) -> Option<i32> {
@@ -231,7 +236,7 @@ fn commands_against_the_local_stack() {
         .iter()
         .map(|i| i["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, ["deployed"; 8]);
+    assert_eq!(stages, ["deployed"; 9]);
     // Without a way to find the release id, a clear error.
     let out = stack.convoy(&["status", "convoy-demo-1_1_0"]);
     assert_eq!(code(&out), Some(8), "usage");

@@ -84,9 +84,11 @@ Endpoints (JSON in, JSON out)
         Sets fields of the service and of its PRIMARY deployment directly.
   POST /_fault/throttle     {operation, count, match?}  the next `count` calls of `operation` ("RegisterTaskDefinition"
                              for any service, or "ecs.RegisterTaskDefinition") answer ThrottlingException.
-  POST /_fault/error        {operation, count, match?, code?, message?, status?}  the next `count` calls of
+  POST /_fault/error        {operation, count, match?, code?, message?, status?, after?}  the next `count` calls of
                              `operation` whose body contains `match` answer that error (default ClientException,
-                             HTTP 400), e.g. to fail one service's UpdateService.
+                             HTTP 400), e.g. to fail one service's UpdateService. With `after: true` the call is
+                             handled first (its effect stays) and only its answer is replaced by the error: an
+                             answer lost on the way back, which a caller retrying the call must survive.
   POST /_fault/ecs/defaults {steps?, bakeSteps?}  describes every unarmed rolling rollout needs before it completes
                              (default 2); advances BAKE_TIME takes (default 2). Answers both.
   POST /_fault/buckets      {enabled?, rateScale?, burstScale?}  ECS-like token buckets per account (task definition
@@ -1079,7 +1081,7 @@ def _arm_error(body: dict, code: str, message: str) -> Response:
         return _json({"error": "operation is required"}, 400)
     rule = {"operation": operation, "count": int(body.get("count", 1)), "match": body.get("match", ""),
             "code": body.get("code", code), "message": body.get("message", message),
-            "status": int(body.get("status", 400))}
+            "status": int(body.get("status", 400)), "after": bool(body.get("after", False))}
     with LOCK:
         ERRORS.append(rule)
     return _json(rule)
@@ -1255,6 +1257,27 @@ def _error_answer(start_response, rule: dict):
 moto_app = DomainDispatcherApplication(create_backend_app)
 
 
+def _handler(environ, service: str, operation: str, body: bytes):
+    """The WSGI app that answers an AWS API call: the ECS actions moto does not know (it answers HTTP 500) are
+    answered here; everything else by moto."""
+    if service == "ecs" and operation in ECS_ACTIONS:
+        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        return handle_ecs_action(operation, body, scope.group(1) if scope else REGION)
+    return moto_app
+
+
+def _handled_then_dropped(handler, environ) -> None:
+    """`handler` handles the request (its effect stays); its answer is read and dropped."""
+    answer = handler(environ, lambda status, headers, exc_info=None: None)
+    try:
+        for _ in answer:
+            pass
+    finally:
+        close = getattr(answer, "close", None)
+        if close:
+            close()
+
+
 def app(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path.startswith(("/_fault/", "/_seed/", "/_stats/")):
@@ -1274,15 +1297,16 @@ def app(environ, start_response):
         with LOCK:
             CALLS[f"{service}.{operation}"] = CALLS.get(f"{service}.{operation}", 0) + 1
         rule = _take_error(service, operation, body)
+        if rule and rule["after"]:
+            _handled_then_dropped(_handler(environ, service, operation, body), environ)
+            return _error_answer(start_response, rule)
         if rule:
             return _error_answer(start_response, rule)
         if _bucket_refuses(service, operation):
             return _error_answer(start_response, {"code": "ThrottlingException", "message": "Rate exceeded",
                                                   "status": 400})
-        if service == "ecs" and operation in ECS_ACTIONS:  # moto does not know them (it answers HTTP 500)
-            scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-            region = scope.group(1) if scope else REGION
-            return handle_ecs_action(operation, body, region)(environ, start_response)
+        if service == "ecs" and operation in ECS_ACTIONS:
+            return _handler(environ, service, operation, body)(environ, start_response)
     if environ.get("REQUEST_METHOD") in ("PUT", "DELETE") and (
         "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ
     ):

@@ -3,10 +3,14 @@
     python local/seed_demo.py [--endpoint http://127.0.0.1:5000] [--no-reset] [--only-records-bucket]
     (or, with PYTHONPATH=local: python -m convoy_local.seed ...)
 
-Clusters convoy-demo-a (web, api, worker) and convoy-demo-b (billing, search, checkout): Fargate, awsvpc, 2 tasks
-each, every rollout COMPLETED; `web` runs two containers, `web` and `log-router`; `checkout` deploys blue/green
-(deploymentConfiguration.strategy BLUE_GREEN, bake time 1 min), the others roll. Every image is
-public.ecr.aws/convoy-demo/<container>:1.0.0. The task definitions carry tags, roles, runtimePlatform,
+Clusters convoy-demo-a (web, api, worker) and convoy-demo-b (billing, search, checkout, payments): Fargate,
+awsvpc, 2 tasks each, every rollout COMPLETED; `web` runs two containers, `web` and `log-router`; `checkout` deploys
+blue/green (deploymentConfiguration.strategy BLUE_GREEN, bake time 1 min); `payments` has the CODE_DEPLOY
+deployment controller (a load balancer target group, container `payments` port 8080) and is deployed by AWS
+CodeDeploy (convoy_local/codedeploy_sim.py): application AppECS-convoy-demo-b-payments, deployment group
+DgpECS-convoy-demo-b-payments (CodeDeployDefault.ECSAllAtOnce, BLUE_GREEN with traffic control, blue task set
+terminated at once, auto-rollback on DEPLOYMENT_FAILURE), the names convoy assumes by default; the others roll.
+Every image is public.ecr.aws/convoy-demo/<container>:1.0.0. The task definitions carry tags, roles, runtimePlatform,
 ephemeralStorage, ports, environment and logging, so a release can be checked to keep them.
 Rule convoy-demo-nightly (cron, default bus) has two ECS targets running family convoy-demo-report
 (container `report`) with full EcsParameters.
@@ -27,10 +31,18 @@ from convoy_local.control import ACCOUNT, DEFAULT_ENDPOINT, REGION, Moto
 
 VERSION = "1.0.0"
 IMAGE_REPO = "public.ecr.aws/convoy-demo"
-CLUSTERS = {"convoy-demo-a": ["web", "api", "worker"], "convoy-demo-b": ["billing", "search", "checkout"]}
+CLUSTERS = {"convoy-demo-a": ["web", "api", "worker"],
+            "convoy-demo-b": ["billing", "search", "checkout", "payments"]}
 # ECS-native blue/green: the release judges it by its service deployment and stops it with ROLLBACK in flight.
 BLUE_GREEN_SERVICE = "checkout"
 STRATEGIES = {BLUE_GREEN_SERVICE: {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1}}
+# Deployment controller CODE_DEPLOY: the release deploys it through a CodeDeploy deployment of its default
+# application and group (codedeploy_names), never by UpdateService's task definition.
+CODE_DEPLOY_SERVICE = "payments"
+CODE_DEPLOY_CLUSTER = "convoy-demo-b"
+CODE_DEPLOY_CONFIG = "CodeDeployDefault.ECSAllAtOnce"
+CODE_DEPLOY_PORT = 8080
+TARGET_GROUPS = ("convoy-demo-payments-blue", "convoy-demo-payments-green")
 CONTAINERS = {"web": ["web", "log-router"]}  # other services: one container named like the service
 RULE = "convoy-demo-nightly"
 REPORT_FAMILY = "convoy-demo-report"
@@ -75,6 +87,43 @@ def awsvpc(network: dict) -> dict:
 def target_network(network: dict) -> dict:
     """The network as a rule target's EcsParameters.NetworkConfiguration (EventBridge capitalises the keys)."""
     return {"awsvpcConfiguration": {k[0].upper() + k[1:]: v for k, v in awsvpc(network).items()}}
+
+
+def codedeploy_names(cluster: str = CODE_DEPLOY_CLUSTER, service: str = CODE_DEPLOY_SERVICE) -> tuple[str, str]:
+    """(application, deployment group) of a CODE_DEPLOY service: the names the ECS console gives them, and convoy's
+    defaults."""
+    return f"AppECS-{cluster}-{service}", f"DgpECS-{cluster}-{service}"
+
+
+def target_group_arn(name: str) -> str:
+    return f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name}/0123456789abcdef"
+
+
+def create_codedeploy_group(moto: Moto, cluster: str, service: str) -> tuple[str, str]:
+    """The CodeDeploy application (ECS) and blue/green deployment group of `cluster`/`service`; returns their
+    names."""
+    application, group = codedeploy_names(cluster, service)
+    cd = moto.client("codedeploy")
+    cd.create_application(applicationName=application, computePlatform="ECS",
+                          tags=[{"Key": "app", "Value": "convoy-demo"}])
+    cd.create_deployment_group(
+        applicationName=application, deploymentGroupName=group,
+        deploymentConfigName=CODE_DEPLOY_CONFIG,  # moto's default would be a server config
+        serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/convoy-demo-codedeploy",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        blueGreenDeploymentConfiguration={
+            "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0},
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+        },
+        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]},
+        loadBalancerInfo={"targetGroupPairInfoList": [{
+            "targetGroups": [{"name": name} for name in TARGET_GROUPS],
+            "prodTrafficRoute": {"listenerArns": [
+                f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/convoy-demo/0123456789abcdef/1"]},
+        }]},
+        ecsServices=[{"clusterName": cluster, "serviceName": service}],
+    )
+    return application, group
 
 
 def create_rolled_out_service(moto: Moto, ecs, network: dict, cluster: str, name: str, task_definition: str,
@@ -128,7 +177,7 @@ def register(ecs, family: str, containers: list[str], service: str) -> str:
 
 def seed(moto: Moto, reset: bool = True) -> dict:
     """Creates the demo world; returns what was made (network, services → task definition ARN, rule targets,
-    records bucket)."""
+    records bucket, the CODE_DEPLOY service's CodeDeploy application and group)."""
     net = start_world(moto, reset)
     ecs, events = moto.client("ecs"), moto.client("events")
     services = {}
@@ -136,9 +185,16 @@ def seed(moto: Moto, reset: bool = True) -> dict:
         ecs.create_cluster(clusterName=cluster, tags=[{"key": "app", "value": "convoy-demo"}])
         for name in names:
             arn = register(ecs, f"convoy-demo-{name}", CONTAINERS.get(name, [name]), name)
+            extra = {}
+            if (cluster, name) == (CODE_DEPLOY_CLUSTER, CODE_DEPLOY_SERVICE):
+                extra = {"deploymentController": {"type": "CODE_DEPLOY"},
+                         "loadBalancers": [{"targetGroupArn": target_group_arn(TARGET_GROUPS[0]),
+                                            "containerName": name, "containerPort": CODE_DEPLOY_PORT}]}
             create_rolled_out_service(moto, ecs, net, cluster, name, arn, DESIRED, strategy=STRATEGIES.get(name),
-                                      platformVersion="LATEST", tags=[{"key": "app", "value": "convoy-demo"}])
+                                      platformVersion="LATEST", tags=[{"key": "app", "value": "convoy-demo"}],
+                                      **extra)
             services[f"{cluster}/{name}"] = arn
+    create_codedeploy_group(moto, CODE_DEPLOY_CLUSTER, CODE_DEPLOY_SERVICE)
 
     report = register(ecs, REPORT_FAMILY, ["report"], "report")
     events.put_rule(Name=RULE, ScheduleExpression="cron(0 2 * * ? *)", State="ENABLED",
@@ -167,8 +223,10 @@ def seed(moto: Moto, reset: bool = True) -> dict:
     failed = events.put_targets(Rule=RULE, Targets=targets)
     if failed.get("FailedEntryCount"):
         raise SystemExit(f"seed: PutTargets failed: {failed['FailedEntries']}")
+    application, group = codedeploy_names()
     return {"network": net, "services": services, "rule": RULE,
-            "targets": {t["Id"]: report for t in targets}, "recordsBucket": records_bucket()}
+            "targets": {t["Id"]: report for t in targets}, "recordsBucket": records_bucket(),
+            "codeDeploy": {"application": application, "deploymentGroup": group}}
 
 
 def main() -> None:

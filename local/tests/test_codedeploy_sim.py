@@ -549,3 +549,31 @@ def test_ready_wait_holds_until_continue_deployment_and_termination_wait_ends_ea
     with pytest.raises(ClientError) as done:
         w.cd.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
     assert error_code(done) == "DeploymentAlreadyCompletedException"
+
+
+# --- an answer lost on the way back (/_fault/error with after) -----------------------------------------------------
+
+
+def test_an_error_after_the_call_keeps_its_effect_and_replaces_only_the_answer(world, moto_url, boto_client):
+    from botocore.config import Config
+
+    w = world()
+    # The client's own retries would send the call again and mask the lost answer.
+    w.cd = boto_client("codedeploy", config=Config(retries={"total_max_attempts": 1}))
+    status, rule = control(moto_url, "POST", "/_fault/error",
+                           {"operation": "codedeploy.CreateDeployment", "count": 1, "after": True,
+                            "code": "InternalFailure", "message": "answer lost", "status": 500})
+    assert status == 200 and rule["after"] is True, rule
+    with pytest.raises(ClientError) as lost:
+        w.deploy()
+    assert error_code(lost) == "InternalFailure"
+    # The deployment exists all the same: the group is busy with it.
+    active = w.cd.list_deployments(applicationName=w.app, deploymentGroupName=w.group,
+                                   includeOnlyStatuses=["Created", "Queued", "InProgress", "Baking", "Ready"])
+    assert len(active["deployments"]) == 1, active
+    # Without `after` the call never reaches moto.
+    control(moto_url, "POST", "/_fault/error", {"operation": "codedeploy.CreateDeployment", "count": 1})
+    with pytest.raises(ClientError):
+        w.deploy()
+    again = w.cd.list_deployments(applicationName=w.app, deploymentGroupName=w.group)
+    assert len(again["deployments"]) == 1, again

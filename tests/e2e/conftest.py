@@ -99,6 +99,22 @@ def stack(definition, rendered_release) -> Stack:
     return stack
 
 
+CODEDEPLOY_ACTIVE = ("Created", "Queued", "InProgress", "Baking", "Ready")
+
+
+def settle_codedeploy(stack: Stack, reads: int = 200) -> None:
+    """Lets CodeDeploy finish what it works on, as AWS would by itself: the simulator moves a deployment one step
+    per read (convoy_local/codedeploy_sim.py), so this reads every active deployment until none is left."""
+    codedeploy = stack.moto.client("codedeploy")
+    for _ in range(reads):
+        active = [d["deploymentId"] for d in stack.moto.get("/_stats/codedeploy") if d["status"] in CODEDEPLOY_ACTIVE]
+        if not active:
+            return
+        for deployment_id in active:
+            codedeploy.get_deployment(deploymentId=deployment_id)
+    raise AssertionError(f"CodeDeploy deployments still active after {reads} reads: {active}")
+
+
 def short(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 

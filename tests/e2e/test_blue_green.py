@@ -52,7 +52,8 @@ def test_a_blue_green_service_ecs_rolls_back_during_bake_fails_the_release_with_
     assert "ROLLBACK_" in item["reason"] and "BAKE_TIME" in item["reason"], item
     assert "checkout-5xx" in item["reason"], item
     assert result["report"]["outcome"] == "RolledBack", result["report"]
-    # ECS rolled it back by itself: convoy stopped nothing, and every rolling service went back by task definition.
+    # ECS rolled it back by itself: convoy stopped nothing, and every rolling service went back by task definition
+    # (the CODE_DEPLOY one by CodeDeploy: its task definition is :1 again all the same).
     assert stack.calls("ecs.StopServiceDeployment") == 0
     assert short(stack.service(CLUSTER, SERVICE)["taskDefinition"]) == f"convoy-demo-{SERVICE}:1"
     for cluster, names in seed.CLUSTERS.items():

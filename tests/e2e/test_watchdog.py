@@ -12,7 +12,7 @@ import time
 
 import boto3
 from botocore.config import Config
-from conftest import ROOT, short
+from conftest import ROOT, settle_codedeploy, short
 
 from convoy_local import release as runner
 from convoy_local import seed
@@ -99,6 +99,10 @@ def test_an_execution_stopped_by_an_operator_is_reported_unlocked_and_rolled_bac
     execution = stack.sfn.start_execution(stateMachineArn=machine, name=name,
                                           input=json.dumps(release))["executionArn"]
     wait_for("AwaitRelease", lambda: entered(stack, execution, "AwaitRelease"))
+    # The CODE_DEPLOY service moves once its CodeDeploy deployment shifted traffic (the rounds advance it).
+    payments = (seed.CODE_DEPLOY_CLUSTER, seed.CODE_DEPLOY_SERVICE)
+    wait_for("the CodeDeploy traffic shift", lambda: short(stack.service(*payments)["taskDefinition"])
+             == f"convoy-demo-{seed.CODE_DEPLOY_SERVICE}:2")
     prefix = f"releases/{release_id}/{name}/"
     plan = s3_json(stack, prefix + "plan.json")
     held = locks(stack)
@@ -118,6 +122,11 @@ def test_an_execution_stopped_by_an_operator_is_reported_unlocked_and_rolled_bac
 
     # The locks are given back.
     assert locks(stack) == {}
+    # What runs as the watchdog wrote its report. It does not await its restores: a rolling service names its
+    # previous revision at once, the CODE_DEPLOY one only once CodeDeploy's deployment back to it shifted traffic,
+    # which AWS does by itself and the simulator when the deployment is read.
+    reported = world(stack)
+    settle_codedeploy(stack)
     # Rollback policy `all`: every changed service and rule target runs its recorded previous revision.
     assert plan["settings"]["rollback"] == "all"
     after = world(stack)
@@ -135,7 +144,7 @@ def test_an_execution_stopped_by_an_operator_is_reported_unlocked_and_rolled_bac
     items = {i["id"]: i for i in report["items"]}
     for service in plan["services"]:
         item = items[service["id"]]
-        assert short(item["finalTaskDefinition"]) == after["services"][service["id"]], item
+        assert short(item["finalTaskDefinition"]) == reported["services"][service["id"]], item
         if not service["noop"]:
             assert item["outcome"] == "RolledBack", item
     problems = "\n".join(report["problems"])

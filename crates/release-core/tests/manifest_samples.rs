@@ -222,7 +222,8 @@ fn demo_release_matches_the_local_world() {
             "convoy-demo-a/worker",
             "convoy-demo-b/billing",
             "convoy-demo-b/search",
-            "convoy-demo-b/checkout"
+            "convoy-demo-b/checkout",
+            "convoy-demo-b/payments"
         ]
     );
     let web: ImageMap = [
