@@ -55,9 +55,16 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
         describe_definitions(&mut preflight, ecs).await?;
         let code_deploy = code_deploy_ids(&input.services, &services);
         let mut services = preflight.service_items(&input.services, services);
-        let mut changed = services.iter_mut().filter(|s| !s.noop);
-        let changed = changed.by_ref().filter(|s| code_deploy.contains(&s.id));
-        resolve_code_deploy(&mut preflight, codedeploy, &input.services, changed).await?;
+        let deployed_by_codedeploy = services
+            .iter_mut()
+            .filter(|s| !s.noop && code_deploy.contains(&s.id));
+        resolve_code_deploy(
+            &mut preflight,
+            codedeploy,
+            &input.services,
+            deployed_by_codedeploy,
+        )
+        .await?;
         let tasks = preflight.rule_items(&input.tasks, rules);
         if !preflight.problems.is_empty() {
             return Err(Error::PreflightFailed(preflight.problems));
