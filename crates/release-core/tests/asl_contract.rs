@@ -1220,40 +1220,47 @@ impl Budget {
     }
 }
 
-/// The longest a release can run, from the definition and the longest rollout deadline a manifest
-/// allows: PlanRelease; DeployWave (the registration drain of [`BUDGETED_REGISTRATIONS`], in calls of
-/// deploy-batch that each run at most its Task's timeout, and one of them with its whole retry
-/// budget); the release's rollouts (every deadline is at most `max_timeout` after its UpdateService,
-/// and the last round that notices it takes at most one AwaitRelease); RollbackRelease; the
-/// restoring rollouts (same, with AwaitRollback); FinishRelease. Every other Task counts with its
-/// whole retry budget.
-fn worst_case(definition: &Value, max_timeout: u64) -> Budget {
+/// The longest a release of `waves` waves can run, from the definition and the longest rollout
+/// deadline a manifest allows: PlanRelease; per wave, DeployWave (the waves share the registration
+/// drain of [`BUDGETED_REGISTRATIONS`], in calls of deploy-batch that each run at most its Task's
+/// timeout, and in every wave one of them with its whole retry budget), its rollouts' last
+/// AwaitRelease round, its RollbackRelease and its restoring rollouts' last AwaitRollback round;
+/// the rollouts themselves (the waves' longest `timeoutSeconds` add up to at most `max_timeout`,
+/// `decide::waves`), once released and once restored; RollbackNextWave between rolled-back waves;
+/// FinishRelease. Every Task counts with its whole retry budget.
+fn worst_case(definition: &Value, max_timeout: u64, waves: u64) -> Budget {
     let states = &definition["States"];
     let task = |name: &str| task_worst_seconds(&states[name]);
     let mut parts = vec![("PlanRelease".to_string(), task("PlanRelease"))];
     let batch = &states["DeployWave"]["ItemProcessor"]["States"]["DeployBatch"];
     let drain = BUDGETED_REGISTRATIONS.saturating_sub(20);
-    let calls = drain.div_ceil(BATCH_CALL_SECONDS).max(1);
+    let calls = drain.div_ceil(BATCH_CALL_SECONDS).max(waves);
     let call = batch["TimeoutSeconds"].as_u64().unwrap_or(0);
     parts.push((
-        format!("DeployWave ({BUDGETED_REGISTRATIONS} registrations: {calls} calls, one retried to the end)"),
-        (calls - 1) * call + task_worst_seconds(batch),
+        format!(
+            "DeployWave ×{waves} ({BUDGETED_REGISTRATIONS} registrations: {calls} calls, one a wave \
+             retried to the end)"
+        ),
+        (calls - waves) * call + waves * task_worst_seconds(batch),
     ));
     parts.push((
-        "rollouts (timeoutSeconds + one AwaitRelease)".into(),
-        max_timeout + task("AwaitRelease"),
+        format!("rollouts (timeoutSeconds of every wave + one AwaitRelease ×{waves})"),
+        max_timeout + waves * task("AwaitRelease"),
     ));
-    parts.push(("RollbackRelease".into(), task("RollbackRelease")));
     parts.push((
-        "restoring rollouts (timeoutSeconds + one AwaitRollback)".into(),
-        max_timeout + task("AwaitRollback"),
+        format!("RollbackRelease ×{waves}"),
+        waves * task("RollbackRelease"),
+    ));
+    parts.push((
+        format!("restoring rollouts (timeoutSeconds of every wave + one AwaitRollback ×{waves})"),
+        max_timeout + waves * task("AwaitRollback"),
     ));
     parts.push(("FinishRelease".into(), task("FinishRelease")));
     Budget { parts }
 }
 
 fn time_budget_problems(definition: &Value, max_timeout: u64) -> Vec<String> {
-    let budget = worst_case(definition, max_timeout);
+    let budget = worst_case(definition, max_timeout, u64::from(MAX_WAVES));
     let limit = definition["TimeoutSeconds"].as_u64().unwrap_or(0);
     if budget.total() < limit {
         return Vec::new();
@@ -1275,7 +1282,7 @@ fn time_budget_problems(definition: &Value, max_timeout: u64) -> Vec<String> {
 fn the_execution_timeout_exceeds_the_longest_release_with_its_rollback() {
     let d = definition();
     let max_timeout = u64::from(release_core::decide::manifest::MAX_TIMEOUT_SECONDS);
-    let budget = worst_case(&d, max_timeout);
+    let budget = worst_case(&d, max_timeout, u64::from(MAX_WAVES));
     eprintln!(
         "longest release: {} s of TimeoutSeconds {}: {:?}",
         budget.total(),
