@@ -783,3 +783,35 @@ async fn a_rollback_that_cannot_read_or_stop_the_deployment_fails_the_restore_wi
     );
     assert_eq!(codedeploy.created().len(), 1);
 }
+
+#[tokio::test]
+async fn a_throttled_or_refused_codedeploy_read_fails_the_round_with_its_name_and_the_next_round_judges(
+) {
+    let (ecs, codedeploy, _, new) = world();
+    let (_, deployment) = started(&ecs, &codedeploy, &new).await;
+    codedeploy.set_status(&deployment.deployment_id, CdStatus::InProgress);
+    let items = vec![DeploymentStatus::started(deployment)];
+    let round = |items| check(&ecs, &codedeploy, items, 0, Duration::ZERO);
+
+    // A name the state machine retries, never a verdict on the item.
+    codedeploy.throttle("BatchGetDeployments", 1);
+    let err = round(items.clone()).await.unwrap_err();
+    assert_eq!(err.name(), "Throttled", "{err}");
+    codedeploy.fail(
+        "GetDeploymentTarget",
+        Error::AccessDenied {
+            message: "GetDeploymentTarget: not authorized".into(),
+            source: None,
+        },
+    );
+    let err = round(items.clone()).await.unwrap_err();
+    assert_eq!(err.name(), "AccessDenied", "{err}");
+
+    let out = round(items).await.unwrap();
+    assert_eq!(
+        out.items[0].outcome,
+        Outcome::InProgress,
+        "{:?}",
+        out.items[0]
+    );
+}

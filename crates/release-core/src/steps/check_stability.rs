@@ -280,12 +280,9 @@ async fn poll_code_deploy(
             now,
         );
         let verdict = Verdict { outcome, reason };
-        log_verdict(item, &verdict);
-        if matches!(verdict.outcome, Outcome::Failed | Outcome::TimedOut) {
+        if record_verdict(item, verdict) {
             newly_failed.push(index);
         }
-        item.outcome = verdict.outcome;
-        item.reason = Some(verdict.reason);
         if let Some(stage) = target.as_ref().and_then(codedeploy::stage) {
             item.stage = Some(stage);
         }
@@ -324,17 +321,23 @@ async fn poll_service_deployments(
             .iter()
             .find(|d| d.service_deployment_arn() == Some(arn.as_str()));
         let verdict = judge_service_deployment(&item.deployment, current, now);
-        log_verdict(item, &verdict);
-        if matches!(verdict.outcome, Outcome::Failed | Outcome::TimedOut) {
+        if record_verdict(item, verdict) {
             newly_failed.push(index);
         }
-        item.outcome = verdict.outcome;
-        item.reason = Some(verdict.reason);
         item.stage = current
             .and_then(|d| d.lifecycle_stage())
             .map(|s| s.as_str().to_owned());
     }
     Ok(newly_failed)
+}
+
+/// Logs `verdict` and records it on `item`; `true` when it fails the item (Failed or TimedOut).
+fn record_verdict(item: &mut DeploymentStatus, verdict: Verdict) -> bool {
+    log_verdict(item, &verdict);
+    let failed = matches!(verdict.outcome, Outcome::Failed | Outcome::TimedOut);
+    item.outcome = verdict.outcome;
+    item.reason = Some(verdict.reason);
+    failed
 }
 
 fn log_verdict(item: &DeploymentStatus, verdict: &Verdict) {
@@ -385,12 +388,9 @@ async fn poll_services(
                 .iter()
                 .find(|s| s.service_name.as_deref() == Some(item.deployment.service.as_str()));
             let verdict = judge(&item.deployment, service, now);
-            log_verdict(item, &verdict);
-            if matches!(verdict.outcome, Outcome::Failed | Outcome::TimedOut) {
+            if record_verdict(item, verdict) {
                 newly_failed.push(index);
             }
-            item.outcome = verdict.outcome;
-            item.reason = Some(verdict.reason);
         }
     }
     Ok(newly_failed)
