@@ -46,7 +46,7 @@ pub fn report_text(report: &ReleaseReport, color: bool) -> String {
             };
             let reason = report_reason(item).unwrap_or_default();
             let tone = match item.outcome {
-                ItemOutcome::Deployed | ItemOutcome::Unchanged => Tone::Good,
+                ItemOutcome::Deployed | ItemOutcome::Unchanged | ItemOutcome::Ran => Tone::Good,
                 ItemOutcome::RolledBack | ItemOutcome::NotStarted => Tone::Busy,
                 ItemOutcome::Failed | ItemOutcome::TimedOut | ItemOutcome::Superseded => Tone::Bad,
             };
@@ -116,6 +116,7 @@ fn kind_label(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Service => "service",
         ItemKind::RuleTarget => "rule target",
+        ItemKind::Job => "job",
     }
 }
 

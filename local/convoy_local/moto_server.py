@@ -7,8 +7,8 @@ Serves the normal moto API. `--port 0` picks a free port. Once listening, prints
     convoy-moto listening on http://127.0.0.1:PORT
 
 It patches moto internals (EC2ContainerServiceBackend.update_service / describe_services, CreateService's
-response, the ECS Task model), so it refuses to start on any moto but the pinned one (convoy_local/moto_pin.py,
-local/requirements.txt).
+response, the ECS Task model, RunTask / DescribeTasks / StopTask / ListTasks: convoy_local/job_sim.py), so it
+refuses to start on any moto but the pinned one (convoy_local/moto_pin.py, local/requirements.txt).
 
 Why: moto never rolls an ECS deployment forward (UpdateService keeps the old task definition IN_PROGRESS for
 ever) and has no way to make one fail, so the release's wait/verdict/rollback paths could not run locally.
@@ -101,10 +101,15 @@ Endpoints (JSON in, JSON out)
                              (convoy_local/codedeploy_sim.py, the CodeDeploy blue/green simulator for CODE_DEPLOY
                              services, says how deployments progress): fail/stuck at lifecycle `event` (default
                              AfterAllowTestTraffic; an unknown one: HTTP 400 naming it). /_fault/reset disarms it.
-  POST /_fault/reset        clears armed faults, throttles, errors, buckets, default steps and bakeSteps (not
-                             rollouts under way). POST /moto-api/reset clears moto's state and every service
-                             deployment and revision; CreateService forgets the records of an earlier service of
-                             that cluster and name.
+  POST /_fault/job {family, mode: ok|exit|stuck|failToStart, exitCode?, container?, reason?, stoppedReason?,
+                             polls?, count?}  how the tasks RunTask starts from that family end, until
+                             POST /_fault/job/clear {family?} or /_fault/reset (convoy_local/job_sim.py, the
+                             simulator of one-off tasks, says how they progress); POST /_fault/job/defaults {polls?}
+                             (RUNNING describes, default 2); GET /_stats/jobs lists the job tasks.
+  POST /_fault/reset        clears armed faults, throttles, errors, buckets, default steps and bakeSteps, job faults
+                             and job defaults (not rollouts or tasks under way). POST /moto-api/reset clears moto's
+                             state, every service deployment and revision, and the RunTask client tokens;
+                             CreateService forgets the records of an earlier service of that cluster and name.
   POST /_seed/network       -> {vpcId, subnetIds, securityGroupId}; seeded once, re-seeded after a moto reset.
   GET  /_stats/calls        -> {"ecs.RegisterTaskDefinition": 3, ...} every request received (throttled ones too)
   GET  /_stats/throttled    -> {"ecs.RegisterTaskDefinition": 7, ...} calls answered by an empty bucket
@@ -146,7 +151,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Request, Response  # noqa: E402
 
-from convoy_local import codedeploy_sim  # noqa: E402
+from convoy_local import codedeploy_sim, job_sim  # noqa: E402
 
 DEFAULT_STEPS = 2
 DEFAULT_BAKE_STEPS = 2
@@ -385,6 +390,7 @@ EC2ContainerServiceResponse.create_service = _create_service_response
 EC2ContainerServiceBackend.update_service = _update_service
 EC2ContainerServiceBackend.describe_services = _describe_services
 codedeploy_sim.install(LOCK)  # after the patches above: its UpdateService guard (CODE_DEPLOY services) wraps ours
+job_sim.install(LOCK)  # RunTask, DescribeTasks, StopTask, ListTasks: one-off tasks (jobs) run and exit
 
 # ---------------------------------------------------------------------------------------------------------------
 # ECS service deployments (ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions,
@@ -1159,9 +1165,10 @@ def handle_control(req: Request) -> Response:
     except json.JSONDecodeError as exc:
         return _json({"error": f"body is not JSON: {exc}"}, 400)
     path, method = req.path.rstrip("/"), req.method
-    answer = codedeploy_sim.handle_control(path, method, body)  # None: not its endpoint (on /_fault/reset, its part)
-    if answer is not None:
-        return answer
+    for simulator in (codedeploy_sim, job_sim):
+        answer = simulator.handle_control(path, method, body)  # None: not its endpoint (on /_fault/reset, its part)
+        if answer is not None:
+            return answer
     if path == "/_stats/calls" and method == "GET":
         with LOCK:
             return _json(dict(sorted(CALLS.items())))
@@ -1286,6 +1293,7 @@ def app(environ, start_response):
         if path.rstrip("/") == "/moto-api/reset":
             with LOCK:  # the records describe moto's services: they go with them
                 _forget_service_deployments()
+                job_sim.forget()
         return moto_app(environ, start_response)
     # Buffer the body: the operation may be named in it (query protocol), and moto must still read it.
     length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -1343,7 +1351,8 @@ def main() -> None:
         _exit_with_parent()
     if args.sfn_engine:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
-    # Tasks started by RunTask stay RUNNING (moto otherwise moves them one state per DescribeTasks).
+    # moto's own tasks (StartTask's) stay RUNNING (moto otherwise moves them one state per DescribeTasks); RunTask's
+    # are job tasks, run to their exit by job_sim.
     state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10 ** 9})
     if args.quiet:
         import logging

@@ -270,6 +270,7 @@ mod tests {
             deploy_failed: 0,
             remaining_waves: 0,
             wave: 0,
+            jobs: Vec::new(),
         };
         let failure = ItemResult {
             id: "c/web".into(),
@@ -279,6 +280,7 @@ mod tests {
                 error: "Throttled".into(),
                 cause: "slow down".into(),
             }),
+            job: None,
         };
         block_on(async {
             store
@@ -458,6 +460,7 @@ mod tests {
         let items = BatchItems {
             services: plan.services.clone(),
             tasks: Vec::new(),
+            jobs: Vec::new(),
         };
         block_on(async {
             store.write(&records, "plan.json", &plan).await.unwrap();

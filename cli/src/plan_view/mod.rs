@@ -9,8 +9,9 @@ pub mod render;
 use aws_sdk_ecs::types::Service;
 use release_core::aws::{CodeDeployApi, EcsApi, EventsApi};
 use release_core::contract::{
-    CodeDeployTarget, ImageMap, Plan, ReleaseInput, RuleItem, ServiceItem,
+    CodeDeployTarget, ImageMap, JobItem, Plan, ReleaseInput, RuleItem, ServiceItem,
 };
+use release_core::decide::job;
 use release_core::decide::preflight::{is_code_deploy, Reach};
 use release_core::decide::taskdef::{current_images, rewrite};
 use release_core::steps::plan_release::plan;
@@ -32,6 +33,29 @@ pub struct PlanView {
     pub waves: u32,
     pub services: Vec<ServiceChange>,
     pub rules: Vec<RuleChange>,
+    /// Jobs: each runs once, whatever else changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobChange>,
+    /// What the plan's author may want to know before approving it (a job that services of its own
+    /// wave do not wait for).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A job: the revision its task runs (a new one when its images are not in the family's newest
+/// revision), and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobChange {
+    pub id: String,
+    /// Its wave, from 0.
+    pub wave: u32,
+    /// `changes`: a new revision is registered for it; else it runs `taskDefinition` as it is.
+    #[serde(flatten)]
+    pub change: DefinitionChange,
+    /// Per container given one: the command it runs instead of the definition's.
+    pub commands: Vec<(String, String)>,
+    pub timeout_seconds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,11 +142,17 @@ pub async fn plan_view(
     for rule in &plan.tasks {
         rule_changes.push(rule_change(&ecs, &plan, rule).await?);
     }
+    let mut job_changes = Vec::with_capacity(plan.jobs.len());
+    for job in &plan.jobs {
+        job_changes.push(job_change(&ecs, &plan, job).await?);
+    }
     let items = service_changes.iter().map(|s| s.change.changes).chain(
         rule_changes
             .iter()
             .flat_map(|r| r.targets.iter().map(|t| t.change.changes)),
     );
+    // A job runs whether or not it registers: it is a change.
+    let items = items.chain(job_changes.iter().map(|_| true));
     let (changed, unchanged) = items.fold(
         (0, 0),
         |(c, u), changes| {
@@ -134,7 +164,10 @@ pub async fn plan_view(
         },
     );
     let last_wave = service_changes.iter().map(|s| s.wave);
-    let last_wave = last_wave.chain(rule_changes.iter().map(|r| r.wave)).max();
+    let last_wave = last_wave
+        .chain(rule_changes.iter().map(|r| r.wave))
+        .chain(job_changes.iter().map(|j| j.wave))
+        .max();
     Ok(PlanView {
         release_id: plan.release.id.clone(),
         source: plan.release.source.clone(),
@@ -143,6 +176,32 @@ pub async fn plan_view(
         waves: last_wave.map_or(1, |w| w + 1),
         services: service_changes,
         rules: rule_changes,
+        jobs: job_changes,
+        warnings: job::plan_warnings(&plan),
+    })
+}
+
+async fn job_change(ecs: &impl EcsApi, plan: &Plan, job: &JobItem) -> Result<JobChange, Error> {
+    let registers = job.new_task_definition.is_none();
+    let change = definition_change(
+        ecs,
+        &job.previous_task_definition,
+        &job.images,
+        !registers,
+        &plan.release.id,
+    )
+    .await?;
+    let commands = job
+        .overrides
+        .iter()
+        .filter_map(|(container, o)| Some((container.clone(), o.command.as_ref()?.join(" "))))
+        .collect();
+    Ok(JobChange {
+        id: job.id.clone(),
+        wave: job.wave,
+        change,
+        commands,
+        timeout_seconds: job.timeout_seconds,
     })
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use aws_sdk_ecs::types::{Cluster, Service, ServiceDeployment, Tag, Task, TaskDefinition};
-use release_core::aws::{EcsApi, Found, ServiceUpdate};
+use release_core::aws::{EcsApi, Found, JobTaskRun, ServiceUpdate};
 use release_core::Error;
 
 pub struct Remembered<'a, E> {
@@ -117,5 +117,13 @@ impl<E: EcsApi> EcsApi for Remembered<'_, E> {
 
     async fn stop_service_deployment(&self, arn: &str) -> Result<(), Error> {
         self.ecs.stop_service_deployment(arn).await
+    }
+
+    async fn run_task(&self, run: &JobTaskRun<'_>) -> Result<Task, Error> {
+        self.ecs.run_task(run).await
+    }
+
+    async fn stop_task(&self, cluster: &str, task: &str, reason: &str) -> Result<(), Error> {
+        self.ecs.stop_task(cluster, task, reason).await
     }
 }

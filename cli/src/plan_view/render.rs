@@ -1,7 +1,7 @@
 //! A plan view for people: text with `~` for what changes and `=` for what stays, or a Markdown
 //! table for a pull-request comment.
 
-use super::{DefinitionChange, PlanView, ServiceChange};
+use super::{DefinitionChange, JobChange, PlanView, ServiceChange};
 use release_core::contract::TaskDefRef;
 
 use crate::output::{paint, plural, Tone};
@@ -79,7 +79,23 @@ fn item_lines(out: &mut String, indent: &str, mark: &str, item: &str, change: &D
     }
 }
 
-/// Human output: `~` changes, `=` stays.
+/// `job prod/migrate  (runs a new revision of migrate:4 | runs migrate:4 as it is)`.
+fn job_title(job: &JobChange) -> String {
+    let revision = TaskDefRef::new(&job.change.task_definition)
+        .key()
+        .to_owned();
+    let runs = if job.change.changes {
+        format!("new revision of {revision}")
+    } else {
+        format!("{revision} as it is")
+    };
+    format!(
+        "job {}  (runs once: {runs}, timeout {} s)",
+        job.id, job.timeout_seconds
+    )
+}
+
+/// Human output: `~` changes, `=` stays, `>` a job runs.
 pub fn text(view: &PlanView, color: bool) -> String {
     let mark = |changes: bool| {
         if changes {
@@ -122,6 +138,28 @@ pub fn text(view: &PlanView, color: bool) -> String {
                 );
             }
         }
+        for job in view.jobs.iter().filter(|j| in_group(group, j.wave)) {
+            out.push_str(&format!(
+                "\n{} {}\n",
+                paint(">", Tone::Busy, color),
+                job_title(job)
+            ));
+            for image in job.change.images.iter().filter(|i| i.current != i.desired) {
+                out.push_str(&format!(
+                    "    container {}: {} -> {}\n",
+                    image.container, image.current, image.desired
+                ));
+            }
+            for (container, command) in &job.commands {
+                out.push_str(&format!("    container {container} runs: {command}\n"));
+            }
+        }
+    }
+    for warning in &view.warnings {
+        out.push_str(&format!(
+            "\n{}: {warning}\n",
+            paint("warning", Tone::Bad, color)
+        ));
     }
     out
 }
@@ -206,6 +244,27 @@ pub fn markdown(view: &PlanView) -> String {
                     &t.change,
                 );
             }
+        }
+        for j in view.jobs.iter().filter(|j| in_group(group, j.wave)) {
+            let mut changes = md_changes(&j.change);
+            for (container, command) in &j.commands {
+                if !changes.is_empty() {
+                    changes.push_str("<br>");
+                }
+                changes.push_str(&format!("`{container}` runs `{command}`"));
+            }
+            out.push_str(&format!(
+                "| ▶️ | job `{}`, runs once (timeout {} s) | `{}` | {changes} |\n",
+                j.id,
+                j.timeout_seconds,
+                TaskDefRef::new(&j.change.task_definition).key(),
+            ));
+        }
+    }
+    if !view.warnings.is_empty() {
+        out.push('\n');
+        for warning in &view.warnings {
+            out.push_str(&format!("> ⚠️ {warning}\n"));
         }
     }
     out

@@ -20,7 +20,7 @@ use aws_sdk_sfn::types::HistoryEvent;
 use release_core::contract::{
     BatchItems, BatchSpec, BatchSummary, CaughtError, DeploymentStatus, ItemKind, ItemOutcome,
     ItemResult, Outcome, Plan, PlanItemKind, Records, ReleaseRecords, ReleaseReport, ReportItem,
-    RestoreOutcome, StabilityPhase,
+    RestoreOutcome, StabilityOutput, StabilityPhase,
 };
 use release_core::decide::batches::interruption;
 use release_core::decide::report::{build, Observed};
@@ -86,7 +86,7 @@ impl Stage {
     /// Where an item the report settled is.
     pub fn of_outcome(outcome: ItemOutcome) -> Stage {
         match outcome {
-            ItemOutcome::Deployed => Stage::Deployed,
+            ItemOutcome::Deployed | ItemOutcome::Ran => Stage::Deployed,
             ItemOutcome::Unchanged => Stage::Unchanged,
             ItemOutcome::Failed | ItemOutcome::TimedOut | ItemOutcome::Superseded => Stage::Failed,
             ItemOutcome::RolledBack => Stage::RolledBack,
@@ -164,7 +164,7 @@ struct OpenWave {
     running: bool,
 }
 
-/// A batch's items as its record lists them: services, then rules.
+/// A batch's items as its record lists them: services, then rules, then jobs.
 fn batch_ids(items: &BatchItems) -> Vec<(PlanItemKind, String)> {
     items
         .services
@@ -176,6 +176,7 @@ fn batch_ids(items: &BatchItems) -> Vec<(PlanItemKind, String)> {
                 .iter()
                 .map(|r| (PlanItemKind::Rule, r.id.clone())),
         )
+        .chain(items.jobs.iter().map(|j| (PlanItemKind::Job, j.id.clone())))
         .collect()
 }
 
@@ -378,6 +379,7 @@ impl Tracker {
                             error: item.error,
                             cause: String::new(),
                         }),
+                        job: None,
                     };
                     changed.extend(self.settle(item.kind, result));
                 }
@@ -402,6 +404,7 @@ impl Tracker {
                         deployment: None,
                         rule: None,
                         error: Some(why.clone()),
+                        job: None,
                     };
                     changed.extend(self.settle(kind, result));
                 }
@@ -504,6 +507,7 @@ impl Tracker {
                         deployment: Some(item.deployment.clone()),
                         rule: None,
                         error: None,
+                        job: None,
                     });
                 }
                 if let Some(read) = self.read.as_mut() {
@@ -525,6 +529,7 @@ impl Tracker {
                     self.progressed(id, deployment_id);
                     self.set(&mut changed, id, stage, None, reason);
                 }
+                self.jobs_judged(&mut changed, &stability);
             }
             states::ROLLBACK_RELEASE => {
                 let Some(rollback) = fetched.rollback.clone() else {
@@ -573,6 +578,7 @@ impl Tracker {
                     };
                     self.set(&mut changed, id, stage, None, reason);
                 }
+                self.jobs_judged(&mut changed, &stability);
             }
             states::FINISH_RELEASE => {
                 // The execution's own report: the full one may leave none out (`report` applies it).
@@ -587,6 +593,29 @@ impl Tracker {
             _ => {}
         }
         changed
+    }
+
+    /// Jobs a stability round judged: running (its task's status), or at their report outcome.
+    fn jobs_judged(&mut self, changed: &mut Vec<Row>, stability: &StabilityOutput) {
+        for job in &stability.jobs {
+            self.record_result(ItemResult {
+                id: job.run.id.clone(),
+                deployment: None,
+                rule: None,
+                error: None,
+                job: Some(job.run.clone()),
+            });
+        }
+        let report = self.report_so_far();
+        for job in &stability.jobs {
+            let id = &job.run.id;
+            let (stage, reason) = match (job.outcome, report_item(&report, id)) {
+                (Outcome::InProgress, _) | (_, None) => (Stage::Updating, job.reason.clone()),
+                (_, Some(settled)) => (Stage::of_outcome(settled.outcome), outcome_reason(settled)),
+            };
+            let task_definition = Some(job.run.task_definition.clone());
+            self.set(changed, id, stage, task_definition, reason);
+        }
     }
 
     /// Keeps an item's result as the report reads it; an error already recorded wins over a
@@ -649,6 +678,9 @@ impl Tracker {
                 added.extend(self.add(id, ItemKind::RuleTarget, stage(t.noop)));
             }
         }
+        for job in &plan.jobs {
+            added.extend(self.add(job.id.clone(), ItemKind::Job, Stage::Planned));
+        }
         added
     }
 
@@ -673,7 +705,7 @@ impl Tracker {
     fn rows_of(&self, kind: PlanItemKind, id: &str) -> Vec<String> {
         match kind {
             PlanItemKind::Rule => self.rule_targets.get(id).cloned().unwrap_or_default(),
-            PlanItemKind::Service => vec![id.to_owned()],
+            PlanItemKind::Service | PlanItemKind::Job => vec![id.to_owned()],
         }
     }
 

@@ -166,6 +166,7 @@ fn batches(plan: &Plan) -> Fetched {
                 BatchItems {
                     services: vec![plan.services[0].clone()],
                     tasks: Vec::new(),
+                    jobs: Vec::new(),
                 },
             ),
             (
@@ -173,6 +174,7 @@ fn batches(plan: &Plan) -> Fetched {
                 BatchItems {
                     services: Vec::new(),
                     tasks: vec![plan.tasks[0].clone()],
+                    jobs: Vec::new(),
                 },
             ),
         ]),
@@ -226,6 +228,7 @@ fn failure(id: &str, error: &str, cause: &str) -> ItemResult {
             error: error.into(),
             cause: cause.into(),
         }),
+        job: None,
     }
 }
 

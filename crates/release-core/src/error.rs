@@ -139,6 +139,14 @@ pub enum Error {
         rule: String,
         targets: Vec<ItemFailure>,
     },
+    /// ECS refused to start a job's task (RunTask answered an error or a failure: no capacity, a
+    /// network configuration or platform the task cannot use).
+    #[error("task run rejected: {message}")]
+    TaskRunRejected {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
     /// CodeDeploy refused to deploy a CODE_DEPLOY service: its deployment group has an active
     /// deployment that is not this release's.
     #[error("deployment rejected: {service}: {message}")]
@@ -177,7 +185,7 @@ pub enum Error {
 
 impl Error {
     /// Every name the state machine may see, in declaration order.
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 17] = [
         "ManifestInvalid",
         "StepInputInvalid",
         "PreflightFailed",
@@ -188,6 +196,7 @@ impl Error {
         "TaskDefinitionRejected",
         "TargetsRejected",
         "DeploymentRejected",
+        "TaskRunRejected",
         "AccessDenied",
         "Throttled",
         "AwsUnavailable",
@@ -213,6 +222,7 @@ impl Error {
             Error::TaskDefinitionRejected { .. } => "TaskDefinitionRejected",
             Error::TargetsRejected { .. } => "TargetsRejected",
             Error::DeploymentRejected { .. } => "DeploymentRejected",
+            Error::TaskRunRejected { .. } => "TaskRunRejected",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::Throttled { .. } => "Throttled",
             Error::AwsUnavailable { .. } => "AwsUnavailable",
@@ -304,6 +314,10 @@ mod tests {
             Error::DeploymentRejected {
                 service: String::new(),
                 message: String::new(),
+            },
+            Error::TaskRunRejected {
+                message: String::new(),
+                source: None,
             },
             Error::AccessDenied {
                 message: String::new(),

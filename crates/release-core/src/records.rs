@@ -204,7 +204,8 @@ impl<S: ObjectStore> RecordStore<S> {
                     .iter()
                     .filter(|r| !r.noop)
                     .map(|r| (PlanItemKind::Rule, r.id.as_str())),
-            );
+            )
+            .chain(plan.jobs.iter().map(|j| (PlanItemKind::Job, j.id.as_str())));
         let found: Vec<Option<ItemResult>> = stream::iter(changed)
             .map(|(kind, id)| async move { self.read(records, &result_name(kind, id)).await })
             .buffered(PARALLEL_READS)

@@ -77,12 +77,14 @@ fn records(item: ServiceItem, deployment: ServiceDeployment) -> ReleaseRecords {
         tasks: Vec::new(),
         changed_services: 1,
         changed_tasks: 0,
+        jobs: Vec::new(),
     };
     let result = ItemResult {
         id: deployment.id.clone(),
         deployment: Some(deployment),
         rule: None,
         error: None,
+        job: None,
     };
     ReleaseRecords::new(plan, vec![result])
 }

@@ -83,6 +83,7 @@ fn release(services: Vec<ServiceTarget>) -> ReleaseInput {
         services,
         tasks: Vec::new(),
         waves: Vec::new(),
+        jobs: Vec::new(),
     }
 }
 
@@ -158,6 +159,7 @@ fn records(item: &ServiceItem, deployment: Option<ServiceDeployment>) -> Release
         tasks: Vec::new(),
         changed_services: 1,
         changed_tasks: 0,
+        jobs: Vec::new(),
     };
     let results = deployment
         .map(|d| ItemResult {
@@ -165,6 +167,7 @@ fn records(item: &ServiceItem, deployment: Option<ServiceDeployment>) -> Release
             deployment: Some(d),
             rule: None,
             error: None,
+            job: None,
         })
         .into_iter()
         .collect();

@@ -98,6 +98,7 @@ async fn run(ecs: &Client) -> (BatchProgress, BatchSummary) {
     let items = BatchItems {
         services: vec![service_item("prod", "web", PREVIOUS, app_image("web:v2"))],
         tasks: vec![],
+        jobs: Vec::new(),
     };
     store
         .write(&records, &batch_items_name(0, 0), &items)

@@ -47,14 +47,24 @@ fn manifest_yaml() -> impl Strategy<Value = String> {
         "[A-Za-z0-9_-]{1,20}",
         prop::option::of("[a-zA-Z0-9 .]{1,20}"),
     ));
+    let job = (
+        (name(), name(), image(), any::<bool>()),
+        prop::option::of(60..=3600u32),
+        0..3u8,
+        0..3u8,
+        any::<bool>(),
+    );
     (
         release,
         settings,
         prop::collection::vec(service, 0..6),
         prop::collection::vec(task, 0..4),
+        prop::collection::vec(job, 0..3),
     )
-        .prop_filter("a release needs an item", |(_, _, s, t)| !s.is_empty() || !t.is_empty())
-        .prop_map(|(release, settings, services, tasks)| {
+        .prop_filter("a release needs an item", |(_, _, s, t, j)| {
+            !s.is_empty() || !t.is_empty() || !j.is_empty()
+        })
+        .prop_map(|(release, settings, services, tasks, jobs)| {
             let mut y = String::new();
             if let Some((id, description)) = release {
                 y.push_str(&format!("release:\n  id: \"{id}\"\n"));
@@ -90,6 +100,34 @@ fn manifest_yaml() -> impl Strategy<Value = String> {
                 y.push_str(&format!("  - service: app\n    {key}: {rule}-{i}\n    image: {img}\n"));
                 if let Some(bus) = bus {
                     y.push_str(&format!("    eventBusName: {bus}\n"));
+                }
+            }
+            if !jobs.is_empty() {
+                y.push_str("jobs:\n");
+            }
+            for (i, ((cluster, family, img, two), timeout, network, launch, overrides)) in jobs.into_iter().enumerate() {
+                // `_` is in no service's or task's name here: job names are unique in the release.
+                y.push_str(&format!("  - name: migrate_{i}\n    cluster: {cluster}\n    taskDefinition: {family}\n"));
+                if two {
+                    y.push_str(&format!("    containers:\n      app: {img}\n      sidecar: {img}\n"));
+                } else {
+                    y.push_str(&format!("    service: app\n    image: \"{img}\"\n"));
+                }
+                if let Some(t) = timeout {
+                    y.push_str(&format!("    timeoutSeconds: {t}\n"));
+                }
+                match network {
+                    1 => y.push_str(&format!("    networkFrom: {cluster}/api\n")),
+                    2 => y.push_str("    networkConfiguration: {subnets: [subnet-1], securityGroups: [sg-1], assignPublicIp: true}\n"),
+                    _ => {}
+                }
+                match launch {
+                    1 => y.push_str("    launchType: FARGATE\n    platformVersion: LATEST\n"),
+                    2 => y.push_str("    capacityProviderStrategy: [{capacityProvider: FARGATE_SPOT, weight: 2, base: 1}, {capacityProvider: FARGATE, weight: 1}]\n"),
+                    _ => {}
+                }
+                if overrides {
+                    y.push_str("    overrides:\n      app: {command: [bin/migrate, '--all'], environment: {MODE: fast, N: '3'}}\n");
                 }
             }
             y

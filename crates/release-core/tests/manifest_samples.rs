@@ -78,6 +78,7 @@ fn gitops_sample_renders_to_default_images() {
             name: None,
         }],
         waves: Vec::new(),
+        jobs: Vec::new(),
     };
     assert_eq!(input, want);
     assert!(input.release.id.starts_with("r-"));

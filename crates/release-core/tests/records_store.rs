@@ -44,6 +44,7 @@ fn deployed(id: &str) -> ItemResult {
         }),
         rule: None,
         error: None,
+        job: None,
     }
 }
 
@@ -56,6 +57,7 @@ fn failed(id: &str, error: &str, cause: &str) -> ItemResult {
             error: error.into(),
             cause: cause.into(),
         }),
+        job: None,
     }
 }
 
@@ -95,6 +97,7 @@ async fn results_follow_the_plan_and_keep_kinds_apart() {
             targets: Vec::new(),
         }),
         error: None,
+        job: None,
     };
     store
         .write_result(&r, PlanItemKind::Service, &deployed("prod/web"))

@@ -128,6 +128,7 @@ async fn half_deployed(w: &World, r: &Release, name: &str) -> Records {
         deploy_failed: 0,
         remaining_waves: 0,
         wave: 0,
+        jobs: Vec::new(),
     };
     w.store
         .write(&records, stability_name(StabilityPhase::Release), &round)

@@ -69,6 +69,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
         }],
         changed_services: 2,
         changed_tasks: 1,
+        jobs: Vec::new(),
     }
 }
 
@@ -94,6 +95,7 @@ fn results() -> Vec<ItemResult> {
         deployment: Some(deployment(name)),
         rule: None,
         error: None,
+        job: None,
     };
     vec![
         deployed("web"),
@@ -103,6 +105,7 @@ fn results() -> Vec<ItemResult> {
             deployment: None,
             rule: None,
             error: None,
+            job: None,
         },
         ItemResult {
             id: "default/nightly".into(),
@@ -118,6 +121,7 @@ fn results() -> Vec<ItemResult> {
                 }],
             }),
             error: None,
+            job: None,
         },
     ]
 }
@@ -135,7 +139,7 @@ fn verdicts(web: Outcome, api: Outcome) -> StabilityOutput {
         stage: None,
     };
     let items = vec![status("web", web), status("api", api)];
-    release_core::decide::verdict::summarize(items)
+    release_core::decide::verdict::summarize(items, Vec::new())
 }
 
 fn restored(ids: &[(&str, RestoreOutcome)]) -> RollbackOutput {
@@ -289,6 +293,7 @@ fn report_for_each_way_a_release_ends() {
                             error: "TargetsRejected".into(),
                             cause: r#"{"errorType":"TargetsRejected","errorMessage":"targets rejected: report: bad"}"#.into(),
                         }),
+                        job: None,
                     };
                     r
                 },
@@ -526,6 +531,7 @@ fn caught_errors_show_the_function_message() {
             cause: r#"{"errorType":"TaskDefinitionRejected","errorMessage":"task definition rejected: memory"}"#
                 .into(),
         }),
+        job: None,
     };
     let input = ReleaseRecords {
         plan: plan(RollbackPolicy::None),

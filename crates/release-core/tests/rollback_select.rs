@@ -73,6 +73,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
         ],
         changed_services: 4,
         changed_tasks: 2,
+        jobs: Vec::new(),
     }
 }
 
@@ -107,18 +108,21 @@ fn each_policy_selects_its_items() {
             deployment: Some(deployment("ok")),
             rule: None,
             error: None,
+            job: None,
         },
         ItemResult {
             id: "c/bad".into(),
             deployment: Some(deployment("bad")),
             rule: None,
             error: None,
+            job: None,
         },
         ItemResult {
             id: "c/err".into(),
             deployment: None,
             rule: None,
             error: caught(),
+            job: None,
         },
         ItemResult {
             id: "default/fine".into(),
@@ -130,30 +134,35 @@ fn each_policy_selects_its_items() {
                 targets: Vec::new(),
             }),
             error: None,
+            job: None,
         },
         ItemResult {
             id: "default/broken".into(),
             deployment: None,
             rule: None,
             error: caught(),
+            job: None,
         },
     ];
-    let stability = release_core::decide::verdict::summarize(vec![
-        DeploymentStatus {
-            deployment: deployment("ok"),
-            outcome: Outcome::Succeeded,
-            reason: None,
-            stopped_reasons: Vec::new(),
-            stage: None,
-        },
-        DeploymentStatus {
-            deployment: deployment("bad"),
-            outcome: Outcome::Superseded,
-            reason: None,
-            stopped_reasons: Vec::new(),
-            stage: None,
-        },
-    ]);
+    let stability = release_core::decide::verdict::summarize(
+        vec![
+            DeploymentStatus {
+                deployment: deployment("ok"),
+                outcome: Outcome::Succeeded,
+                reason: None,
+                stopped_reasons: Vec::new(),
+                stage: None,
+            },
+            DeploymentStatus {
+                deployment: deployment("bad"),
+                outcome: Outcome::Superseded,
+                reason: None,
+                stopped_reasons: Vec::new(),
+                stage: None,
+            },
+        ],
+        Vec::new(),
+    );
     let cases: [(RollbackPolicy, &[&str], &[&str]); 3] = [
         (
             RollbackPolicy::All,
@@ -203,6 +212,7 @@ fn the_new_task_definition_comes_from_the_map_result() {
         deployment: Some(deployment("ok")),
         rule: None,
         error: None,
+        job: None,
     }];
     let selection = select(&plan, &results, None);
     match &selection.restore[0] {

@@ -170,6 +170,7 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
             deployment: Some(d.clone()),
             rule: None,
             error: None,
+            job: None,
         };
         store
             .write_result(&records, PlanItemKind::Service, &result)
@@ -317,6 +318,7 @@ async fn the_first_round_fails_what_did_not_deploy_and_says_why_at_once() {
                 .into(),
                 cause: "recorded by deploy-batch".into(),
             }),
+            job: None,
         };
         store
             .write_result(&records, PlanItemKind::Service, &result)
@@ -333,6 +335,7 @@ async fn the_first_round_fails_what_did_not_deploy_and_says_why_at_once() {
             error: "ServiceNotFound".into(),
             cause: "service not found".into(),
         }),
+        job: None,
     };
     store
         .write_result(&records, PlanItemKind::Service, &recorded)

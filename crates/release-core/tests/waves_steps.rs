@@ -66,6 +66,7 @@ fn world() -> World {
         tasks: Vec::new(),
         changed_services: 3,
         changed_tasks: 0,
+        jobs: Vec::new(),
     };
     World {
         ecs,
@@ -126,6 +127,7 @@ async fn deployed(world: &World, store: &RecordStore<MemoryStore>, index: usize)
         deployment: Some(deployment),
         rule: None,
         error: None,
+        job: None,
     };
     store
         .write_result(&records(), PlanItemKind::Service, &result)

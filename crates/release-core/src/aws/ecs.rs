@@ -4,6 +4,7 @@
 //! mapped to the stable error names by the shared [`map_sdk_error`], told here what ECS's own codes
 //! mean ([`classify`]).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_ecs::config::http::HttpResponse;
@@ -14,14 +15,21 @@ use aws_sdk_ecs::config::{BehaviorVersion, ConfigBag, Intercept, RuntimeComponen
 use aws_sdk_ecs::error::BoxError;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem,
+    ContainerOverride as EcsContainerOverride, KeyValuePair, LaunchType, NetworkConfiguration,
+    TaskOverride,
+};
+use aws_sdk_ecs::types::{
     Cluster, DeploymentConfiguration, DesiredStatus, Service, ServiceDeployment, SortOrder,
     StopServiceDeploymentStopType, Tag, Task, TaskDefinition, TaskDefinitionField,
     TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 
-use super::{map_sdk_error, CallFailure, EcsApi, ErrorKind, Found, Reached, ServiceUpdate};
-use crate::contract::TaskDefRef;
+use super::{
+    map_sdk_error, CallFailure, EcsApi, ErrorKind, Found, JobTaskRun, Reached, ServiceUpdate,
+};
+use crate::contract::{ContainerOverride, JobLaunch, TaskDefRef};
 use crate::decide::strategy;
 use crate::decide::taskdef::{register_input, uncopied_fields};
 use crate::Error;
@@ -55,6 +63,8 @@ pub enum Op {
     ListServices,
     DescribeServiceDeployments,
     StopServiceDeployment,
+    RunTask,
+    StopTask,
 }
 
 /// Classifies an ECS service error by its code, message and HTTP status.
@@ -92,6 +102,15 @@ fn ecs_specific(op: Op, failure: &CallFailure<'_>) -> Option<ErrorKind> {
         {
             Some(ErrorKind::TaskDefinitionRejected)
         }
+        (
+            Op::RunTask,
+            "ClientException"
+            | "InvalidParameterException"
+            | "PlatformUnknownException"
+            | "PlatformTaskDefinitionIncompatibilityException"
+            | "UnsupportedFeatureException"
+            | "BlockedException",
+        ) if !server_error => Some(ErrorKind::TaskRunRejected),
         _ => None,
     }
 }
@@ -352,6 +371,63 @@ impl EcsApi for Client {
         Ok(found)
     }
 
+    async fn run_task(&self, run: &JobTaskRun<'_>) -> Result<Task, Error> {
+        let subject = format!("{} in {}", run.task_definition, run.cluster);
+        let out = self
+            .run_task()
+            .cluster(run.cluster)
+            .task_definition(run.task_definition)
+            .client_token(run.client_token)
+            .started_by(run.started_by)
+            .count(1)
+            .set_overrides(job_overrides(run.overrides))
+            .set_network_configuration(job_network(run.launch))
+            .set_launch_type(run.launch.launch_type.as_deref().map(LaunchType::from))
+            .set_capacity_provider_strategy(job_capacity(run.launch))
+            .set_platform_version(run.launch.platform_version.clone())
+            .send()
+            .await
+            .map_err(|e| ecs_error(Op::RunTask, &subject, e))?;
+        if let Some(task) = out.tasks.unwrap_or_default().into_iter().next() {
+            return Ok(task);
+        }
+        let failures: Vec<String> = out
+            .failures
+            .unwrap_or_default()
+            .iter()
+            .map(|f| {
+                let detail = f.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+                format!(
+                    "{}: {}{detail}",
+                    f.arn().unwrap_or(run.cluster),
+                    f.reason().unwrap_or("no reason given")
+                )
+            })
+            .collect();
+        Err(Error::TaskRunRejected {
+            message: format!(
+                "RunTask {subject} started no task: {}",
+                if failures.is_empty() {
+                    "ECS gave no reason".to_owned()
+                } else {
+                    failures.join("; ")
+                }
+            ),
+            source: None,
+        })
+    }
+
+    async fn stop_task(&self, cluster: &str, task: &str, reason: &str) -> Result<(), Error> {
+        self.stop_task()
+            .cluster(cluster)
+            .task(task)
+            .reason(reason)
+            .send()
+            .await
+            .map_err(|e| ecs_error(Op::StopTask, task, e))?;
+        Ok(())
+    }
+
     async fn list_services(&self, cluster: &str) -> Result<Vec<String>, Error> {
         self.list_services()
             .cluster(cluster)
@@ -465,4 +541,70 @@ async fn registration_json(definition: &TaskDefinition) -> Option<serde_json::Va
         .send_with(&Client::from_conf(offline))
         .await;
     request.json()
+}
+
+/// The job's per-container overrides as RunTask takes them; `None` when there are none.
+fn job_overrides(overrides: &BTreeMap<String, ContainerOverride>) -> Option<TaskOverride> {
+    if overrides.is_empty() {
+        return None;
+    }
+    let containers = overrides
+        .iter()
+        .map(|(name, o)| {
+            let environment: Vec<KeyValuePair> = o
+                .environment
+                .iter()
+                .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
+                .collect();
+            EcsContainerOverride::builder()
+                .name(name)
+                .set_command(o.command.clone())
+                .set_environment((!environment.is_empty()).then_some(environment))
+                .build()
+        })
+        .collect();
+    Some(
+        TaskOverride::builder()
+            .set_container_overrides(Some(containers))
+            .build(),
+    )
+}
+
+fn job_network(launch: &JobLaunch) -> Option<NetworkConfiguration> {
+    let given = launch.network_configuration.as_ref()?;
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(given.subnets.clone()))
+        .set_security_groups(
+            (!given.security_groups.is_empty()).then(|| given.security_groups.clone()),
+        )
+        .assign_public_ip(if given.assign_public_ip {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
+        .build()
+        .ok()?;
+    Some(
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(vpc)
+            .build(),
+    )
+}
+
+fn job_capacity(launch: &JobLaunch) -> Option<Vec<CapacityProviderStrategyItem>> {
+    if launch.capacity_provider_strategy.is_empty() {
+        return None;
+    }
+    launch
+        .capacity_provider_strategy
+        .iter()
+        .map(|c| {
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider(&c.capacity_provider)
+                .weight(c.weight)
+                .base(c.base)
+                .build()
+                .ok()
+        })
+        .collect()
 }

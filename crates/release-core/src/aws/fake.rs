@@ -7,15 +7,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use aws_sdk_ecs::types::{
-    Cluster, ContainerDefinition, Deployment, DeploymentConfiguration, DeploymentController,
-    DeploymentControllerType, DeploymentStrategy as EcsStrategy, Failure, LoadBalancer, Service,
-    ServiceDeployment, ServiceDeploymentLifecycleStage, ServiceDeploymentStatus, Tag, Task,
-    TaskDefinition, TaskDefinitionStatus,
+    AssignPublicIp, AwsVpcConfiguration, Cluster, Container, ContainerDefinition, Deployment,
+    DeploymentConfiguration, DeploymentController, DeploymentControllerType,
+    DeploymentStrategy as EcsStrategy, Failure, LoadBalancer, Service, ServiceDeployment,
+    ServiceDeploymentLifecycleStage, ServiceDeploymentStatus, Tag, Task, TaskDefinition,
+    TaskDefinitionStatus, TaskStopCode,
 };
+use aws_sdk_ecs::types::{LaunchType, NetworkConfiguration, NetworkMode};
 
 use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
 
-use crate::aws::{EcsApi, EventsApi, Found, ObjectStore, RuleInfo, ServiceUpdate};
+use crate::aws::{EcsApi, EventsApi, Found, JobTaskRun, ObjectStore, RuleInfo, ServiceUpdate};
+use crate::contract::{ContainerOverride, JobLaunch};
 use crate::decide::strategy;
 use crate::decide::verdict::PRIMARY;
 use crate::Error;
@@ -37,6 +40,19 @@ struct State {
     times: Vec<(&'static str, tokio::time::Instant)>,
     /// Service deployments by ARN, in the order they were created.
     service_deployments: Vec<ServiceDeployment>,
+    /// Tasks RunTask started, in order.
+    tasks: Vec<RunTask>,
+}
+
+/// A task RunTask started, with what it was asked.
+#[derive(Debug, Clone)]
+pub struct RunTask {
+    pub cluster: String,
+    pub client_token: String,
+    pub started_by: String,
+    pub overrides: BTreeMap<String, ContainerOverride>,
+    pub launch: JobLaunch,
+    pub task: Task,
 }
 
 #[derive(Default)]
@@ -195,6 +211,49 @@ impl FakeEcs {
         }
     }
 
+    /// Runs the service on Fargate in `subnets` with `security_group` (what a job's `networkFrom`
+    /// lends).
+    pub fn awsvpc_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        subnets: &[&str],
+        security_group: &str,
+    ) {
+        let vpc = AwsVpcConfiguration::builder()
+            .set_subnets(Some(subnets.iter().map(|s| (*s).to_owned()).collect()))
+            .security_groups(security_group)
+            .assign_public_ip(AssignPublicIp::Disabled)
+            .build()
+            .expect("subnets are set");
+        if let Some(service) = self
+            .state()
+            .services
+            .get_mut(&(cluster.to_owned(), name.to_owned()))
+        {
+            service.network_configuration = Some(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(vpc)
+                    .build(),
+            );
+            service.launch_type = Some(LaunchType::Fargate);
+            service.platform_version = Some("1.4.0".into());
+        }
+    }
+
+    /// Gives a stored task definition network mode awsvpc.
+    pub fn awsvpc_definition(&self, task_definition: &str) {
+        let mut state = self.state();
+        let Some(index) = state
+            .definitions
+            .iter()
+            .position(|(d, _)| d.task_definition_arn() == Some(task_definition))
+        else {
+            panic!("no task definition {task_definition}");
+        };
+        state.definitions[index].0.network_mode = Some(NetworkMode::Awsvpc);
+    }
+
     /// Puts the service behind a load balancer forwarding to `container`:`port` (what a CODE_DEPLOY
     /// service's AppSpec names).
     pub fn load_balancer(&self, cluster: &str, name: &str, container: &str, port: i32) {
@@ -239,6 +298,42 @@ impl FakeEcs {
     pub fn stored(&self, task_definition: &str) -> Option<(TaskDefinition, Vec<Tag>)> {
         let state = self.state();
         find(&state.definitions, task_definition).cloned()
+    }
+
+    /// Every task RunTask started.
+    pub fn run_tasks(&self) -> Vec<RunTask> {
+        self.state().tasks.clone()
+    }
+
+    /// Stops a started task as ECS reports an ended one: every container with its exit code
+    /// (`exits`, the others 0), `stopCode` and `stoppedReason`.
+    pub fn stop(
+        &self,
+        task_arn: &str,
+        exits: &[(&str, Option<i32>)],
+        code: TaskStopCode,
+        reason: &str,
+    ) {
+        let mut state = self.state();
+        let Some(run) = state
+            .tasks
+            .iter_mut()
+            .find(|t| t.task.task_arn() == Some(task_arn))
+        else {
+            panic!("no task {task_arn}");
+        };
+        let task = &mut run.task;
+        task.last_status = Some("STOPPED".into());
+        task.stop_code = Some(code);
+        task.stopped_reason = Some(reason.into());
+        for container in task.containers.iter_mut().flatten() {
+            let name = container.name().unwrap_or_default().to_owned();
+            container.last_status = Some("STOPPED".into());
+            container.exit_code = exits
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(Some(0), |(_, code)| *code);
+        }
     }
 
     pub fn service_state(&self, cluster: &str, name: &str) -> Option<Service> {
@@ -525,9 +620,99 @@ impl EcsApi for FakeEcs {
         Ok(Vec::new())
     }
 
-    async fn describe_tasks(&self, _cluster: &str, _tasks: &[String]) -> Result<Vec<Task>, Error> {
-        self.count("DescribeTasks");
-        Ok(Vec::new())
+    async fn describe_tasks(&self, cluster: &str, tasks: &[String]) -> Result<Vec<Task>, Error> {
+        self.check("DescribeTasks", cluster)?;
+        let state = self.state();
+        Ok(state
+            .tasks
+            .iter()
+            .filter(|t| t.cluster == cluster)
+            .filter(|t| tasks.iter().any(|a| t.task.task_arn() == Some(a.as_str())))
+            .map(|t| t.task.clone())
+            .collect())
+    }
+
+    async fn run_task(&self, run: &JobTaskRun<'_>) -> Result<Task, Error> {
+        self.check("RunTask", run.task_definition)?;
+        let mut state = self.state();
+        if !state.clusters.contains_key(run.cluster) {
+            return Err(Error::ClusterNotFound(run.cluster.into()));
+        }
+        // ECS's client token: the same request again gets the task it started.
+        if let Some(started) = state
+            .tasks
+            .iter()
+            .find(|t| t.cluster == run.cluster && t.client_token == run.client_token)
+        {
+            return Ok(started.task.clone());
+        }
+        let Some((definition, _)) = find(&state.definitions, run.task_definition) else {
+            return Err(Error::TaskRunRejected {
+                message: format!(
+                    "RunTask {}: ClientException: TaskDefinition not found",
+                    run.task_definition
+                ),
+                source: None,
+            });
+        };
+        let containers = definition
+            .container_definitions()
+            .iter()
+            .map(|c| {
+                Container::builder()
+                    .name(c.name().unwrap_or_default())
+                    .last_status("RUNNING")
+                    .build()
+            })
+            .collect();
+        let arn = format!(
+            "{ARN_PREFIX}:task/{}/{:032x}",
+            run.cluster,
+            state.tasks.len() + 1
+        );
+        let task = Task::builder()
+            .task_arn(&arn)
+            .cluster_arn(format!("{ARN_PREFIX}:cluster/{}", run.cluster))
+            .task_definition_arn(definition.task_definition_arn().unwrap_or_default())
+            .last_status("RUNNING")
+            .started_by(run.started_by)
+            .set_containers(Some(containers))
+            .build();
+        state.tasks.push(RunTask {
+            cluster: run.cluster.into(),
+            client_token: run.client_token.into(),
+            started_by: run.started_by.into(),
+            overrides: run.overrides.clone(),
+            launch: run.launch.clone(),
+            task: task.clone(),
+        });
+        Ok(task)
+    }
+
+    async fn stop_task(&self, cluster: &str, task: &str, reason: &str) -> Result<(), Error> {
+        self.check("StopTask", task)?;
+        let known = self
+            .state()
+            .tasks
+            .iter()
+            .any(|t| t.cluster == cluster && t.task.task_arn() == Some(task));
+        if !known {
+            return Err(Error::internal(format!(
+                "StopTask {task}: InvalidParameterException: The referenced task was not found."
+            )));
+        }
+        self.stop(task, &[], TaskStopCode::UserInitiated, reason);
+        let mut state = self.state();
+        if let Some(run) = state
+            .tasks
+            .iter_mut()
+            .find(|t| t.task.task_arn() == Some(task))
+        {
+            for container in run.task.containers.iter_mut().flatten() {
+                container.exit_code = Some(137);
+            }
+        }
+        Ok(())
     }
 
     async fn list_services(&self, cluster: &str) -> Result<Vec<String>, Error> {

@@ -156,6 +156,20 @@ pub const OPERATIONS: &[Operation] = &[
         &[allow("ecs:StopServiceDeployment", EcsServiceDeployment)],
     ),
     op(
+        "aws_sdk_ecs",
+        "run_task",
+        &[
+            allow("ecs:RunTask", EcsTaskDefinition),
+            // The task and execution roles of the job's revision.
+            allow("iam:PassRole", PassedRole("ecs-tasks.amazonaws.com")),
+        ],
+    ),
+    op(
+        "aws_sdk_ecs",
+        "stop_task",
+        &[allow("ecs:StopTask", EcsTask)],
+    ),
+    op(
         "aws_sdk_codedeploy",
         "get_deployment_group",
         &[allow("codedeploy:GetDeploymentGroup", CodeDeployGroup)],

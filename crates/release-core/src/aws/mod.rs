@@ -62,6 +62,19 @@ pub struct ServiceUpdate {
     pub strategy: Option<DeploymentStrategy>,
 }
 
+/// A job's RunTask request.
+#[derive(Debug, Clone, Copy)]
+pub struct JobTaskRun<'a> {
+    pub cluster: &'a str,
+    pub task_definition: &'a str,
+    /// The same on every attempt of one execution's job (`decide::job::client_token`).
+    pub client_token: &'a str,
+    /// `convoy/<release id>`, cut to ECS's 128 characters.
+    pub started_by: &'a str,
+    pub overrides: &'a std::collections::BTreeMap<String, crate::contract::ContainerOverride>,
+    pub launch: &'a crate::contract::JobLaunch,
+}
+
 /// A rule as DescribeRule reports it (only what convoy reads).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RuleInfo {
@@ -143,6 +156,18 @@ pub trait EcsApi: Send + Sync {
         cluster: &str,
         tasks: &[String],
     ) -> impl Future<Output = Result<Vec<Task>, Error>> + Send;
+
+    /// Starts one task of a job (RunTask with its client token): the started task. ECS's
+    /// `failures` are [`Error::TaskRunRejected`].
+    fn run_task(&self, run: &JobTaskRun<'_>) -> impl Future<Output = Result<Task, Error>> + Send;
+
+    /// StopTask: the task's containers get SIGTERM, then SIGKILL.
+    fn stop_task(
+        &self,
+        cluster: &str,
+        task: &str,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Any number of service deployments by ARN (blue/green rollouts); the adapter batches 20 per
     /// call. An ARN ECS does not know is in `failures`.
@@ -347,6 +372,7 @@ pub enum ErrorKind {
     ServiceNotFound,
     AwsUnavailable,
     TaskDefinitionRejected,
+    TaskRunRejected,
     Internal,
 }
 
@@ -482,6 +508,7 @@ where
         ErrorKind::ServiceNotFound => Error::ServiceNotFound(message),
         ErrorKind::AwsUnavailable => Error::AwsUnavailable { message, source },
         ErrorKind::TaskDefinitionRejected => Error::TaskDefinitionRejected { message, source },
+        ErrorKind::TaskRunRejected => Error::TaskRunRejected { message, source },
         ErrorKind::Internal => Error::Internal { message, source },
     }
 }

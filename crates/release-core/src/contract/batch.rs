@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CaughtError, PlanItemKind, Records, RuleItem, ServiceItem};
+use super::{CaughtError, JobItem, PlanItemKind, Records, RuleItem, ServiceItem};
 
 /// A token bucket: `burst` calls at once, then one more every `refill_interval_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +43,8 @@ pub struct BatchItems {
     pub services: Vec<ServiceItem>,
     #[serde(default)]
     pub tasks: Vec<RuleItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobItem>,
 }
 
 /// deploy-batch input: the Map's ItemSelector around one element of `batches.json`.
@@ -85,6 +87,9 @@ pub struct CallCounts {
     pub reused: u32,
     /// UpdateService calls that started a deployment.
     pub updated: u32,
+    /// RunTask calls that started a job's task.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub started: u32,
     /// Attempts ECS (or EventBridge) answered with throttling: retried after the next token.
     pub throttled: u32,
     /// Attempts that found AWS unavailable: retried after a pause.
@@ -96,6 +101,7 @@ impl CallCounts {
         self.registered = self.registered.saturating_add(other.registered);
         self.reused = self.reused.saturating_add(other.reused);
         self.updated = self.updated.saturating_add(other.updated);
+        self.started = self.started.saturating_add(other.started);
         self.throttled = self.throttled.saturating_add(other.throttled);
         self.unavailable = self.unavailable.saturating_add(other.unavailable);
     }
@@ -139,4 +145,8 @@ impl FailedItem {
             error: error.error.clone(),
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

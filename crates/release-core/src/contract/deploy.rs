@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CodeDeployTarget, Records, RuleItem, ServiceItem, Strategy};
+use super::{CodeDeployTarget, JobItem, JobRun, Records, RuleItem, ServiceItem, Strategy};
 
 /// Which kind an item is: a service id and a rule id may be equal (`default/app`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,6 +11,7 @@ use super::{CodeDeployTarget, Records, RuleItem, ServiceItem, Strategy};
 pub enum PlanItemKind {
     Service,
     Rule,
+    Job,
 }
 
 impl PlanItemKind {
@@ -18,6 +19,7 @@ impl PlanItemKind {
         match self {
             PlanItemKind::Service => "service",
             PlanItemKind::Rule => "rule",
+            PlanItemKind::Job => "job",
         }
     }
 }
@@ -31,6 +33,7 @@ impl PlanItemKind {
 pub enum PlanItem {
     Service(ServiceItem),
     Rule(RuleItem),
+    Job(JobItem),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +152,9 @@ pub struct ItemResult {
     pub deployment: Option<ServiceDeployment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleUpdate>,
+    /// The task a job's RunTask started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,
 }

@@ -45,5 +45,6 @@ pub fn plan(services: Vec<ServiceItem>, tasks: Vec<RuleItem>) -> Plan {
         changed_tasks: super::count(tasks.iter().filter(|r| !r.noop)),
         services,
         tasks,
+        jobs: Vec::new(),
     }
 }

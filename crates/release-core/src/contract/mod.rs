@@ -14,6 +14,7 @@ mod codedeploy;
 mod deploy;
 #[cfg(any(test, feature = "test-util"))]
 pub mod examples;
+mod job;
 mod ledger;
 mod lock;
 mod plan;
@@ -28,6 +29,7 @@ mod watchdog;
 pub use batch::*;
 pub use codedeploy::*;
 pub use deploy::*;
+pub use job::*;
 pub use ledger::*;
 pub use lock::Lock;
 pub use plan::*;

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    count, CodeDeployTarget, DeploymentStrategy, ImageMap, PlanItem, PlanItemKind, ReleaseMeta,
-    ReleaseSource, Settings,
+    count, CodeDeployTarget, DeploymentStrategy, ImageMap, JobItem, PlanItem, PlanItemKind,
+    ReleaseMeta, ReleaseSource, Settings,
 };
 
 /// plan-release input: the release, and the execution whose records it starts.
@@ -38,7 +38,7 @@ pub struct PlannedRelease {
     pub settings: Settings,
     /// Waves to deploy: 0 when nothing changes.
     pub waves: u32,
-    /// Items that change (services and rules).
+    /// Items that change (services and rules), and jobs.
     pub changed: u32,
     /// Items whose images already run: reported `Unchanged`.
     pub unchanged: u32,
@@ -52,6 +52,9 @@ pub struct Plan {
     pub settings: Settings,
     pub services: Vec<ServiceItem>,
     pub tasks: Vec<RuleItem>,
+    /// Jobs always run: each counts as a change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobItem>,
     pub changed_services: u32,
     pub changed_tasks: u32,
 }
@@ -160,6 +163,12 @@ impl Plan {
                 .find(|r| r.id == id)
                 .cloned()
                 .map(PlanItem::Rule),
+            PlanItemKind::Job => self
+                .jobs
+                .iter()
+                .find(|j| j.id == id)
+                .cloned()
+                .map(PlanItem::Job),
         }
     }
 
@@ -179,6 +188,12 @@ impl Plan {
                 .filter(|r| r.wave == wave)
                 .cloned()
                 .collect(),
+            jobs: self
+                .jobs
+                .iter()
+                .filter(|j| j.wave == wave)
+                .cloned()
+                .collect(),
             release: self.release.clone(),
             settings: self.settings.clone(),
             changed_services: self.changed_services,
@@ -194,13 +209,15 @@ impl Plan {
             .iter()
             .filter(|s| !s.noop)
             .map(|s| s.wave)
-            .chain(self.tasks.iter().filter(|r| !r.noop).map(|r| r.wave));
+            .chain(self.tasks.iter().filter(|r| !r.noop).map(|r| r.wave))
+            .chain(self.jobs.iter().map(|j| j.wave));
         changed.max().map_or(0, |last| last.saturating_add(1))
     }
 
     pub fn planned(&self, records: Records) -> PlannedRelease {
         let changed = count(self.services.iter().filter(|s| !s.noop))
-            .saturating_add(count(self.tasks.iter().filter(|r| !r.noop)));
+            .saturating_add(count(self.tasks.iter().filter(|r| !r.noop)))
+            .saturating_add(count(self.jobs.iter()));
         PlannedRelease {
             release_id: self.release.id.clone(),
             records,
@@ -213,6 +230,6 @@ impl Plan {
     }
 }
 
-fn is_first_wave(wave: &u32) -> bool {
+pub(super) fn is_first_wave(wave: &u32) -> bool {
     *wave == 0
 }

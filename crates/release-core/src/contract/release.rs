@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CodeDeploySettings, DeploymentStrategy};
+use super::{CodeDeploySettings, DeploymentStrategy, JobTarget};
 
 /// Container name → image reference.
 pub type ImageMap = BTreeMap<String, String>;
@@ -23,6 +23,9 @@ pub struct ReleaseInput {
     pub services: Vec<ServiceTarget>,
     #[serde(default)]
     pub tasks: Vec<RuleTarget>,
+    /// One-off tasks (migrations) run during the release.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobTarget>,
     /// The items' names, wave by wave, as `dependsOn` orders them (`decide::waves`): what `convoy
     /// render` shows. Informational: plan-release compiles the waves again, and refuses an input
     /// whose waves differ from them.

@@ -114,6 +114,9 @@ pub enum ItemOutcome {
     RolledBack,
     /// Never started because the release stopped first.
     NotStarted,
+    /// A job whose task stopped with every essential container's exit code 0. Forward-only: a
+    /// rollback does not undo it.
+    Ran,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +141,7 @@ pub struct ReportItem {
 pub enum ItemKind {
     Service,
     RuleTarget,
+    Job,
 }
 
 /// finish-release input.

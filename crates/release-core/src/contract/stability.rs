@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Records, ServiceDeployment};
+use super::{JobStatus, Records, ServiceDeployment};
 
 /// Which deployments a check-stability round judges: the release's, or the rollback's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +108,10 @@ pub struct DeploymentStatus {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StabilityOutput {
     pub items: Vec<DeploymentStatus>,
+    /// Jobs' tasks: a rollback's record carries the wave's jobs still running, awaited until they
+    /// stop (a migration is never left running unobserved).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobStatus>,
     /// Items still InProgress: the Choice loops while this is > 0 and nothing failed.
     pub pending: u32,
     /// Items Failed, TimedOut or Superseded.

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use crate::contract::{
-    BatchItems, BatchSpec, BatchSummary, Bucket, CaughtError, ImageMap, Pace, Plan, RuleItem,
-    ServiceItem,
+    BatchItems, BatchSpec, BatchSummary, Bucket, CaughtError, ImageMap, JobItem, Pace, Plan,
+    RuleItem, ServiceItem,
 };
 
 /// Changed items per batch before another batch is worth its child execution.
@@ -105,11 +105,12 @@ pub struct Layout {
     pub batches: Vec<BatchItems>,
 }
 
-/// A changed item, by its place in a list of services or of rules.
+/// A changed item, by its place in a list of services, rules or jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Slot {
     Service(usize),
     Rule(usize),
+    Job(usize),
 }
 
 /// The registration of a clone of `previous` with `images`.
@@ -141,43 +142,39 @@ pub fn rule_registrations(item: &RuleItem) -> Vec<RegistrationKey> {
     keys
 }
 
+/// A job's registration, unless plan-release found its images in the family's newest revision.
+pub fn job_registrations(item: &JobItem) -> Vec<RegistrationKey> {
+    match item.new_task_definition {
+        Some(_) => Vec::new(),
+        None => vec![registration_key(
+            &item.previous_task_definition,
+            &item.images,
+        )],
+    }
+}
+
 /// Per wave, in order: its changed items cut into batches ([`layout`]). One layout per wave of
 /// the plan's changed items (their `wave`, numbered without gaps); none when nothing changes.
 pub fn wave_layouts(plan: &Plan, max_concurrency: u32, rates: AccountRates) -> Vec<Layout> {
-    let waves = plan.waves();
-    (0..waves)
-        .map(|wave| {
-            let services: Vec<ServiceItem> = plan
-                .services
-                .iter()
-                .filter(|s| s.wave == wave)
-                .cloned()
-                .collect();
-            let tasks: Vec<RuleItem> = plan
-                .tasks
-                .iter()
-                .filter(|r| r.wave == wave)
-                .cloned()
-                .collect();
-            layout_of(&services, &tasks, max_concurrency, rates)
-        })
+    (0..plan.waves())
+        .map(|wave| layout(&plan.in_wave(wave), max_concurrency, rates))
         .collect()
 }
 
 /// The plan's changed items cut into at most `min(max_concurrency, MAX_BATCHES)` batches of about
 /// [`ITEMS_PER_BATCH`] items, each with its pace. No changed item: no batch.
 pub fn layout(plan: &Plan, max_concurrency: u32, rates: AccountRates) -> Layout {
-    layout_of(&plan.services, &plan.tasks, max_concurrency, rates)
+    let items = BatchItems {
+        services: plan.services.clone(),
+        tasks: plan.tasks.clone(),
+        jobs: plan.jobs.clone(),
+    };
+    layout_of(&items, max_concurrency, rates)
 }
 
 /// [`layout`] of these items.
-fn layout_of(
-    services: &[ServiceItem],
-    tasks: &[RuleItem],
-    max_concurrency: u32,
-    rates: AccountRates,
-) -> Layout {
-    let groups = registration_groups(services, tasks);
+fn layout_of(all: &BatchItems, max_concurrency: u32, rates: AccountRates) -> Layout {
+    let groups = registration_groups(all);
     let changed: usize = groups.iter().map(|g| g.slots.len()).sum();
     let wanted = changed
         .div_ceil(ITEMS_PER_BATCH)
@@ -207,8 +204,9 @@ fn layout_of(
         let mut items = BatchItems::default();
         for slot in &slots {
             match *slot {
-                Slot::Service(i) => items.services.push(services[i].clone()),
-                Slot::Rule(i) => items.tasks.push(tasks[i].clone()),
+                Slot::Service(i) => items.services.push(all.services[i].clone()),
+                Slot::Rule(i) => items.tasks.push(all.tasks[i].clone()),
+                Slot::Job(i) => items.jobs.push(all.jobs[i].clone()),
             }
         }
         layout.specs.push(BatchSpec {
@@ -288,19 +286,19 @@ pub struct Group {
 }
 
 /// The changed items joined into groups by shared registrations (union-find over the items),
-/// heaviest first: most registrations, then most items, then list order.
-pub fn registration_groups(services: &[ServiceItem], tasks: &[RuleItem]) -> Vec<Group> {
+/// heaviest first: most registrations, then most items, then list order. Every job is a change.
+pub fn registration_groups(batch: &BatchItems) -> Vec<Group> {
+    let services = batch.services.iter().enumerate().filter(|(_, s)| !s.noop);
+    let tasks = batch.tasks.iter().enumerate().filter(|(_, r)| !r.noop);
     let items: Vec<(Slot, Vec<RegistrationKey>)> = services
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.noop)
         .map(|(i, s)| (Slot::Service(i), service_registrations(s)))
+        .chain(tasks.map(|(i, r)| (Slot::Rule(i), rule_registrations(r))))
         .chain(
-            tasks
+            batch
+                .jobs
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| !r.noop)
-                .map(|(i, r)| (Slot::Rule(i), rule_registrations(r))),
+                .map(|(i, j)| (Slot::Job(i), job_registrations(j))),
         )
         .collect();
     let mut parent: Vec<usize> = (0..items.len()).collect();

@@ -11,6 +11,7 @@ pub(crate) mod checks;
 mod codedeploy;
 mod fields;
 pub mod image;
+mod job;
 mod merge;
 mod resolve;
 mod strategy;
@@ -21,15 +22,15 @@ use std::collections::BTreeSet;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::contract::{
-    ImageMap, Images, ReleaseInput, ReleaseMeta, RollbackPolicy, RuleTarget, ServiceTarget,
-    Settings,
+    ImageMap, Images, JobTarget, ReleaseInput, ReleaseMeta, RollbackPolicy, RuleTarget,
+    ServiceTarget, Settings,
 };
 use crate::decide::release_ref::MAX_RELEASE_BYTES;
 use crate::decide::waves;
 use crate::{Error, Problem};
 use fields::{kind, Fields, Problems};
 
-pub use checks::{service_label, task_label};
+pub use checks::{job_label, service_label, task_label};
 pub(crate) use fields::closest;
 pub use resolve::{is_noop, resolve_images};
 
@@ -45,7 +46,7 @@ pub const DEFAULT_EVENT_BUS: &str = "default";
 /// release above [`INLINE_MAX_BYTES`](crate::decide::release_ref::INLINE_MAX_BYTES) is started by reference, well below it.
 pub const MAX_EXECUTION_INPUT_BYTES: usize = 256 * 1024;
 
-const TOP_KEYS: &[&str] = &["release", "settings", "services", "tasks"];
+const TOP_KEYS: &[&str] = &["release", "settings", "services", "tasks", "jobs"];
 const RELEASE_KEYS: &[&str] = &["id", "description"];
 const SETTINGS_KEYS: &[&str] = &[
     "rollback",
@@ -110,7 +111,8 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
             problems.push(
                 "",
                 "",
-                "the manifest is empty: expected a mapping with `services:` and/or `tasks:`",
+                "the manifest is empty: expected a mapping with `services:`, `tasks:` and/or \
+                 `jobs:`",
             );
             return Err(problems.into_vec());
         }
@@ -119,7 +121,8 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
                 "",
                 "",
                 format!(
-                    "the top level must be a mapping with `services:` and/or `tasks:`, found {}",
+                    "the top level must be a mapping with `services:`, `tasks:` and/or `jobs:`, \
+                     found {}",
                     kind(other)
                 ),
             );
@@ -138,13 +141,19 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
     let tasks = read_list(&top, "tasks", &mut problems, |i, map, p| {
         read_task(i, map, settings.allow_latest, p)
     });
+    let jobs = read_list(&top, "jobs", &mut problems, |i, map, p| {
+        job::read(i, map, settings.allow_latest, p)
+    });
     // A wrongly typed or misspelled list has been reported already; "empty" would only repeat it.
     let absent_or_empty = |key| match top.get(key) {
         None | Some(Value::Null) => true,
         Some(Value::Sequence(items)) => items.is_empty(),
         Some(_) => false,
     };
-    if absent_or_empty("services") && absent_or_empty("tasks") && !top.has_unknown() {
+    let empty = ["services", "tasks", "jobs"]
+        .into_iter()
+        .all(absent_or_empty);
+    if empty && !top.has_unknown() {
         problems.push("", "services", EMPTY_RELEASE);
     }
     // Entries naming one service (by name or ARN) or one rule are one item (the sample lists a
@@ -171,6 +180,12 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
         merge::tasks(tasks.collect(), &mut problems)
             .into_iter()
             .unzip();
+    // Jobs are not merged: a job listed twice is a problem, and only its first entry an item.
+    let jobs = jobs.into_iter().enumerate();
+    let jobs = jobs.filter_map(|(index, target)| target.map(|target| (index, target)));
+    let (job_at, jobs): (Vec<usize>, Vec<JobTarget>) = job::unique(jobs.collect(), &mut problems)
+        .into_iter()
+        .unzip();
 
     let (id, description) = release;
     let mut input = ReleaseInput {
@@ -182,6 +197,7 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
         settings,
         services,
         tasks,
+        jobs,
         waves: Vec::new(),
     };
     // Items are labelled by their (first) entry; an entry that could not be read still has a name.
@@ -194,6 +210,7 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
             let t = &input.tasks[i];
             checks::task_label(task_at[i], &t.event_bus, Some(&t.rule))
         }
+        waves::ItemKind::Job => checks::job_label(job_at[i], Some(&input.jobs[i].name)),
     };
     match waves::compile_with(&input, label, &entry_names(top_map)) {
         // One wave is the release as it always was: `waves` is left out of the input.
@@ -357,7 +374,16 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
         }
         check_images(&item, &task.images, s.allow_latest, &mut problems);
     }
-    if input.services.is_empty() && input.tasks.is_empty() {
+    for (i, job) in input.jobs.iter().enumerate() {
+        let item = checks::job_label(i, Some(&job.name));
+        problems.check(&item, "cluster", checks::resource_name(&job.cluster));
+        check_arns(&item, "cluster", Some(&job.cluster), None, &mut problems);
+        check_images(&item, &job.images, s.allow_latest, &mut problems);
+        for (field, message) in job::problems_of(job) {
+            problems.push(&item, &field, message);
+        }
+    }
+    if input.services.is_empty() && input.tasks.is_empty() && input.jobs.is_empty() {
         problems.push("", "services", EMPTY_RELEASE);
     }
     let service_keys = input.services.iter().enumerate();
@@ -366,7 +392,24 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
     let rule_keys = input.tasks.iter().enumerate();
     let rule_keys = rule_keys.map(|(i, t)| (i, (arn::bus_key(&t.event_bus), t.rule.as_str())));
     report_duplicate_rules(rule_keys, |_| "ruleName", &mut problems);
-    match waves::compile(input) {
+    // A job listed twice is reported once, as in a manifest: the waves see its first entry only.
+    let jobs = input.jobs.iter().cloned().enumerate().collect();
+    let kept = job::unique(jobs, &mut problems);
+    let compiled = if kept.len() == input.jobs.len() {
+        waves::compile(input)
+    } else {
+        let (job_at, jobs): (Vec<usize>, Vec<JobTarget>) = kept.into_iter().unzip();
+        let unique = ReleaseInput {
+            jobs,
+            ..input.clone()
+        };
+        let label = |kind: waves::ItemKind, i: usize| match kind {
+            waves::ItemKind::Job => checks::job_label(job_at[i], Some(&unique.jobs[i].name)),
+            kind => waves::label(&unique, kind, i),
+        };
+        waves::compile_with(&unique, label, &BTreeSet::new())
+    };
+    match compiled {
         Ok(compiled) => {
             problems.check("", "waves", check_waves(&input.waves, &compiled));
         }
@@ -404,8 +447,9 @@ fn check_waves(given: &[Vec<String>], compiled: &[Vec<String>]) -> Result<(), St
     ))
 }
 
-/// The name of every `services:` and `tasks:` entry whose key fields are strings, read or not:
-/// a `dependsOn` naming an entry that has problems of its own is not an unknown name.
+/// The name of every `services:` and `tasks:` entry whose key fields are strings, and of every
+/// `jobs:` entry's `name`, read or not: a `dependsOn` naming an entry that has problems of its own
+/// is not an unknown name.
 fn entry_names(top: &Mapping) -> BTreeSet<String> {
     let peek = |map: &Mapping| map.get(NAME_KEY).and_then(Value::as_str).map(str::to_owned);
     let services = raw_items(top, "services").filter_map(|(_, map)| match service_key(map) {
@@ -418,7 +462,8 @@ fn entry_names(top: &Mapping) -> BTreeSet<String> {
         (bus, Some(rule)) => Some(peek(map).unwrap_or_else(|| waves::task_name(bus, rule))),
         _ => peek(map),
     });
-    services.chain(tasks).collect()
+    let jobs = raw_items(top, "jobs").filter_map(|(_, map)| peek(map));
+    services.chain(tasks).chain(jobs).collect()
 }
 
 /// `r-` and 16 hex digits of a 64-bit FNV-1a over the rendered input without its id and source:
@@ -439,7 +484,7 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 const EMPTY_RELEASE: &str =
-    "the release is empty: give at least one item under `services:` or `tasks:`";
+    "the release is empty: give at least one item under `services:`, `tasks:` or `jobs:`";
 
 /// `release:` is a mapping `{id, description}`, or a plain label as in the sample format
 /// (`release: 4.0`), which becomes the description as written in `text` (`4.10` stays `4.10`).
@@ -529,7 +574,7 @@ fn read_settings(top: &Fields, problems: &mut Problems) -> Settings {
     settings
 }
 
-/// Reads `services:` or `tasks:`; an item that has problems is `None`. A missing or empty list is
+/// Reads `services:`, `tasks:` or `jobs:`; an item that has problems is `None`. A missing or empty list is
 /// an empty release part, not an error (the sample format drops `tasks:` when there are none).
 fn read_list<T>(
     top: &Fields,
@@ -576,15 +621,7 @@ fn read_service(
     let label = checks::service_label(index, cluster_name, service_name);
     let f = Fields::new(map, label, "", SERVICE_KEYS);
     f.reject_unknown(problems);
-    let cluster = f.aliased_string(problems, "clusterName", "cluster", true);
-    let cluster_key = if f.has("cluster") {
-        "cluster"
-    } else {
-        "clusterName"
-    };
-    if let Some(cluster) = cluster {
-        problems.check(f.item(), cluster_key, checks::resource_name(cluster));
-    }
+    let (cluster, cluster_key) = read_cluster(&f, problems);
     let service = f.required_string(problems, "serviceName");
     if let Some(service) = service {
         problems.check(f.item(), "serviceName", checks::resource_name(service));
@@ -673,6 +710,20 @@ fn read_task(
         depends_on: depends_on?,
         name: name.ok()?,
     })
+}
+
+/// `clusterName` (or `cluster`), checked as a resource name, with the key it was given under.
+fn read_cluster<'m>(f: &Fields<'m>, problems: &mut Problems) -> (Option<&'m str>, &'static str) {
+    let cluster = f.aliased_string(problems, "clusterName", "cluster", true);
+    let key = if f.has("cluster") {
+        "cluster"
+    } else {
+        "clusterName"
+    };
+    if let Some(cluster) = cluster {
+        problems.check(f.item(), key, checks::resource_name(cluster));
+    }
+    (cluster, key)
 }
 
 /// `name:`, if given; `Err` when it is given but not a string (reported).
@@ -892,7 +943,7 @@ fn check_arns(
     }
 }
 
-/// The release with every cluster, service and event bus ARN replaced by its name, once each ARN's account
+/// The release with every cluster (of services and jobs), service and event bus ARN replaced by its name, once each ARN's account
 /// and region are `home`'s; else a problem per ARN from elsewhere (naming the item and field).
 /// For an input [`check_input`] accepted.
 pub fn normalized(mut input: ReleaseInput, home: &arn::Home) -> Result<ReleaseInput, Vec<Problem>> {
@@ -927,6 +978,16 @@ pub fn normalized(mut input: ReleaseInput, home: &arn::Home) -> Result<ReleaseIn
             problems.push(&item, "eventBusName", message);
         }
         task.event_bus = bus;
+    }
+    for (i, job) in input.jobs.iter_mut().enumerate() {
+        let item = checks::job_label(i, Some(&job.name));
+        if let Some(message) = arn::cluster(&job.cluster)
+            .ok()
+            .and_then(|n| home.refuses(&job.cluster, &n))
+        {
+            problems.push(&item, "cluster", message);
+        }
+        job.cluster = job::cluster_key(&job.cluster).to_owned();
     }
     if problems.is_empty() {
         Ok(input)
@@ -987,7 +1048,7 @@ fn task_key(map: &Mapping) -> (&str, Option<&str>) {
     )
 }
 
-/// The mappings of a `services:` or `tasks:` list, with their indexes.
+/// The mappings of a `services:`, `tasks:` or `jobs:` list, with their indexes.
 fn raw_items<'v>(
     top: &'v Mapping,
     key: &str,

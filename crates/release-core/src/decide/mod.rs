@@ -4,6 +4,7 @@
 pub mod batches;
 pub mod cleanup;
 pub mod codedeploy;
+pub mod job;
 pub mod ledger;
 pub mod lock;
 pub mod manifest;

@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ecs::types::{DeploymentControllerType, Service, TaskDefinition};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, DeploymentControllerType, NetworkMode, Service, TaskDefinition,
+};
 use aws_sdk_eventbridge::types::Target;
 
 use crate::contract::{
-    DeploymentStrategy, ImageMap, Images, RuleItem, RuleTarget, RuleTaskTarget, ServiceItem,
-    ServiceTarget,
+    AwsVpcSettings, CapacityProviderShare, DeploymentStrategy, ImageMap, Images, JobItem,
+    JobLaunch, JobTarget, RuleItem, RuleTarget, RuleTaskTarget, ServiceItem, ServiceTarget,
 };
 use crate::decide::manifest::arn::Home;
 use crate::decide::manifest::{self, is_noop, resolve_images};
@@ -120,6 +122,63 @@ pub type ServiceFacts = Vec<Option<ServiceFact>>;
 /// Per rule target: (target id, task definition) of each ECS target, once found.
 pub type RuleFacts = Vec<Option<Vec<(String, String)>>>;
 
+/// Per job: how its task is launched (the manifest's settings with `networkFrom` read from its
+/// service), once its cluster and that service were found.
+pub type JobFacts = Vec<Option<JobLaunch>>;
+
+/// `jobs[0] (migrate)`, as the manifest's own messages name items.
+pub fn job_label(index: usize, target: &JobTarget) -> String {
+    format!("jobs[{index}] ({})", target.name)
+}
+
+/// How a job's task is launched: what the manifest gives, the rest from `from` (the described
+/// `networkFrom` service): its awsvpc configuration, and its launch type or capacity provider
+/// strategy and platform version unless the manifest sets how to launch. Err: why `from` cannot
+/// lend its network.
+pub fn job_launch(target: &JobTarget, from: Option<&Service>) -> Result<JobLaunch, String> {
+    let given = &target.launch;
+    let mut launch = JobLaunch {
+        network_configuration: given.network_configuration.clone(),
+        launch_type: given.launch_type.clone(),
+        capacity_provider_strategy: given.capacity_provider_strategy.clone(),
+        platform_version: given.platform_version.clone(),
+    };
+    let Some(service) = from else {
+        return Ok(launch);
+    };
+    let name = given.network_from.as_deref().unwrap_or_default();
+    let Some(vpc) = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+    else {
+        return Err(format!(
+            "service `{name}` has no awsvpc network configuration to lend"
+        ));
+    };
+    launch.network_configuration = Some(AwsVpcSettings {
+        subnets: vpc.subnets().to_vec(),
+        security_groups: vpc.security_groups().to_vec(),
+        assign_public_ip: vpc.assign_public_ip() == Some(&AssignPublicIp::Enabled),
+    });
+    let sets_launch = launch.launch_type.is_some() || !launch.capacity_provider_strategy.is_empty();
+    if !sets_launch {
+        launch.launch_type = service.launch_type().map(|t| t.as_str().to_owned());
+        launch.capacity_provider_strategy = service
+            .capacity_provider_strategy()
+            .iter()
+            .map(|c| CapacityProviderShare {
+                capacity_provider: c.capacity_provider().to_owned(),
+                weight: c.weight(),
+                base: c.base(),
+            })
+            .collect();
+    }
+    if launch.platform_version.is_none() {
+        launch.platform_version = service.platform_version().map(str::to_owned);
+    }
+    Ok(launch)
+}
+
 /// `services[2] (prod/web)`, as the manifest's own messages name items.
 pub fn service_label(index: usize, target: &ServiceTarget) -> String {
     manifest::service_label(index, Some(&target.cluster), Some(&target.service))
@@ -154,6 +213,7 @@ pub fn aborts_plan(e: &Error) -> bool {
         | Error::TaskDefinitionRejected { .. }
         | Error::TargetsRejected { .. }
         | Error::DeploymentRejected { .. }
+        | Error::TaskRunRejected { .. }
         | Error::RollbackFailed(_)
         | Error::Internal { .. } => false,
     }
@@ -446,6 +506,67 @@ impl Findings {
                 new_task_definition: None,
                 code_deploy: None,
                 wave: 0,
+            });
+        }
+        items
+    }
+
+    /// The jobs whose cluster, launch and family were found, each resolved against its family's
+    /// newest ACTIVE revision; problems for the rest.
+    pub fn job_items(&mut self, targets: &[JobTarget], facts: JobFacts) -> Vec<JobItem> {
+        let mut items = Vec::with_capacity(targets.len());
+        for (i, (target, launch)) in targets.iter().zip(facts).enumerate() {
+            let Some(launch) = launch else {
+                continue;
+            };
+            let label = job_label(i, target);
+            let family = &target.task_definition;
+            let Some((images, unchanged)) =
+                self.resolve(&label, "taskDefinition", &target.images, family, "")
+            else {
+                continue;
+            };
+            let Some(Ok(described)) = self.definitions.get(family).cloned() else {
+                continue;
+            };
+            let containers = described.container_definitions();
+            let essential_containers: Vec<String> = containers
+                .iter()
+                .filter(|c| c.essential().unwrap_or(true))
+                .filter_map(|c| c.name().map(str::to_owned))
+                .collect();
+            for name in target.overrides.keys() {
+                if !containers.iter().any(|c| c.name() == Some(name.as_str())) {
+                    let known: Vec<&str> = containers.iter().filter_map(|c| c.name()).collect();
+                    let message = format!(
+                        "task definition {family} has no container `{name}` (it has: {})",
+                        known.join(", ")
+                    );
+                    self.problem(&label, &format!("overrides.{name}"), message);
+                }
+            }
+            let awsvpc = described.network_mode() == Some(&NetworkMode::Awsvpc);
+            if awsvpc && launch.network_configuration.is_none() {
+                let message = format!(
+                    "task definition {family} uses network mode awsvpc: give                      `networkConfiguration`, or `networkFrom: cluster/service` to run it in a                      service's subnets and security groups"
+                );
+                self.problem(&label, "networkConfiguration", message);
+            }
+            self.check_definition_roles(&label, "taskDefinition", family, "");
+            let previous = self.concrete(family.clone());
+            items.push(JobItem {
+                id: format!("{}/{}", target.cluster, target.name),
+                wave: 0,
+                cluster: target.cluster.clone(),
+                name: target.name.clone(),
+                // The newest revision already has the images: it runs as it is.
+                new_task_definition: unchanged.then(|| previous.clone()),
+                previous_task_definition: previous,
+                images,
+                essential_containers,
+                overrides: target.overrides.clone(),
+                launch,
+                timeout_seconds: target.timeout_seconds,
             });
         }
         items

@@ -84,6 +84,7 @@ pub fn unconfirmed_as_failed(records: &ReleaseRecords) -> StabilityOutput {
         items,
         remaining_waves: 0,
         wave: 0,
+        jobs: Vec::new(),
     }
 }
 

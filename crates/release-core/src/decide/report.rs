@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::contract::{
     count, CaughtError, CleanupReport, DeploymentStatus, ItemKind, ItemOutcome, ItemResult,
-    Outcome, ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, Restore, RestoreOutcome,
-    RollbackPolicy, TaskDefRef,
+    JobItem, Outcome, ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, Restore,
+    RestoreOutcome, RollbackPolicy, StabilityOutput, TaskDefRef,
 };
 use crate::decide::rollback::target_item_id;
 
@@ -334,6 +334,10 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
         }
     }
 
+    for job in &input.plan.jobs {
+        items.push(job_item(input, job));
+    }
+
     let outcome = release_outcome(input, &items);
     ReleaseReport {
         release_id: input.plan.release.id.clone(),
@@ -350,10 +354,87 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
     }
 }
 
-fn release_outcome(input: &ReleaseRecords, items: &[ReportItem]) -> ReleaseOutcome {
-    let all_fine = items
+/// A job's line: how its task ended (the rollback's rounds, which await a job still running when
+/// the release failed, have the last word), each container's exit, and — once something failed —
+/// that a job that ran is not undone.
+fn job_item(input: &ReleaseRecords, job: &JobItem) -> ReportItem {
+    let result = input
+        .results
         .iter()
-        .all(|i| matches!(i.outcome, ItemOutcome::Deployed | ItemOutcome::Unchanged));
+        .find(|r| r.id == job.id && (r.job.is_some() || r.error.is_some()));
+    let judged = |record: Option<&StabilityOutput>| {
+        record.and_then(|s| s.jobs.iter().find(|j| j.run.id == job.id).cloned())
+    };
+    let status = judged(input.rollback_stability.as_ref())
+        .filter(|j| j.outcome.is_terminal())
+        .or_else(|| judged(input.stability.as_ref()));
+    let line = |outcome, new: Option<String>, reason: Option<String>| ReportItem {
+        id: job.id.clone(),
+        kind: ItemKind::Job,
+        outcome,
+        previous_task_definition: job.previous_task_definition.clone(),
+        final_task_definition: new
+            .clone()
+            .unwrap_or_else(|| job.previous_task_definition.clone()),
+        new_task_definition: new,
+        reason: reason.map(|r| cut_reason(&r)),
+        stopped_reasons: Vec::new(),
+    };
+    let run = match result {
+        None => return line(ItemOutcome::NotStarted, None, None),
+        Some(ItemResult {
+            error: Some(error), ..
+        }) => return line(ItemOutcome::Failed, None, Some(caught_reason(error))),
+        Some(ItemResult { job: Some(run), .. }) => run,
+        Some(_) => return line(ItemOutcome::NotStarted, None, None),
+    };
+    let new = Some(run.task_definition.clone());
+    let Some(status) = status.filter(|s| s.outcome.is_terminal()) else {
+        let reason = format!(
+            "the release stopped before its task ended: {} may still be running",
+            run.task_arn
+        );
+        return line(ItemOutcome::Failed, new, Some(reason));
+    };
+    let outcome = match status.outcome {
+        Outcome::Succeeded => ItemOutcome::Ran,
+        Outcome::TimedOut => ItemOutcome::TimedOut,
+        _ => ItemOutcome::Failed,
+    };
+    let mut reason = status.reason.clone();
+    if outcome == ItemOutcome::Ran && input.rollback.is_some() {
+        reason = join_reason(
+            reason,
+            "a job that ran is not undone by the rollback (point of no return)".into(),
+        );
+    }
+    let mut item = line(outcome, new, reason);
+    item.stopped_reasons = status
+        .containers
+        .iter()
+        .map(|c| {
+            let exit = c
+                .exit_code
+                .map_or("no exit code".to_owned(), |code| format!("exit {code}"));
+            let reason = c
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            let essential = if c.essential { "" } else { ", not essential" };
+            format!("{}: {exit}{reason}{essential}", c.name)
+        })
+        .collect();
+    item
+}
+
+fn release_outcome(input: &ReleaseRecords, items: &[ReportItem]) -> ReleaseOutcome {
+    let all_fine = items.iter().all(|i| {
+        matches!(
+            i.outcome,
+            ItemOutcome::Deployed | ItemOutcome::Unchanged | ItemOutcome::Ran
+        )
+    });
     if all_fine && input.rollback.is_none() {
         return ReleaseOutcome::Succeeded;
     }
@@ -372,8 +453,10 @@ fn release_outcome(input: &ReleaseRecords, items: &[ReportItem]) -> ReleaseOutco
     let settled = input
         .rollback_stability
         .as_ref()
+        // A job the rollback awaited is not restored: how it ended is its own line, not the
+        // rollback's.
         .map_or(rollback.pending == 0 && rollback.failed == 0, |s| {
-            s.pending == 0 && s.failed == 0
+            s.pending == 0 && s.items.iter().all(|i| !i.outcome.is_failure())
         });
     if restored && settled {
         ReleaseOutcome::RolledBack
@@ -425,7 +508,7 @@ fn attention(outcome: ItemOutcome) -> u8 {
         ItemOutcome::Failed | ItemOutcome::TimedOut | ItemOutcome::Superseded => 0,
         ItemOutcome::NotStarted => 1,
         ItemOutcome::RolledBack => 2,
-        ItemOutcome::Deployed => 3,
+        ItemOutcome::Deployed | ItemOutcome::Ran => 3,
         ItemOutcome::Unchanged => 4,
     }
 }

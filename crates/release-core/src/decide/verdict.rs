@@ -10,7 +10,8 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::contract::{
-    count, DeploymentStatus, Outcome, ServiceDeployment, StabilityOutput, Strategy, TaskDefRef,
+    count, DeploymentStatus, JobStatus, Outcome, ServiceDeployment, StabilityOutput, Strategy,
+    TaskDefRef,
 };
 use crate::decide::strategy::{outcome_of, stage_text};
 
@@ -332,11 +333,18 @@ pub fn stopped_reasons(tasks: &[Task], deployment: &str) -> Vec<String> {
 }
 
 /// `pending` / `failed` counts of a set of statuses.
-pub fn summarize(items: Vec<DeploymentStatus>) -> StabilityOutput {
-    let pending = count(items.iter().filter(|i| i.outcome == Outcome::InProgress));
-    let failed = count(items.iter().filter(|i| i.outcome.is_failure()));
+pub fn summarize(items: Vec<DeploymentStatus>, jobs: Vec<JobStatus>) -> StabilityOutput {
+    let outcomes = || {
+        items
+            .iter()
+            .map(|i| i.outcome)
+            .chain(jobs.iter().map(|j| j.outcome))
+    };
+    let pending = count(outcomes().filter(|o| *o == Outcome::InProgress));
+    let failed = count(outcomes().filter(|o| o.is_failure()));
     StabilityOutput {
         items,
+        jobs,
         pending,
         failed,
         deploy_failed: 0,

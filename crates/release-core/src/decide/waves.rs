@@ -2,7 +2,7 @@
 //! batches).
 //!
 //! Every item of a release has a name: its `name:`, else `cluster/service` for a service and the
-//! rule's name for a task (`bus/rule` off the default bus). An item's `dependsOn` names the items
+//! rule's name for a task (`bus/rule` off the default bus); a job always has a `name:`. An item's `dependsOn` names the items
 //! that must be Deployed before it starts. The waves are the graph's topological levels: an item
 //! without dependencies is in the first wave, any other one in the wave after the last of its
 //! dependencies'. A release without `dependsOn` is one wave.
@@ -11,7 +11,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use crate::contract::{Plan, ReleaseInput};
 use crate::decide::manifest::{
-    arn, closest, service_label, task_label, thousands, DEFAULT_EVENT_BUS, MAX_TIMEOUT_SECONDS,
+    arn, checks, closest, job_label, service_label, task_label, thousands, DEFAULT_EVENT_BUS,
+    MAX_TIMEOUT_SECONDS,
 };
 
 /// The most waves a release may have: the state machine's history and payload bounds are computed
@@ -31,20 +32,22 @@ const MAX_LISTED: usize = 20;
 pub enum ItemKind {
     Service,
     Task,
+    Job,
 }
 
 /// One item of the release, as `dependsOn` sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item<'a> {
     pub kind: ItemKind,
-    /// Its index in `services` or `tasks`.
+    /// Its index in `services`, `tasks` or `jobs`.
     pub index: usize,
-    /// What `dependsOn` calls it: [`service_name`] / [`task_name`] unless it has a `name`.
+    /// What `dependsOn` calls it: [`service_name`] / [`task_name`] unless it has a `name` (a job
+    /// always has).
     pub name: String,
     /// The name is its `name:`.
     pub named: bool,
     pub depends_on: &'a [String],
-    /// How long its rollout may take; a rule's is 0.
+    /// How long its rollout (a job: its task) may take; a rule's is 0.
     pub timeout_seconds: u32,
 }
 
@@ -72,7 +75,7 @@ pub fn task_name(event_bus: &str, rule: &str) -> String {
     }
 }
 
-/// Every item of the release: its services, then its tasks, in order.
+/// Every item of the release: its services, then its tasks, then its jobs, in order.
 pub fn items(input: &ReleaseInput) -> Vec<Item<'_>> {
     let services = input.services.iter().enumerate().map(|(index, s)| Item {
         kind: ItemKind::Service,
@@ -96,26 +99,40 @@ pub fn items(input: &ReleaseInput) -> Vec<Item<'_>> {
         depends_on: &t.depends_on,
         timeout_seconds: 0,
     });
-    services.chain(tasks).collect()
+    let jobs = input.jobs.iter().enumerate().map(|(index, j)| Item {
+        kind: ItemKind::Job,
+        index,
+        name: j.name.clone(),
+        named: true,
+        depends_on: &j.depends_on,
+        timeout_seconds: j.timeout_seconds,
+    });
+    services.chain(tasks).chain(jobs).collect()
 }
 
-/// The release's waves, each the names of its items in release order (services, then tasks); else
+/// The label of `input`'s item of `kind` at `index`: `services[2] (prod/web)`, `tasks[0]
+/// (nightly)`, `jobs[0] (migrate)`.
+pub(crate) fn label(input: &ReleaseInput, kind: ItemKind, index: usize) -> String {
+    match kind {
+        ItemKind::Service => {
+            let s = &input.services[index];
+            service_label(index, Some(&s.cluster), Some(&s.service))
+        }
+        ItemKind::Task => {
+            let t = &input.tasks[index];
+            task_label(index, &t.event_bus, Some(&t.rule))
+        }
+        ItemKind::Job => job_label(index, Some(&input.jobs[index].name)),
+    }
+}
+
+/// The release's waves, each the names of its items in release order (services, tasks, jobs); else
 /// every problem at once: a `name` that is not unique or not a name, an unknown, repeated or own
 /// name in `dependsOn`, every cycle (once, on its first item), more than [`MAX_WAVES`] waves, and
 /// waves whose longest `timeoutSeconds` add up to more than [`MAX_TIMEOUT_SECONDS`]. Items are
 /// labelled by their index in the input.
 pub fn compile(input: &ReleaseInput) -> Result<Vec<Vec<String>>, Vec<WaveProblem>> {
-    let label = |kind: ItemKind, i: usize| match kind {
-        ItemKind::Service => {
-            let s = &input.services[i];
-            service_label(i, Some(&s.cluster), Some(&s.service))
-        }
-        ItemKind::Task => {
-            let t = &input.tasks[i];
-            task_label(i, &t.event_bus, Some(&t.rule))
-        }
-    };
-    compile_with(input, label, &BTreeSet::new())
+    compile_with(input, |kind, i| label(input, kind, i), &BTreeSet::new())
 }
 
 /// [`compile`] with the caller's labels (the manifest's entry indexes), and the names of items
@@ -175,8 +192,9 @@ pub fn renumber(changes: &[bool]) -> Vec<u32> {
 
 /// Sets each plan item's `wave` from `input`'s compiled waves, the waves whose every item is
 /// unchanged (`noop`) dropped and the others numbered in order from 0 ([`renumber`]). A release
-/// without `dependsOn`, or where only one wave changes anything, has every item in wave 0. Plan
-/// items are matched to the input's by id (`cluster/service`, `bus/rule`); an input that
+/// without `dependsOn`, or where only one wave changes anything, has every item in wave 0. A job
+/// always changes something (it runs). Plan items are matched to the input's by id
+/// (`cluster/service`, `bus/rule`, `cluster/name`); an input that
 /// [`compile`] refuses (plan-release's `check_input` refuses it first) leaves the waves alone.
 pub fn number_plan_waves(plan: &mut Plan, input: &ReleaseInput) {
     let Ok(waves) = compile(input) else {
@@ -199,6 +217,11 @@ pub fn number_plan_waves(plan: &mut Plan, input: &ReleaseInput) {
                 let t = &input.tasks[item.index];
                 format!("{}/{}", arn::bus_key(&t.event_bus), t.rule)
             }
+            ItemKind::Job => {
+                let j = &input.jobs[item.index];
+                let cluster = arn::cluster(&j.cluster).map_or(j.cluster.as_str(), |c| c.name);
+                format!("{cluster}/{}", j.name)
+            }
         };
         if let Some(&k) = wave_of.get(item.name.as_str()) {
             by_id.insert((item.kind, id), k);
@@ -210,7 +233,8 @@ pub fn number_plan_waves(plan: &mut Plan, input: &ReleaseInput) {
     let changed_services = changed_services.filter_map(|s| wave(ItemKind::Service, &s.id));
     let changed_tasks = plan.tasks.iter().filter(|t| !t.noop);
     let changed_tasks = changed_tasks.filter_map(|t| wave(ItemKind::Task, &t.id));
-    for k in changed_services.chain(changed_tasks) {
+    let jobs = plan.jobs.iter().filter_map(|j| wave(ItemKind::Job, &j.id));
+    for k in changed_services.chain(changed_tasks).chain(jobs) {
         changes[k] = true;
     }
     let number = renumber(&changes);
@@ -220,10 +244,17 @@ pub fn number_plan_waves(plan: &mut Plan, input: &ReleaseInput) {
     for t in &mut plan.tasks {
         t.wave = wave(ItemKind::Task, &t.id).map_or(0, |k| number[k]);
     }
+    for j in &mut plan.jobs {
+        j.wave = wave(ItemKind::Job, &j.id).map_or(0, |k| number[k]);
+    }
 }
 
-/// `name` is a name: not empty, no whitespace (names are written in YAML lists and messages).
-fn check_name(name: &str) -> Result<(), String> {
+/// `name` is a name: not empty, no whitespace (names are written in YAML lists and messages); a
+/// job's, the manifest's rule for job names.
+fn check_name(kind: ItemKind, name: &str) -> Result<(), String> {
+    if kind == ItemKind::Job {
+        return checks::job_name(name);
+    }
     if name.is_empty() {
         return Err("must not be empty".into());
     }
@@ -257,7 +288,7 @@ fn name_problems<'i>(
         holders.entry(item.name.as_str()).or_default().push(n);
     }
     for (n, item) in items.iter().enumerate().filter(|(_, item)| item.named) {
-        if let Err(message) = check_name(&item.name) {
+        if let Err(message) = check_name(item.kind, &item.name) {
             problems.push(WaveProblem {
                 item: label(n),
                 field: "name",

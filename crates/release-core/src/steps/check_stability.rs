@@ -9,14 +9,14 @@ use tokio::time::Instant;
 
 use crate::aws::{CodeDeployApi, EcsApi, ObjectStore};
 use crate::contract::{
-    count, BatchItems, BatchSpec, BatchSummary, DeploymentStatus, ItemResult, Outcome,
+    count, BatchItems, BatchSpec, BatchSummary, DeploymentStatus, ItemResult, JobStatus, Outcome,
     PlanItemKind, StabilityCounts, StabilityInput, StabilityOutput, StabilityPhase,
 };
 use crate::decide::batches::interruption;
-use crate::decide::codedeploy;
 use crate::decide::verdict::{
     judge, judge_service_deployment, rolling_failure_detail, stopped_reasons, summarize, Verdict,
 };
+use crate::decide::{codedeploy, job};
 use crate::records::{
     batch_items_name, batch_summary_name, result_name, stability_name, wave_batches_name,
     RecordStore,
@@ -40,22 +40,44 @@ pub fn budget_from(value: Option<&str>) -> Result<Duration, Error> {
     crate::steps::seconds_from(BUDGET_ENV, value, DEFAULT_BUDGET)
 }
 
-/// Judges every item still in progress, polling every `pollIntervalSeconds` until none is pending,
-/// one has failed in this call (returned at once so the rollback starts within one interval: a
-/// failure already known does not cut the polling short, or a loop that awaits the rest would
-/// spin), or `budget` would be exceeded by another round. Terminal items are passed through
-/// untouched.
+/// Judges every deployment still in progress: [`check_with_jobs`] without jobs.
 pub async fn check(
     ecs: &impl EcsApi,
     codedeploy: &impl CodeDeployApi,
+    items: Vec<DeploymentStatus>,
+    poll_interval_seconds: u32,
+    budget: Duration,
+) -> Result<StabilityOutput, Error> {
+    check_with_jobs(
+        ecs,
+        codedeploy,
+        items,
+        Vec::new(),
+        poll_interval_seconds,
+        budget,
+    )
+    .await
+}
+
+/// Judges every deployment and job still in progress, polling every `pollIntervalSeconds` until
+/// none is pending, one has failed in this call (returned at once so the rollback starts within
+/// one interval: a failure already known does not cut the polling short, or a loop that awaits the
+/// rest would spin), or `budget` would be exceeded by another round. Terminal items are passed
+/// through untouched.
+pub async fn check_with_jobs(
+    ecs: &impl EcsApi,
+    codedeploy: &impl CodeDeployApi,
     mut items: Vec<DeploymentStatus>,
+    mut jobs: Vec<JobStatus>,
     poll_interval_seconds: u32,
     budget: Duration,
 ) -> Result<StabilityOutput, Error> {
     let interval = Duration::from_secs(u64::from(poll_interval_seconds));
     let started = Instant::now();
     loop {
-        let newly_failed = poll_once(ecs, codedeploy, &mut items, unix_now()).await?;
+        let now = unix_now();
+        let newly_failed = poll_once(ecs, codedeploy, &mut items, now).await?;
+        let jobs_failed = poll_jobs(ecs, &mut jobs, now).await?;
         for &index in &newly_failed {
             // A CodeDeploy failure's reason is its lifecycle event's, already in the verdict.
             if items[index].deployment.code_deploy.is_none() {
@@ -63,12 +85,13 @@ pub async fn check(
             }
         }
         attach_rolling_service_deployments(ecs, &mut items, &newly_failed).await;
-        let out = summarize(items);
+        let out = summarize(items, jobs);
         let out_of_time = started.elapsed() + interval >= budget;
-        if out.pending == 0 || !newly_failed.is_empty() || out_of_time {
+        if out.pending == 0 || !newly_failed.is_empty() || jobs_failed || out_of_time {
             return Ok(out);
         }
         items = out.items;
+        jobs = out.jobs;
         tokio::time::sleep(interval).await;
     }
 }
@@ -96,15 +119,17 @@ pub async fn check_round(
         None => true,
         Some(round) => release && round.wave < input.wave,
     };
-    let (items, deploy_failed) = match recorded {
+    let (items, jobs, deploy_failed) = match recorded {
         // A later wave's first round: the earlier waves' items, all terminal, and this wave's.
         Some(round) if release && round.wave < input.wave => {
-            let (started, failed) = first_release_round(store, input).await?;
+            let (started, jobs, failed) = first_release_round(store, input).await?;
             let mut items = round.items;
             items.extend(started);
-            (items, failed)
+            let mut all_jobs = round.jobs;
+            all_jobs.extend(jobs);
+            (items, all_jobs, failed)
         }
-        Some(round) => (round.items, round.deploy_failed),
+        Some(round) => (round.items, round.jobs, round.deploy_failed),
         None if release => first_release_round(store, input).await?,
         None => {
             return Err(Error::internal(format!(
@@ -120,7 +145,8 @@ pub async fn check_round(
     } else {
         budget
     };
-    let mut round = check(ecs, codedeploy, items, input.poll_interval_seconds, budget).await?;
+    let interval = input.poll_interval_seconds;
+    let mut round = check_with_jobs(ecs, codedeploy, items, jobs, interval, budget).await?;
     round.deploy_failed = deploy_failed;
     round.wave = wave;
     round.remaining_waves = remaining_waves;
@@ -128,25 +154,26 @@ pub async fn check_round(
     Ok(round.counts())
 }
 
-/// What the wave's Map left: the deployments its batches started (from the result records), and
-/// how many items failed without one — their step failed, or their batch ended before reaching
+/// What the wave's Map left: the deployments and jobs' tasks its batches started (from the result
+/// records), and how many items failed without one — their step failed, or their batch ended before reaching
 /// them, which is recorded here as their failure, saying why ([`interruption`]), so the rollback
 /// and the report see them.
 async fn first_release_round(
     store: &RecordStore<impl ObjectStore>,
     input: &StabilityInput,
-) -> Result<(Vec<DeploymentStatus>, u32), Error> {
+) -> Result<(Vec<DeploymentStatus>, Vec<JobStatus>, u32), Error> {
     let records = &input.records;
     let plan = store.plan(records).await?.in_wave(input.wave);
     let results = store.results(records, &plan).await?;
     let interrupted = record_interrupted(store, input).await?;
     let failed_steps = count(results.iter().filter(|r| r.error.is_some()));
-    let deployments = results
-        .into_iter()
-        .filter_map(|r| r.deployment)
-        .map(DeploymentStatus::started)
-        .collect();
-    Ok((deployments, failed_steps.saturating_add(interrupted)))
+    let mut deployments = Vec::new();
+    let mut jobs = Vec::new();
+    for result in results {
+        deployments.extend(result.deployment.map(DeploymentStatus::started));
+        jobs.extend(result.job.map(JobStatus::started));
+    }
+    Ok((deployments, jobs, failed_steps.saturating_add(interrupted)))
 }
 
 /// Writes a failure record for every unrecorded item of each batch of the wave that did not
@@ -183,7 +210,8 @@ async fn record_interrupted(
             .services
             .iter()
             .map(|s| (PlanItemKind::Service, &s.id))
-            .chain(items.tasks.iter().map(|r| (PlanItemKind::Rule, &r.id)));
+            .chain(items.tasks.iter().map(|r| (PlanItemKind::Rule, &r.id)))
+            .chain(items.jobs.iter().map(|j| (PlanItemKind::Job, &j.id)));
         for (kind, id) in ids {
             if store
                 .read::<ItemResult>(records, &result_name(kind, id))
@@ -198,6 +226,7 @@ async fn record_interrupted(
                 deployment: None,
                 rule: None,
                 error: Some(why.clone()),
+                job: None,
             };
             store.write_result(records, kind, &failure).await?;
             written = written.saturating_add(1);
@@ -327,6 +356,56 @@ async fn poll_service_deployments(
         item.stage = current
             .and_then(|d| d.lifecycle_stage())
             .map(|s| s.as_str().to_owned());
+    }
+    Ok(newly_failed)
+}
+
+/// Jobs' tasks still in progress, by cluster (the adapter batches 100 per DescribeTasks call); a
+/// task still running at its deadline is stopped. `true` when a job failed or timed out.
+async fn poll_jobs(ecs: &impl EcsApi, jobs: &mut [JobStatus], now: i64) -> Result<bool, Error> {
+    let mut by_cluster: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, job) in jobs.iter().enumerate() {
+        if !job.outcome.is_terminal() {
+            by_cluster
+                .entry(job.run.cluster.clone())
+                .or_default()
+                .push(index);
+        }
+    }
+    let mut newly_failed = false;
+    for (cluster, indexes) in by_cluster {
+        let arns: Vec<String> = indexes
+            .iter()
+            .map(|&i| jobs[i].run.task_arn.clone())
+            .collect();
+        let tasks = ecs.describe_tasks(&cluster, &arns).await?;
+        for index in indexes {
+            let status = &mut jobs[index];
+            let task = tasks
+                .iter()
+                .find(|t| t.task_arn() == Some(status.run.task_arn.as_str()));
+            let verdict = job::judge(&status.run, task, status.stop_requested, now);
+            if verdict.stop {
+                let reason = format!("convoy: job {} ran past its timeout", status.run.id);
+                ecs.stop_task(&cluster, &status.run.task_arn, &reason)
+                    .await?;
+                status.stop_requested = true;
+            }
+            tracing::info!(
+                job = %status.run.id,
+                task = %status.run.task_arn,
+                outcome = ?verdict.outcome,
+                reason = %verdict.reason,
+                "job verdict"
+            );
+            newly_failed |= verdict.outcome.is_failure();
+            status.outcome = verdict.outcome;
+            status.reason = Some(verdict.reason);
+            status.last_status = verdict.last_status;
+            if !verdict.containers.is_empty() {
+                status.containers = verdict.containers;
+            }
+        }
     }
     Ok(newly_failed)
 }

@@ -21,7 +21,7 @@ use tracing::{info, warn};
 use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
     count, BatchInput, BatchItems, BatchProgress, BatchSummary, Bucket, CallCounts, CaughtError,
-    FailedItem, ItemResult, PlanItemKind, RuleItem, ServiceItem, UpdateRuleInput,
+    FailedItem, ItemResult, JobItem, PlanItemKind, RuleItem, ServiceItem, UpdateRuleInput,
     UpdateServiceInput,
 };
 use crate::decide::batches::{registration_groups, registration_key, RegistrationKey, Slot};
@@ -29,6 +29,7 @@ use crate::decide::pace::TokenBucket;
 use crate::records::{batch_items_name, batch_summary_name, result_name, RecordStore};
 use crate::steps::code_deploy;
 use crate::steps::register::register_or_reuse;
+use crate::steps::run_job::run_job;
 use crate::steps::unix_now;
 use crate::steps::update_rule::update_rule;
 use crate::steps::update_service::update_service;
@@ -147,6 +148,7 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
         match slot {
             Slot::Service(i) => i,
             Slot::Rule(i) => self.items.services.len() + i,
+            Slot::Job(i) => self.items.services.len() + self.items.tasks.len() + i,
         }
     }
 
@@ -264,15 +266,22 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
             deployment: None,
             rule: None,
             error: Some(error),
+            job: None,
         };
         self.record(kind, slot, result).await
     }
 
-    /// Deploys the group's items not done yet, rules first. `Ok(false)`: the budget ran out first.
+    /// Deploys the group's items not done yet: rules, then jobs, then services. `Ok(false)`: the
+    /// budget ran out first.
     async fn deploy_group(&self, slots: &[Slot]) -> Result<bool, Error> {
         let mut made = BTreeMap::new();
         let mut ordered = slots.to_vec();
-        ordered.sort_by_key(|slot| (matches!(slot, Slot::Service(_)), *slot));
+        let order = |slot: &Slot| match slot {
+            Slot::Rule(_) => 0,
+            Slot::Job(_) => 1,
+            Slot::Service(_) => 2,
+        };
+        ordered.sort_by_key(|slot| (order(slot), *slot));
         for slot in ordered {
             if self.is_done(slot) {
                 continue;
@@ -284,6 +293,10 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
                 }
                 Slot::Service(i) => {
                     self.deploy_service(&mut made, slot, &self.items.services[i])
+                        .await?
+                }
+                Slot::Job(i) => {
+                    self.deploy_job(&mut made, slot, &self.items.jobs[i])
                         .await?
                 }
             };
@@ -342,6 +355,7 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
                     deployment: Some(deployment),
                     rule: None,
                     error: None,
+                    job: None,
                 }
             },
         )
@@ -381,6 +395,48 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
             deployment: None,
             rule: Some(update),
             error: None,
+            job: None,
+        })
+        .await
+    }
+
+    /// Registers the job's revision (unless plan-release found one with its images), then starts
+    /// its task.
+    async fn deploy_job(
+        &self,
+        made: &mut BTreeMap<RegistrationKey, Result<String, CaughtError>>,
+        slot: Slot,
+        item: &JobItem,
+    ) -> Result<bool, Error> {
+        let mut item = item.clone();
+        if item.new_task_definition.is_none() {
+            let key = registration_key(&item.previous_task_definition, &item.images);
+            match self.registration(made, key).await? {
+                None => return Ok(false),
+                Some(Ok(arn)) => item.new_task_definition = Some(arn),
+                Some(Err(error)) => {
+                    self.record_failure(PlanItemKind::Job, slot, &item.id, error)
+                        .await?;
+                    return Ok(true);
+                }
+            }
+        }
+        let (release_id, execution) = (&self.input.release_id, &self.input.execution_arn);
+        // RunTask's rate is its own bucket, not UpdateService's: the SDK's retries pace it.
+        let attempt = self
+            .attempt(None, || {
+                run_job(self.ecs, release_id, execution, &item, unix_now())
+            })
+            .await;
+        self.settle(PlanItemKind::Job, slot, &item.id, attempt, |run| {
+            self.count(|c| c.started += 1);
+            ItemResult {
+                id: item.id.clone(),
+                deployment: None,
+                rule: None,
+                job: Some(run),
+                error: None,
+            }
         })
         .await
     }
@@ -420,6 +476,12 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
                     .tasks
                     .iter()
                     .map(|r| (PlanItemKind::Rule, r.id.as_str())),
+            )
+            .chain(
+                self.items
+                    .jobs
+                    .iter()
+                    .map(|j| (PlanItemKind::Job, j.id.as_str())),
             );
         let failed: Vec<FailedItem> = kinds_and_ids
             .zip(done.iter())
@@ -482,7 +544,7 @@ pub async fn deploy_batch<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectSt
         calls: Mutex::new(CallCounts::default()),
         done: Mutex::new(done),
     };
-    let mut groups = registration_groups(&items.services, &items.tasks);
+    let mut groups = registration_groups(&items);
     // Rules first: their targets only change what the next scheduled run starts.
     groups.sort_by_key(|g| !g.slots.iter().any(|s| matches!(s, Slot::Rule(_))));
     let outcomes: Vec<Result<bool, Error>> = stream::iter(&groups)
@@ -528,6 +590,12 @@ async fn recorded<S: ObjectStore>(
                 .tasks
                 .iter()
                 .map(|r| result_name(PlanItemKind::Rule, &r.id)),
+        )
+        .chain(
+            items
+                .jobs
+                .iter()
+                .map(|j| result_name(PlanItemKind::Job, &j.id)),
         );
     stream::iter(keys)
         .map(|name| async move {
@@ -599,6 +667,7 @@ mod tests {
         let items = BatchItems {
             services,
             tasks: vec![],
+            jobs: Vec::new(),
         };
         let input = batch(&store, items, pace).await;
         (ecs, store, input)
@@ -694,6 +763,7 @@ mod tests {
         let items = BatchItems {
             services,
             tasks: vec![rule],
+            jobs: Vec::new(),
         };
         let input = batch(&store, items, pace(20, 1_000)).await;
 
@@ -863,6 +933,7 @@ mod tests {
             BatchItems {
                 services,
                 tasks: vec![],
+                jobs: Vec::new(),
             },
             pace(20, 1_000),
         )

@@ -13,6 +13,7 @@ pub mod recover;
 pub mod register;
 pub mod release_ref;
 pub mod rollback;
+pub mod run_job;
 pub mod update_rule;
 pub mod update_service;
 

@@ -3,22 +3,25 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_ecs::types::{Cluster, Service};
 use futures::stream::{self, StreamExt};
 use tracing::{info, info_span, Instrument};
 
 use crate::aws::locks::{Executions, LockStore};
-use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, Found, ObjectStore};
 use crate::contract::{
-    count, CodeDeployTarget, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput, RuleTarget,
-    ServiceItem, ServiceTarget,
+    count, CodeDeployTarget, JobTarget, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput,
+    RuleTarget, ServiceItem, ServiceTarget,
 };
 use crate::decide::batches;
 use crate::decide::codedeploy;
+use crate::decide::job;
 use crate::decide::manifest::arn::Home;
 use crate::decide::manifest::{check_input, normalized};
 use crate::decide::preflight::{
-    aborts_plan, controller_problems, ecs_targets, is_code_deploy, service_label, service_problem,
-    task_label, Findings, Reach, RuleFacts, ServiceFact, ServiceFacts,
+    aborts_plan, controller_problems, ecs_targets, is_code_deploy, job_label, job_launch,
+    service_label, service_problem, task_label, Findings, JobFacts, Reach, RuleFacts, ServiceFact,
+    ServiceFacts,
 };
 use crate::decide::strategy::waiting_fits;
 use crate::error::with_causes;
@@ -52,6 +55,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
         let mut preflight = Findings::within(input.release.source.clone(), reach.clone());
         let services = describe_services(&mut preflight, ecs, &input.services).await?;
         let rules = describe_rules(&mut preflight, events, &input.tasks).await?;
+        let jobs = describe_jobs(&mut preflight, ecs, &input.jobs).await?;
         describe_definitions(&mut preflight, ecs).await?;
         let code_deploy = code_deploy_ids(&input.services, &services);
         let mut services = preflight.service_items(&input.services, services);
@@ -66,6 +70,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
         )
         .await?;
         let tasks = preflight.rule_items(&input.tasks, rules);
+        let jobs = preflight.job_items(&input.jobs, jobs);
         if !preflight.problems.is_empty() {
             return Err(Error::PreflightFailed(preflight.problems));
         }
@@ -76,6 +81,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
             changed_services,
             tasks = tasks.len(),
             changed_tasks,
+            jobs = jobs.len(),
             "planned"
         );
         let mut plan = Plan {
@@ -85,8 +91,12 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
             tasks,
             changed_services,
             changed_tasks,
+            jobs,
         };
         crate::decide::waves::number_plan_waves(&mut plan, &input);
+        for warning in job::plan_warnings(&plan) {
+            tracing::warn!(%warning, "plan");
+        }
         Ok(plan)
     }
     .instrument(span)
@@ -205,15 +215,7 @@ async fn describe_services<E: EcsApi>(
             by_cluster.entry(&target.cluster).or_default().push(i);
             continue;
         }
-        let status = found
-            .items
-            .iter()
-            .find(|c| c.cluster_name() == Some(target.cluster.as_str()))
-            .and_then(|c| c.status());
-        let message = match status {
-            Some(status) => format!("cluster `{}` is {status}, not ACTIVE", target.cluster),
-            None => format!("cluster `{}` not found", target.cluster),
-        };
+        let message = inactive_cluster(&found, &target.cluster).unwrap_or_default();
         findings.problem(&service_label(i, target), "cluster", message);
     }
     for (cluster, indexes) in by_cluster {
@@ -281,6 +283,102 @@ async fn describe_services<E: EcsApi>(
         }
     }
     Ok(facts)
+}
+
+/// Each job's cluster is ACTIVE and its `networkFrom` service exists with an awsvpc network (one
+/// DescribeServices per service named); its family is noted to describe. Per job, how its task is
+/// launched, or `None` with the problem recorded.
+async fn describe_jobs<E: EcsApi>(
+    findings: &mut Findings,
+    ecs: &E,
+    targets: &[JobTarget],
+) -> Result<JobFacts, Error> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let clusters: Vec<String> = targets
+        .iter()
+        .map(|t| t.cluster.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let found = ecs.describe_clusters(&clusters).await?;
+    let mut lenders: BTreeMap<&str, Result<Option<Service>, String>> = BTreeMap::new();
+    let mut facts = Vec::with_capacity(targets.len());
+    for (i, target) in targets.iter().enumerate() {
+        let label = job_label(i, target);
+        if let Some(message) = inactive_cluster(&found, &target.cluster) {
+            findings.problem(&label, "cluster", message);
+            facts.push(None);
+            continue;
+        }
+        let from = match target.launch.network_from.as_deref() {
+            None => None,
+            Some(name) => {
+                if !lenders.contains_key(name) {
+                    let lender = lending_service(ecs, name).await?;
+                    lenders.insert(name, lender);
+                }
+                match &lenders[name] {
+                    Ok(Some(service)) => Some(service),
+                    Ok(None) => {
+                        let message = format!("service `{name}` not found");
+                        findings.problem(&label, "networkFrom", message);
+                        facts.push(None);
+                        continue;
+                    }
+                    Err(message) => {
+                        findings.problem(&label, "networkFrom", message.clone());
+                        facts.push(None);
+                        continue;
+                    }
+                }
+            }
+        };
+        match job_launch(target, from) {
+            Ok(launch) => {
+                findings.wants(&target.task_definition);
+                facts.push(Some(launch));
+            }
+            Err(message) => {
+                findings.problem(&label, "networkFrom", message);
+                facts.push(None);
+            }
+        }
+    }
+    Ok(facts)
+}
+
+/// Why `cluster` cannot be released to, as DescribeClusters `found` it: not ACTIVE, or missing.
+fn inactive_cluster(found: &Found<Cluster>, cluster: &str) -> Option<String> {
+    let status = found
+        .items
+        .iter()
+        .find(|c| c.cluster_name() == Some(cluster))
+        .and_then(|c| c.status());
+    match status {
+        Some("ACTIVE") => None,
+        Some(status) => Some(format!("cluster `{cluster}` is {status}, not ACTIVE")),
+        None => Some(format!("cluster `{cluster}` not found")),
+    }
+}
+
+/// The service `cluster/service` a job's network comes from; `Ok(None)` when it does not exist,
+/// `Err` with why it could not be described.
+async fn lending_service<E: EcsApi>(
+    ecs: &E,
+    name: &str,
+) -> Result<Result<Option<Service>, String>, Error> {
+    let Some((cluster, service)) = name.split_once('/') else {
+        return Ok(Err(format!("`{name}` is not `cluster/service`")));
+    };
+    match ecs.describe_services(cluster, &[service.to_owned()]).await {
+        Ok(found) => Ok(Ok(found.items.into_iter().find(|s| {
+            s.service_name() == Some(service) && s.status() == Some("ACTIVE")
+        }))),
+        Err(e) if aborts_plan(&e) => Err(e),
+        Err(e) => Ok(Err(with_causes(&e))),
+    }
 }
 
 /// `cluster/service` of every CODE_DEPLOY service found, as its plan item is named.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tracing::{info, info_span, Instrument};
 
 use crate::aws::EcsApi;
-use crate::contract::{ImageMap, PlanItem, RuleItem, ServiceItem, TaskDefRef};
+use crate::contract::{ImageMap, JobItem, PlanItem, RuleItem, ServiceItem, TaskDefRef};
 use crate::decide::taskdef::{check_copyable, display_name, reusable, rewrite};
 use crate::Error;
 
@@ -89,7 +89,27 @@ pub async fn register_item<E: EcsApi>(
                 .await
                 .map(PlanItem::Rule)
         }
+        PlanItem::Job(item) => {
+            let span = info_span!("register", cluster = %item.cluster, job = %item.name);
+            register_job(ecs, release_id, item)
+                .instrument(span)
+                .await
+                .map(PlanItem::Job)
+        }
     }
+}
+
+/// A job whose newest revision already has its images runs that one (plan-release set it).
+async fn register_job<E: EcsApi>(
+    ecs: &E,
+    release_id: &str,
+    mut item: JobItem,
+) -> Result<JobItem, Error> {
+    let previous = &item.previous_task_definition;
+    if item.new_task_definition.is_none() {
+        item.new_task_definition = Some(register(ecs, release_id, previous, &item.images).await?);
+    }
+    Ok(item)
 }
 
 async fn register_service<E: EcsApi>(
@@ -97,15 +117,9 @@ async fn register_service<E: EcsApi>(
     release_id: &str,
     mut item: ServiceItem,
 ) -> Result<ServiceItem, Error> {
+    let previous = &item.previous_task_definition;
     if !item.noop {
-        let arn = register(
-            ecs,
-            release_id,
-            &item.previous_task_definition,
-            &item.images,
-        )
-        .await?;
-        item.new_task_definition = Some(arn);
+        item.new_task_definition = Some(register(ecs, release_id, previous, &item.images).await?);
     }
     Ok(item)
 }

@@ -19,7 +19,7 @@ use crate::aws::{
     classify, CallFailure, CodeDeployApi, EcsApi, ErrorKind, EventsApi, ObjectStore, ServiceUpdate,
 };
 use crate::contract::{
-    Awaited, DeploymentStatus, Plan, Records, ReleaseRecords, Restore, RestoreOutcome,
+    Awaited, DeploymentStatus, JobStatus, Plan, Records, ReleaseRecords, Restore, RestoreOutcome,
     RollbackInput, RollbackOutput, RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts,
     StabilityOutput, StabilityPhase, TaskDefRef,
 };
@@ -147,7 +147,7 @@ pub async fn rollback(
         restore_targets(&owner, events, rule, &targets, &mut restores).await;
     }
 
-    let awaited = summarize(awaits);
+    let awaited = summarize(awaits, Vec::new());
     RollbackOutput {
         restores,
         items: awaited.items,
@@ -245,7 +245,16 @@ pub async fn rollback_release(
     .await;
     let retry = retry_error(&output.restores);
     output.wave = wave;
-    let awaited = record_wave(store, &input.records, &in_wave.plan, previous, output).await?;
+    let running = running_jobs(&in_wave);
+    let awaited = record_wave(
+        store,
+        &input.records,
+        &in_wave.plan,
+        previous,
+        output,
+        running,
+    )
+    .await?;
     if let Some(e) = retry {
         tracing::warn!(error = %e, "restores failed; the step is retried");
         return Err(e);
@@ -262,11 +271,21 @@ async fn record_wave(
     in_wave: &Plan,
     previous: Option<RollbackOutput>,
     mut output: RollbackOutput,
+    running: Vec<JobStatus>,
 ) -> Result<StabilityOutput, Error> {
     let here = item_ids(in_wave);
     let before: Option<StabilityOutput> = store
         .read(records, stability_name(StabilityPhase::Rollback))
         .await?;
+    let jobs_here: BTreeSet<&str> = in_wave.jobs.iter().map(|j| j.id.as_str()).collect();
+    let mut jobs: Vec<JobStatus> = before
+        .as_ref()
+        .map(|b| b.jobs.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|j| !jobs_here.contains(j.run.id.as_str()))
+        .collect();
+    jobs.extend(running);
     let (mut restores, earlier): (Vec<Restore>, Vec<Restore>) = previous
         .map(|p| p.restores)
         .unwrap_or_default()
@@ -304,13 +323,35 @@ async fn record_wave(
     let awaited = StabilityOutput {
         wave: output.wave,
         remaining_waves: output.wave,
-        ..summarize(items)
+        ..summarize(items, jobs)
     };
     store.write(records, ROLLBACK, &output).await?;
     store
         .write(records, stability_name(StabilityPhase::Rollback), &awaited)
         .await?;
     Ok(awaited)
+}
+
+/// The jobs of `records`' wave whose task has not been seen to stop: a job is never undone, but
+/// the rollback awaits it, so a migration is never left running unobserved (stopped at its
+/// deadline like in the release).
+fn running_jobs(records: &ReleaseRecords) -> Vec<JobStatus> {
+    let judged = records
+        .stability
+        .as_ref()
+        .map(|s| s.jobs.as_slice())
+        .unwrap_or_default();
+    records
+        .results
+        .iter()
+        .filter_map(|r| r.job.as_ref())
+        .filter(|run| records.plan.jobs.iter().any(|j| j.id == run.id))
+        .filter_map(|run| match judged.iter().find(|j| j.run.id == run.id) {
+            Some(status) if status.outcome.is_terminal() => None,
+            Some(status) => Some(status.clone()),
+            None => Some(JobStatus::started(run.clone())),
+        })
+        .collect()
 }
 
 /// The ids the restores and awaited deployments of `plan`'s items carry: each service's, each
@@ -339,6 +380,7 @@ pub async fn record(
         deploy_failed: 0,
         remaining_waves: 0,
         wave: 0,
+        jobs: Vec::new(),
     };
     store.write(records, ROLLBACK, output).await?;
     store
@@ -356,6 +398,7 @@ fn rejected_entry_error(code: Option<&str>) -> &'static str {
         ErrorKind::ClusterNotFound
         | ErrorKind::ServiceNotFound
         | ErrorKind::TaskDefinitionRejected
+        | ErrorKind::TaskRunRejected
         | ErrorKind::Internal => "TargetsRejected",
     }
 }

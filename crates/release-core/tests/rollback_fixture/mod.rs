@@ -247,6 +247,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
             deployment: Some(d),
             rule: None,
             error: None,
+            job: None,
         });
     }
     let rule_name = unique("rb-nightly");
@@ -284,6 +285,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
                 .to_vec(),
         }),
         error: None,
+        job: None,
     });
     let plan = Plan {
         release: ReleaseMeta {
@@ -306,6 +308,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
         }],
         changed_services: 2,
         changed_tasks: 1,
+        jobs: Vec::new(),
     };
     Release {
         cluster: c,

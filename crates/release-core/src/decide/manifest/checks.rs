@@ -14,10 +14,18 @@ pub(crate) const DESIRED_COUNT: RangeInclusive<i64> = 0..=i32::MAX as i64;
 pub(crate) const MINIMUM_HEALTHY_PERCENT: RangeInclusive<i64> = 0..=100;
 pub(crate) const MAXIMUM_PERCENT: RangeInclusive<i64> = 100..=200;
 pub(crate) const TIMEOUT_SECONDS: RangeInclusive<i64> = 60..=super::MAX_TIMEOUT_SECONDS as i64;
+/// ECS capacity provider strategy bounds (`CapacityProviderStrategyItem`).
+pub(crate) const CAPACITY_WEIGHT: RangeInclusive<i64> = 0..=1000;
+pub(crate) const CAPACITY_BASE: RangeInclusive<i64> = 0..=100_000;
+/// The launch types RunTask takes.
+pub(crate) const LAUNCH_TYPES: &[&str] = &["FARGATE", "EC2", "EXTERNAL"];
 
 pub(crate) const RELEASE_ID_MAX_LEN: usize = 80;
 const CONTAINER_NAME_MAX_LEN: usize = 255;
 const RULE_NAME_MAX_LEN: usize = 64;
+const JOB_NAME_MAX_LEN: usize = 255;
+/// ECS task definition families: up to 255 letters, digits, `-` and `_`.
+const FAMILY_MAX_LEN: usize = 255;
 
 pub(crate) fn in_range(value: i64, range: &RangeInclusive<i64>) -> Result<(), String> {
     if range.contains(&value) {
@@ -104,6 +112,102 @@ pub(crate) fn rule_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A job's `name`: what `dependsOn` calls it, in its id (`cluster/name`) and its records.
+pub(crate) fn job_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > JOB_NAME_MAX_LEN || !word(name) {
+        return Err(format!(
+            "`{name}` is not a valid job name (1 to {JOB_NAME_MAX_LEN} letters, digits, `-` or \
+             `_`)"
+        ));
+    }
+    Ok(())
+}
+
+/// A job's `taskDefinition`: a family, never one revision of it (by `:N` or by ARN).
+pub(crate) fn family(value: &str) -> Result<(), String> {
+    const RUNS: &str = "convoy runs a clone of its newest ACTIVE revision";
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if value.starts_with("arn:") {
+        let family = value
+            .rsplit_once("task-definition/")
+            .map(|(_, rest)| rest.split(':').next().unwrap_or(rest))
+            .filter(|f| !f.is_empty());
+        let named = family.map(|f| format!(" (`{f}`)")).unwrap_or_default();
+        return Err(format!(
+            "`{value}` is an ARN: name the family{named}; {RUNS}"
+        ));
+    }
+    if let Some((family, _)) = value.split_once(':') {
+        return Err(format!(
+            "`{value}` names a revision: name the family (`{family}`); {RUNS}"
+        ));
+    }
+    if value.len() > FAMILY_MAX_LEN || !word(value) {
+        return Err(format!(
+            "`{value}` is not a task definition family (1 to {FAMILY_MAX_LEN} letters, digits, \
+             `-` or `_`)"
+        ));
+    }
+    Ok(())
+}
+
+/// A job's `networkFrom`: the service whose network configuration its task gets.
+pub(crate) fn network_from(value: &str) -> Result<(), String> {
+    match value.split('/').collect::<Vec<_>>()[..] {
+        [cluster, service]
+            if resource_name(cluster).is_ok()
+                && resource_name(service).is_ok()
+                && !cluster.contains(':') =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "`{value}` is not `cluster/service`: name the service whose network configuration \
+             the job's task gets, by its cluster's and its own name (`prod/api`)"
+        )),
+    }
+}
+
+pub(crate) fn launch_type(value: &str) -> Result<(), String> {
+    if LAUNCH_TYPES.contains(&value) {
+        return Ok(());
+    }
+    Err(format!(
+        "must be one of {}; got `{value}`",
+        LAUNCH_TYPES.join(", ")
+    ))
+}
+
+/// A job's network: from a service, or given, not both.
+pub(crate) fn one_network(from_given: bool, configuration_given: bool) -> Result<(), String> {
+    if from_given && configuration_given {
+        let message = "give either `networkFrom` (a service's network configuration) or \
+                       `networkConfiguration`, not both";
+        return Err(message.into());
+    }
+    Ok(())
+}
+
+/// A job's placement: a launch type or a capacity provider strategy, not both (RunTask refuses it).
+pub(crate) fn one_launch(launch_type_given: bool, strategy_given: bool) -> Result<(), String> {
+    if launch_type_given && strategy_given {
+        let message = "give either `launchType` or `capacityProviderStrategy`, not both: ECS \
+                       refuses a task with both";
+        return Err(message.into());
+    }
+    Ok(())
+}
+
+fn word(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// `(index, index of the first item with the same key)` for every repeated key.
 pub(crate) fn duplicates<K: Eq + Hash>(
     keys: impl IntoIterator<Item = (usize, K)>,
@@ -137,6 +241,14 @@ pub fn task_label(index: usize, event_bus: &str, rule: Option<&str>) -> String {
         Some(r) if event_bus == super::DEFAULT_EVENT_BUS => format!("tasks[{index}] ({r})"),
         Some(r) => format!("tasks[{index}] ({event_bus}/{r})"),
         None => format!("tasks[{index}]"),
+    }
+}
+
+/// `jobs[0] (migrate)`: the index, plus the name when it is known.
+pub fn job_label(index: usize, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("jobs[{index}] ({n})"),
+        None => format!("jobs[{index}]"),
     }
 }
 
@@ -210,6 +322,90 @@ mod tests {
         for (name, ok) in resource_cases {
             assert_eq!(resource_name(name).is_ok(), ok, "{name:?}");
         }
+    }
+
+    #[test]
+    fn job_values() {
+        let long = "j".repeat(256);
+        let name_cases: [(&str, bool); 6] = [
+            ("migrate", true),
+            ("db_migrate-2", true),
+            (&long[..255], true),
+            (&long, false),
+            ("", false),
+            ("prod/migrate", false),
+        ];
+        for (name, ok) in name_cases {
+            assert_eq!(job_name(name).is_ok(), ok, "{name:?}");
+        }
+        // (value, the message, or `None`: a family)
+        let family_cases = [
+            ("app-migrate", None),
+            ("app_migrate2", None),
+            ("", Some("must not be empty")),
+            (
+                "app:3",
+                Some(
+                    "`app:3` names a revision: name the family (`app`); convoy runs a clone of \
+                     its newest ACTIVE revision",
+                ),
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:3",
+                Some(
+                    "`arn:aws:ecs:eu-west-1:123456789012:task-definition/app:3` is an ARN: name \
+                     the family (`app`); convoy runs a clone of its newest ACTIVE revision",
+                ),
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+                Some(
+                    "`arn:aws:ecs:eu-west-1:123456789012:cluster/prod` is an ARN: name the \
+                     family; convoy runs a clone of its newest ACTIVE revision",
+                ),
+            ),
+            (
+                "app migrate",
+                Some(
+                    "`app migrate` is not a task definition family (1 to 255 letters, digits, \
+                     `-` or `_`)",
+                ),
+            ),
+        ];
+        for (value, want) in family_cases {
+            assert_eq!(family(value).err().as_deref(), want, "{value:?}");
+        }
+        let from_cases = [
+            ("prod/api", true),
+            ("api", false),
+            ("prod/", false),
+            ("/api", false),
+            ("prod/api/x", false),
+            ("prod /api", false),
+            ("arn:aws:ecs:eu-west-1:1:service/prod", false),
+        ];
+        for (value, ok) in from_cases {
+            assert_eq!(network_from(value).is_ok(), ok, "{value:?}");
+        }
+        for (value, ok) in [
+            ("FARGATE", true),
+            ("EC2", true),
+            ("EXTERNAL", true),
+            ("fargate", false),
+            ("", false),
+        ] {
+            assert_eq!(launch_type(value).is_ok(), ok, "{value:?}");
+        }
+        for (a, b) in [(false, false), (true, false), (false, true), (true, true)] {
+            assert_eq!(one_network(a, b).is_ok(), !(a && b));
+            assert_eq!(one_launch(a, b).is_ok(), !(a && b));
+        }
+        assert_eq!(job_label(0, Some("migrate")), "jobs[0] (migrate)");
+        assert_eq!(job_label(3, None), "jobs[3]");
+        assert_eq!(in_range(1000, &CAPACITY_WEIGHT), Ok(()));
+        assert!(in_range(1001, &CAPACITY_WEIGHT).is_err());
+        assert_eq!(in_range(100_000, &CAPACITY_BASE), Ok(()));
+        assert!(in_range(100_001, &CAPACITY_BASE).is_err());
     }
 
     #[test]

@@ -1,6 +1,9 @@
 use super::*;
 use crate::contract::examples::{app_image, plan, service_item};
-use crate::contract::{Images, ReleaseMeta, RuleItem, RuleTarget, ServiceTarget, Settings};
+use crate::contract::{
+    Images, JobItem, JobLaunchSettings, JobTarget, ReleaseMeta, RuleItem, RuleTarget,
+    ServiceTarget, Settings,
+};
 
 fn image() -> Images {
     Images::Default {
@@ -49,6 +52,25 @@ fn task(id: &str, deps: &[&str]) -> RuleTarget {
     }
 }
 
+/// A job `name` of cluster `prod` depending on `deps`, with `seconds` to run.
+fn job(name: &str, deps: &[&str], seconds: u32) -> JobTarget {
+    JobTarget {
+        name: name.into(),
+        depends_on: deps.iter().map(|d| (*d).to_owned()).collect(),
+        cluster: "prod".into(),
+        task_definition: "app".into(),
+        images: image(),
+        overrides: Default::default(),
+        launch: JobLaunchSettings::default(),
+        timeout_seconds: seconds,
+    }
+}
+
+fn with_jobs(mut input: ReleaseInput, jobs: Vec<JobTarget>) -> ReleaseInput {
+    input.jobs = jobs;
+    input
+}
+
 fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput {
     ReleaseInput {
         release: ReleaseMeta {
@@ -59,6 +81,7 @@ fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput
         settings: Settings::default(),
         services,
         tasks,
+        jobs: Vec::new(),
         waves: Vec::new(),
     }
 }
@@ -541,4 +564,216 @@ fn plan_items_get_their_waves_without_the_unchanged_ones() {
         ),
     );
     assert_eq!(planned.services[1].wave, 7);
+}
+
+#[test]
+fn jobs_are_items_named_by_their_name_after_services_and_tasks() {
+    let input = with_jobs(
+        release(
+            vec![svc("prod/web", &["migrate"])],
+            vec![task("nightly", &[])],
+        ),
+        vec![job("migrate", &[], 1800), job("seed", &["migrate"], 60)],
+    );
+    let found: Vec<(ItemKind, usize, String, bool, Vec<String>, u32)> = items(&input)
+        .into_iter()
+        .map(|i| {
+            let deps = i.depends_on.to_vec();
+            (i.kind, i.index, i.name, i.named, deps, i.timeout_seconds)
+        })
+        .collect();
+    let to = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        found,
+        [
+            (
+                ItemKind::Service,
+                0,
+                "prod/web".into(),
+                false,
+                to(&["migrate"]),
+                900
+            ),
+            (ItemKind::Task, 0, "nightly".into(), false, to(&[]), 0),
+            (ItemKind::Job, 0, "migrate".into(), true, to(&[]), 1800),
+            (ItemKind::Job, 1, "seed".into(), true, to(&["migrate"]), 60),
+        ]
+    );
+    assert_eq!(label(&input, ItemKind::Job, 1), "jobs[1] (seed)");
+}
+
+#[test]
+fn jobs_take_their_wave_like_any_item() {
+    // (case, release, waves)
+    let cases: Vec<(&str, ReleaseInput, Vec<Vec<String>>)> = vec![
+        (
+            "a migration, then the api, then web and worker",
+            with_jobs(
+                release(
+                    vec![
+                        svc("prod/web", &["prod/api"]),
+                        svc("prod/worker", &["prod/api"]),
+                        svc("prod/api", &["migrate"]),
+                    ],
+                    vec![],
+                ),
+                vec![job("migrate", &[], 900)],
+            ),
+            waves(&[&["migrate"], &["prod/api"], &["prod/web", "prod/worker"]]),
+        ),
+        (
+            "a job after a service",
+            with_jobs(
+                release(vec![svc("prod/db", &[])], vec![]),
+                vec![job("seed", &["prod/db"], 900)],
+            ),
+            waves(&[&["prod/db"], &["seed"]]),
+        ),
+        (
+            "a job after a job, a task after it, in release order within a wave",
+            with_jobs(
+                release(vec![svc("prod/web", &[])], vec![task("nightly", &["seed"])]),
+                vec![job("seed", &["migrate"], 900), job("migrate", &[], 900)],
+            ),
+            waves(&[&["prod/web", "migrate"], &["seed"], &["nightly"]]),
+        ),
+        (
+            "jobs alone, no dependsOn",
+            with_jobs(
+                release(vec![], vec![]),
+                vec![job("a", &[], 900), job("b", &[], 900)],
+            ),
+            waves(&[&["a", "b"]]),
+        ),
+        (
+            "a job's deadline counts: 7,200 + 3,600 s is within 3 h",
+            with_jobs(
+                release(vec![timeout(svc("prod/api", &["migrate"]), 3600)], vec![]),
+                vec![job("migrate", &[], 7200)],
+            ),
+            waves(&[&["migrate"], &["prod/api"]]),
+        ),
+    ];
+    for (case, input, want) in cases {
+        assert_eq!(compile(&input), Ok(want), "{case}");
+    }
+}
+
+#[test]
+fn problems_through_jobs_name_their_item_and_field() {
+    // (case, release, exactly these problems: item, field, message)
+    type Want = Vec<(&'static str, &'static str, &'static str)>;
+    let cases: Vec<(&str, ReleaseInput, Want)> = vec![
+        (
+            "a cycle of one: a job on itself",
+            with_jobs(release(vec![], vec![]), vec![job("migrate", &["migrate"], 900)]),
+            vec![("jobs[0] (migrate)", "dependsOn", "names `migrate`, this item itself: an item cannot depend on itself")],
+        ),
+        (
+            "a cycle of two: a service and a job",
+            with_jobs(release(vec![svc("prod/api", &["migrate"])], vec![]), vec![job("migrate", &["prod/api"], 900)]),
+            vec![("services[0] (prod/api)", "dependsOn", "dependsOn forms a cycle: prod/api → migrate → prod/api")],
+        ),
+        (
+            "a cycle of three: a job, a task, a job",
+            with_jobs(release(vec![], vec![task("nightly", &["seed"])]), vec![job("migrate", &["nightly"], 900), job("seed", &["migrate"], 900)]),
+            vec![("tasks[0] (nightly)", "dependsOn", "dependsOn forms a cycle: nightly → seed → migrate → nightly")],
+        ),
+        (
+            "an unknown name, a job suggested",
+            with_jobs(release(vec![svc("prod/api", &["migrat"])], vec![]), vec![job("migrate", &[], 900)]),
+            vec![("services[0] (prod/api)", "dependsOn", "`migrat` is not the name of any item of this release (did you mean `migrate`?)")],
+        ),
+        (
+            "a job's name is checked by the manifest's rule for job names",
+            with_jobs(release(vec![], vec![]), vec![job("prod/migrate", &[], 900)]),
+            vec![("jobs[0] (prod/migrate)", "name", "`prod/migrate` is not a valid job name (1 to 255 letters, digits, `-` or `_`)")],
+        ),
+        (
+            "a job named as a service",
+            with_jobs(release(vec![named(svc("prod/web", &[]), "migrate")], vec![]), vec![job("migrate", &[], 900)]),
+            vec![("jobs[0] (migrate)", "name", "`migrate` is already the name of services[0] (prod/web): each item's name must be unique in the release")],
+        ),
+        (
+            "a job named as a rule is by default",
+            with_jobs(release(vec![], vec![task("nightly", &[])]), vec![job("nightly", &[], 900)]),
+            vec![("jobs[0] (nightly)", "name", "`nightly` is already the name of tasks[0] (nightly): each item's name must be unique in the release")],
+        ),
+        (
+            "two jobs of one name",
+            with_jobs(release(vec![], vec![]), vec![job("migrate", &[], 900), job("migrate", &[], 900)]),
+            vec![("jobs[1] (migrate)", "name", "`migrate` is already the name of jobs[0] (migrate): each item's name must be unique in the release")],
+        ),
+        (
+            "a job's deadline counts in its wave",
+            with_jobs(release(vec![timeout(svc("prod/api", &["migrate"]), 3600)], vec![]), vec![job("migrate", &[], 7201)]),
+            vec![("", "dependsOn", "the waves may wait 10,801 s in all, above the 10,800 s (3 h) a release may wait: each wave waits up to its longest timeoutSeconds (wave 1: 7,201 s for migrate; wave 2: 3,600 s for prod/api); lower timeoutSeconds or make fewer waves")],
+        ),
+    ];
+    for (case, input, want) in cases {
+        let found = match compile(&input) {
+            Ok(_) => Vec::new(),
+            Err(found) => found,
+        };
+        let found: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|p| (p.item.as_str(), p.field, p.message.as_str()))
+            .collect();
+        assert_eq!(found, want, "{case}");
+    }
+}
+
+fn job_item(name: &str) -> JobItem {
+    JobItem {
+        id: format!("prod/{name}"),
+        wave: 0,
+        cluster: "prod".into(),
+        name: name.into(),
+        previous_task_definition: "arn:td/app:1".into(),
+        images: app_image("r/app:2"),
+        essential_containers: vec!["app".into()],
+        overrides: Default::default(),
+        launch: Default::default(),
+        timeout_seconds: 900,
+        new_task_definition: None,
+    }
+}
+
+#[test]
+fn plan_jobs_get_their_waves_and_always_count_as_changes() {
+    let item = |s: &str| service_item("prod", s, "arn:td/x:1", app_image("r/x:2"));
+    // migrate ← api ← web; the job's cluster given by ARN is matched by name.
+    let mut migrate = job("migrate", &[], 900);
+    migrate.cluster = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod".into();
+    let input = with_jobs(
+        release(
+            vec![
+                svc("prod/web", &["prod/api"]),
+                svc("prod/api", &["migrate"]),
+            ],
+            vec![],
+        ),
+        vec![migrate],
+    );
+    // (case, noop of web and api, waves of web, api, migrate)
+    let cases: [(&str, [bool; 2], [u32; 3]); 3] = [
+        ("everything changes", [false, false], [2, 1, 0]),
+        ("the api is unchanged", [false, true], [1, 0, 0]),
+        ("only the job runs", [true, true], [0, 0, 0]),
+    ];
+    for (case, noop, want) in cases {
+        let with = |i: crate::contract::ServiceItem, n: bool| if n { unchanged(i) } else { i };
+        let mut planned = plan(
+            vec![with(item("web"), noop[0]), with(item("api"), noop[1])],
+            vec![],
+        );
+        planned.jobs = vec![job_item("migrate")];
+        number_plan_waves(&mut planned, &input);
+        let got = [
+            planned.services[0].wave,
+            planned.services[1].wave,
+            planned.jobs[0].wave,
+        ];
+        assert_eq!(got, want, "{case}");
+    }
 }

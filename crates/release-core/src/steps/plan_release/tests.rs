@@ -57,6 +57,7 @@ fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput
         services,
         tasks,
         waves: Vec::new(),
+        jobs: Vec::new(),
     }
 }
 
