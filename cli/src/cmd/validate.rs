@@ -41,11 +41,12 @@ pub fn run(args: &Args) -> Result<Exit, CliError> {
             format!("{report}\n")
         }
         (Format::Text, Ok(release)) => format!(
-            "{}: valid release {} ({}, {}{}){}\n",
+            "{}: valid release {} ({}, {}{}{}){}\n",
             input.name,
             release.release.id,
             plural(release.services.len(), "service"),
             plural(release.tasks.len(), "task"),
+            jobs(release),
             in_waves(release),
             by_reference(release),
         ),
@@ -65,6 +66,14 @@ pub fn run(args: &Args) -> Result<Exit, CliError> {
     } else {
         Exit::Invalid
     })
+}
+
+/// `, 1 job` when the release runs jobs; nothing otherwise.
+fn jobs(release: &ReleaseInput) -> String {
+    match release.jobs.len() {
+        0 => String::new(),
+        n => format!(", {}", plural(n, "job")),
+    }
 }
 
 /// `, in 3 waves` for a release that `dependsOn` orders; nothing for one wave.

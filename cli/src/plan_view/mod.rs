@@ -460,6 +460,58 @@ mod tests {
             .unwrap()
     }
 
+    /// db's migration runs first, then db; web does not wait for it (a warning).
+    #[test]
+    fn a_job_runs_in_its_wave_and_services_beside_it_are_warned_about() {
+        let yaml = "services:\n  \
+            - {service: db, clusterName: prod, serviceName: db, image: r/db:2, dependsOn: [migrate]}\n  \
+            - {service: web, clusterName: prod, serviceName: web, image: r/web:2}\n\
+            jobs:\n  \
+            - {name: migrate, clusterName: prod, taskDefinition: db, image: r/db:2, service: db, \
+               timeoutSeconds: 600, overrides: {db: {command: [bin/migrate, up]}}}\n";
+        let view = ordered_view(yaml);
+        assert_eq!(view.jobs.len(), 1);
+        let job = &view.jobs[0];
+        assert_eq!((job.id.as_str(), job.wave), ("prod/migrate", 0));
+        assert!(job.change.changes, "a new revision of db for the job");
+        assert_eq!(
+            job.commands,
+            [("db".to_owned(), "bin/migrate up".to_owned())]
+        );
+        // db, web and the job change, in two waves: the job and web, then db.
+        assert_eq!((view.changed, view.unchanged, view.waves), (3, 0, 2));
+        assert_eq!(
+            view.warnings,
+            [
+                "job prod/migrate runs in wave 1 alongside prod/web, which do not wait for it: a \
+              service that needs it done names it in `dependsOn: [migrate]`"
+            ]
+        );
+        let text = render::text(&view, false);
+        assert!(
+            text.contains("\n> job prod/migrate  (runs once: new revision of db:1, timeout 600 s)\n    container db: r/db:1 -> r/db:2\n    container db runs: bin/migrate up\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!("\nwarning: {}\n", view.warnings[0])),
+            "{text}"
+        );
+        let markdown = render::markdown(&view);
+        let row = markdown
+            .lines()
+            .find(|l| l.starts_with("| ▶️ |"))
+            .unwrap_or_default();
+        assert!(
+            row.starts_with("| ▶️ | job `prod/migrate`, runs once (timeout 600 s) | `db:1` | `db`: `r/db:1` → `r/db:2`<br>"),
+            "{markdown}"
+        );
+        assert!(row.ends_with("<br>`db` runs `bin/migrate up` |"), "{row}");
+        assert!(
+            markdown.contains("> ⚠️ job prod/migrate runs in wave 1"),
+            "{markdown}"
+        );
+    }
+
     const ORDERED: &str = "services:\n  \
         - {service: db, clusterName: prod, serviceName: db, image: r/db:2}\n  \
         - {service: cache, clusterName: prod, serviceName: cache, image: r/cache:1, dependsOn: [prod/db]}\n  \

@@ -51,7 +51,7 @@ pub async fn run_job<E: EcsApi>(
             item.cluster
         )));
     };
-    info!(job = %item.id, task = %task_arn, task_definition, "job started");
+    info!(job = %item.id, task = %task_arn, task_definition, client_token = %token, "job started");
     Ok(JobRun {
         id: item.id.clone(),
         cluster: item.cluster.clone(),
