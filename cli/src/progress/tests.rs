@@ -977,3 +977,69 @@ fn an_ecs_item_has_no_code_deploy_deployment_id() {
         .get("deploymentId")
         .is_none());
 }
+
+#[test]
+fn a_job_row_follows_its_task_then_settles_at_its_outcome() {
+    let mut with_job = plan();
+    with_job.jobs = vec![parsed(json!({
+        "id": "c/migrate", "cluster": "c", "name": "migrate", "previousTaskDefinition": "mig:1",
+        "images": {"app": "app:2"}, "essentialContainers": ["app"], "timeoutSeconds": 600}))];
+    let mut tracker = planned(with_job);
+    let row = |t: &Tracker| {
+        t.rows
+            .iter()
+            .find(|r| r.id == "c/migrate")
+            .map(|r| (r.kind, r.stage, r.reason.clone()))
+    };
+    assert_eq!(
+        row(&tracker),
+        Some((release_core::contract::ItemKind::Job, Stage::Planned, None))
+    );
+    let run = json!({"id": "c/migrate", "cluster": "c", "taskArn": "arn:task/c/1",
+                     "taskDefinition": "mig:2", "essentialContainers": ["app"], "deadline": 10});
+    let judged = |outcome: &str, reason: &str, containers: Value| -> StabilityOutput {
+        let mut job = run.clone();
+        job["outcome"] = json!(outcome);
+        job["reason"] = json!(reason);
+        job["containers"] = containers;
+        parsed(json!({"items": [], "jobs": [job], "pending": 0, "failed": 0}))
+    };
+    tracker.apply(
+        &[task(8, "AwaitRelease", counts_state("stability", 1, 0))],
+        &Fetched {
+            stability: Some(judged("InProgress", "task RUNNING", json!([]))),
+            ..Fetched::default()
+        },
+    );
+    assert_eq!(
+        row(&tracker),
+        Some((
+            release_core::contract::ItemKind::Job,
+            Stage::Updating,
+            Some("task RUNNING".into())
+        ))
+    );
+    tracker.apply(
+        &[task(9, "AwaitRelease", counts_state("stability", 0, 1))],
+        &Fetched {
+            stability: Some(judged(
+                "Failed",
+                "container app exited 1; task stopped (EssentialContainerExited): x",
+                json!([{"name": "app", "exitCode": 1, "essential": true}]),
+            )),
+            ..Fetched::default()
+        },
+    );
+    assert_eq!(
+        row(&tracker),
+        Some((
+            release_core::contract::ItemKind::Job,
+            Stage::Failed,
+            Some(
+                "Failed: container app exited 1; task stopped (EssentialContainerExited): x \
+                 [tasks: app: exit 1]"
+                    .into()
+            )
+        ))
+    );
+}
