@@ -257,6 +257,7 @@ fn succeeded(items: usize, cleanup: CleanupReport) -> ReleaseReport {
                 final_task_definition: td(&format!("service-{i:04}"), 42),
                 reason: None,
                 stopped_reasons: Vec::new(),
+                wave: 0,
             })
             .collect(),
         problems: Vec::new(),

@@ -303,6 +303,7 @@ fn report(items: usize, failed_every: usize) -> ReleaseReport {
                 reason: (i % failed_every == 0)
                     .then(|| "deployment failed: tasks failed to start".into()),
                 stopped_reasons: Vec::new(),
+                wave: 0,
             })
             .collect(),
         problems: Vec::new(),

@@ -670,3 +670,45 @@ fn report_lines_say_what_the_rollback_did_per_item() {
     );
     assert_eq!(report.outcome, ReleaseOutcome::Failed);
 }
+
+#[test]
+fn items_of_waves_that_never_started_say_so_with_their_wave() {
+    // web in wave 0 failed its rollout; api (wave 1) and the nightly rule (wave 2) never started.
+    let mut plan = plan(RollbackPolicy::None);
+    plan.services[1].wave = 1;
+    plan.tasks[0].wave = 2;
+    let results: Vec<ItemResult> = results()
+        .into_iter()
+        .filter(|r| r.id == "prod/web" || r.id == "prod/cron")
+        .collect();
+    let mut input = ReleaseRecords::new(plan, results);
+    input.stability = Some(verdicts(Outcome::Failed, Outcome::InProgress));
+    let report = build(&input, &Observed::new());
+    let lines: Vec<(&str, u32, ItemOutcome, Option<&str>)> = report
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.wave, i.outcome, i.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("prod/web", 0, ItemOutcome::Failed, Some("web Failed")),
+            (
+                "prod/api",
+                1,
+                ItemOutcome::NotStarted,
+                Some("wave 2 never started: the release stopped in wave 1")
+            ),
+            ("prod/cron", 0, ItemOutcome::Unchanged, None),
+            (
+                "default/nightly/report",
+                2,
+                ItemOutcome::NotStarted,
+                Some("wave 3 never started: the release stopped in wave 1")
+            ),
+        ]
+    );
+    let json = serde_json::to_value(&report.items[1]).unwrap();
+    assert_eq!(json["wave"], 1);
+    assert!(serde_json::to_value(&report.items[0]).unwrap().get("wave").is_none());
+}

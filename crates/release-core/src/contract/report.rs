@@ -124,6 +124,9 @@ pub enum ItemOutcome {
 pub struct ReportItem {
     pub id: String,
     pub kind: ItemKind,
+    /// The wave it deploys in, from 0 (left out for the first).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wave: u32,
     pub outcome: ItemOutcome,
     pub previous_task_definition: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -147,12 +147,16 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
     };
 
     let mut items = Vec::new();
-    let mut push = |id: String, kind: ItemKind, previous: &str, noop: bool, base: Base| {
+    let mut push = |(id, kind, wave): (String, ItemKind, u32),
+                    previous: &str,
+                    noop: bool,
+                    base: Base| {
         if noop {
             items.push(ReportItem {
                 final_task_definition: observed.get(&id).cloned().unwrap_or(previous.to_owned()),
                 id,
                 kind,
+                wave,
                 outcome: ItemOutcome::Unchanged,
                 previous_task_definition: previous.to_owned(),
                 new_task_definition: None,
@@ -264,6 +268,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
             final_task_definition: observed.get(&id).cloned().unwrap_or(inferred_final),
             id,
             kind,
+            wave,
             outcome,
             previous_task_definition: previous.to_owned(),
             new_task_definition: base.new,
@@ -280,8 +285,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
             .or_else(|| item.new_task_definition.clone());
         let base = service_base(new, result, verdict_of(&item.id));
         push(
-            item.id.clone(),
-            ItemKind::Service,
+            (item.id.clone(), ItemKind::Service, item.wave),
             &item.previous_task_definition,
             item.noop,
             base,
@@ -325,8 +329,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
                 },
             };
             push(
-                id,
-                ItemKind::RuleTarget,
+                (id, ItemKind::RuleTarget, rule.wave),
                 &target.previous_task_definition,
                 rule.noop || target.noop,
                 base,
@@ -337,6 +340,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
     for job in &input.plan.jobs {
         items.push(job_item(input, job));
     }
+    say_which_waves_never_started(&mut items);
 
     let outcome = release_outcome(input, &items);
     ReleaseReport {
@@ -351,6 +355,26 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
         omitted_items: 0,
         full_report: None,
         cleanup: None,
+    }
+}
+
+/// The items of waves after the one the release stopped in (the last wave any item started in)
+/// say so: a failure stops the release, and no later wave starts.
+fn say_which_waves_never_started(items: &mut [ReportItem]) {
+    let started = |i: &&mut ReportItem| {
+        !matches!(i.outcome, ItemOutcome::NotStarted | ItemOutcome::Unchanged)
+    };
+    let Some(last) = items.iter_mut().filter(started).map(|i| i.wave).max() else {
+        return;
+    };
+    for item in items.iter_mut() {
+        if item.outcome == ItemOutcome::NotStarted && item.wave > last && item.reason.is_none() {
+            item.reason = Some(format!(
+                "wave {} never started: the release stopped in wave {}",
+                item.wave + 1,
+                last + 1
+            ));
+        }
     }
 }
 
@@ -371,6 +395,7 @@ fn job_item(input: &ReleaseRecords, job: &JobItem) -> ReportItem {
     let line = |outcome, new: Option<String>, reason: Option<String>| ReportItem {
         id: job.id.clone(),
         kind: ItemKind::Job,
+        wave: job.wave,
         outcome,
         previous_task_definition: job.previous_task_definition.clone(),
         final_task_definition: new
