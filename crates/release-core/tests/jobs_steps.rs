@@ -561,3 +561,35 @@ async fn a_failed_migration_is_reported_with_each_containers_exit() {
     assert_eq!(job.stopped_reasons, ["app: exit 3", "log: exit 0"]);
     assert_eq!(report.outcome, ReleaseOutcome::Failed);
 }
+
+#[tokio::test]
+async fn a_release_that_ends_while_its_job_runs_names_the_task_it_leaves_running() {
+    // The execution stopped (or timed out) while the migration ran: the watchdog reports from the
+    // records, and the job's line says where to look.
+    let (ecs, _) = world();
+    let (plan, store) = recorded_plan(&ecs, true).await;
+    deploy_wave(&ecs, &store, &plan, 0).await;
+    let running = round(&ecs, &store, StabilityPhase::Release, 0).await;
+    let mut deployed = store.deployed(&records()).await.unwrap();
+    deployed.stability = Some(running);
+    let report = report::build(&deployed, &Default::default());
+    let job = report
+        .items
+        .iter()
+        .find(|i| i.kind == ItemKind::Job)
+        .unwrap();
+    let task = ecs.run_tasks()[0].task.task_arn().unwrap().to_owned();
+    assert_eq!(job.outcome, ItemOutcome::Failed);
+    assert_eq!(
+        job.reason.as_deref(),
+        Some(
+            format!("the release stopped before its task ended: {task} may still be running")
+                .as_str()
+        )
+    );
+    assert_eq!(
+        ecs.calls("StopTask"),
+        0,
+        "a migration is never stopped for lack of an observer"
+    );
+}

@@ -710,5 +710,8 @@ fn items_of_waves_that_never_started_say_so_with_their_wave() {
     );
     let json = serde_json::to_value(&report.items[1]).unwrap();
     assert_eq!(json["wave"], 1);
-    assert!(serde_json::to_value(&report.items[0]).unwrap().get("wave").is_none());
+    assert!(serde_json::to_value(&report.items[0])
+        .unwrap()
+        .get("wave")
+        .is_none());
 }

@@ -321,6 +321,20 @@ mod tests {
                 false,
             ),
             (
+                "stopped by someone else (an operator's StopTask): a failure, with their reason",
+                Task::builder()
+                    .last_status("STOPPED")
+                    .stop_code(TaskStopCode::UserInitiated)
+                    .stopped_reason("operator: wrong migration")
+                    .containers(container("app", Some(137), None))
+                    .build(),
+                false,
+                10,
+                Outcome::Failed,
+                "container app exited 137; task stopped (UserInitiated): operator: wrong migration",
+                false,
+            ),
+            (
                 "still stopping after StopTask: not stopped twice",
                 task("DEACTIVATING", None, vec![]),
                 true,
