@@ -500,6 +500,12 @@ fn a_restored_rollout_never_confirmed_says_so() {
         report.items[0].reason.as_deref(),
         Some("restored: the release stopped before its rollout was confirmed")
     );
+    // The rule's targets were updated, then restored: nothing failed, the release was stopped.
+    assert_eq!(report.items[3].outcome, ItemOutcome::RolledBack);
+    assert_eq!(
+        report.items[3].reason.as_deref(),
+        Some("restored because the release did not finish")
+    );
 }
 
 #[test]

@@ -146,6 +146,12 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
             .and_then(|s| s.items.iter().find(|i| i.deployment.id == id))
     };
 
+    // A release the watchdog finishes may have been stopped (or timed out) with nothing failed.
+    let why_restored = if anything_failed(input) {
+        "after another item failed"
+    } else {
+        "because the release did not finish"
+    };
     let mut items = Vec::new();
     let mut push = |(id, kind, wave): (String, ItemKind, u32),
                     previous: &str,
@@ -183,7 +189,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
                 let what = format!("restored{}", restored_settings(r));
                 if outcome == ItemOutcome::Deployed {
                     outcome = ItemOutcome::RolledBack;
-                    reason = join_reason(None, format!("{what} after another item failed"));
+                    reason = join_reason(None, format!("{what} {why_restored}"));
                 } else if base.unconfirmed && started {
                     outcome = ItemOutcome::RolledBack;
                     reason = join_reason(
@@ -356,6 +362,15 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
         full_report: None,
         cleanup: None,
     }
+}
+
+/// Whether a step, a deployment or a job failed: why a rollback ran, unless the release was
+/// stopped or timed out first.
+fn anything_failed(input: &ReleaseRecords) -> bool {
+    let judged_failed = |s: &StabilityOutput| s.failed > 0 || s.deploy_failed > 0;
+    input.results.iter().any(|r| r.error.is_some())
+        || input.stability.as_ref().is_some_and(judged_failed)
+        || input.failures.iter().next().is_some()
 }
 
 /// The items of waves after the one the release stopped in (the last wave any item started in)
