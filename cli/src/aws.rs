@@ -38,6 +38,7 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub codedeploy: aws_sdk_codedeploy::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
     pub sfn: aws_sdk_sfn::Client,
     /// The release records executions keep in S3 (path-style with an endpoint override, as locally).
     pub records: RecordStore<aws_sdk_s3::Client>,
@@ -59,6 +60,7 @@ impl Aws {
             ecs,
             events,
             codedeploy,
+            scheduler,
             records,
             sfn,
             ..
@@ -67,6 +69,7 @@ impl Aws {
             ecs,
             events,
             codedeploy,
+            scheduler,
             sfn,
             records,
         })

@@ -116,6 +116,7 @@ fn kind_label(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Service => "service",
         ItemKind::RuleTarget => "rule target",
+        ItemKind::Schedule => "schedule",
         ItemKind::Job => "job",
     }
 }

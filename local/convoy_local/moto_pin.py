@@ -1,7 +1,9 @@
 """The moto version convoy's simulator patches (moto_server.py) and the ASL flow test's stand-ins are written
 against. Those reach into moto internals, which change between releases without notice; a different moto must
 fail at start-up, not half-work. To upgrade moto: bump it in local/requirements.txt, re-check every use of moto
-internals (`moto.ecs.models`, `moto.stepfunctions.parser`), then change MOTO_VERSION here.
+internals (`moto.ecs.models`, `moto.stepfunctions.parser`, `moto.scheduler`), run local/tests (its
+test_moto_scheduler_pins.py pins the moto Scheduler behaviours scheduler_sim.py builds on), then change
+MOTO_VERSION here.
 """
 
 import moto

@@ -7,8 +7,9 @@ Serves the normal moto API. `--port 0` picks a free port. Once listening, prints
     convoy-moto listening on http://127.0.0.1:PORT
 
 It patches moto internals (EC2ContainerServiceBackend.update_service / describe_services, CreateService's
-response, the ECS Task model, RunTask / DescribeTasks / StopTask / ListTasks: convoy_local/job_sim.py), so it
-refuses to start on any moto but the pinned one (convoy_local/moto_pin.py, local/requirements.txt).
+response, the ECS Task model, RunTask / DescribeTasks / StopTask / ListTasks: convoy_local/job_sim.py, the
+EventBridge Scheduler responses and models: convoy_local/scheduler_sim.py), so it refuses to start on any moto but
+the pinned one (convoy_local/moto_pin.py, local/requirements.txt).
 
 Why: moto never rolls an ECS deployment forward (UpdateService keeps the old task definition IN_PROGRESS for
 ever) and has no way to make one fail, so the release's wait/verdict/rollback paths could not run locally.
@@ -89,13 +90,22 @@ Endpoints (JSON in, JSON out)
                              HTTP 400), e.g. to fail one service's UpdateService. With `after: true` the call is
                              handled first (its effect stays) and only its answer is replaced by the error: an
                              answer lost on the way back, which a caller retrying the call must survive.
+        Operations are told by X-Amz-Target (JSON protocols), Action= (query protocols) and, for the REST-JSON
+        services of REST_ROUTES (EventBridge Scheduler: "scheduler.GetSchedule", "scheduler.UpdateSchedule",
+        CreateSchedule, DeleteSchedule, ListSchedules, Get/Create/Delete/ListScheduleGroup(s), ListTagsForResource,
+        TagResource, UntagResource), by method and path; there `match` also sees the path and query
+        ("/schedules/NAME?groupName=GROUP"). Errors are answered in the service's protocol: JSON ones HTTP 400 (or
+        `status`), {"__type", "message"}; REST-JSON ones the code's modelled status (ThrottlingException 429,
+        ConflictException 409, ResourceNotFoundException 404, ValidationException 400, InternalServerException 500)
+        unless `status` is given, {"Message"}, and x-amzn-ErrorType in both; /_fault/error's default code there is
+        ValidationException. Other REST services (S3, Lambda) are neither counted nor faulted.
   POST /_fault/ecs/defaults {steps?, bakeSteps?}  describes every unarmed rolling rollout needs before it completes
                              (default 2); advances BAKE_TIME takes (default 2). Answers both.
   POST /_fault/buckets      {enabled?, rateScale?, burstScale?}  ECS-like token buckets per account (task definition
                              modify 20 burst + 1/s, service modify 50 + 5/s (StopServiceDeployment too), service
                              read 100 + 20/s (the service deployment reads too); rates and bursts multiplied by the
                              scales): a call finding its bucket empty answers ThrottlingException, as ECS does.
-                             Off by default.
+                             Off by default. ECS only: Scheduler calls have no bucket (use /_fault/throttle).
   POST /_fault/codedeploy/arm {application, deploymentGroup, mode: ok|fail|stuck, event?, message?,
                              terminationSteps?}  arms the NEXT CreateDeployment of that CodeDeploy deployment group
                              (convoy_local/codedeploy_sim.py, the CodeDeploy blue/green simulator for CODE_DEPLOY
@@ -151,7 +161,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Request, Response  # noqa: E402
 
-from convoy_local import codedeploy_sim, job_sim  # noqa: E402
+from convoy_local import codedeploy_sim, job_sim, scheduler_sim  # noqa: E402
 
 DEFAULT_STEPS = 2
 DEFAULT_BAKE_STEPS = 2
@@ -390,6 +400,7 @@ EC2ContainerServiceResponse.create_service = _create_service_response
 EC2ContainerServiceBackend.update_service = _update_service
 EC2ContainerServiceBackend.describe_services = _describe_services
 codedeploy_sim.install(LOCK)  # after the patches above: its UpdateService guard (CODE_DEPLOY services) wraps ours
+scheduler_sim.install(LOCK)  # EventBridge Scheduler: UpdateSchedule replaces the schedule whole, validation, AWS errors
 job_sim.install(LOCK)  # RunTask, DescribeTasks, StopTask, ListTasks: one-off tasks (jobs) run and exit
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1085,9 +1096,12 @@ def _arm_error(body: dict, code: str, message: str) -> Response:
     operation = body.get("operation")
     if not operation:
         return _json({"error": "operation is required"}, 400)
+    # `status` not given (null): the protocol's where the call is answered (_error_answer): JSON 400, REST-JSON the
+    # error's modelled one; `code` not given (codeGiven false): REST-JSON services answer their own default error.
     rule = {"operation": operation, "count": int(body.get("count", 1)), "match": body.get("match", ""),
             "code": body.get("code", code), "message": body.get("message", message),
-            "status": int(body.get("status", 400)), "after": bool(body.get("after", False))}
+            "status": int(body["status"]) if body.get("status") is not None else None,
+            "after": bool(body.get("after", False)), "codeGiven": "code" in body}
     with LOCK:
         ERRORS.append(rule)
     return _json(rule)
@@ -1224,9 +1238,34 @@ def handle_control(req: Request) -> Response:
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
 
 
+# REST-JSON services whose operations are told by method and path (the calls of other REST services, S3 and
+# Lambda among them, go to moto uncounted). Their errors are answered the REST-JSON way (_error_answer).
+REST_ROUTES: dict[str, list[tuple[str, "re.Pattern[str]", str]]] = {
+    "scheduler": [
+        (method, re.compile(pattern), operation)
+        for method, pattern, operation in (
+            ("GET", r"^/schedules/?$", "ListSchedules"),
+            ("GET", r"^/schedules/[^/]+$", "GetSchedule"),
+            ("POST", r"^/schedules/[^/]+$", "CreateSchedule"),
+            ("PUT", r"^/schedules/[^/]+$", "UpdateSchedule"),
+            ("DELETE", r"^/schedules/[^/]+$", "DeleteSchedule"),
+            ("GET", r"^/schedule-groups/?$", "ListScheduleGroups"),
+            ("GET", r"^/schedule-groups/[^/]+$", "GetScheduleGroup"),
+            ("POST", r"^/schedule-groups/[^/]+$", "CreateScheduleGroup"),
+            ("DELETE", r"^/schedule-groups/[^/]+$", "DeleteScheduleGroup"),
+            ("GET", r"^/tags/.+$", "ListTagsForResource"),
+            ("POST", r"^/tags/.+$", "TagResource"),
+            ("DELETE", r"^/tags/.+$", "UntagResource"),
+        )
+    ],
+}
+# The error /_fault/error answers on a REST-JSON service when no `code` is given (ClientException is ECS's).
+REST_DEFAULT_ERROR = {"scheduler": "ValidationException"}
+
+
 def operation_of(environ: dict, body: bytes) -> Optional[tuple[str, str]]:
     """(signing service, operation) of an AWS API request: JSON protocols name it in X-Amz-Target, query
-    protocols (EC2, IAM) in Action."""
+    protocols (EC2, IAM) in Action, the REST-JSON services of REST_ROUTES by method and path."""
     scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     service = scope.group(2) if scope else None
     target = environ.get("HTTP_X_AMZ_TARGET")
@@ -1238,6 +1277,11 @@ def operation_of(environ: dict, body: bytes) -> Optional[tuple[str, str]]:
     if match and service:
         action = match.group(1)
         return service, action.decode() if isinstance(action, bytes) else action
+    if service in REST_ROUTES:
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+        for route_method, pattern, operation in REST_ROUTES[service]:
+            if method == route_method and pattern.match(path):
+                return service, operation
     return None
 
 
@@ -1251,13 +1295,32 @@ def _take_error(service: str, operation: str, body: bytes) -> Optional[dict]:
     return None
 
 
-def _error_answer(start_response, rule: dict):
-    """An AWS JSON-protocol error (ECS, EventBridge, Step Functions)."""
-    body = json.dumps({"__type": rule["code"], "message": rule["message"]}).encode()
-    reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}.get(rule["status"], "Error")
-    start_response(f"{rule['status']} {reason}", [("Content-Type", "application/x-amz-json-1.1"),
-                                                 ("x-amzn-ErrorType", rule["code"]),
-                                                 ("Content-Length", str(len(body)))])
+REASONS = {400: "Bad Request", 402: "Payment Required", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def _error_answer(start_response, rule: dict, service: Optional[str] = None):
+    """An AWS error as `service` answers it. JSON protocols (ECS, EventBridge, Step Functions, CodeDeploy): HTTP
+    400 unless `status` was given, body {"__type", "message"}. REST-JSON (REST_ROUTES: Scheduler): the error's
+    modelled status unless given (ThrottlingException 429, ConflictException 409, ResourceNotFoundException 404,
+    ValidationException 400, InternalServerException 500; an unmodelled code 400), body {"Message"}; the code in
+    the x-amzn-ErrorType header, which is what the SDKs read first (boto3, and the Rust SDKs' parse_error_metadata:
+    the header, else `code`, else `__type` in the body)."""
+    code, status = rule["code"], rule.get("status")
+    if service in REST_ROUTES:
+        if not rule.get("codeGiven", True) and code == "ClientException":
+            code = REST_DEFAULT_ERROR[service]
+        if status is None:
+            status = (scheduler_sim.error_status(code) if service == scheduler_sim.SERVICE else None) or 400
+        body = json.dumps({"Message": rule["message"]}).encode()
+        content_type = "application/json"
+    else:
+        body = json.dumps({"__type": code, "message": rule["message"]}).encode()
+        content_type = "application/x-amz-json-1.1"
+        status = status or 400
+    start_response(f"{status} {REASONS.get(status, 'Error')}", [("Content-Type", content_type),
+                                                                ("x-amzn-ErrorType", code),
+                                                                ("Content-Length", str(len(body)))])
     return [body]
 
 
@@ -1304,12 +1367,15 @@ def app(environ, start_response):
         service, operation = op
         with LOCK:
             CALLS[f"{service}.{operation}"] = CALLS.get(f"{service}.{operation}", 0) + 1
-        rule = _take_error(service, operation, body)
+        # `match` looks at the body; for a REST service also at the path and query (a schedule's name is there)
+        seen = body if service not in REST_ROUTES else (
+            f'{environ.get("PATH_INFO", "")}?{environ.get("QUERY_STRING", "")}\n'.encode() + body)
+        rule = _take_error(service, operation, seen)
         if rule and rule["after"]:
             _handled_then_dropped(_handler(environ, service, operation, body), environ)
-            return _error_answer(start_response, rule)
+            return _error_answer(start_response, rule, service)
         if rule:
-            return _error_answer(start_response, rule)
+            return _error_answer(start_response, rule, service)
         if _bucket_refuses(service, operation):
             return _error_answer(start_response, {"code": "ThrottlingException", "message": "Rate exceeded",
                                                   "status": 400})

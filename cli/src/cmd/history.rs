@@ -33,13 +33,14 @@ pub struct Args {
 pub fn items_named(item: &str) -> Result<Vec<(PlanItemKind, String)>, CliError> {
     let usage = || {
         CliError::Usage(format!(
-            "`{item}`: name a service as CLUSTER/SERVICE and a rule as RULE or BUS/RULE \
-             (`service:` or `rule:` before it to say which)"
+            "`{item}`: name a service as CLUSTER/SERVICE, a rule as RULE or BUS/RULE and a \
+             schedule as schedule:GROUP/NAME (`service:` or `rule:` before it to say which)"
         ))
     };
     let (kinds, name) = match item.split_once(':') {
         Some(("service", name)) => (vec![PlanItemKind::Service], name),
         Some(("rule", name)) => (vec![PlanItemKind::Rule], name),
+        Some(("schedule", name)) => (vec![PlanItemKind::Schedule], name),
         Some(_) => return Err(usage()),
         None => (vec![PlanItemKind::Service, PlanItemKind::Rule], item),
     };

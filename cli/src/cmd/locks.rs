@@ -65,11 +65,13 @@ fn parse_item(item: &str) -> Result<(PlanItemKind, &str), CliError> {
     let parsed = match item.split_once(':') {
         Some(("service", id)) if id.contains('/') => Some((PlanItemKind::Service, id)),
         Some(("rule", id)) if id.contains('/') => Some((PlanItemKind::Rule, id)),
+        Some(("schedule", id)) if id.contains('/') => Some((PlanItemKind::Schedule, id)),
         _ => None,
     };
     parsed.ok_or_else(|| {
         CliError::Usage(format!(
-            "`{item}`: name a lock as `service:CLUSTER/SERVICE` or `rule:BUS/RULE`"
+            "`{item}`: name a lock as `service:CLUSTER/SERVICE`, `rule:BUS/RULE` or \
+             `schedule:GROUP/NAME`"
         ))
     })
 }

@@ -44,7 +44,15 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
         },
         passable_roles: None,
     };
-    let view = plan_view(&aws.ecs, &aws.events, &aws.codedeploy, release, &reach).await?;
+    let view = plan_view(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &aws.scheduler,
+        release,
+        &reach,
+    )
+    .await?;
     let output = match args.format {
         Format::Text => text(&view, crate::output::stdout_color()),
         Format::Json => format!(

@@ -92,6 +92,7 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &aws.scheduler,
         &input,
         records.execution(),
         overwrite,

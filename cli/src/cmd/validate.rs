@@ -68,12 +68,16 @@ pub fn run(args: &Args) -> Result<Exit, CliError> {
     })
 }
 
-/// `, 1 job` when the release runs jobs; nothing otherwise.
+/// `, 1 schedule, 2 jobs`: the release's schedules and jobs, when it has any.
 fn jobs(release: &ReleaseInput) -> String {
-    match release.jobs.len() {
-        0 => String::new(),
-        n => format!(", {}", plural(n, "job")),
-    }
+    [
+        (release.schedules.len(), "schedule"),
+        (release.jobs.len(), "job"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!(", {}", plural(n, what)))
+    .collect()
 }
 
 /// `, in 3 waves` for a release that `dependsOn` orders; nothing for one wave.

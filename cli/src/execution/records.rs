@@ -237,6 +237,7 @@ mod tests {
             final_task_definition: format!("{id}:2"),
             reason: None,
             stopped_reasons: Vec::new(),
+            wave: 0,
         }
     }
 
@@ -281,6 +282,8 @@ mod tests {
                 cause: "slow down".into(),
             }),
             job: None,
+            schedule: None,
+            kind: None,
         };
         block_on(async {
             store
@@ -461,6 +464,7 @@ mod tests {
             services: plan.services.clone(),
             tasks: Vec::new(),
             jobs: Vec::new(),
+            schedules: Vec::new(),
         };
         block_on(async {
             store.write(&records, "plan.json", &plan).await.unwrap();

@@ -7,7 +7,7 @@ mod remembered;
 pub mod render;
 
 use aws_sdk_ecs::types::Service;
-use release_core::aws::{CodeDeployApi, EcsApi, EventsApi};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, SchedulerApi};
 use release_core::contract::{
     CodeDeployTarget, ImageMap, JobItem, Plan, ReleaseInput, RuleItem, ServiceItem,
 };
@@ -33,6 +33,9 @@ pub struct PlanView {
     pub waves: u32,
     pub services: Vec<ServiceChange>,
     pub rules: Vec<RuleChange>,
+    /// EventBridge Scheduler schedules whose ECS target the release points at a new revision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleChange>,
     /// Jobs: each runs once, whatever else changes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobChange>,
@@ -40,6 +43,17 @@ pub struct PlanView {
     /// wave do not wait for).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// A schedule's ECS target: the task definition it runs and what the release changes over it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleChange {
+    pub id: String,
+    /// Its wave, from 0.
+    pub wave: u32,
+    #[serde(flatten)]
+    pub change: DefinitionChange,
 }
 
 /// A job: the revision its task runs (a new one when its images are not in the family's newest
@@ -128,11 +142,12 @@ pub async fn plan_view(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     codedeploy: &impl CodeDeployApi,
+    scheduler: &impl SchedulerApi,
     release: ReleaseInput,
     reach: &Reach,
 ) -> Result<PlanView, Error> {
     let ecs = Remembered::new(ecs);
-    let plan = plan(&ecs, events, codedeploy, release, reach).await?;
+    let plan = plan(&ecs, events, codedeploy, scheduler, release, reach).await?;
     let mut service_changes = Vec::with_capacity(plan.services.len());
     for item in &plan.services {
         let service = ecs.service(&item.id);
@@ -141,6 +156,22 @@ pub async fn plan_view(
     let mut rule_changes = Vec::with_capacity(plan.tasks.len());
     for rule in &plan.tasks {
         rule_changes.push(rule_change(&ecs, &plan, rule).await?);
+    }
+    let mut schedule_changes = Vec::with_capacity(plan.schedules.len());
+    for item in &plan.schedules {
+        let change = definition_change(
+            &ecs,
+            &item.previous_task_definition,
+            &item.images,
+            item.noop,
+            &plan.release.id,
+        )
+        .await?;
+        schedule_changes.push(ScheduleChange {
+            id: item.id.clone(),
+            wave: item.wave,
+            change,
+        });
     }
     let mut job_changes = Vec::with_capacity(plan.jobs.len());
     for job in &plan.jobs {
@@ -151,6 +182,7 @@ pub async fn plan_view(
             .iter()
             .flat_map(|r| r.targets.iter().map(|t| t.change.changes)),
     );
+    let items = items.chain(schedule_changes.iter().map(|s| s.change.changes));
     // A job runs whether or not it registers: it is a change.
     let items = items.chain(job_changes.iter().map(|_| true));
     let (changed, unchanged) = items.fold(
@@ -166,6 +198,7 @@ pub async fn plan_view(
     let last_wave = service_changes.iter().map(|s| s.wave);
     let last_wave = last_wave
         .chain(rule_changes.iter().map(|r| r.wave))
+        .chain(schedule_changes.iter().map(|s| s.wave))
         .chain(job_changes.iter().map(|j| j.wave))
         .max();
     Ok(PlanView {
@@ -176,6 +209,7 @@ pub async fn plan_view(
         waves: last_wave.map_or(1, |w| w + 1),
         services: service_changes,
         rules: rule_changes,
+        schedules: schedule_changes,
         jobs: job_changes,
         warnings: job::plan_warnings(&plan),
     })
@@ -375,6 +409,7 @@ mod tests {
     use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
     use release_core::aws::fake::FakeEcs;
     use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+    use release_core::aws::fake_scheduler::FakeScheduler;
     use release_core::aws::RuleInfo;
     use release_core::decide::manifest;
 
@@ -421,6 +456,7 @@ mod tests {
                 &ecs,
                 &NoRules,
                 &FakeCodeDeploy::default(),
+                &FakeScheduler::default(),
                 release,
                 &Reach::default(),
             ))
@@ -454,10 +490,48 @@ mod tests {
                 &with,
                 &NoRules,
                 &FakeCodeDeploy::default(),
+                &FakeScheduler::default(),
                 release,
                 &Reach::default(),
             ))
             .unwrap()
+    }
+
+    #[test]
+    fn a_schedule_shows_the_revision_its_target_runs_and_the_images_it_gets() {
+        let ecs = FakeEcs::default().cluster("prod", "ACTIVE");
+        let report = ecs.definition("report", &[("report", "r/report:1")], &[]);
+        let scheduler = FakeScheduler::default().schedule(
+            release_core::aws::fake_scheduler::ecs_schedule("reports", "nightly", &report),
+        );
+        let release = manifest::validate(
+            "d.yaml",
+            "schedules:\n  - {scheduleName: nightly, groupName: reports, service: report, image: r/report:2}\n",
+        )
+        .unwrap();
+        let view = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(plan_view(
+                &ecs,
+                &NoRules,
+                &FakeCodeDeploy::default(),
+                &scheduler,
+                release,
+                &Reach::default(),
+            ))
+            .unwrap();
+        assert_eq!((view.changed, view.unchanged), (1, 0));
+        let text = render::text(&view, false);
+        assert!(
+            text.contains("\n~ schedule reports/nightly  (new revision of report:1)\n    container report: r/report:1 -> r/report:2\n"),
+            "{text}"
+        );
+        let markdown = render::markdown(&view);
+        assert!(
+            markdown.contains("| 🔄 | schedule `reports/nightly` | `report:1` |"),
+            "{markdown}"
+        );
     }
 
     /// db's migration runs first, then db; web does not wait for it (a warning).
@@ -659,6 +733,7 @@ mod tests {
                 &ecs,
                 &NoRules,
                 &codedeploy,
+                &FakeScheduler::default(),
                 release,
                 &Reach::default(),
             ))

@@ -138,6 +138,12 @@ pub fn text(view: &PlanView, color: bool) -> String {
                 );
             }
         }
+        for schedule in view.schedules.iter().filter(|s| in_group(group, s.wave)) {
+            out.push('\n');
+            let item = format!("schedule {}", schedule.id);
+            let mark = mark(schedule.change.changes);
+            item_lines(&mut out, "", &mark, &item, &schedule.change);
+        }
         for job in view.jobs.iter().filter(|j| in_group(group, j.wave)) {
             out.push_str(&format!(
                 "\n{} {}\n",
@@ -244,6 +250,9 @@ pub fn markdown(view: &PlanView) -> String {
                     &t.change,
                 );
             }
+        }
+        for s in view.schedules.iter().filter(|s| in_group(group, s.wave)) {
+            md_row(&mut out, &format!("schedule `{}`", s.id), &s.change);
         }
         for j in view.jobs.iter().filter(|j| in_group(group, j.wave)) {
             let mut changes = md_changes(&j.change);

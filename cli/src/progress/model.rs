@@ -164,19 +164,11 @@ struct OpenWave {
     running: bool,
 }
 
-/// A batch's items as its record lists them: services, then rules, then jobs.
+/// A batch's items as its record lists them: services, rules, schedules, jobs.
 fn batch_ids(items: &BatchItems) -> Vec<(PlanItemKind, String)> {
     items
-        .services
-        .iter()
-        .map(|s| (PlanItemKind::Service, s.id.clone()))
-        .chain(
-            items
-                .tasks
-                .iter()
-                .map(|r| (PlanItemKind::Rule, r.id.clone())),
-        )
-        .chain(items.jobs.iter().map(|j| (PlanItemKind::Job, j.id.clone())))
+        .kinds_and_ids()
+        .map(|(kind, id)| (kind, id.to_owned()))
         .collect()
 }
 
@@ -380,6 +372,8 @@ impl Tracker {
                             cause: String::new(),
                         }),
                         job: None,
+                        schedule: None,
+                        kind: None,
                     };
                     changed.extend(self.settle(item.kind, result));
                 }
@@ -405,6 +399,8 @@ impl Tracker {
                         rule: None,
                         error: Some(why.clone()),
                         job: None,
+                        schedule: None,
+                        kind: None,
                     };
                     changed.extend(self.settle(kind, result));
                 }
@@ -454,6 +450,14 @@ impl Tracker {
                 self.set(&mut changed, &row, Stage::Registered, registered, None);
                 self.set(&mut changed, &row, Stage::Deployed, None, None);
             }
+        } else if let Some(update) = result.schedule {
+            let registered = Some(update.new_task_definition);
+            self.set(&mut changed, &id, Stage::Registered, registered, None);
+            self.set(&mut changed, &id, Stage::Deployed, None, None);
+        } else if let Some(run) = result.job {
+            let registered = Some(run.task_definition);
+            self.set(&mut changed, &id, Stage::Registered, registered, None);
+            self.set(&mut changed, &id, Stage::Updating, None, None);
         }
         changed
     }
@@ -508,6 +512,8 @@ impl Tracker {
                         rule: None,
                         error: None,
                         job: None,
+                        schedule: None,
+                        kind: None,
                     });
                 }
                 if let Some(read) = self.read.as_mut() {
@@ -604,6 +610,8 @@ impl Tracker {
                 rule: None,
                 error: None,
                 job: Some(job.run.clone()),
+                schedule: None,
+                kind: None,
             });
         }
         let report = self.report_so_far();
@@ -678,6 +686,10 @@ impl Tracker {
                 added.extend(self.add(id, ItemKind::RuleTarget, stage(t.noop)));
             }
         }
+        for schedule in &plan.schedules {
+            let id = schedule.id.clone();
+            added.extend(self.add(id, ItemKind::Schedule, stage(schedule.noop)));
+        }
         for job in &plan.jobs {
             added.extend(self.add(job.id.clone(), ItemKind::Job, Stage::Planned));
         }
@@ -705,7 +717,9 @@ impl Tracker {
     fn rows_of(&self, kind: PlanItemKind, id: &str) -> Vec<String> {
         match kind {
             PlanItemKind::Rule => self.rule_targets.get(id).cloned().unwrap_or_default(),
-            PlanItemKind::Service | PlanItemKind::Job => vec![id.to_owned()],
+            PlanItemKind::Service | PlanItemKind::Schedule | PlanItemKind::Job => {
+                vec![id.to_owned()]
+            }
         }
     }
 

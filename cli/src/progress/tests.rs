@@ -167,6 +167,7 @@ fn batches(plan: &Plan) -> Fetched {
                     services: vec![plan.services[0].clone()],
                     tasks: Vec::new(),
                     jobs: Vec::new(),
+                    schedules: Vec::new(),
                 },
             ),
             (
@@ -175,6 +176,7 @@ fn batches(plan: &Plan) -> Fetched {
                     services: Vec::new(),
                     tasks: vec![plan.tasks[0].clone()],
                     jobs: Vec::new(),
+                    schedules: Vec::new(),
                 },
             ),
         ]),
@@ -229,6 +231,8 @@ fn failure(id: &str, error: &str, cause: &str) -> ItemResult {
             cause: cause.into(),
         }),
         job: None,
+        schedule: None,
+        kind: None,
     }
 }
 

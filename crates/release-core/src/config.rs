@@ -80,6 +80,8 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     /// The deployments of CODE_DEPLOY services.
     pub codedeploy: aws_sdk_codedeploy::Client,
+    /// The EventBridge Scheduler schedules a release retargets.
+    pub scheduler: aws_sdk_scheduler::Client,
     pub records: RecordStore<aws_sdk_s3::Client>,
     /// Whether the holder of a release lock still runs.
     pub sfn: aws_sdk_sfn::Client,
@@ -115,6 +117,7 @@ impl Clients {
             ecs: aws_sdk_ecs::Client::new(conf),
             events: aws_sdk_eventbridge::Client::new(conf),
             codedeploy: aws_sdk_codedeploy::Client::new(conf),
+            scheduler: aws_sdk_scheduler::Client::new(conf),
             records: RecordStore::new(s3_client(conf)),
             sfn: aws_sdk_sfn::Client::new(conf),
             records_bucket: None,

@@ -124,6 +124,9 @@ pub enum Error {
     ContainerNotFound(String),
     #[error("rule not found: {0}")]
     RuleNotFound(String),
+    /// An EventBridge Scheduler schedule (`group/name`), or its group, does not exist.
+    #[error("schedule not found: {0}")]
+    ScheduleNotFound(String),
     #[error("task definition rejected: {message}")]
     TaskDefinitionRejected {
         message: String,
@@ -185,7 +188,7 @@ pub enum Error {
 
 impl Error {
     /// Every name the state machine may see, in declaration order.
-    pub const NAMES: [&'static str; 17] = [
+    pub const NAMES: [&'static str; 18] = [
         "ManifestInvalid",
         "StepInputInvalid",
         "PreflightFailed",
@@ -193,6 +196,7 @@ impl Error {
         "ServiceNotFound",
         "ContainerNotFound",
         "RuleNotFound",
+        "ScheduleNotFound",
         "TaskDefinitionRejected",
         "TargetsRejected",
         "DeploymentRejected",
@@ -219,6 +223,7 @@ impl Error {
             Error::ServiceNotFound(_) => "ServiceNotFound",
             Error::ContainerNotFound(_) => "ContainerNotFound",
             Error::RuleNotFound(_) => "RuleNotFound",
+            Error::ScheduleNotFound(_) => "ScheduleNotFound",
             Error::TaskDefinitionRejected { .. } => "TaskDefinitionRejected",
             Error::TargetsRejected { .. } => "TargetsRejected",
             Error::DeploymentRejected { .. } => "DeploymentRejected",
@@ -303,6 +308,7 @@ mod tests {
             Error::ServiceNotFound(String::new()),
             Error::ContainerNotFound(String::new()),
             Error::RuleNotFound(String::new()),
+            Error::ScheduleNotFound(String::new()),
             Error::TaskDefinitionRejected {
                 message: String::new(),
                 source: None,

@@ -187,27 +187,25 @@ impl<S: ObjectStore> RecordStore<S> {
         kind: PlanItemKind,
         result: &ItemResult,
     ) -> Result<(), Error> {
-        self.write(records, &result_name(kind, &result.id), result)
+        let kinded = ItemResult {
+            kind: Some(kind),
+            ..result.clone()
+        };
+        self.write(records, &result_name(kind, &result.id), &kinded)
             .await
     }
 
     /// The result record of every changed item of the plan that has one, in plan order (services,
-    /// then rules). An item without one never started.
+    /// rules, schedules, jobs), each with its kind. An item without one never started.
     pub async fn results(&self, records: &Records, plan: &Plan) -> Result<Vec<ItemResult>, Error> {
-        let changed = plan
-            .services
-            .iter()
-            .filter(|s| !s.noop)
-            .map(|s| (PlanItemKind::Service, s.id.as_str()))
-            .chain(
-                plan.tasks
-                    .iter()
-                    .filter(|r| !r.noop)
-                    .map(|r| (PlanItemKind::Rule, r.id.as_str())),
-            )
-            .chain(plan.jobs.iter().map(|j| (PlanItemKind::Job, j.id.as_str())));
-        let found: Vec<Option<ItemResult>> = stream::iter(changed)
-            .map(|(kind, id)| async move { self.read(records, &result_name(kind, id)).await })
+        let found: Vec<Option<ItemResult>> = stream::iter(plan.changed_items())
+            .map(|(kind, id)| async move {
+                let read: Option<ItemResult> = self.read(records, &result_name(kind, id)).await?;
+                Ok::<_, Error>(read.map(|r| ItemResult {
+                    kind: Some(kind),
+                    ..r
+                }))
+            })
             .buffered(PARALLEL_READS)
             .try_collect()
             .await?;

@@ -12,6 +12,7 @@ use aws_sdk_ecs::types::{
 };
 use release_core::aws::fake::{FakeEcs, FakeEvents};
 use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::contract::{
     examples, Awaited, DeploymentStatus, DeploymentStrategy, ItemResult, Outcome, Plan, Records,
     ReleaseMeta, ReleaseRecords, RestoreOutcome, ServiceDeployment, ServiceItem, Settings,
@@ -78,6 +79,7 @@ fn records(item: ServiceItem, deployment: ServiceDeployment) -> ReleaseRecords {
         changed_services: 1,
         changed_tasks: 0,
         jobs: Vec::new(),
+        schedules: Vec::new(),
     };
     let result = ItemResult {
         id: deployment.id.clone(),
@@ -85,6 +87,8 @@ fn records(item: ServiceItem, deployment: ServiceDeployment) -> ReleaseRecords {
         rule: None,
         error: None,
         job: None,
+        schedule: None,
+        kind: None,
     };
     ReleaseRecords::new(plan, vec![result])
 }
@@ -124,6 +128,7 @@ async fn a_rollback_that_may_not_stop_the_deployment_restores_by_task_definition
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &records(item.clone(), deployment),
             "r/e",
             Overwrite::OwnWorkOnly,

@@ -13,6 +13,7 @@ use aws_sdk_ecs::types::{
     DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentStrategy as EcsStrategy,
 };
 use convoy_testkit::seed;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::contract::{
     Awaited, DeploymentStatus, DeploymentStrategy, ItemResult, Outcome, Plan, Records, ReleaseMeta,
     ReleaseRecords, RestoreOutcome, ServiceDeployment, ServiceItem, Settings, Strategy,
@@ -198,6 +199,7 @@ fn records(item: ServiceItem, deployment: ServiceDeployment) -> ReleaseRecords {
         changed_services: 1,
         changed_tasks: 0,
         jobs: Vec::new(),
+        schedules: Vec::new(),
     };
     let result = ItemResult {
         id: deployment.id.clone(),
@@ -205,6 +207,8 @@ fn records(item: ServiceItem, deployment: ServiceDeployment) -> ReleaseRecords {
         rule: None,
         error: None,
         job: None,
+        schedule: None,
+        kind: None,
     };
     ReleaseRecords::new(plan, vec![result])
 }
@@ -303,6 +307,7 @@ async fn rolled_back(
         &aws.ecs,
         &events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &records(planned, deployment),
         "r/e",
         Default::default(),

@@ -15,6 +15,7 @@ use aws_sdk_codedeploy::types::{
 use aws_sdk_ecs::types::DeploymentControllerType;
 use release_core::aws::fake::{FakeEcs, FakeEvents};
 use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::contract::{
     examples, Awaited, CodeDeploySettings, DeploymentStatus, DeploymentStrategy, Images,
     ItemResult, Outcome, Plan, Records, ReleaseInput, ReleaseMeta, ReleaseRecords, RestoreOutcome,
@@ -84,6 +85,7 @@ fn release(services: Vec<ServiceTarget>) -> ReleaseInput {
         tasks: Vec::new(),
         waves: Vec::new(),
         jobs: Vec::new(),
+        schedules: Vec::new(),
     }
 }
 
@@ -93,6 +95,7 @@ async fn planned(ecs: &FakeEcs, codedeploy: &FakeCodeDeploy) -> ServiceItem {
         ecs,
         &FakeEvents::default(),
         codedeploy,
+        &FakeScheduler::default(),
         input,
         &Reach::default(),
     )
@@ -111,6 +114,7 @@ async fn problems(
         ecs,
         &FakeEvents::default(),
         codedeploy,
+        &FakeScheduler::default(),
         release(services),
         &Reach::default(),
     )
@@ -160,6 +164,7 @@ fn records(item: &ServiceItem, deployment: Option<ServiceDeployment>) -> Release
         changed_services: 1,
         changed_tasks: 0,
         jobs: Vec::new(),
+        schedules: Vec::new(),
     };
     let results = deployment
         .map(|d| ItemResult {
@@ -168,6 +173,8 @@ fn records(item: &ServiceItem, deployment: Option<ServiceDeployment>) -> Release
             rule: None,
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
         })
         .into_iter()
         .collect();
@@ -328,6 +335,7 @@ async fn pre_flight_refuses_a_group_with_an_active_deployment_and_ignores_an_unc
         &ecs,
         &FakeEvents::default(),
         &codedeploy_without_group,
+        &FakeScheduler::default(),
         release(vec![target("shop", "repo/shop:v1")]),
         &Reach::default(),
     )
@@ -558,6 +566,7 @@ async fn rolled_back(
         ecs,
         &FakeEvents::default(),
         codedeploy,
+        &FakeScheduler::default(),
         records,
         execution,
         Overwrite::OwnWorkOnly,

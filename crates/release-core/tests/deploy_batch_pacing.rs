@@ -17,6 +17,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::body::SdkBody;
 use release_core::aws::fake::{FakeEvents, MemoryStore};
 use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::config::without_retries;
 use release_core::contract::examples::{app_image, service_item};
 use release_core::contract::{
@@ -99,6 +100,7 @@ async fn run(ecs: &Client) -> (BatchProgress, BatchSummary) {
         services: vec![service_item("prod", "web", PREVIOUS, app_image("web:v2"))],
         tasks: vec![],
         jobs: Vec::new(),
+        schedules: Vec::new(),
     };
     store
         .write(&records, &batch_items_name(0, 0), &items)
@@ -127,6 +129,7 @@ async fn run(ecs: &Client) -> (BatchProgress, BatchSummary) {
         ecs,
         &FakeEvents::default(),
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         &store,
         &input,
         Duration::from_secs(30),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_sdk_ecs::types::{DeploymentControllerType, TaskStopCode};
 use release_core::aws::fake::{FakeEcs, FakeEvents, MemoryStore};
 use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::contract::{
     examples, AwsVpcSettings, BatchInput, ContainerOverride, ImageMap, Images, ItemKind,
     ItemOutcome, ItemResult, JobItem, JobLaunch, JobLaunchSettings, JobTarget, Outcome, Plan,
@@ -91,6 +92,7 @@ fn release(jobs: Vec<JobTarget>) -> ReleaseInput {
         tasks: Vec::new(),
         jobs,
         waves: Vec::new(),
+        schedules: Vec::new(),
     }
 }
 
@@ -99,6 +101,7 @@ async fn planned(ecs: &FakeEcs, input: ReleaseInput) -> Result<Plan, release_cor
         ecs,
         &FakeEvents::default(),
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         input,
         &Reach::default(),
     )
@@ -251,6 +254,7 @@ async fn deploy_wave(ecs: &FakeEcs, store: &RecordStore<MemoryStore>, plan: &Pla
             ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             store,
             &input,
             Duration::from_secs(60),
@@ -461,6 +465,7 @@ async fn a_rollback_awaits_a_job_of_its_wave_still_running_and_never_undoes_it()
         &ecs,
         &FakeEvents::default(),
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         &store,
         &RollbackInput {
             release_id: "r-1".into(),

@@ -60,7 +60,7 @@ fn every_bad_manifest_is_rejected_with_its_expected_message() {
                 );
             }
             // Item-level problems name the item; a field is named unless the item itself is wrong.
-            let item_level = ["services[", "tasks[", "jobs["];
+            let item_level = ["services[", "tasks[", "schedules[", "jobs["];
             if item_level.iter().any(|list| p.item.starts_with(list)) {
                 let item_is_the_problem = p.message.starts_with("expected a mapping");
                 assert!(item_is_the_problem || !p.field.is_empty(), "{file}: {p}");

@@ -246,7 +246,7 @@ fn a_job_only_manifest_is_a_release() {
     let empty = [(
         String::new(),
         "services".to_owned(),
-        "the release is empty: give at least one item under `services:`, `tasks:` or `jobs:`"
+        "the release is empty: give at least one item under `services:`, `tasks:`, `schedules:` or `jobs:`"
             .to_owned(),
     )];
     assert_eq!(problems("jobs: []\n"), empty);

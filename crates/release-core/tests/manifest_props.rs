@@ -47,6 +47,13 @@ fn manifest_yaml() -> impl Strategy<Value = String> {
         "[A-Za-z0-9_-]{1,20}",
         prop::option::of("[a-zA-Z0-9 .]{1,20}"),
     ));
+    let schedule = (
+        name(),
+        prop::option::of(prop_oneof![Just("default".to_owned()), name()]),
+        image(),
+        any::<bool>(),
+        any::<bool>(),
+    );
     let job = (
         (name(), name(), image(), any::<bool>()),
         prop::option::of(60..=3600u32),
@@ -59,12 +66,15 @@ fn manifest_yaml() -> impl Strategy<Value = String> {
         settings,
         prop::collection::vec(service, 0..6),
         prop::collection::vec(task, 0..4),
-        prop::collection::vec(job, 0..3),
+        (
+            prop::collection::vec(schedule, 0..4),
+            prop::collection::vec(job, 0..3),
+        ),
     )
-        .prop_filter("a release needs an item", |(_, _, s, t, j)| {
-            !s.is_empty() || !t.is_empty() || !j.is_empty()
+        .prop_filter("a release needs an item", |(_, _, s, t, (c, j))| {
+            !s.is_empty() || !t.is_empty() || !c.is_empty() || !j.is_empty()
         })
-        .prop_map(|(release, settings, services, tasks, jobs)| {
+        .prop_map(|(release, settings, services, tasks, (schedules, jobs))| {
             let mut y = String::new();
             if let Some((id, description)) = release {
                 y.push_str(&format!("release:\n  id: \"{id}\"\n"));
@@ -100,6 +110,24 @@ fn manifest_yaml() -> impl Strategy<Value = String> {
                 y.push_str(&format!("  - service: app\n    {key}: {rule}-{i}\n    image: {img}\n"));
                 if let Some(bus) = bus {
                     y.push_str(&format!("    eventBusName: {bus}\n"));
+                }
+            }
+            if !schedules.is_empty() {
+                y.push_str("schedules:\n");
+            }
+            for (i, (schedule, group, img, two, named)) in schedules.into_iter().enumerate() {
+                // `.s` is in no other item's name here: schedules are unique in the release.
+                y.push_str(&format!("  - scheduleName: {schedule}.s{i}\n"));
+                if let Some(group) = group {
+                    y.push_str(&format!("    groupName: {group}\n"));
+                }
+                if two {
+                    y.push_str(&format!("    containers:\n      app: {img}\n      sidecar: {img}\n"));
+                } else {
+                    y.push_str(&format!("    service: app\n    image: \"{img}\"\n"));
+                }
+                if named {
+                    y.push_str(&format!("    name: schedule_{i}\n"));
                 }
             }
             if !jobs.is_empty() {

@@ -42,7 +42,7 @@ fn each_rule_reports_its_item_and_field() {
         ("no items", "release: r1\n".into(), "", "services", "the release is empty"),
         ("empty lists", "services: []\ntasks: []\n".into(), "", "services", "the release is empty"),
         ("unknown top-level key", with_web("sevices: []\n"), "", "sevices", "did you mean `services`?"),
-        ("unknown key, no suggestion", with_web("owner: me\n"), "", "owner", "expected one of: release, settings, services, tasks, jobs"),
+        ("unknown key, no suggestion", with_web("owner: me\n"), "", "owner", "expected one of: release, settings, services, tasks, schedules, jobs"),
         ("release bool", with_web("release: true\n"), "", "release", "expected a label or a mapping"),
         ("release id charset", with_web("release: {id: a.b}\n"), "", "release.id", "not a valid release id"),
         ("release id empty", with_web("release: {id: ''}\n"), "", "release.id", "must not be empty"),

@@ -79,6 +79,7 @@ fn gitops_sample_renders_to_default_images() {
         }],
         waves: Vec::new(),
         jobs: Vec::new(),
+        schedules: Vec::new(),
     };
     assert_eq!(input, want);
     assert!(input.release.id.starts_with("r-"));

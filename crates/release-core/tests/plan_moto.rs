@@ -9,6 +9,7 @@
 mod rollback_fixture;
 
 use aws_sdk_ecs::types::DeploymentConfiguration;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::contract::ReleaseInput;
 use release_core::decide::manifest::arn::Home;
 use release_core::decide::preflight::Reach;
@@ -67,6 +68,7 @@ async fn the_plan_records_service_settings_and_concrete_rule_target_revisions() 
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         input,
         &Reach::default(),
     )
@@ -157,9 +159,16 @@ async fn clusters_and_services_named_by_arn_are_planned_by_name() {
         ]),
         json!([]),
     );
-    let planned = plan(&aws.ecs, &aws.events, &aws.codedeploy, input, &reach)
-        .await
-        .unwrap();
+    let planned = plan(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &FakeScheduler::default(),
+        input,
+        &reach,
+    )
+    .await
+    .unwrap();
     let items: Vec<(&str, &str, &str)> = planned
         .services
         .iter()
@@ -186,9 +195,16 @@ async fn clusters_and_services_named_by_arn_are_planned_by_name() {
         ]),
         json!([]),
     );
-    let err = plan(&aws.ecs, &aws.events, &aws.codedeploy, twice, &reach)
-        .await
-        .unwrap_err();
+    let err = plan(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &FakeScheduler::default(),
+        twice,
+        &reach,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.name(), "ManifestInvalid");
     let found = problems(err);
     assert_eq!(found.len(), 1, "{found:#?}");
@@ -203,9 +219,16 @@ async fn clusters_and_services_named_by_arn_are_planned_by_name() {
         json!([web_item(&c, &other_region), web_item(&other_account, "api")]),
         json!([]),
     );
-    let err = plan(&aws.ecs, &aws.events, &aws.codedeploy, foreign, &reach)
-        .await
-        .unwrap_err();
+    let err = plan(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &FakeScheduler::default(),
+        foreign,
+        &reach,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.name(), "PreflightFailed");
     let found = problems(err);
     assert_eq!(found.len(), 2, "{found:#?}");
@@ -292,6 +315,7 @@ async fn roles_the_release_would_pass_must_be_passable() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         input(),
         &reach(Some(&[&apps])),
     )
@@ -345,6 +369,7 @@ async fn roles_the_release_would_pass_must_be_passable() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         input(),
         &reach(Some(&all)),
     )
@@ -354,6 +379,7 @@ async fn roles_the_release_would_pass_must_be_passable() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         input(),
         &reach(None),
     )

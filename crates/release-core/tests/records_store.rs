@@ -45,6 +45,8 @@ fn deployed(id: &str) -> ItemResult {
         rule: None,
         error: None,
         job: None,
+        schedule: None,
+        kind: None,
     }
 }
 
@@ -58,6 +60,8 @@ fn failed(id: &str, error: &str, cause: &str) -> ItemResult {
             cause: cause.into(),
         }),
         job: None,
+        schedule: None,
+        kind: None,
     }
 }
 
@@ -98,6 +102,8 @@ async fn results_follow_the_plan_and_keep_kinds_apart() {
         }),
         error: None,
         job: None,
+        schedule: None,
+        kind: None,
     };
     store
         .write_result(&r, PlanItemKind::Service, &deployed("prod/web"))
@@ -117,15 +123,25 @@ async fn results_follow_the_plan_and_keep_kinds_apart() {
         .unwrap();
 
     // In plan order, services then rules; prod/db has no record (never started) and is left out.
+    // Each carries its kind: the rule prod/web is not the service prod/web.
     let got = store.results(&r, &plan()).await.unwrap();
+    let kinded = |kind, result: ItemResult| ItemResult {
+        kind: Some(kind),
+        ..result
+    };
     assert_eq!(
         got,
         [
-            deployed("prod/web"),
-            failed("prod/api", "ServiceNotFound", "gone"),
-            rule
+            kinded(PlanItemKind::Service, deployed("prod/web")),
+            kinded(
+                PlanItemKind::Service,
+                failed("prod/api", "ServiceNotFound", "gone")
+            ),
+            kinded(PlanItemKind::Rule, rule)
         ]
     );
+    assert!(got[0].is(PlanItemKind::Service, "prod/web"));
+    assert!(!got[2].is(PlanItemKind::Service, "prod/web"));
 }
 
 #[tokio::test]
@@ -264,7 +280,11 @@ async fn records_round_trip_through_moto_s3() {
         .await
         .unwrap();
     let back: Option<ItemResult> = store.read(&r, &name).await.unwrap();
-    assert_eq!(back, Some(deployed("prod/web")));
+    let written = ItemResult {
+        kind: Some(PlanItemKind::Service),
+        ..deployed("prod/web")
+    };
+    assert_eq!(back, Some(written));
 
     let nowhere = Records::for_execution("records-no-such-bucket", "r1", "e1");
     let err = store

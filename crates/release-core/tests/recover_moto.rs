@@ -8,6 +8,7 @@
 mod rollback_fixture;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::aws::locks::fake::RunningExecutions;
 use release_core::aws::locks::LockStore;
 use release_core::contract::{
@@ -65,6 +66,7 @@ impl World {
             &self.aws.ecs,
             &self.aws.events,
             &self.aws.codedeploy,
+            &FakeScheduler::default(),
             &self.store,
             self.store.objects(),
             &self.sfn,

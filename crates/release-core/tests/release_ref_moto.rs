@@ -8,6 +8,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use convoy_testkit::seed;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::aws::locks::LockStore;
 use release_core::contract::{Plan, PlanRequest, Records, ReleaseInput, ReleaseSource};
 use release_core::decide::manifest;
@@ -78,6 +79,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         &ecs,
         &events,
         &codedeploy,
+        &FakeScheduler::default(),
         context(),
         request(serde_json::to_value(&inline).unwrap(), "e-inline"),
     )
@@ -105,6 +107,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         &ecs,
         &events,
         &codedeploy,
+        &FakeScheduler::default(),
         context(),
         request(input, "e-ref"),
     )
@@ -134,6 +137,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
                 ecs,
                 events,
                 codedeploy,
+                &FakeScheduler::default(),
                 PlanContext {
                     store,
                     locks: store.objects(),

@@ -70,6 +70,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
         changed_services: 2,
         changed_tasks: 1,
         jobs: Vec::new(),
+        schedules: Vec::new(),
     }
 }
 
@@ -96,6 +97,8 @@ fn results() -> Vec<ItemResult> {
         rule: None,
         error: None,
         job: None,
+        schedule: None,
+        kind: None,
     };
     vec![
         deployed("web"),
@@ -106,6 +109,8 @@ fn results() -> Vec<ItemResult> {
             rule: None,
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
         },
         ItemResult {
             id: "default/nightly".into(),
@@ -122,6 +127,8 @@ fn results() -> Vec<ItemResult> {
             }),
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
         },
     ]
 }
@@ -294,6 +301,8 @@ fn report_for_each_way_a_release_ends() {
                             cause: r#"{"errorType":"TargetsRejected","errorMessage":"targets rejected: report: bad"}"#.into(),
                         }),
                         job: None,
+                        schedule: None,
+                        kind: None,
                     };
                     r
                 },
@@ -538,6 +547,8 @@ fn caught_errors_show_the_function_message() {
                 .into(),
         }),
         job: None,
+        schedule: None,
+        kind: None,
     };
     let input = ReleaseRecords {
         plan: plan(RollbackPolicy::None),

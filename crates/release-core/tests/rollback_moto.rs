@@ -7,6 +7,7 @@ mod rollback_fixture;
 
 use std::time::Duration;
 
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::aws::{EcsApi, ServiceUpdate};
 use release_core::contract::{Outcome, Restore, RestoreOutcome, RollbackPolicy};
 use release_core::decide::rollback::{retry_error, Overwrite};
@@ -30,6 +31,7 @@ async fn rollback_restores_services_and_rule_targets_and_is_idempotent() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -85,6 +87,7 @@ async fn rollback_restores_services_and_rule_targets_and_is_idempotent() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -124,6 +127,7 @@ async fn policy_none_changes_nothing() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -160,6 +164,7 @@ async fn a_service_that_cannot_be_restored_fails_its_restore_and_the_rest_is_res
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -204,6 +209,7 @@ async fn a_throttled_restore_is_retryable_and_the_retry_restores_it() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -229,6 +235,7 @@ async fn a_throttled_restore_is_retryable_and_the_retry_restores_it() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -314,6 +321,7 @@ async fn desired_count_and_percentages_the_release_set_are_restored_unless_scale
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -347,6 +355,7 @@ async fn desired_count_and_percentages_the_release_set_are_restored_unless_scale
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -439,6 +448,7 @@ async fn what_someone_else_deployed_since_is_left_alone_and_said_so() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,
@@ -492,6 +502,7 @@ async fn what_someone_else_deployed_since_is_left_alone_and_said_so() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::Forced,
@@ -531,6 +542,7 @@ async fn without_a_record_of_its_revision_the_release_tag_tells_whose_it_is() {
         &aws.ecs,
         &aws.events,
         &aws.codedeploy,
+        &FakeScheduler::default(),
         &r.input,
         "r/e",
         Overwrite::OwnWorkOnly,

@@ -74,6 +74,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
         changed_services: 4,
         changed_tasks: 2,
         jobs: Vec::new(),
+        schedules: Vec::new(),
     }
 }
 
@@ -109,6 +110,8 @@ fn each_policy_selects_its_items() {
             rule: None,
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
         },
         ItemResult {
             id: "c/bad".into(),
@@ -116,6 +119,8 @@ fn each_policy_selects_its_items() {
             rule: None,
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
         },
         ItemResult {
             id: "c/err".into(),
@@ -123,6 +128,8 @@ fn each_policy_selects_its_items() {
             rule: None,
             error: caught(),
             job: None,
+            schedule: None,
+            kind: None,
         },
         ItemResult {
             id: "default/fine".into(),
@@ -135,6 +142,8 @@ fn each_policy_selects_its_items() {
             }),
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
         },
         ItemResult {
             id: "default/broken".into(),
@@ -142,6 +151,8 @@ fn each_policy_selects_its_items() {
             rule: None,
             error: caught(),
             job: None,
+            schedule: None,
+            kind: None,
         },
     ];
     let stability = release_core::decide::verdict::summarize(
@@ -213,6 +224,8 @@ fn the_new_task_definition_comes_from_the_map_result() {
         rule: None,
         error: None,
         job: None,
+        schedule: None,
+        kind: None,
     }];
     let selection = select(&plan, &results, None);
     match &selection.restore[0] {

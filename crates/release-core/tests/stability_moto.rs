@@ -171,6 +171,8 @@ async fn rounds_start_from_the_result_records_and_continue_from_their_own() {
             rule: None,
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
         };
         store
             .write_result(&records, PlanItemKind::Service, &result)
@@ -319,6 +321,8 @@ async fn the_first_round_fails_what_did_not_deploy_and_says_why_at_once() {
                 cause: "recorded by deploy-batch".into(),
             }),
             job: None,
+            schedule: None,
+            kind: None,
         };
         store
             .write_result(&records, PlanItemKind::Service, &result)
@@ -336,6 +340,8 @@ async fn the_first_round_fails_what_did_not_deploy_and_says_why_at_once() {
             cause: "service not found".into(),
         }),
         job: None,
+        schedule: None,
+        kind: None,
     };
     store
         .write_result(&records, PlanItemKind::Service, &recorded)

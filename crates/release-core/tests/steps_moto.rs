@@ -10,6 +10,7 @@ mod rollback_fixture;
 use std::time::Duration;
 
 use release_core::aws::fake::MemoryStore;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::aws::locks::fake::MemoryLocks;
 use release_core::contract::{
     FinishInput, ItemOutcome, PlanItemKind, Records, ReleaseOutcome, ReleaseReport, RestoreOutcome,
@@ -48,9 +49,16 @@ async fn the_rollback_and_finish_steps_work_from_the_records() {
         records: records.clone(),
         wave: 0,
     };
-    let counts = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
-        .await
-        .unwrap();
+    let counts = rollback_release(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &FakeScheduler::default(),
+        &store,
+        &input,
+    )
+    .await
+    .unwrap();
     assert_eq!((counts.pending, counts.failed), (2, 0));
     let restores: RollbackOutput = store.read(&records, ROLLBACK).await.unwrap().unwrap();
     assert_eq!(restores.restores.len(), 4, "{restores:?}");
@@ -175,9 +183,16 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
         "/_fault/throttle",
         json!({"operation": "ecs.UpdateService", "count": 1, "match": format!("{c}-api:1\"")}),
     );
-    let err = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
-        .await
-        .unwrap_err();
+    let err = rollback_release(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &FakeScheduler::default(),
+        &store,
+        &input,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.name(), "Throttled");
     assert!(err.to_string().contains(&format!("{c}/api")), "{err}");
     let first: RollbackOutput = store.read(&records, ROLLBACK).await.unwrap().unwrap();
@@ -200,9 +215,16 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
         "web's restoring rollout is recorded"
     );
     // The state machine's retry.
-    let counts = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
-        .await
-        .unwrap();
+    let counts = rollback_release(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &FakeScheduler::default(),
+        &store,
+        &input,
+    )
+    .await
+    .unwrap();
     assert!(counts.pending >= 1, "{counts:?}");
     let second: RollbackOutput = store.read(&records, ROLLBACK).await.unwrap().unwrap();
     assert_eq!(
@@ -225,9 +247,16 @@ async fn a_partial_rollback_is_recorded_then_retried_or_reported() {
         json!({"operation": "ecs.UpdateService", "count": 1, "match": format!("{c}-web:1\""),
                "code": "InvalidParameterException", "message": "injected: web refused"}),
     );
-    let counts = rollback_release(&aws.ecs, &aws.events, &aws.codedeploy, &store, &input)
-        .await
-        .unwrap();
+    let counts = rollback_release(
+        &aws.ecs,
+        &aws.events,
+        &aws.codedeploy,
+        &FakeScheduler::default(),
+        &store,
+        &input,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (counts.pending, counts.failed),
         (1, 0),

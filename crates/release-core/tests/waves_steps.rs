@@ -11,6 +11,7 @@ use std::time::Duration;
 use aws_sdk_ecs::types::DeploymentControllerType;
 use release_core::aws::fake::{FakeEcs, FakeEvents, MemoryStore};
 use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::aws::{EcsApi, ServiceUpdate};
 use release_core::contract::{
     examples, ItemResult, Plan, PlanItemKind, Records, ReleaseMeta, RestoreOutcome, RollbackInput,
@@ -67,6 +68,7 @@ fn world() -> World {
         changed_services: 3,
         changed_tasks: 0,
         jobs: Vec::new(),
+        schedules: Vec::new(),
     };
     World {
         ecs,
@@ -128,6 +130,8 @@ async fn deployed(world: &World, store: &RecordStore<MemoryStore>, index: usize)
         rule: None,
         error: None,
         job: None,
+        schedule: None,
+        kind: None,
     };
     store
         .write_result(&records(), PlanItemKind::Service, &result)
@@ -186,6 +190,7 @@ async fn rolled_back(
         &world.ecs,
         &FakeEvents::default(),
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         store,
         &input,
     )

@@ -1,17 +1,18 @@
 use std::time::Duration;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
 use release_core::contract::{BatchInput, BatchProgress};
 use release_core::records::RecordStore;
 use release_core::steps::deploy_batch;
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore>(
+pub async fn handle<E: EcsApi, V: EventsApi, C: CodeDeployApi, R: SchedulerApi, S: ObjectStore>(
     ecs: &E,
     events: &V,
     codedeploy: &C,
+    scheduler: &R,
     store: &RecordStore<S>,
     budget: Duration,
     event: LambdaEvent<Value>,
@@ -23,7 +24,8 @@ pub async fn handle<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore>(
         wave = input.wave,
         batch = input.batch.batch,
     );
-    let work = deploy_batch::deploy_batch(ecs, events, codedeploy, store, &input, budget);
+    let work =
+        deploy_batch::deploy_batch(ecs, events, codedeploy, scheduler, store, &input, budget);
     telemetry::traced("deploy-batch", span, work).await
 }
 
@@ -87,6 +89,7 @@ mod tests {
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
         let codedeploy = aws_sdk_codedeploy::Client::new(&conf);
+        let scheduler = aws_sdk_scheduler::Client::new(&conf);
         let store = RecordStore::new(moto.bucket(BUCKET).await);
         // The batch spec as an older list had it: `registration` for `registrations`.
         let payload = json!({
@@ -102,6 +105,7 @@ mod tests {
             &ecs,
             &events,
             &codedeploy,
+            &scheduler,
             &store,
             Duration::from_secs(1),
             LambdaEvent::new(payload, Context::default()),
@@ -131,6 +135,7 @@ mod tests {
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
         let codedeploy = aws_sdk_codedeploy::Client::new(&conf);
+        let scheduler = aws_sdk_scheduler::Client::new(&conf);
         let store = RecordStore::new(moto.bucket(BUCKET).await);
         seed::cluster(&ecs, CLUSTER).await;
         let web = seed::fargate_task_definition(
@@ -169,7 +174,7 @@ mod tests {
             home: Home::of_arn("arn:aws:states:us-east-1:123456789012:execution:release:e1"),
             passable_roles: None,
         };
-        let plan = plan(&ecs, &events, &codedeploy, release(), &reach)
+        let plan = plan(&ecs, &events, &codedeploy, &scheduler, release(), &reach)
             .await
             .expect("a plan");
         let records = Records::for_execution(BUCKET, "r-batch", "e1");
@@ -197,9 +202,17 @@ mod tests {
         let registrations = moto.calls("ecs.RegisterTaskDefinition");
         let updates = moto.calls("ecs.UpdateService");
         let budget = Duration::from_secs(60);
-        let progress = handle(&paced, &events, &codedeploy, &store, budget, event())
-            .await
-            .unwrap();
+        let progress = handle(
+            &paced,
+            &events,
+            &codedeploy,
+            &scheduler,
+            &store,
+            budget,
+            event(),
+        )
+        .await
+        .unwrap();
         assert_eq!(progress, BatchProgress::default());
         assert_eq!(
             moto.calls("ecs.RegisterTaskDefinition") - registrations,
@@ -237,9 +250,17 @@ mod tests {
         assert!(recorded.deployment.is_some());
 
         // The Task's retry after a lost answer: nothing is done twice.
-        let again = handle(&paced, &events, &codedeploy, &store, budget, event())
-            .await
-            .unwrap();
+        let again = handle(
+            &paced,
+            &events,
+            &codedeploy,
+            &scheduler,
+            &store,
+            budget,
+            event(),
+        )
+        .await
+        .unwrap();
         assert_eq!(again, BatchProgress::default());
         assert_eq!(moto.calls("ecs.RegisterTaskDefinition") - registrations, 2);
         assert_eq!(moto.calls("ecs.UpdateService") - updates, 3);

@@ -20,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ecs,
             &clients.events,
             &clients.codedeploy,
+            &clients.scheduler,
             &clients.records,
             budget,
             event,

@@ -1,6 +1,6 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::locks::{Executions, LockStore};
-use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
 use release_core::contract::{PlanRequest, PlannedRelease};
 use release_core::steps::plan_release;
 use release_core::telemetry;
@@ -10,6 +10,7 @@ pub async fn handle<
     E: EcsApi,
     V: EventsApi,
     C: CodeDeployApi,
+    R: SchedulerApi,
     S: ObjectStore,
     L: LockStore,
     X: Executions,
@@ -17,11 +18,12 @@ pub async fn handle<
     ecs: &E,
     events: &V,
     codedeploy: &C,
+    scheduler: &R,
     context: plan_release::PlanContext<'_, S, L, X>,
     event: LambdaEvent<Value>,
 ) -> Result<PlannedRelease, Diagnostic> {
     let input: PlanRequest = release_core::steps::parse_input(event.payload)?;
-    let work = plan_release::plan_release(ecs, events, codedeploy, context, input);
+    let work = plan_release::plan_release(ecs, events, codedeploy, scheduler, context, input);
     telemetry::traced("plan-release", tracing::Span::current(), work).await
 }
 
@@ -62,6 +64,7 @@ mod tests {
         let ecs = aws_sdk_ecs::Client::new(&conf);
         let events = aws_sdk_eventbridge::Client::new(&conf);
         let codedeploy = aws_sdk_codedeploy::Client::new(&conf);
+        let scheduler = aws_sdk_scheduler::Client::new(&conf);
         let store = RecordStore::new(moto.bucket(BUCKET).await);
         let sfn = aws_sdk_sfn::Client::new(&conf);
         let context = |bucket| plan_release::PlanContext {
@@ -116,9 +119,16 @@ mod tests {
         let registrations = moto.calls("ecs.RegisterTaskDefinition");
         let updates = moto.calls("ecs.UpdateService");
         let target_writes = moto.calls("PutTargets");
-        let planned = handle(&ecs, &events, &codedeploy, context(Some(BUCKET)), good)
-            .await
-            .unwrap();
+        let planned = handle(
+            &ecs,
+            &events,
+            &codedeploy,
+            &scheduler,
+            context(Some(BUCKET)),
+            good,
+        )
+        .await
+        .unwrap();
         let records = Records::for_execution(BUCKET, "r-plan", "e-good");
         assert_eq!(planned.records, records);
         // Counts only: the changed service in one wave, the rule unchanged.
@@ -196,9 +206,16 @@ mod tests {
                     "images": {"default": {"preferred": "x", "image": "registry.example.com/x:v2"}}}]),
             )
         };
-        let err = handle(&ecs, &events, &codedeploy, context(Some(BUCKET)), bad())
-            .await
-            .unwrap_err();
+        let err = handle(
+            &ecs,
+            &events,
+            &codedeploy,
+            &scheduler,
+            context(Some(BUCKET)),
+            bad(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.error_type, "PreflightFailed", "{}", err.error_message);
         for fragment in [
             "4 problems",
@@ -223,7 +240,7 @@ mod tests {
         assert_eq!(runs.len(), 1, "a rejected release is not in the ledger");
 
         // Without a bucket there is nowhere to record the release: said, not guessed.
-        let err = handle(&ecs, &events, &codedeploy, context(None), bad())
+        let err = handle(&ecs, &events, &codedeploy, &scheduler, context(None), bad())
             .await
             .unwrap_err();
         assert_eq!(err.error_type, "Internal");

@@ -9,6 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &clients.ecs,
             &clients.events,
             &clients.codedeploy,
+            &clients.scheduler,
             &clients.records,
             event,
         )

@@ -1,7 +1,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::locks::{ExecutionInputs, Executions, LockStore};
-use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
 use release_core::contract::{ExecutionStatusChange, Recovery};
 use release_core::records::{RecordStore, BUCKET_VAR};
 use release_core::steps::recover;
@@ -40,10 +40,11 @@ pub fn parse(payload: Value) -> Result<StatusChangeEvent, Error> {
     Ok(event)
 }
 
-pub async fn handle<E, V, C, S, L, X>(
+pub async fn handle<E, V, C, R, S, L, X>(
     ecs: &E,
     events: &V,
     codedeploy: &C,
+    scheduler: &R,
     context: Context<'_, S, L, X>,
     event: LambdaEvent<Value>,
 ) -> Result<Recovery, Diagnostic>
@@ -51,6 +52,7 @@ where
     E: EcsApi,
     V: EventsApi,
     C: CodeDeployApi,
+    R: SchedulerApi,
     S: ObjectStore,
     L: LockStore,
     X: Executions + ExecutionInputs,
@@ -70,6 +72,7 @@ where
             ecs,
             events,
             codedeploy,
+            scheduler,
             context.store,
             context.locks,
             context.executions,

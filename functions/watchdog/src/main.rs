@@ -16,6 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &clients.ecs,
             &clients.events,
             &clients.codedeploy,
+            &clients.scheduler,
             context,
             event,
         )

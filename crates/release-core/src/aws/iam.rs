@@ -29,6 +29,8 @@ pub enum Resource {
     CodeDeployApplication,
     /// `arn:…:events:…:rule/*`
     EventsRule,
+    /// `arn:…:scheduler:…:schedule/*` (a group's schedules: `GROUP/NAME`)
+    SchedulerSchedule,
     /// Objects of the records bucket, under the prefix of the module that reads or writes them
     /// (`releases/`, `locks/`, `ledger/`).
     RecordsObjects,
@@ -56,7 +58,7 @@ pub struct Permission {
 /// An operation as an adapter sends it: the SDK crate and the client's method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operation {
-    /// `aws_sdk_ecs`, `aws_sdk_eventbridge`, `aws_sdk_s3`, `aws_sdk_sfn`.
+    /// `aws_sdk_ecs`, `aws_sdk_eventbridge`, `aws_sdk_scheduler`, `aws_sdk_s3`, `aws_sdk_sfn`.
     pub sdk: &'static str,
     /// The client method (`describe_services`).
     pub operation: &'static str,
@@ -236,6 +238,20 @@ pub const OPERATIONS: &[Operation] = &[
         "aws_sdk_eventbridge",
         "list_rules",
         &[allow("events:ListRules", Any(NO_RESOURCE_TYPE))],
+    ),
+    op(
+        "aws_sdk_scheduler",
+        "get_schedule",
+        &[allow("scheduler:GetSchedule", SchedulerSchedule)],
+    ),
+    op(
+        "aws_sdk_scheduler",
+        "update_schedule",
+        &[
+            allow("scheduler:UpdateSchedule", SchedulerSchedule),
+            // The target's RoleArn is passed again.
+            allow("iam:PassRole", PassedRole("scheduler.amazonaws.com")),
+        ],
     ),
     op(
         "aws_sdk_s3",

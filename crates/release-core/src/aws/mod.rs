@@ -16,6 +16,8 @@ use aws_sdk_ecs::types::{
     Cluster, Failure, Service, ServiceDeployment as EcsServiceDeployment, Tag, Task, TaskDefinition,
 };
 use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
+use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
+use aws_sdk_scheduler::operation::update_schedule::UpdateScheduleInput;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::contract::DeploymentStrategy;
@@ -28,9 +30,12 @@ pub mod events;
 pub mod fake;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake_codedeploy;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fake_scheduler;
 pub mod iam;
 pub mod locks;
 pub mod s3;
+pub mod scheduler;
 
 /// DescribeServices / DescribeClusters style answer: what was found and what was reported missing.
 #[derive(Debug, Clone)]
@@ -189,6 +194,22 @@ pub trait EcsApi: Send + Sync {
         let message = format!("ListServices {cluster}: not available here");
         async move { Err(Error::internal(message)) }
     }
+}
+
+/// EventBridge Scheduler: the schedules whose ECS target a release points at its revisions.
+pub trait SchedulerApi: Send + Sync {
+    /// `Ok(None)` when the schedule (or its group) does not exist.
+    fn get_schedule(
+        &self,
+        group: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<GetScheduleOutput>, Error>> + Send;
+
+    /// UpdateSchedule with every field of `update` ([`crate::decide::schedule::retargeted`]).
+    fn update_schedule(
+        &self,
+        update: &UpdateScheduleInput,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
 pub trait EventsApi: Send + Sync {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CaughtError, JobItem, PlanItemKind, Records, RuleItem, ServiceItem};
+use super::{CaughtError, JobItem, PlanItemKind, Records, RuleItem, ScheduleItem, ServiceItem};
 
 /// A token bucket: `burst` calls at once, then one more every `refill_interval_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +44,29 @@ pub struct BatchItems {
     #[serde(default)]
     pub tasks: Vec<RuleItem>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobItem>,
+}
+
+impl BatchItems {
+    /// Every item's kind and id, in the batch's order: services, rules, schedules, jobs.
+    pub fn kinds_and_ids(&self) -> impl Iterator<Item = (PlanItemKind, &str)> {
+        let services = self
+            .services
+            .iter()
+            .map(|s| (PlanItemKind::Service, s.id.as_str()));
+        let rules = self
+            .tasks
+            .iter()
+            .map(|r| (PlanItemKind::Rule, r.id.as_str()));
+        let schedules = self
+            .schedules
+            .iter()
+            .map(|s| (PlanItemKind::Schedule, s.id.as_str()));
+        let jobs = self.jobs.iter().map(|j| (PlanItemKind::Job, j.id.as_str()));
+        services.chain(rules).chain(schedules).chain(jobs)
+    }
 }
 
 /// deploy-batch input: the Map's ItemSelector around one element of `batches.json`.

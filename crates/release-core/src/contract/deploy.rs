@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CodeDeployTarget, JobItem, JobRun, Records, RuleItem, ServiceItem, Strategy};
+use super::{
+    CodeDeployTarget, JobItem, JobRun, Records, RuleItem, ScheduleItem, ScheduleUpdate,
+    ServiceItem, Strategy,
+};
 
 /// Which kind an item is: a service id and a rule id may be equal (`default/app`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,6 +14,7 @@ use super::{CodeDeployTarget, JobItem, JobRun, Records, RuleItem, ServiceItem, S
 pub enum PlanItemKind {
     Service,
     Rule,
+    Schedule,
     Job,
 }
 
@@ -19,6 +23,7 @@ impl PlanItemKind {
         match self {
             PlanItemKind::Service => "service",
             PlanItemKind::Rule => "rule",
+            PlanItemKind::Schedule => "schedule",
             PlanItemKind::Job => "job",
         }
     }
@@ -33,6 +38,7 @@ impl PlanItemKind {
 pub enum PlanItem {
     Service(ServiceItem),
     Rule(RuleItem),
+    Schedule(ScheduleItem),
     Job(JobItem),
 }
 
@@ -118,6 +124,13 @@ pub struct TargetChange {
     pub new_task_definition: String,
 }
 
+impl ItemResult {
+    /// Whether this is the record of item `id` of `kind`.
+    pub fn is(&self, kind: PlanItemKind, id: &str) -> bool {
+        self.id == id && self.kind.is_none_or(|k| k == kind)
+    }
+}
+
 /// A `Catch` result as Step Functions writes it (`ResultPath` of a Catch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaughtError {
@@ -148,10 +161,17 @@ pub fn cause_message(cause: &str) -> String {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ItemResult {
     pub id: String,
+    /// Which kind of item: ids of different kinds may be equal (a rule and a schedule both
+    /// `default/nightly`). Set by the record store when it writes or reads the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<PlanItemKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<ServiceDeployment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleUpdate>,
+    /// A schedule's update: its target's revision before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleUpdate>,
     /// The task a job's RunTask started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<JobRun>,

@@ -46,5 +46,6 @@ pub fn plan(services: Vec<ServiceItem>, tasks: Vec<RuleItem>) -> Plan {
         services,
         tasks,
         jobs: Vec::new(),
+        schedules: Vec::new(),
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     count, CodeDeployTarget, DeploymentStrategy, ImageMap, JobItem, PlanItem, PlanItemKind,
-    ReleaseMeta, ReleaseSource, Settings,
+    ReleaseMeta, ReleaseSource, ScheduleItem, Settings,
 };
 
 /// plan-release input: the release, and the execution whose records it starts.
@@ -52,6 +52,8 @@ pub struct Plan {
     pub settings: Settings,
     pub services: Vec<ServiceItem>,
     pub tasks: Vec<RuleItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleItem>,
     /// Jobs always run: each counts as a change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobItem>,
@@ -163,6 +165,12 @@ impl Plan {
                 .find(|r| r.id == id)
                 .cloned()
                 .map(PlanItem::Rule),
+            PlanItemKind::Schedule => self
+                .schedules
+                .iter()
+                .find(|s| s.id == id)
+                .cloned()
+                .map(PlanItem::Schedule),
             PlanItemKind::Job => self
                 .jobs
                 .iter()
@@ -170,6 +178,19 @@ impl Plan {
                 .cloned()
                 .map(PlanItem::Job),
         }
+    }
+
+    /// The kind and id of every item the release changes, in plan order: services, rules and
+    /// schedules that change, and every job.
+    pub fn changed_items(&self) -> impl Iterator<Item = (PlanItemKind, &str)> {
+        let services = self.services.iter().filter(|s| !s.noop);
+        let rules = self.tasks.iter().filter(|r| !r.noop);
+        let schedules = self.schedules.iter().filter(|s| !s.noop);
+        services
+            .map(|s| (PlanItemKind::Service, s.id.as_str()))
+            .chain(rules.map(|r| (PlanItemKind::Rule, r.id.as_str())))
+            .chain(schedules.map(|s| (PlanItemKind::Schedule, s.id.as_str())))
+            .chain(self.jobs.iter().map(|j| (PlanItemKind::Job, j.id.as_str())))
     }
 
     /// What the state machine drives: how many items change, in how many waves.
@@ -186,6 +207,12 @@ impl Plan {
                 .tasks
                 .iter()
                 .filter(|r| r.wave == wave)
+                .cloned()
+                .collect(),
+            schedules: self
+                .schedules
+                .iter()
+                .filter(|s| s.wave == wave)
                 .cloned()
                 .collect(),
             jobs: self
@@ -210,6 +237,7 @@ impl Plan {
             .filter(|s| !s.noop)
             .map(|s| s.wave)
             .chain(self.tasks.iter().filter(|r| !r.noop).map(|r| r.wave))
+            .chain(self.schedules.iter().filter(|s| !s.noop).map(|s| s.wave))
             .chain(self.jobs.iter().map(|j| j.wave));
         changed.max().map_or(0, |last| last.saturating_add(1))
     }
@@ -217,6 +245,7 @@ impl Plan {
     pub fn planned(&self, records: Records) -> PlannedRelease {
         let changed = count(self.services.iter().filter(|s| !s.noop))
             .saturating_add(count(self.tasks.iter().filter(|r| !r.noop)))
+            .saturating_add(count(self.schedules.iter().filter(|s| !s.noop)))
             .saturating_add(count(self.jobs.iter()));
         PlannedRelease {
             release_id: self.release.id.clone(),
@@ -225,7 +254,8 @@ impl Plan {
             waves: self.waves(),
             changed,
             unchanged: count(self.services.iter().filter(|s| s.noop))
-                .saturating_add(count(self.tasks.iter().filter(|r| r.noop))),
+                .saturating_add(count(self.tasks.iter().filter(|r| r.noop)))
+                .saturating_add(count(self.schedules.iter().filter(|s| s.noop))),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CodeDeploySettings, DeploymentStrategy, JobTarget};
+use super::{CodeDeploySettings, DeploymentStrategy, JobTarget, ScheduleTarget};
 
 /// Container name → image reference.
 pub type ImageMap = BTreeMap<String, String>;
@@ -23,6 +23,9 @@ pub struct ReleaseInput {
     pub services: Vec<ServiceTarget>,
     #[serde(default)]
     pub tasks: Vec<RuleTarget>,
+    /// EventBridge Scheduler schedules whose ECS target runs the release's images.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleTarget>,
     /// One-off tasks (migrations) run during the release.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<JobTarget>,

@@ -139,11 +139,13 @@ pub struct ReportItem {
     pub stopped_reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ItemKind {
     Service,
     RuleTarget,
+    /// An EventBridge Scheduler schedule's ECS target.
+    Schedule,
     Job,
 }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::contract::{
     BatchItems, BatchSpec, BatchSummary, Bucket, CaughtError, ImageMap, JobItem, Pace, Plan,
-    RuleItem, ServiceItem,
+    RuleItem, ScheduleItem, ServiceItem,
 };
 
 /// Changed items per batch before another batch is worth its child execution.
@@ -110,6 +110,7 @@ pub struct Layout {
 pub enum Slot {
     Service(usize),
     Rule(usize),
+    Schedule(usize),
     Job(usize),
 }
 
@@ -120,13 +121,16 @@ pub fn registration_key(previous: &str, images: &ImageMap) -> RegistrationKey {
 
 /// The registrations a service item needs.
 pub fn service_registrations(item: &ServiceItem) -> Vec<RegistrationKey> {
-    if item.noop {
-        return Vec::new();
+    one_unless(item.noop, &item.previous_task_definition, &item.images)
+}
+
+/// The registration of a clone of `previous` with `images`, unless the item does not change.
+fn one_unless(noop: bool, previous: &str, images: &ImageMap) -> Vec<RegistrationKey> {
+    if noop {
+        Vec::new()
+    } else {
+        vec![registration_key(previous, images)]
     }
-    vec![registration_key(
-        &item.previous_task_definition,
-        &item.images,
-    )]
 }
 
 /// The distinct registrations a rule item's changed targets need.
@@ -142,15 +146,15 @@ pub fn rule_registrations(item: &RuleItem) -> Vec<RegistrationKey> {
     keys
 }
 
+/// The registration a schedule item needs.
+pub fn schedule_registrations(item: &ScheduleItem) -> Vec<RegistrationKey> {
+    one_unless(item.noop, &item.previous_task_definition, &item.images)
+}
+
 /// A job's registration, unless plan-release found its images in the family's newest revision.
 pub fn job_registrations(item: &JobItem) -> Vec<RegistrationKey> {
-    match item.new_task_definition {
-        Some(_) => Vec::new(),
-        None => vec![registration_key(
-            &item.previous_task_definition,
-            &item.images,
-        )],
-    }
+    let registered = item.new_task_definition.is_some();
+    one_unless(registered, &item.previous_task_definition, &item.images)
 }
 
 /// Per wave, in order: its changed items cut into batches ([`layout`]). One layout per wave of
@@ -168,6 +172,7 @@ pub fn layout(plan: &Plan, max_concurrency: u32, rates: AccountRates) -> Layout 
         services: plan.services.clone(),
         tasks: plan.tasks.clone(),
         jobs: plan.jobs.clone(),
+        schedules: plan.schedules.clone(),
     };
     layout_of(&items, max_concurrency, rates)
 }
@@ -206,6 +211,7 @@ fn layout_of(all: &BatchItems, max_concurrency: u32, rates: AccountRates) -> Lay
             match *slot {
                 Slot::Service(i) => items.services.push(all.services[i].clone()),
                 Slot::Rule(i) => items.tasks.push(all.tasks[i].clone()),
+                Slot::Schedule(i) => items.schedules.push(all.schedules[i].clone()),
                 Slot::Job(i) => items.jobs.push(all.jobs[i].clone()),
             }
         }
@@ -290,9 +296,11 @@ pub struct Group {
 pub fn registration_groups(batch: &BatchItems) -> Vec<Group> {
     let services = batch.services.iter().enumerate().filter(|(_, s)| !s.noop);
     let tasks = batch.tasks.iter().enumerate().filter(|(_, r)| !r.noop);
+    let schedules = batch.schedules.iter().enumerate().filter(|(_, s)| !s.noop);
     let items: Vec<(Slot, Vec<RegistrationKey>)> = services
         .map(|(i, s)| (Slot::Service(i), service_registrations(s)))
         .chain(tasks.map(|(i, r)| (Slot::Rule(i), rule_registrations(r))))
+        .chain(schedules.map(|(i, s)| (Slot::Schedule(i), schedule_registrations(s))))
         .chain(
             batch
                 .jobs
@@ -489,6 +497,63 @@ mod tests {
             10,
         );
         assert_eq!(got, Layout::default());
+    }
+
+    #[test]
+    fn jobs_and_schedules_join_the_groups_of_the_registrations_they_share() {
+        let mut p = plan(vec![service("api", "app:1", "app:2")], vec![]);
+        // The migration clones the service's revision with the same image: one registration.
+        p.jobs.push(JobItem {
+            id: "prod/migrate".into(),
+            wave: 0,
+            cluster: "prod".into(),
+            name: "migrate".into(),
+            previous_task_definition: "app:1".into(),
+            images: app_image("app:2"),
+            essential_containers: vec!["app".into()],
+            overrides: Default::default(),
+            launch: Default::default(),
+            timeout_seconds: 600,
+            new_task_definition: None,
+        });
+        // A job whose newest revision already has its images registers nothing.
+        let mut seed = p.jobs[0].clone();
+        seed.id = "prod/seed".into();
+        seed.new_task_definition = Some("seed:3".into());
+        p.jobs.push(seed);
+        p.schedules.push(ScheduleItem {
+            id: "default/nightly".into(),
+            wave: 0,
+            group: "default".into(),
+            schedule: "nightly".into(),
+            previous_task_definition: "report:1".into(),
+            images: app_image("report:2"),
+            noop: false,
+            new_task_definition: None,
+        });
+        let all = BatchItems {
+            services: p.services.clone(),
+            tasks: Vec::new(),
+            schedules: p.schedules.clone(),
+            jobs: p.jobs.clone(),
+        };
+        let groups: Vec<(Vec<Slot>, usize)> = registration_groups(&all)
+            .into_iter()
+            .map(|g| (g.slots, g.registrations))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (vec![Slot::Service(0), Slot::Job(0)], 1),
+                (vec![Slot::Schedule(0)], 1),
+                (vec![Slot::Job(1)], 0),
+            ]
+        );
+        let cut = layout_of(&p, 10);
+        assert_eq!(cut.specs.len(), 1);
+        assert_eq!(cut.specs[0].items, 4);
+        assert_eq!(cut.specs[0].registrations, 2);
+        assert_eq!(cut.batches[0].kinds_and_ids().count(), 4);
     }
 
     #[test]

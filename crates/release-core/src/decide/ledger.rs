@@ -149,8 +149,14 @@ pub fn changed_families(plan: &Plan) -> BTreeSet<&str> {
         .flat_map(|r| r.targets.iter())
         .filter(|t| !t.noop)
         .map(|t| t.previous_task_definition.as_str());
+    let schedules = plan
+        .schedules
+        .iter()
+        .filter(|s| !s.noop)
+        .map(|s| s.previous_task_definition.as_str());
     services
         .chain(targets)
+        .chain(schedules)
         .map(|td| TaskDefRef::new(td).family())
         .filter(|f| !f.is_empty())
         .collect()
@@ -184,14 +190,14 @@ pub fn ledger_writes(
     finished: Option<(&ReleaseReport, i64)>,
 ) -> LedgerWrites {
     let release_id = plan.release.id.as_str();
-    let reported: BTreeMap<(bool, &str), &ReportItem> = finished
+    let reported: BTreeMap<(ItemKind, &str), &ReportItem> = finished
         .map(|(r, _)| r.items.as_slice())
         .unwrap_or_default()
         .iter()
-        .map(|i| ((i.kind == ItemKind::Service, i.id.as_str()), i))
+        .map(|i| ((i.kind, i.id.as_str()), i))
         .collect();
-    let revisions = |service: bool, id: &str, target: Option<&str>, previous: &str| {
-        let line = reported.get(&(service, id));
+    let revisions = |kind: ItemKind, id: &str, target: Option<&str>, previous: &str| {
+        let line = reported.get(&(kind, id));
         LedgerRevisions {
             target: target.map(str::to_owned),
             previous: line
@@ -207,18 +213,40 @@ pub fn ledger_writes(
         items.push(LedgerItem {
             kind: PlanItemKind::Service,
             id: s.id.clone(),
-            revisions: vec![revisions(true, &s.id, None, &s.previous_task_definition)],
+            revisions: vec![revisions(
+                ItemKind::Service,
+                &s.id,
+                None,
+                &s.previous_task_definition,
+            )],
         });
     }
     for r in plan.tasks.iter().filter(|r| !r.noop) {
         let targets = r.targets.iter().filter(|t| !t.noop).map(|t| {
             let id = target_item_id(&r.id, &t.target_id);
-            revisions(false, &id, Some(&t.target_id), &t.previous_task_definition)
+            revisions(
+                ItemKind::RuleTarget,
+                &id,
+                Some(&t.target_id),
+                &t.previous_task_definition,
+            )
         });
         items.push(LedgerItem {
             kind: PlanItemKind::Rule,
             id: r.id.clone(),
             revisions: targets.collect(),
+        });
+    }
+    for s in plan.schedules.iter().filter(|s| !s.noop) {
+        items.push(LedgerItem {
+            kind: PlanItemKind::Schedule,
+            id: s.id.clone(),
+            revisions: vec![revisions(
+                ItemKind::Schedule,
+                &s.id,
+                None,
+                &s.previous_task_definition,
+            )],
         });
     }
 

@@ -23,8 +23,8 @@ pub fn item_of_key(key: &str) -> Option<String> {
     matches!(kind, "service" | "rule").then(|| format!("{kind}:{id}"))
 }
 
-/// Every item the plan changes, in a fixed order (services, then rules, by id): the locks a release
-/// takes before its first change.
+/// Every item the plan changes but its jobs (nothing else updates a job), in a fixed order (by
+/// kind, then id): the locks a release takes before its first change.
 pub fn items_to_lock(plan: &Plan) -> Vec<(PlanItemKind, String)> {
     let mut items: Vec<(PlanItemKind, String)> = plan
         .services
@@ -36,6 +36,12 @@ pub fn items_to_lock(plan: &Plan) -> Vec<(PlanItemKind, String)> {
                 .iter()
                 .filter(|r| !r.noop)
                 .map(|r| (PlanItemKind::Rule, r.id.clone())),
+        )
+        .chain(
+            plan.schedules
+                .iter()
+                .filter(|s| !s.noop)
+                .map(|s| (PlanItemKind::Schedule, s.id.clone())),
         )
         .collect();
     items.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));

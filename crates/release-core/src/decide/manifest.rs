@@ -14,6 +14,7 @@ pub mod image;
 mod job;
 mod merge;
 mod resolve;
+mod schedule;
 mod strategy;
 mod yaml;
 
@@ -23,14 +24,14 @@ use serde_yaml_ng::{Mapping, Value};
 
 use crate::contract::{
     ImageMap, Images, JobTarget, ReleaseInput, ReleaseMeta, RollbackPolicy, RuleTarget,
-    ServiceTarget, Settings,
+    ScheduleTarget, ServiceTarget, Settings,
 };
 use crate::decide::release_ref::MAX_RELEASE_BYTES;
 use crate::decide::waves;
 use crate::{Error, Problem};
 use fields::{kind, Fields, Problems};
 
-pub use checks::{job_label, service_label, task_label};
+pub use checks::{job_label, schedule_label, service_label, task_label};
 pub(crate) use fields::closest;
 pub use resolve::{is_noop, resolve_images};
 
@@ -46,7 +47,16 @@ pub const DEFAULT_EVENT_BUS: &str = "default";
 /// release above [`INLINE_MAX_BYTES`](crate::decide::release_ref::INLINE_MAX_BYTES) is started by reference, well below it.
 pub const MAX_EXECUTION_INPUT_BYTES: usize = 256 * 1024;
 
-const TOP_KEYS: &[&str] = &["release", "settings", "services", "tasks", "jobs"];
+const TOP_KEYS: &[&str] = &[
+    "release",
+    "settings",
+    "services",
+    "tasks",
+    "schedules",
+    "jobs",
+];
+/// The lists of a release's items, in the order the waves list them (`decide::waves::items`).
+const ITEM_LISTS: [&str; 4] = ["services", "tasks", "schedules", "jobs"];
 const RELEASE_KEYS: &[&str] = &["id", "description"];
 const SETTINGS_KEYS: &[&str] = &[
     "rollback",
@@ -111,8 +121,8 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
             problems.push(
                 "",
                 "",
-                "the manifest is empty: expected a mapping with `services:`, `tasks:` and/or \
-                 `jobs:`",
+                "the manifest is empty: expected a mapping with `services:`, `tasks:`, \
+                 `schedules:` and/or `jobs:`",
             );
             return Err(problems.into_vec());
         }
@@ -121,8 +131,8 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
                 "",
                 "",
                 format!(
-                    "the top level must be a mapping with `services:`, `tasks:` and/or `jobs:`, \
-                     found {}",
+                    "the top level must be a mapping with `services:`, `tasks:`, `schedules:` \
+                     and/or `jobs:`, found {}",
                     kind(other)
                 ),
             );
@@ -141,6 +151,9 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
     let tasks = read_list(&top, "tasks", &mut problems, |i, map, p| {
         read_task(i, map, settings.allow_latest, p)
     });
+    let schedules = read_list(&top, "schedules", &mut problems, |i, map, p| {
+        schedule::read(i, map, settings.allow_latest, p)
+    });
     let jobs = read_list(&top, "jobs", &mut problems, |i, map, p| {
         job::read(i, map, settings.allow_latest, p)
     });
@@ -150,14 +163,12 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
         Some(Value::Sequence(items)) => items.is_empty(),
         Some(_) => false,
     };
-    let empty = ["services", "tasks", "jobs"]
-        .into_iter()
-        .all(absent_or_empty);
+    let empty = ITEM_LISTS.into_iter().all(absent_or_empty);
     if empty && !top.has_unknown() {
         problems.push("", "services", EMPTY_RELEASE);
     }
-    // Entries naming one service (by name or ARN) or one rule are one item (the sample lists a
-    // rule once per container).
+    // Entries naming one service (by name or ARN), one rule or one schedule are one item (the
+    // sample lists a rule once per container).
     let timeout_given =
         |i| raw_items(top_map, "services").any(|(j, m)| j == i && m.contains_key("timeoutSeconds"));
     let services = services
@@ -180,6 +191,12 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
         merge::tasks(tasks.collect(), &mut problems)
             .into_iter()
             .unzip();
+    let schedules = schedules.into_iter().enumerate();
+    let schedules = schedules.filter_map(|(index, target)| target.map(|target| (index, target)));
+    let (schedule_at, schedules): (Vec<usize>, Vec<ScheduleTarget>) =
+        merge::schedules(schedules.collect(), &mut problems)
+            .into_iter()
+            .unzip();
     // Jobs are not merged: a job listed twice is a problem, and only its first entry an item.
     let jobs = jobs.into_iter().enumerate();
     let jobs = jobs.filter_map(|(index, target)| target.map(|target| (index, target)));
@@ -197,6 +214,7 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
         settings,
         services,
         tasks,
+        schedules,
         jobs,
         waves: Vec::new(),
     };
@@ -209,6 +227,10 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
         waves::ItemKind::Task => {
             let t = &input.tasks[i];
             checks::task_label(task_at[i], &t.event_bus, Some(&t.rule))
+        }
+        waves::ItemKind::Schedule => {
+            let s = &input.schedules[i];
+            checks::schedule_label(schedule_at[i], &s.group, Some(&s.schedule))
         }
         waves::ItemKind::Job => checks::job_label(job_at[i], Some(&input.jobs[i].name)),
     };
@@ -374,6 +396,13 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
         }
         check_images(&item, &task.images, s.allow_latest, &mut problems);
     }
+    for (i, schedule) in input.schedules.iter().enumerate() {
+        let item = checks::schedule_label(i, &schedule.group, Some(&schedule.schedule));
+        let name = checks::schedule_name(&schedule.schedule);
+        problems.check(&item, "schedule", name);
+        problems.check(&item, "group", checks::schedule_group(&schedule.group));
+        check_images(&item, &schedule.images, s.allow_latest, &mut problems);
+    }
     for (i, job) in input.jobs.iter().enumerate() {
         let item = checks::job_label(i, Some(&job.name));
         problems.check(&item, "cluster", checks::resource_name(&job.cluster));
@@ -383,7 +412,11 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
             problems.push(&item, &field, message);
         }
     }
-    if input.services.is_empty() && input.tasks.is_empty() && input.jobs.is_empty() {
+    let no_items = input.services.is_empty()
+        && input.tasks.is_empty()
+        && input.schedules.is_empty()
+        && input.jobs.is_empty();
+    if no_items {
         problems.push("", "services", EMPTY_RELEASE);
     }
     let service_keys = input.services.iter().enumerate();
@@ -392,6 +425,9 @@ pub fn check_input(input: &ReleaseInput) -> Vec<Problem> {
     let rule_keys = input.tasks.iter().enumerate();
     let rule_keys = rule_keys.map(|(i, t)| (i, (arn::bus_key(&t.event_bus), t.rule.as_str())));
     report_duplicate_rules(rule_keys, |_| "ruleName", &mut problems);
+    let schedule_keys = input.schedules.iter().enumerate();
+    let schedule_keys = schedule_keys.map(|(i, s)| (i, (s.group.as_str(), s.schedule.as_str())));
+    report_duplicate_schedules(schedule_keys, &mut problems);
     // A job listed twice is reported once, as in a manifest: the waves see its first entry only.
     let jobs = input.jobs.iter().cloned().enumerate().collect();
     let kept = job::unique(jobs, &mut problems);
@@ -447,9 +483,9 @@ fn check_waves(given: &[Vec<String>], compiled: &[Vec<String>]) -> Result<(), St
     ))
 }
 
-/// The name of every `services:` and `tasks:` entry whose key fields are strings, and of every
-/// `jobs:` entry's `name`, read or not: a `dependsOn` naming an entry that has problems of its own
-/// is not an unknown name.
+/// The name of every `services:`, `tasks:` and `schedules:` entry whose key fields are strings, and
+/// of every `jobs:` entry's `name`, read or not: a `dependsOn` naming an entry that has problems of
+/// its own is not an unknown name.
 fn entry_names(top: &Mapping) -> BTreeSet<String> {
     let peek = |map: &Mapping| map.get(NAME_KEY).and_then(Value::as_str).map(str::to_owned);
     let services = raw_items(top, "services").filter_map(|(_, map)| match service_key(map) {
@@ -462,8 +498,14 @@ fn entry_names(top: &Mapping) -> BTreeSet<String> {
         (bus, Some(rule)) => Some(peek(map).unwrap_or_else(|| waves::task_name(bus, rule))),
         _ => peek(map),
     });
+    let schedules = raw_items(top, "schedules").filter_map(|(_, map)| match schedule::key(map) {
+        (group, Some(schedule)) => {
+            Some(peek(map).unwrap_or_else(|| waves::schedule_name(group, schedule)))
+        }
+        _ => peek(map),
+    });
     let jobs = raw_items(top, "jobs").filter_map(|(_, map)| peek(map));
-    services.chain(tasks).chain(jobs).collect()
+    services.chain(tasks).chain(schedules).chain(jobs).collect()
 }
 
 /// `r-` and 16 hex digits of a 64-bit FNV-1a over the rendered input without its id and source:
@@ -483,8 +525,8 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
-const EMPTY_RELEASE: &str =
-    "the release is empty: give at least one item under `services:`, `tasks:` or `jobs:`";
+const EMPTY_RELEASE: &str = "the release is empty: give at least one item under `services:`, \
+                             `tasks:`, `schedules:` or `jobs:`";
 
 /// `release:` is a mapping `{id, description}`, or a plain label as in the sample format
 /// (`release: 4.0`), which becomes the description as written in `text` (`4.10` stays `4.10`).
@@ -574,8 +616,9 @@ fn read_settings(top: &Fields, problems: &mut Problems) -> Settings {
     settings
 }
 
-/// Reads `services:`, `tasks:` or `jobs:`; an item that has problems is `None`. A missing or empty list is
-/// an empty release part, not an error (the sample format drops `tasks:` when there are none).
+/// Reads `services:`, `tasks:`, `schedules:` or `jobs:`; an item that has problems is `None`. A
+/// missing or empty list is an empty release part, not an error (the sample format drops `tasks:`
+/// when there are none).
 fn read_list<T>(
     top: &Fields,
     key: &str,
@@ -1030,6 +1073,23 @@ fn report_duplicate_rules<'a>(
     }
 }
 
+/// Two entries for one schedule (same group and name) would race, as two for one rule would.
+fn report_duplicate_schedules<'a>(
+    keys: impl IntoIterator<Item = (usize, (&'a str, &'a str))>,
+    problems: &mut Problems,
+) {
+    let all: Vec<_> = keys.into_iter().collect();
+    for (i, first) in checks::duplicates(all.iter().copied()) {
+        let (_, (group, schedule)) = all.iter().find(|(j, _)| *j == i).expect("i is a key index");
+        let item = checks::schedule_label(i, group, Some(schedule));
+        let message = format!(
+            "duplicates schedules[{first}]: each schedule may appear once per release \
+             (to change several containers, use `containers:`)"
+        );
+        problems.push(&item, "schedule", message);
+    }
+}
+
 /// `(clusterName | cluster, serviceName)` of a manifest item, when both are strings.
 fn service_key(map: &Mapping) -> (Option<&str>, Option<&str>) {
     let peek = |key: &str| map.get(key).and_then(Value::as_str);
@@ -1048,7 +1108,7 @@ fn task_key(map: &Mapping) -> (&str, Option<&str>) {
     )
 }
 
-/// The mappings of a `services:`, `tasks:` or `jobs:` list, with their indexes.
+/// The mappings of a `services:`, `tasks:`, `schedules:` or `jobs:` list, with their indexes.
 fn raw_items<'v>(
     top: &'v Mapping,
     key: &str,

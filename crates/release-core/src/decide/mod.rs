@@ -15,6 +15,7 @@ pub mod release_ref;
 pub mod report;
 pub mod rollback;
 pub mod rules;
+pub mod schedule;
 pub mod strategy;
 pub mod taskdef;
 pub mod verdict;

@@ -10,7 +10,8 @@ use aws_sdk_eventbridge::types::Target;
 
 use crate::contract::{
     AwsVpcSettings, CapacityProviderShare, DeploymentStrategy, ImageMap, Images, JobItem,
-    JobLaunch, JobTarget, RuleItem, RuleTarget, RuleTaskTarget, ServiceItem, ServiceTarget,
+    JobLaunch, JobTarget, RuleItem, RuleTarget, RuleTaskTarget, ScheduleItem, ScheduleTarget,
+    ServiceItem, ServiceTarget,
 };
 use crate::decide::manifest::arn::Home;
 use crate::decide::manifest::{self, is_noop, resolve_images};
@@ -122,6 +123,14 @@ pub type ServiceFacts = Vec<Option<ServiceFact>>;
 /// Per rule target: (target id, task definition) of each ECS target, once found.
 pub type RuleFacts = Vec<Option<Vec<(String, String)>>>;
 
+/// Per schedule: the task definition its ECS target runs, once found.
+pub type ScheduleFacts = Vec<Option<String>>;
+
+/// `schedules[0] (nightly)` in the default group, `schedules[0] (reports/nightly)` elsewhere.
+pub fn schedule_label(index: usize, target: &ScheduleTarget) -> String {
+    manifest::schedule_label(index, &target.group, Some(&target.schedule))
+}
+
 /// Per job: how its task is launched (the manifest's settings with `networkFrom` read from its
 /// service), once its cluster and that service were found.
 pub type JobFacts = Vec<Option<JobLaunch>>;
@@ -210,6 +219,7 @@ pub fn aborts_plan(e: &Error) -> bool {
         | Error::ServiceNotFound(_)
         | Error::ContainerNotFound(_)
         | Error::RuleNotFound(_)
+        | Error::ScheduleNotFound(_)
         | Error::TaskDefinitionRejected { .. }
         | Error::TargetsRejected { .. }
         | Error::DeploymentRejected { .. }
@@ -509,6 +519,50 @@ impl Findings {
             });
         }
         items
+    }
+
+    /// The schedules whose ECS target was found, each resolved against the task definition it runs.
+    pub fn schedule_items(
+        &mut self,
+        targets: &[ScheduleTarget],
+        facts: ScheduleFacts,
+    ) -> Vec<ScheduleItem> {
+        let mut items = Vec::with_capacity(targets.len());
+        for (i, (target, definition)) in targets.iter().zip(facts).enumerate() {
+            let Some(definition) = definition else {
+                continue;
+            };
+            let label = schedule_label(i, target);
+            let Some((images, noop)) =
+                self.resolve(&label, "scheduleName", &target.images, &definition, "")
+            else {
+                continue;
+            };
+            if !noop {
+                self.check_definition_roles(&label, "scheduleName", &definition, "");
+            }
+            items.push(ScheduleItem {
+                id: format!("{}/{}", target.group, target.schedule),
+                wave: 0,
+                group: target.group.clone(),
+                schedule: target.schedule.clone(),
+                previous_task_definition: self.concrete(definition),
+                images,
+                noop,
+                new_task_definition: None,
+            });
+        }
+        items
+    }
+
+    /// The role a schedule's target names, which UpdateSchedule passes again.
+    pub fn check_schedule_role(&mut self, label: &str, role: &str) {
+        let Some(patterns) = self.reach.passable_roles.clone() else {
+            return;
+        };
+        if let Some(message) = role_problem("target: RoleArn", role, &patterns, &self.reach.home) {
+            self.problem(label, "scheduleName", message);
+        }
     }
 
     /// The jobs whose cluster, launch and family were found, each resolved against its family's

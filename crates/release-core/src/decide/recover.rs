@@ -33,7 +33,7 @@ pub fn needs_rollback(records: &ReleaseRecords) -> bool {
     if records.rollback.is_some() {
         return true;
     }
-    let result_of = |id: &str| records.results.iter().find(|r| r.id == id);
+    let result_of = |kind, id: &str| records.results.iter().find(|r| r.is(kind, id));
     let succeeded = |id: &str| {
         records
             .stability
@@ -42,16 +42,25 @@ pub fn needs_rollback(records: &ReleaseRecords) -> bool {
             .is_some_and(|v| v.outcome == Outcome::Succeeded)
     };
     let services_done = records.plan.services.iter().filter(|s| !s.noop).all(|s| {
-        result_of(&s.id).is_some_and(|r| r.error.is_none() && r.deployment.is_some())
+        result_of(PlanItemKind::Service, &s.id)
+            .is_some_and(|r| r.error.is_none() && r.deployment.is_some())
             && succeeded(&s.id)
     });
-    let rules_done = records
-        .plan
-        .tasks
-        .iter()
-        .filter(|r| !r.noop)
-        .all(|r| result_of(&r.id).is_some_and(|r| r.error.is_none() && r.rule.is_some()));
-    !(services_done && rules_done)
+    let rules_done = records.plan.tasks.iter().filter(|r| !r.noop).all(|r| {
+        result_of(PlanItemKind::Rule, &r.id).is_some_and(|r| r.error.is_none() && r.rule.is_some())
+    });
+    let schedules_done = records.plan.schedules.iter().filter(|s| !s.noop).all(|s| {
+        result_of(PlanItemKind::Schedule, &s.id)
+            .is_some_and(|r| r.error.is_none() && r.schedule.is_some())
+    });
+    let jobs_ran = records.plan.jobs.iter().all(|j| {
+        records
+            .stability
+            .as_ref()
+            .and_then(|s| s.jobs.iter().find(|status| status.run.id == j.id))
+            .is_some_and(|status| status.outcome == Outcome::Succeeded)
+    });
+    !(services_done && rules_done && schedules_done && jobs_ran)
 }
 
 /// The last AwaitRelease round as the watchdog judges it: every started deployment without a

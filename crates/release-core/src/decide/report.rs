@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::contract::{
     count, CaughtError, CleanupReport, DeploymentStatus, ItemKind, ItemOutcome, ItemResult,
-    JobItem, Outcome, ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem, Restore,
-    RestoreOutcome, RollbackPolicy, StabilityOutput, TaskDefRef,
+    JobItem, Outcome, PlanItemKind, ReleaseOutcome, ReleaseRecords, ReleaseReport, ReportItem,
+    Restore, RestoreOutcome, RollbackPolicy, StabilityOutput, TaskDefRef,
 };
 use crate::decide::rollback::target_item_id;
 
@@ -53,6 +53,18 @@ struct Base {
     stopped_reasons: Vec<String>,
     /// Started but never confirmed either way (the release stopped first).
     unconfirmed: bool,
+}
+
+impl Base {
+    fn plain(outcome: ItemOutcome, new: Option<String>, reason: Option<String>) -> Base {
+        Base {
+            outcome,
+            new,
+            reason,
+            stopped_reasons: Vec::new(),
+            unconfirmed: false,
+        }
+    }
 }
 
 fn service_base(
@@ -126,7 +138,7 @@ fn join_reason(reason: Option<String>, more: String) -> Option<String> {
 /// Builds the report. `observed` wins for the final task definition; without it, the final one is
 /// inferred from the records.
 pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
-    let result_of = |id: &str| input.results.iter().find(|r| r.id == id);
+    let result_of = |kind, id: &str| input.results.iter().find(|r| r.is(kind, id));
     let verdict_of = |id: &str| {
         input
             .stability
@@ -284,7 +296,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
     };
 
     for item in &input.plan.services {
-        let result = result_of(&item.id);
+        let result = result_of(PlanItemKind::Service, &item.id);
         let new = result
             .and_then(|r| r.deployment.as_ref())
             .map(|d| d.new_task_definition.clone())
@@ -298,7 +310,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
         );
     }
     for rule in &input.plan.tasks {
-        let result = result_of(&rule.id);
+        let result = result_of(PlanItemKind::Rule, &rule.id);
         for target in &rule.targets {
             let id = target_item_id(&rule.id, &target.target_id);
             let change = result
@@ -343,6 +355,36 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
         }
     }
 
+    for item in &input.plan.schedules {
+        let result = result_of(PlanItemKind::Schedule, &item.id);
+        let outcome = match result {
+            None => Base::plain(ItemOutcome::NotStarted, None, None),
+            Some(ItemResult { error: Some(e), .. }) => Base::plain(
+                ItemOutcome::Failed,
+                item.new_task_definition.clone(),
+                Some(caught_reason(e)),
+            ),
+            Some(ItemResult {
+                schedule: Some(update),
+                ..
+            }) => Base::plain(
+                ItemOutcome::Deployed,
+                Some(update.new_task_definition.clone()),
+                None,
+            ),
+            Some(_) => Base::plain(
+                ItemOutcome::NotStarted,
+                None,
+                Some("not in the schedule update's result".into()),
+            ),
+        };
+        push(
+            (item.id.clone(), ItemKind::Schedule, item.wave),
+            &item.previous_task_definition,
+            item.noop,
+            outcome,
+        );
+    }
     for job in &input.plan.jobs {
         items.push(job_item(input, job));
     }
@@ -400,7 +442,7 @@ fn job_item(input: &ReleaseRecords, job: &JobItem) -> ReportItem {
     let result = input
         .results
         .iter()
-        .find(|r| r.id == job.id && (r.job.is_some() || r.error.is_some()));
+        .find(|r| r.is(PlanItemKind::Job, &job.id));
     let judged = |record: Option<&StabilityOutput>| {
         record.and_then(|s| s.jobs.iter().find(|j| j.run.id == job.id).cloned())
     };

@@ -4,9 +4,9 @@
 use aws_sdk_ecs::types::Service;
 
 use crate::contract::{
-    Awaited, DeploymentStatus, DeploymentStrategy, ItemResult, Plan, Restore, RestoreOutcome,
-    RollbackPolicy, RuleItem, RuleTaskTarget, ServiceDeployment, ServiceItem, StabilityOutput,
-    Strategy, TaskDefRef,
+    Awaited, DeploymentStatus, DeploymentStrategy, ItemResult, Plan, PlanItemKind, Restore,
+    RestoreOutcome, RollbackPolicy, RuleItem, RuleTaskTarget, ScheduleItem, ServiceDeployment,
+    ServiceItem, StabilityOutput, Strategy, TaskDefRef,
 };
 use crate::decide::strategy::{deadline_after, described, rollout_deadline};
 use crate::decide::taskdef::RELEASE_TAG;
@@ -32,6 +32,11 @@ pub enum Candidate<'a> {
         /// What the release pointed it at, when known.
         new_task_definition: Option<String>,
     },
+    Schedule {
+        item: &'a ScheduleItem,
+        /// What the release pointed it at, when known.
+        new_task_definition: Option<String>,
+    },
 }
 
 impl Candidate<'_> {
@@ -39,6 +44,7 @@ impl Candidate<'_> {
         match self {
             Candidate::Service { item, .. } => item.id.clone(),
             Candidate::Target { rule, target, .. } => target_item_id(&rule.id, &target.target_id),
+            Candidate::Schedule { item, .. } => item.id.clone(),
         }
     }
 
@@ -52,6 +58,10 @@ impl Candidate<'_> {
             | Candidate::Target {
                 new_task_definition,
                 ..
+            }
+            | Candidate::Schedule {
+                new_task_definition,
+                ..
             } => new_task_definition.as_deref(),
         }
     }
@@ -60,6 +70,7 @@ impl Candidate<'_> {
         match self {
             Candidate::Service { item, .. } => &item.previous_task_definition,
             Candidate::Target { target, .. } => &target.previous_task_definition,
+            Candidate::Schedule { item, .. } => &item.previous_task_definition,
         }
     }
 }
@@ -81,7 +92,7 @@ pub fn select<'a>(
     results: &[ItemResult],
     stability: Option<&StabilityOutput>,
 ) -> Selection<'a> {
-    let result_of = |id: &str| results.iter().find(|r| r.id == id);
+    let result_of = |kind, id: &str| results.iter().find(|r| r.is(kind, id));
     let verdict_of = |id: &str| {
         stability
             .and_then(|s| s.items.iter().find(|i| i.deployment.id == id))
@@ -90,7 +101,7 @@ pub fn select<'a>(
     let mut selection = Selection::default();
     let policy = plan.settings.rollback;
     for item in plan.services.iter().filter(|s| !s.noop) {
-        let result = result_of(&item.id);
+        let result = result_of(PlanItemKind::Service, &item.id);
         let new_task_definition = result
             .and_then(|r| r.deployment.as_ref())
             .map(|d| d.new_task_definition.clone())
@@ -108,12 +119,8 @@ pub fn select<'a>(
         decide(&mut selection, policy, candidate, why_failed);
     }
     for rule in plan.tasks.iter().filter(|r| !r.noop) {
-        let result = result_of(&rule.id);
-        let why_failed = match result {
-            None => Some("no result from its update step"),
-            Some(r) if r.error.is_some() => Some("its update step failed"),
-            Some(_) => None,
-        };
+        let result = result_of(PlanItemKind::Rule, &rule.id);
+        let why_failed = update_failed(result);
         for target in rule.targets.iter().filter(|t| !t.noop) {
             let new_task_definition = result
                 .and_then(|r| r.rule.as_ref())
@@ -132,7 +139,28 @@ pub fn select<'a>(
             );
         }
     }
+    for item in plan.schedules.iter().filter(|s| !s.noop) {
+        let result = result_of(PlanItemKind::Schedule, &item.id);
+        let new_task_definition = result
+            .and_then(|r| r.schedule.as_ref())
+            .map(|u| u.new_task_definition.clone())
+            .or_else(|| item.new_task_definition.clone());
+        let candidate = Candidate::Schedule {
+            item,
+            new_task_definition,
+        };
+        decide(&mut selection, policy, candidate, update_failed(result));
+    }
     selection
+}
+
+/// Why a rule's or schedule's update counts as failed, by its result.
+fn update_failed(result: Option<&ItemResult>) -> Option<&'static str> {
+    match result {
+        None => Some("no result from its update step"),
+        Some(r) if r.error.is_some() => Some("its update step failed"),
+        Some(_) => None,
+    }
 }
 
 fn decide<'a>(

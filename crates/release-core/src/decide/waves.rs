@@ -1,18 +1,20 @@
 //! Ordered releases: `dependsOn` compiled into waves (docs/decisions/0006 § Items, waves and
 //! batches).
 //!
-//! Every item of a release has a name: its `name:`, else `cluster/service` for a service and the
-//! rule's name for a task (`bus/rule` off the default bus); a job always has a `name:`. An item's `dependsOn` names the items
+//! Every item of a release has a name: its `name:`, else `cluster/service` for a service, the
+//! rule's name for a task (`bus/rule` off the default bus) and the schedule's name for a schedule
+//! (`group/schedule` off the default group); a job always has a `name:`. An item's `dependsOn`
+//! names the items
 //! that must be Deployed before it starts. The waves are the graph's topological levels: an item
 //! without dependencies is in the first wave, any other one in the wave after the last of its
 //! dependencies'. A release without `dependsOn` is one wave.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use crate::contract::{Plan, ReleaseInput};
+use crate::contract::{Plan, ReleaseInput, DEFAULT_SCHEDULE_GROUP};
 use crate::decide::manifest::{
-    arn, checks, closest, job_label, service_label, task_label, thousands, DEFAULT_EVENT_BUS,
-    MAX_TIMEOUT_SECONDS,
+    arn, checks, closest, job_label, schedule_label, service_label, task_label, thousands,
+    DEFAULT_EVENT_BUS, MAX_TIMEOUT_SECONDS,
 };
 
 /// The most waves a release may have: the state machine's history and payload bounds are computed
@@ -32,6 +34,7 @@ const MAX_LISTED: usize = 20;
 pub enum ItemKind {
     Service,
     Task,
+    Schedule,
     Job,
 }
 
@@ -39,15 +42,15 @@ pub enum ItemKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item<'a> {
     pub kind: ItemKind,
-    /// Its index in `services`, `tasks` or `jobs`.
+    /// Its index in `services`, `tasks`, `schedules` or `jobs`.
     pub index: usize,
-    /// What `dependsOn` calls it: [`service_name`] / [`task_name`] unless it has a `name` (a job
-    /// always has).
+    /// What `dependsOn` calls it: [`service_name`] / [`task_name`] / [`schedule_name`] unless it
+    /// has a `name` (a job always has).
     pub name: String,
     /// The name is its `name:`.
     pub named: bool,
     pub depends_on: &'a [String],
-    /// How long its rollout (a job: its task) may take; a rule's is 0.
+    /// How long its rollout (a job: its task) may take; a rule's and a schedule's is 0.
     pub timeout_seconds: u32,
 }
 
@@ -75,7 +78,17 @@ pub fn task_name(event_bus: &str, rule: &str) -> String {
     }
 }
 
-/// Every item of the release: its services, then its tasks, then its jobs, in order.
+/// The name of a schedule without `name:`: the schedule's name, `group/schedule` off the default
+/// group.
+pub fn schedule_name(group: &str, schedule: &str) -> String {
+    match group {
+        DEFAULT_SCHEDULE_GROUP => schedule.to_owned(),
+        group => format!("{group}/{schedule}"),
+    }
+}
+
+/// Every item of the release: its services, then its tasks, then its schedules, then its jobs, in
+/// order.
 pub fn items(input: &ReleaseInput) -> Vec<Item<'_>> {
     let services = input.services.iter().enumerate().map(|(index, s)| Item {
         kind: ItemKind::Service,
@@ -99,6 +112,17 @@ pub fn items(input: &ReleaseInput) -> Vec<Item<'_>> {
         depends_on: &t.depends_on,
         timeout_seconds: 0,
     });
+    let schedules = input.schedules.iter().enumerate().map(|(index, s)| Item {
+        kind: ItemKind::Schedule,
+        index,
+        name: s
+            .name
+            .clone()
+            .unwrap_or_else(|| schedule_name(&s.group, &s.schedule)),
+        named: s.name.is_some(),
+        depends_on: &s.depends_on,
+        timeout_seconds: 0,
+    });
     let jobs = input.jobs.iter().enumerate().map(|(index, j)| Item {
         kind: ItemKind::Job,
         index,
@@ -107,11 +131,11 @@ pub fn items(input: &ReleaseInput) -> Vec<Item<'_>> {
         depends_on: &j.depends_on,
         timeout_seconds: j.timeout_seconds,
     });
-    services.chain(tasks).chain(jobs).collect()
+    services.chain(tasks).chain(schedules).chain(jobs).collect()
 }
 
 /// The label of `input`'s item of `kind` at `index`: `services[2] (prod/web)`, `tasks[0]
-/// (nightly)`, `jobs[0] (migrate)`.
+/// (nightly)`, `schedules[0] (reports/nightly)`, `jobs[0] (migrate)`.
 pub(crate) fn label(input: &ReleaseInput, kind: ItemKind, index: usize) -> String {
     match kind {
         ItemKind::Service => {
@@ -122,11 +146,16 @@ pub(crate) fn label(input: &ReleaseInput, kind: ItemKind, index: usize) -> Strin
             let t = &input.tasks[index];
             task_label(index, &t.event_bus, Some(&t.rule))
         }
+        ItemKind::Schedule => {
+            let s = &input.schedules[index];
+            schedule_label(index, &s.group, Some(&s.schedule))
+        }
         ItemKind::Job => job_label(index, Some(&input.jobs[index].name)),
     }
 }
 
-/// The release's waves, each the names of its items in release order (services, tasks, jobs); else
+/// The release's waves, each the names of its items in release order (services, tasks, schedules,
+/// jobs); else
 /// every problem at once: a `name` that is not unique or not a name, an unknown, repeated or own
 /// name in `dependsOn`, every cycle (once, on its first item), more than [`MAX_WAVES`] waves, and
 /// waves whose longest `timeoutSeconds` add up to more than [`MAX_TIMEOUT_SECONDS`]. Items are
@@ -194,7 +223,7 @@ pub fn renumber(changes: &[bool]) -> Vec<u32> {
 /// unchanged (`noop`) dropped and the others numbered in order from 0 ([`renumber`]). A release
 /// without `dependsOn`, or where only one wave changes anything, has every item in wave 0. A job
 /// always changes something (it runs). Plan items are matched to the input's by id
-/// (`cluster/service`, `bus/rule`, `cluster/name`); an input that
+/// (`cluster/service`, `bus/rule`, `group/schedule`, `cluster/name`); an input that
 /// [`compile`] refuses (plan-release's `check_input` refuses it first) leaves the waves alone.
 pub fn number_plan_waves(plan: &mut Plan, input: &ReleaseInput) {
     let Ok(waves) = compile(input) else {
@@ -217,6 +246,10 @@ pub fn number_plan_waves(plan: &mut Plan, input: &ReleaseInput) {
                 let t = &input.tasks[item.index];
                 format!("{}/{}", arn::bus_key(&t.event_bus), t.rule)
             }
+            ItemKind::Schedule => {
+                let s = &input.schedules[item.index];
+                format!("{}/{}", s.group, s.schedule)
+            }
             ItemKind::Job => {
                 let j = &input.jobs[item.index];
                 let cluster = arn::cluster(&j.cluster).map_or(j.cluster.as_str(), |c| c.name);
@@ -233,8 +266,14 @@ pub fn number_plan_waves(plan: &mut Plan, input: &ReleaseInput) {
     let changed_services = changed_services.filter_map(|s| wave(ItemKind::Service, &s.id));
     let changed_tasks = plan.tasks.iter().filter(|t| !t.noop);
     let changed_tasks = changed_tasks.filter_map(|t| wave(ItemKind::Task, &t.id));
+    let changed_schedules = plan.schedules.iter().filter(|s| !s.noop);
+    let changed_schedules = changed_schedules.filter_map(|s| wave(ItemKind::Schedule, &s.id));
     let jobs = plan.jobs.iter().filter_map(|j| wave(ItemKind::Job, &j.id));
-    for k in changed_services.chain(changed_tasks).chain(jobs) {
+    let changed = changed_services
+        .chain(changed_tasks)
+        .chain(changed_schedules)
+        .chain(jobs);
+    for k in changed {
         changes[k] = true;
     }
     let number = renumber(&changes);
@@ -243,6 +282,9 @@ pub fn number_plan_waves(plan: &mut Plan, input: &ReleaseInput) {
     }
     for t in &mut plan.tasks {
         t.wave = wave(ItemKind::Task, &t.id).map_or(0, |k| number[k]);
+    }
+    for s in &mut plan.schedules {
+        s.wave = wave(ItemKind::Schedule, &s.id).map_or(0, |k| number[k]);
     }
     for j in &mut plan.jobs {
         j.wave = wave(ItemKind::Job, &j.id).map_or(0, |k| number[k]);

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::aws::{CodeDeployApi, EcsApi, ObjectStore};
 use crate::contract::{
     count, BatchItems, BatchSpec, BatchSummary, DeploymentStatus, ItemResult, JobStatus, Outcome,
-    PlanItemKind, StabilityCounts, StabilityInput, StabilityOutput, StabilityPhase,
+    StabilityCounts, StabilityInput, StabilityOutput, StabilityPhase,
 };
 use crate::decide::batches::interruption;
 use crate::decide::verdict::{
@@ -206,12 +206,7 @@ async fn record_interrupted(
                 records.uri(&items_name)
             ))
         })?;
-        let ids = items
-            .services
-            .iter()
-            .map(|s| (PlanItemKind::Service, &s.id))
-            .chain(items.tasks.iter().map(|r| (PlanItemKind::Rule, &r.id)))
-            .chain(items.jobs.iter().map(|j| (PlanItemKind::Job, &j.id)));
+        let ids = items.kinds_and_ids();
         for (kind, id) in ids {
             if store
                 .read::<ItemResult>(records, &result_name(kind, id))
@@ -222,11 +217,13 @@ async fn record_interrupted(
             }
             tracing::warn!(item = %id, error = %why.error, cause = %why.cause, "not deployed");
             let failure = ItemResult {
-                id: id.clone(),
+                id: id.to_owned(),
                 deployment: None,
                 rule: None,
                 error: Some(why.clone()),
                 job: None,
+                schedule: None,
+                kind: None,
             };
             store.write_result(records, kind, &failure).await?;
             written = written.saturating_add(1);

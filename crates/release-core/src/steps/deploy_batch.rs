@@ -18,11 +18,11 @@ use futures::{stream, StreamExt, TryStreamExt};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
 use crate::contract::{
     count, BatchInput, BatchItems, BatchProgress, BatchSummary, Bucket, CallCounts, CaughtError,
-    FailedItem, ItemResult, JobItem, PlanItemKind, RuleItem, ServiceItem, UpdateRuleInput,
-    UpdateServiceInput,
+    FailedItem, ImageMap, ItemResult, JobItem, PlanItemKind, RuleItem, ScheduleItem, ServiceItem,
+    UpdateRuleInput, UpdateServiceInput,
 };
 use crate::decide::batches::{registration_groups, registration_key, RegistrationKey, Slot};
 use crate::decide::pace::TokenBucket;
@@ -32,6 +32,7 @@ use crate::steps::register::register_or_reuse;
 use crate::steps::run_job::run_job;
 use crate::steps::unix_now;
 use crate::steps::update_rule::update_rule;
+use crate::steps::update_schedule::update_schedule;
 use crate::steps::update_service::update_service;
 use crate::Error;
 
@@ -107,10 +108,11 @@ impl Pacer {
 type Done = Option<Result<(), CaughtError>>;
 
 /// One call of deploy-batch over its batch.
-struct BatchRun<'a, E, V, C, S> {
+struct BatchRun<'a, E, V, C, R, S> {
     ecs: &'a E,
     events: &'a V,
     codedeploy: &'a C,
+    scheduler: &'a R,
     store: &'a RecordStore<S>,
     input: &'a BatchInput,
     items: &'a BatchItems,
@@ -139,7 +141,9 @@ enum Attempt<T> {
     OutOfTime,
 }
 
-impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, V, C, S> {
+impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, R: SchedulerApi, S: ObjectStore>
+    BatchRun<'_, E, V, C, R, S>
+{
     fn count(&self, f: impl FnOnce(&mut CallCounts)) {
         f(&mut self.calls.lock().unwrap_or_else(|e| e.into_inner()));
     }
@@ -148,7 +152,11 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
         match slot {
             Slot::Service(i) => i,
             Slot::Rule(i) => self.items.services.len() + i,
-            Slot::Job(i) => self.items.services.len() + self.items.tasks.len() + i,
+            Slot::Schedule(i) => self.items.services.len() + self.items.tasks.len() + i,
+            Slot::Job(i) => {
+                let before = self.items.services.len() + self.items.tasks.len();
+                before + self.items.schedules.len() + i
+            }
         }
     }
 
@@ -236,6 +244,31 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
         Ok(Some(outcome))
     }
 
+    /// The registration of `previous` with `images` for item `id`: `Ok(Ok(arn))`, or `Ok(Err(done))`
+    /// when the item goes no further this call: out of time (`false`), or its registration failed
+    /// and is recorded as the item's failure (`true`).
+    async fn registered(
+        &self,
+        made: &mut BTreeMap<RegistrationKey, Result<String, CaughtError>>,
+        slot: Slot,
+        kind: PlanItemKind,
+        id: &str,
+        previous: &str,
+        images: &ImageMap,
+    ) -> Result<Result<String, bool>, Error> {
+        match self
+            .registration(made, registration_key(previous, images))
+            .await?
+        {
+            None => Ok(Err(false)),
+            Some(Ok(arn)) => Ok(Ok(arn)),
+            Some(Err(error)) => {
+                self.record_failure(kind, slot, id, error).await?;
+                Ok(Err(true))
+            }
+        }
+    }
+
     async fn record(
         &self,
         kind: PlanItemKind,
@@ -267,6 +300,8 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
             rule: None,
             error: Some(error),
             job: None,
+            schedule: None,
+            kind: None,
         };
         self.record(kind, slot, result).await
     }
@@ -277,7 +312,7 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
         let mut made = BTreeMap::new();
         let mut ordered = slots.to_vec();
         let order = |slot: &Slot| match slot {
-            Slot::Rule(_) => 0,
+            Slot::Rule(_) | Slot::Schedule(_) => 0,
             Slot::Job(_) => 1,
             Slot::Service(_) => 2,
         };
@@ -293,6 +328,10 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
                 }
                 Slot::Service(i) => {
                     self.deploy_service(&mut made, slot, &self.items.services[i])
+                        .await?
+                }
+                Slot::Schedule(i) => {
+                    self.deploy_schedule(&mut made, slot, &self.items.schedules[i])
                         .await?
                 }
                 Slot::Job(i) => {
@@ -313,15 +352,13 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
         slot: Slot,
         item: &ServiceItem,
     ) -> Result<bool, Error> {
-        let key = registration_key(&item.previous_task_definition, &item.images);
-        let arn = match self.registration(made, key).await? {
-            None => return Ok(false),
-            Some(Ok(arn)) => arn,
-            Some(Err(error)) => {
-                self.record_failure(PlanItemKind::Service, slot, &item.id, error)
-                    .await?;
-                return Ok(true);
-            }
+        let (kind, previous) = (PlanItemKind::Service, &item.previous_task_definition);
+        let arn = match self
+            .registered(made, slot, kind, &item.id, previous, &item.images)
+            .await?
+        {
+            Ok(arn) => arn,
+            Err(done) => return Ok(done),
         };
         let input = UpdateServiceInput {
             release_id: self.input.release_id.clone(),
@@ -356,6 +393,8 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
                     rule: None,
                     error: None,
                     job: None,
+                    schedule: None,
+                    kind: None,
                 }
             },
         )
@@ -370,15 +409,20 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
     ) -> Result<bool, Error> {
         let mut item = item.clone();
         for target in item.targets.iter_mut().filter(|t| !t.noop) {
-            let key = registration_key(&target.previous_task_definition, &target.images);
-            match self.registration(made, key).await? {
-                None => return Ok(false),
-                Some(Ok(arn)) => target.new_task_definition = Some(arn),
-                Some(Err(error)) => {
-                    self.record_failure(PlanItemKind::Rule, slot, &item.id, error)
-                        .await?;
-                    return Ok(true);
-                }
+            let previous = &target.previous_task_definition;
+            match self
+                .registered(
+                    made,
+                    slot,
+                    PlanItemKind::Rule,
+                    &item.id,
+                    previous,
+                    &target.images,
+                )
+                .await?
+            {
+                Ok(arn) => target.new_task_definition = Some(arn),
+                Err(done) => return Ok(done),
             }
         }
         let input = UpdateRuleInput {
@@ -396,6 +440,45 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
             rule: Some(update),
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
+        })
+        .await
+    }
+
+    /// Registers the schedule's revision, then points its ECS target at it.
+    async fn deploy_schedule(
+        &self,
+        made: &mut BTreeMap<RegistrationKey, Result<String, CaughtError>>,
+        slot: Slot,
+        item: &ScheduleItem,
+    ) -> Result<bool, Error> {
+        let (kind, previous) = (PlanItemKind::Schedule, &item.previous_task_definition);
+        let arn = match self
+            .registered(made, slot, kind, &item.id, previous, &item.images)
+            .await?
+        {
+            Ok(arn) => arn,
+            Err(done) => return Ok(done),
+        };
+        let item = ScheduleItem {
+            new_task_definition: Some(arn),
+            ..item.clone()
+        };
+        // Scheduler's rate, not ECS's: the SDK's retries pace it.
+        let attempt = self
+            .attempt(None, || update_schedule(self.scheduler, &item))
+            .await;
+        self.settle(PlanItemKind::Schedule, slot, &item.id, attempt, |update| {
+            ItemResult {
+                id: item.id.clone(),
+                deployment: None,
+                rule: None,
+                schedule: Some(update),
+                job: None,
+                error: None,
+                kind: None,
+            }
         })
         .await
     }
@@ -410,15 +493,13 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
     ) -> Result<bool, Error> {
         let mut item = item.clone();
         if item.new_task_definition.is_none() {
-            let key = registration_key(&item.previous_task_definition, &item.images);
-            match self.registration(made, key).await? {
-                None => return Ok(false),
-                Some(Ok(arn)) => item.new_task_definition = Some(arn),
-                Some(Err(error)) => {
-                    self.record_failure(PlanItemKind::Job, slot, &item.id, error)
-                        .await?;
-                    return Ok(true);
-                }
+            let (kind, previous) = (PlanItemKind::Job, &item.previous_task_definition);
+            match self
+                .registered(made, slot, kind, &item.id, previous, &item.images)
+                .await?
+            {
+                Ok(arn) => item.new_task_definition = Some(arn),
+                Err(done) => return Ok(done),
             }
         }
         let (release_id, execution) = (&self.input.release_id, &self.input.execution_arn);
@@ -436,6 +517,8 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
                 rule: None,
                 job: Some(run),
                 error: None,
+                schedule: None,
+                kind: None,
             }
         })
         .await
@@ -466,23 +549,7 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
     /// The summary of the batch as its records now stand, after `previous` calls.
     fn summary(&self, previous: Option<BatchSummary>) -> BatchSummary {
         let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        let kinds_and_ids = self
-            .items
-            .services
-            .iter()
-            .map(|s| (PlanItemKind::Service, s.id.as_str()))
-            .chain(
-                self.items
-                    .tasks
-                    .iter()
-                    .map(|r| (PlanItemKind::Rule, r.id.as_str())),
-            )
-            .chain(
-                self.items
-                    .jobs
-                    .iter()
-                    .map(|j| (PlanItemKind::Job, j.id.as_str())),
-            );
+        let kinds_and_ids = self.items.kinds_and_ids();
         let failed: Vec<FailedItem> = kinds_and_ids
             .zip(done.iter())
             .filter_map(|((kind, id), done)| match done {
@@ -510,10 +577,17 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore> BatchRun<'_, E, 
 
 /// deploy-batch: deploys what is left of the batch within `budget`, then rewrites its summary
 /// (also when the call fails as a whole, so progress is never lost) and returns what remains.
-pub async fn deploy_batch<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectStore>(
+pub async fn deploy_batch<
+    E: EcsApi,
+    V: EventsApi,
+    C: CodeDeployApi,
+    R: SchedulerApi,
+    S: ObjectStore,
+>(
     ecs: &E,
     events: &V,
     codedeploy: &C,
+    scheduler: &R,
     store: &RecordStore<S>,
     input: &BatchInput,
     budget: Duration,
@@ -535,6 +609,7 @@ pub async fn deploy_batch<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: ObjectSt
         ecs,
         events,
         codedeploy,
+        scheduler,
         store,
         input,
         items: &items,
@@ -582,21 +657,8 @@ async fn recorded<S: ObjectStore>(
     items: &BatchItems,
 ) -> Result<Vec<Done>, Error> {
     let keys = items
-        .services
-        .iter()
-        .map(|s| result_name(PlanItemKind::Service, &s.id))
-        .chain(
-            items
-                .tasks
-                .iter()
-                .map(|r| result_name(PlanItemKind::Rule, &r.id)),
-        )
-        .chain(
-            items
-                .jobs
-                .iter()
-                .map(|j| result_name(PlanItemKind::Job, &j.id)),
-        );
+        .kinds_and_ids()
+        .map(|(kind, id)| result_name(kind, id));
     stream::iter(keys)
         .map(|name| async move {
             let record: Option<ItemResult> = store.read(&input.records, &name).await?;
@@ -617,6 +679,7 @@ mod tests {
     use super::*;
     use crate::aws::fake::{ecs_target, FakeEcs, FakeEvents, MemoryStore};
     use crate::aws::fake_codedeploy::FakeCodeDeploy;
+    use crate::aws::fake_scheduler::FakeScheduler;
     use crate::contract::examples::{app_image, service_item};
     use crate::contract::{Pace, Records, RuleTaskTarget};
     use crate::decide::batches::UPDATE_BUCKET;
@@ -668,6 +731,7 @@ mod tests {
             services,
             tasks: vec![],
             jobs: Vec::new(),
+            schedules: Vec::new(),
         };
         let input = batch(&store, items, pace).await;
         (ecs, store, input)
@@ -764,6 +828,7 @@ mod tests {
             services,
             tasks: vec![rule],
             jobs: Vec::new(),
+            schedules: Vec::new(),
         };
         let input = batch(&store, items, pace(20, 1_000)).await;
 
@@ -771,6 +836,7 @@ mod tests {
             &ecs,
             &events,
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             BUDGET,
@@ -812,6 +878,7 @@ mod tests {
             &ecs,
             &events,
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             BUDGET,
@@ -834,6 +901,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             BUDGET,
@@ -857,6 +925,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             BUDGET,
@@ -878,6 +947,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             BUDGET,
@@ -907,6 +977,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             BUDGET,
@@ -934,6 +1005,7 @@ mod tests {
                 services,
                 tasks: vec![],
                 jobs: Vec::new(),
+                schedules: Vec::new(),
             },
             pace(20, 1_000),
         )
@@ -942,6 +1014,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             BUDGET,
@@ -983,6 +1056,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             budget,
@@ -1002,6 +1076,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             budget,
@@ -1025,6 +1100,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &store,
             &input,
             BUDGET,

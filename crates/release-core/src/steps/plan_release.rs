@@ -8,22 +8,22 @@ use futures::stream::{self, StreamExt};
 use tracing::{info, info_span, Instrument};
 
 use crate::aws::locks::{Executions, LockStore};
-use crate::aws::{CodeDeployApi, EcsApi, EventsApi, Found, ObjectStore};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, Found, ObjectStore, SchedulerApi};
 use crate::contract::{
     count, CodeDeployTarget, JobTarget, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput,
-    RuleTarget, ServiceItem, ServiceTarget,
+    RuleTarget, ScheduleTarget, ServiceItem, ServiceTarget,
 };
 use crate::decide::batches;
 use crate::decide::codedeploy;
-use crate::decide::job;
 use crate::decide::manifest::arn::Home;
 use crate::decide::manifest::{check_input, normalized};
 use crate::decide::preflight::{
     aborts_plan, controller_problems, ecs_targets, is_code_deploy, job_label, job_launch,
-    service_label, service_problem, task_label, Findings, JobFacts, Reach, RuleFacts, ServiceFact,
-    ServiceFacts,
+    schedule_label, service_label, service_problem, task_label, Findings, JobFacts, Reach,
+    RuleFacts, ScheduleFacts, ServiceFact, ServiceFacts,
 };
 use crate::decide::strategy::waiting_fits;
+use crate::decide::{job, schedule};
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
 use crate::steps::{ledger, lock, release_ref, unix_now};
@@ -38,10 +38,11 @@ const DESCRIBE_CONCURRENCY: usize = 8;
 /// release would pass against `reach`, and returns the plan. Read-only: nothing is registered or
 /// updated. Clusters and services named by ARN are planned by name (one item however it is named),
 /// once the ARN is of `reach`'s account and region.
-pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
+pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: SchedulerApi>(
     ecs: &E,
     events: &V,
     codedeploy: &C,
+    scheduler: &S,
     input: ReleaseInput,
     reach: &Reach,
 ) -> Result<Plan, Error> {
@@ -55,6 +56,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
         let mut preflight = Findings::within(input.release.source.clone(), reach.clone());
         let services = describe_services(&mut preflight, ecs, &input.services).await?;
         let rules = describe_rules(&mut preflight, events, &input.tasks).await?;
+        let schedules = describe_schedules(&mut preflight, scheduler, &input.schedules).await?;
         let jobs = describe_jobs(&mut preflight, ecs, &input.jobs).await?;
         describe_definitions(&mut preflight, ecs).await?;
         let code_deploy = code_deploy_ids(&input.services, &services);
@@ -70,6 +72,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
         )
         .await?;
         let tasks = preflight.rule_items(&input.tasks, rules);
+        let schedules = preflight.schedule_items(&input.schedules, schedules);
         let jobs = preflight.job_items(&input.jobs, jobs);
         if !preflight.problems.is_empty() {
             return Err(Error::PreflightFailed(preflight.problems));
@@ -81,6 +84,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
             changed_services,
             tasks = tasks.len(),
             changed_tasks,
+            schedules = schedules.len(),
             jobs = jobs.len(),
             "planned"
         );
@@ -91,6 +95,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
             tasks,
             changed_services,
             changed_tasks,
+            schedules,
             jobs,
         };
         crate::decide::waves::number_plan_waves(&mut plan, &input);
@@ -125,10 +130,11 @@ pub struct PlanContext<'a, S, L, X> {
 /// [`batches::layout`]), then the release's ledger entries (best effort: the ledger never fails a
 /// release). Nothing is written when the release is rejected, and the locks
 /// are given back when the plan cannot be recorded.
-pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
+pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: SchedulerApi>(
     ecs: &E,
     events: &V,
     codedeploy: &C,
+    scheduler: &S,
     context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions>,
     request: PlanRequest,
 ) -> Result<PlannedRelease, Error> {
@@ -144,7 +150,7 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi>(
     };
     // A release started by reference is read from the records bucket, and only from there.
     let release = release_ref::resolve(context.store.objects(), bucket, request.release).await?;
-    let plan = plan(ecs, events, codedeploy, release, &reach).await?;
+    let plan = plan(ecs, events, codedeploy, scheduler, release, &reach).await?;
     let owner = lock::Owner {
         release_id: plan.release.id.clone(),
         execution_arn: request.execution_arn.clone(),
@@ -280,6 +286,54 @@ async fn describe_services<E: EcsApi>(
             let fact = ServiceFact::of(service);
             findings.wants(&fact.task_definition);
             facts[i] = Some(fact);
+        }
+    }
+    Ok(facts)
+}
+
+/// Each schedule exists (GetSchedule) and runs an ECS task: the task definition it runs, noted to
+/// describe, and its target's role checked as one the release may pass again.
+async fn describe_schedules<S: SchedulerApi>(
+    findings: &mut Findings,
+    scheduler: &S,
+    targets: &[ScheduleTarget],
+) -> Result<ScheduleFacts, Error> {
+    let mut facts = Vec::with_capacity(targets.len());
+    for (i, target) in targets.iter().enumerate() {
+        let label = schedule_label(i, target);
+        let found = match scheduler
+            .get_schedule(&target.group, &target.schedule)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) if aborts_plan(&e) => return Err(e),
+            Err(e) => {
+                findings.problem(&label, "scheduleName", with_causes(&e));
+                facts.push(None);
+                continue;
+            }
+        };
+        let Some(found) = found else {
+            let message = format!(
+                "schedule `{}` not found in schedule group `{}`",
+                target.schedule, target.group
+            );
+            findings.problem(&label, "scheduleName", message);
+            facts.push(None);
+            continue;
+        };
+        match schedule::ecs_task_definition(&found) {
+            Ok(definition) => {
+                if let Some(role) = found.target().map(|t| t.role_arn()) {
+                    findings.check_schedule_role(&label, role);
+                }
+                findings.wants(definition);
+                facts.push(Some(definition.to_owned()));
+            }
+            Err(message) => {
+                findings.problem(&label, "scheduleName", message);
+                facts.push(None);
+            }
         }
     }
     Ok(facts)

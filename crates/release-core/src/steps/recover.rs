@@ -13,7 +13,7 @@
 //! an item whose lock another release took over since is left alone.
 
 use crate::aws::locks::{ExecutionInputs, Executions, LockStore};
-use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
 use crate::contract::{
     ExecutionStatus, ExecutionStatusChange, Plan, Records, Recovery, RecoveryAction,
     ReleaseRecords, ReleaseReport, StepFailures,
@@ -95,11 +95,12 @@ pub async fn release_id(
 
 /// The watchdog function: acts on an execution that ABORTED, TIMED_OUT or FAILED and no longer
 /// runs (a redriven execution runs again and finishes itself); anything else is `Ignored`.
-#[allow(clippy::too_many_arguments)] // its three AWS clients, the records and the locks
+#[allow(clippy::too_many_arguments)] // its four AWS clients, the records and the locks
 pub async fn watch(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     codedeploy: &impl CodeDeployApi,
+    scheduler: &impl SchedulerApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     executions: &(impl Executions + ExecutionInputs),
@@ -139,7 +140,7 @@ pub async fn watch(
         error: change.error.clone(),
         cause: change.cause.clone(),
     };
-    recover(ecs, events, codedeploy, store, locks, &ended).await
+    recover(ecs, events, codedeploy, scheduler, store, locks, &ended).await
 }
 
 /// Finishes one ended execution from its records (see the module documentation).
@@ -147,6 +148,7 @@ pub async fn recover(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     codedeploy: &impl CodeDeployApi,
+    scheduler: &impl SchedulerApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     ended: &Ended,
@@ -193,6 +195,7 @@ pub async fn recover(
         ecs,
         events,
         codedeploy,
+        scheduler,
         store,
         locks,
         ended,
@@ -226,10 +229,12 @@ pub async fn recover(
 
 /// Applies the rollback policy when something did not succeed (recording the rollback), then
 /// builds the report from the records and what every item runs now.
+#[allow(clippy::too_many_arguments)] // its four AWS clients, the records, the locks and the release
 async fn finish(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     codedeploy: &impl CodeDeployApi,
+    scheduler: &impl SchedulerApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     ended: &Ended,
@@ -247,6 +252,7 @@ async fn finish(
             ecs,
             events,
             codedeploy,
+            scheduler,
             &input,
             execution,
             Overwrite::OwnWorkOnly,

@@ -89,6 +89,17 @@ pub async fn register_item<E: EcsApi>(
                 .await
                 .map(PlanItem::Rule)
         }
+        PlanItem::Schedule(mut item) => {
+            let span = info_span!("register", group = %item.group, schedule = %item.schedule);
+            if !item.noop {
+                let previous = &item.previous_task_definition;
+                let arn = register(ecs, release_id, previous, &item.images)
+                    .instrument(span)
+                    .await?;
+                item.new_task_definition = Some(arn);
+            }
+            Ok(PlanItem::Schedule(item))
+        }
         PlanItem::Job(item) => {
             let span = info_span!("register", cluster = %item.cluster, job = %item.name);
             register_job(ecs, release_id, item)

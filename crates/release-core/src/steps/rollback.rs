@@ -16,12 +16,13 @@ use aws_sdk_ecs::types::{DeploymentRolloutState, Service, ServiceDeploymentStatu
 use aws_sdk_codedeploy::types::DeploymentInfo;
 
 use crate::aws::{
-    classify, CallFailure, CodeDeployApi, EcsApi, ErrorKind, EventsApi, ObjectStore, ServiceUpdate,
+    classify, CallFailure, CodeDeployApi, EcsApi, ErrorKind, EventsApi, ObjectStore, SchedulerApi,
+    ServiceUpdate,
 };
 use crate::contract::{
     Awaited, DeploymentStatus, JobStatus, Plan, Records, ReleaseRecords, Restore, RestoreOutcome,
-    RollbackInput, RollbackOutput, RuleItem, RuleTaskTarget, ServiceItem, StabilityCounts,
-    StabilityOutput, StabilityPhase, TaskDefRef,
+    RollbackInput, RollbackOutput, RuleItem, RuleTaskTarget, ScheduleItem, ServiceItem,
+    StabilityCounts, StabilityOutput, StabilityPhase, TaskDefRef,
 };
 use crate::decide::codedeploy::{self, CodeDeployRestore};
 use crate::decide::rollback::{
@@ -30,6 +31,7 @@ use crate::decide::rollback::{
     target_item_id, Candidate, Overwrite, Runs, ServiceRestore,
 };
 use crate::decide::rules::retarget;
+use crate::decide::schedule;
 use crate::decide::strategy::{blue_green_restore, BlueGreenRestore};
 use crate::decide::verdict::{summarize, PRIMARY};
 use crate::error::with_causes;
@@ -51,6 +53,7 @@ pub async fn rollback(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     codedeploy: &impl CodeDeployApi,
+    scheduler: &impl SchedulerApi,
     input: &ReleaseRecords,
     execution: &str,
     overwrite: Overwrite,
@@ -72,6 +75,7 @@ pub async fn rollback(
     let mut services_by_cluster: BTreeMap<&str, Vec<Selected<ServiceItem>>> = BTreeMap::new();
     let mut targets_by_rule: BTreeMap<&str, (&RuleItem, Vec<Selected<RuleTaskTarget>>)> =
         BTreeMap::new();
+    let mut schedules: Vec<Selected<ScheduleItem>> = Vec::new();
     for candidate in &selection.restore {
         match candidate {
             Candidate::Service {
@@ -90,6 +94,10 @@ pub async fn rollback(
                 .or_insert_with(|| (rule, Vec::new()))
                 .1
                 .push((target, new_task_definition.clone())),
+            Candidate::Schedule {
+                item,
+                new_task_definition,
+            } => schedules.push((item, new_task_definition.clone())),
         }
     }
     for (candidate, reason) in &selection.skip {
@@ -145,6 +153,9 @@ pub async fn rollback(
     }
     for (rule, targets) in targets_by_rule.into_values() {
         restore_targets(&owner, events, rule, &targets, &mut restores).await;
+    }
+    for (item, ours) in schedules {
+        restores.push(restore_schedule(&owner, scheduler, item, ours.as_deref()).await);
     }
 
     let awaited = summarize(awaits, Vec::new());
@@ -222,6 +233,7 @@ pub async fn rollback_release(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
     codedeploy: &impl CodeDeployApi,
+    scheduler: &impl SchedulerApi,
     store: &RecordStore<impl ObjectStore>,
     input: &RollbackInput,
 ) -> Result<StabilityCounts, Error> {
@@ -238,6 +250,7 @@ pub async fn rollback_release(
         ecs,
         events,
         codedeploy,
+        scheduler,
         &in_wave,
         execution,
         Overwrite::OwnWorkOnly,
@@ -953,6 +966,61 @@ fn rolling(service: &Service) -> bool {
         })
 }
 
+/// Points a schedule's ECS target back at its previous revision, while it runs this release's
+/// revision (or, forced, anything): GetSchedule, then UpdateSchedule with every other field as read.
+async fn restore_schedule(
+    owner: &Owner<'_, impl EcsApi>,
+    scheduler: &impl SchedulerApi,
+    item: &ScheduleItem,
+    ours: Option<&str>,
+) -> Restore {
+    let id = item.id.clone();
+    let previous = item.previous_task_definition.as_str();
+    let found = match scheduler.get_schedule(&item.group, &item.schedule).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let why = "the schedule no longer exists".to_owned();
+            return failed_restore(id, previous, "ScheduleNotFound", why);
+        }
+        Err(e) => {
+            let why = format!("could not read the schedule: {}", with_causes(&e));
+            return failed_restore(id, previous, e.name(), why);
+        }
+    };
+    let running = match schedule::ecs_task_definition(&found) {
+        Ok(running) => running.to_owned(),
+        Err(why) => return failed_restore(id, previous, "TargetsRejected", why),
+    };
+    let forced = match owner.permit(&running, previous, ours, None).await {
+        Ok(Permit::Restore(why)) => why,
+        Ok(Permit::LeftAlone(why)) => {
+            tracing::info!(schedule = %id, reason = %why, "left alone");
+            return Restore {
+                running: Some(running),
+                ..restore(id, RestoreOutcome::LeftAlone, previous, Some(why))
+            };
+        }
+        Err(e) => {
+            let why = format!("could not tell whose revision it runs: {}", with_causes(&e));
+            return failed_restore(id, previous, e.name(), why);
+        }
+    };
+    if TaskDefRef::new(&running).same_as(previous) {
+        return restore(id, RestoreOutcome::AlreadyCurrent, previous, None);
+    }
+    let sent = match schedule::retargeted(&found, previous) {
+        Ok(request) => scheduler.update_schedule(&request).await,
+        Err(why) => return failed_restore(id, previous, "TargetsRejected", why),
+    };
+    match sent {
+        Ok(()) => restore(id, RestoreOutcome::Restored, previous, forced),
+        Err(e) => {
+            let why = format!("UpdateSchedule failed: {}", with_causes(&e));
+            failed_restore(id, previous, e.name(), why)
+        }
+    }
+}
+
 async fn restore_targets(
     owner: &Owner<'_, impl EcsApi>,
     events: &impl EventsApi,
@@ -1072,6 +1140,7 @@ mod tests {
     use super::*;
     use crate::aws::fake::{FakeEcs, FakeEvents};
     use crate::aws::fake_codedeploy::FakeCodeDeploy;
+    use crate::aws::fake_scheduler::FakeScheduler;
 
     /// `prod/web` released from `previous`, the revision it moved to not recorded (a crash before
     /// its result was written).
@@ -1110,6 +1179,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &unrecorded(&previous),
             "r/e",
             Overwrite::OwnWorkOnly,
@@ -1133,6 +1203,7 @@ mod tests {
             &ecs,
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
+            &FakeScheduler::default(),
             &unrecorded(&previous),
             "r/e",
             Overwrite::Forced,

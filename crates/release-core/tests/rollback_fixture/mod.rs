@@ -248,6 +248,8 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
             rule: None,
             error: None,
             job: None,
+            schedule: None,
+            kind: None,
         });
     }
     let rule_name = unique("rb-nightly");
@@ -286,6 +288,8 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
         }),
         error: None,
         job: None,
+        schedule: None,
+        kind: None,
     });
     let plan = Plan {
         release: ReleaseMeta {
@@ -309,6 +313,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
         changed_services: 2,
         changed_tasks: 1,
         jobs: Vec::new(),
+        schedules: Vec::new(),
     };
     Release {
         cluster: c,

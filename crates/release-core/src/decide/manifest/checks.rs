@@ -23,6 +23,8 @@ pub(crate) const LAUNCH_TYPES: &[&str] = &["FARGATE", "EC2", "EXTERNAL"];
 pub(crate) const RELEASE_ID_MAX_LEN: usize = 80;
 const CONTAINER_NAME_MAX_LEN: usize = 255;
 const RULE_NAME_MAX_LEN: usize = 64;
+/// EventBridge Scheduler schedule and schedule group names: up to 64 of `[0-9a-zA-Z-_.]`.
+const SCHEDULE_NAME_MAX_LEN: usize = 64;
 const JOB_NAME_MAX_LEN: usize = 255;
 /// ECS task definition families: up to 255 letters, digits, `-` and `_`.
 const FAMILY_MAX_LEN: usize = 255;
@@ -107,6 +109,44 @@ pub(crate) fn rule_name(name: &str) -> Result<(), String> {
         return Err(format!(
             "`{name}` is not a valid EventBridge rule name (1 to {RULE_NAME_MAX_LEN} letters, \
              digits, `.`, `-` or `_`)"
+        ));
+    }
+    Ok(())
+}
+
+/// EventBridge Scheduler schedule names: `[0-9a-zA-Z-_.]{1,64}`. An ARN is refused, naming the
+/// name and group it holds: the group is `groupName`, and the schedule is of the release's account.
+pub(crate) fn schedule_name(name: &str) -> Result<(), String> {
+    if name.starts_with("arn:") {
+        let parts = name
+            .split_once(":schedule/")
+            .and_then(|(_, path)| path.split_once('/'))
+            .filter(|(group, schedule)| !group.is_empty() && !schedule.is_empty());
+        let (schedule, group) = match parts {
+            Some((group, schedule)) => (format!(" (`{schedule}`)"), format!(" (`{group}`)")),
+            None => (String::new(), String::new()),
+        };
+        return Err(format!(
+            "`{name}` is an ARN: give the schedule's name{schedule} here and its group{group} in \
+             `groupName` (a release changes schedules of its own account and region)"
+        ));
+    }
+    scheduler_name(name, "EventBridge Scheduler schedule name")
+}
+
+/// EventBridge Scheduler schedule group names: `[0-9a-zA-Z-_.]{1,64}`.
+pub(crate) fn schedule_group(name: &str) -> Result<(), String> {
+    scheduler_name(name, "schedule group name")
+}
+
+fn scheduler_name(name: &str, what: &str) -> Result<(), String> {
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if name.is_empty() || name.len() > SCHEDULE_NAME_MAX_LEN || !valid_chars {
+        return Err(format!(
+            "`{name}` is not a valid {what} (1 to {SCHEDULE_NAME_MAX_LEN} letters, digits, `.`, \
+             `-` or `_`)"
         ));
     }
     Ok(())
@@ -241,6 +281,16 @@ pub fn task_label(index: usize, event_bus: &str, rule: Option<&str>) -> String {
         Some(r) if event_bus == super::DEFAULT_EVENT_BUS => format!("tasks[{index}] ({r})"),
         Some(r) => format!("tasks[{index}] ({event_bus}/{r})"),
         None => format!("tasks[{index}]"),
+    }
+}
+
+/// `schedules[0] (nightly)` in the default group, `schedules[0] (reports/nightly)` elsewhere.
+pub fn schedule_label(index: usize, group: &str, schedule: Option<&str>) -> String {
+    use crate::contract::DEFAULT_SCHEDULE_GROUP;
+    match schedule {
+        Some(s) if group == DEFAULT_SCHEDULE_GROUP => format!("schedules[{index}] ({s})"),
+        Some(s) => format!("schedules[{index}] ({group}/{s})"),
+        None => format!("schedules[{index}]"),
     }
 }
 
@@ -406,6 +456,35 @@ mod tests {
         assert!(in_range(1001, &CAPACITY_WEIGHT).is_err());
         assert_eq!(in_range(100_000, &CAPACITY_BASE), Ok(()));
         assert!(in_range(100_001, &CAPACITY_BASE).is_err());
+    }
+
+    #[test]
+    fn schedule_values() {
+        let long = "s".repeat(65);
+        let cases: [(&str, bool); 6] = [
+            ("nightly-report", true),
+            ("a.b_c-1", true),
+            (&long[..64], true),
+            (&long, false),
+            ("", false),
+            ("nightly report", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(schedule_name(name).is_ok(), ok, "{name:?}");
+            assert_eq!(schedule_group(name).is_ok(), ok, "{name:?}");
+        }
+        assert_eq!(
+            schedule_name("arn:aws:scheduler:eu-west-1:123456789012:schedule/reports/nightly"),
+            Err(
+                "`arn:aws:scheduler:eu-west-1:123456789012:schedule/reports/nightly` is an \
+                 ARN: give the schedule's name (`nightly`) here and its group (`reports`) in \
+                 `groupName` (a release changes schedules of its own account and region)"
+                    .into()
+            )
+        );
+        assert_eq!(schedule_label(0, "default", Some("n")), "schedules[0] (n)");
+        assert_eq!(schedule_label(1, "ops", Some("n")), "schedules[1] (ops/n)");
+        assert_eq!(schedule_label(2, "ops", None), "schedules[2]");
     }
 
     #[test]

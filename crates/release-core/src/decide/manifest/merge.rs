@@ -1,7 +1,7 @@
-//! Entries that name the same service (cluster and service, by name or ARN) or the same rule (bus
-//! and rule) are one item of the release. The public GitOps sample lists a rule once per container
-//! it changes; such entries become one item, at the first entry's place, that sets every container
-//! they name. Only what cannot be merged is refused: one container given two images, or two
+//! Entries that name the same service (cluster and service, by name or ARN), the same rule (bus
+//! and rule) or the same schedule (group and schedule) are one item of the release. The public
+//! GitOps sample lists a rule once per container it changes; such entries become one item, at the
+//! first entry's place, that sets every container they name. Only what cannot be merged is refused: one container given two images, or two
 //! different values of a service's deployment setting, or of an item's `name` or `dependsOn`
 //! (given in one entry, they apply to the item).
 
@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::hash::Hash;
 
-use super::checks::{service_label, task_label};
+use super::checks::{schedule_label, service_label, task_label};
 use super::codedeploy::Shown;
 use super::fields::Problems;
 use super::{arn, DEFAULT_TIMEOUT_SECONDS};
-use crate::contract::{ImageMap, Images, RuleTarget, ServiceTarget};
+use crate::contract::{ImageMap, Images, RuleTarget, ScheduleTarget, ServiceTarget};
 
 /// A service entry that was read without problems, with its index in `services:`.
 pub(super) struct ServiceEntry {
@@ -48,29 +48,102 @@ pub(super) fn tasks(
     let groups = group(entries, |(_, t)| {
         (arn::bus_key(&t.event_bus).to_owned(), t.rule.clone())
     });
+    let label = |i: usize, t: &RuleTarget| task_label(i, &t.event_bus, Some(&t.rule));
     groups
         .into_iter()
         .map(|group| {
-            let labelled: Vec<(String, &Images)> = group
-                .iter()
-                .map(|(i, t)| (task_label(*i, &t.event_bus, Some(&t.rule)), &t.images))
-                .collect();
-            let images = merge_images("rule", &labelled, problems);
-            let (mut name, mut depends_on) = (None, None);
-            for ((_, t), (label, _)) in group.iter().zip(&labelled) {
-                let given = t.name.as_ref().map(Named);
-                agree_on(&mut name, given, label, "name", "rule", problems);
-                let given = Some(&t.depends_on).filter(|d| !d.is_empty()).map(Names);
-                agree_on(&mut depends_on, given, label, "dependsOn", "rule", problems);
-            }
+            let merged = merge_target(
+                &group,
+                "rule",
+                label,
+                |t| Parts {
+                    images: &t.images,
+                    name: &t.name,
+                    depends_on: &t.depends_on,
+                },
+                problems,
+            );
             let (index, first) = &group[0];
-            let mut merged = first.clone();
-            merged.images = images;
-            merged.name = name.map(|(v, _)| v.0.clone());
-            merged.depends_on = depends_on.map(|(v, _)| v.0.clone()).unwrap_or_default();
-            (*index, merged)
+            let target = RuleTarget {
+                images: merged.images,
+                name: merged.name,
+                depends_on: merged.depends_on,
+                ..first.clone()
+            };
+            (*index, target)
         })
         .collect()
+}
+
+/// The schedule entries (with their indexes in `schedules:`), those naming one schedule (group and
+/// name) merged into one item as a rule's are, each with the index of its first entry.
+pub(super) fn schedules(
+    entries: Vec<(usize, ScheduleTarget)>,
+    problems: &mut Problems,
+) -> Vec<(usize, ScheduleTarget)> {
+    let groups = group(entries, |(_, s)| (s.group.clone(), s.schedule.clone()));
+    let label = |i: usize, s: &ScheduleTarget| schedule_label(i, &s.group, Some(&s.schedule));
+    groups
+        .into_iter()
+        .map(|group| {
+            let merged = merge_target(
+                &group,
+                "schedule",
+                label,
+                |s| Parts {
+                    images: &s.images,
+                    name: &s.name,
+                    depends_on: &s.depends_on,
+                },
+                problems,
+            );
+            let (index, first) = &group[0];
+            let target = ScheduleTarget {
+                images: merged.images,
+                name: merged.name,
+                depends_on: merged.depends_on,
+                ..first.clone()
+            };
+            (*index, target)
+        })
+        .collect()
+}
+
+/// What the entries of one rule or schedule set: its images, `name` and `dependsOn`.
+struct Parts<I, N, D> {
+    images: I,
+    name: N,
+    depends_on: D,
+}
+
+/// The images, `name` and `dependsOn` of the entries of one `what` (rule or schedule), merged: every
+/// container they name, and the `name` and `dependsOn` given (in one entry, or alike in several).
+fn merge_target<T>(
+    group: &[(usize, T)],
+    what: &str,
+    label: impl Fn(usize, &T) -> String,
+    parts: impl Fn(&T) -> Parts<&Images, &Option<String>, &Vec<String>>,
+    problems: &mut Problems,
+) -> Parts<Images, Option<String>, Vec<String>> {
+    let labelled: Vec<(String, &Images)> = group
+        .iter()
+        .map(|(i, t)| (label(*i, t), parts(t).images))
+        .collect();
+    let images = merge_images(what, &labelled, problems);
+    let (mut name, mut depends_on) = (None, None);
+    for ((_, t), (label, _)) in group.iter().zip(&labelled) {
+        let given = parts(t).name.as_ref().map(Named);
+        agree_on(&mut name, given, label, "name", what, problems);
+        let given = Some(parts(t).depends_on)
+            .filter(|d| !d.is_empty())
+            .map(Names);
+        agree_on(&mut depends_on, given, label, "dependsOn", what, problems);
+    }
+    Parts {
+        images,
+        name: name.map(|(v, _)| v.0.clone()),
+        depends_on: depends_on.map(|(v, _)| v.0.clone()).unwrap_or_default(),
+    }
 }
 
 fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTarget {

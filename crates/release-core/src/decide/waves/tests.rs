@@ -1,8 +1,8 @@
 use super::*;
 use crate::contract::examples::{app_image, plan, service_item};
 use crate::contract::{
-    Images, JobItem, JobLaunchSettings, JobTarget, ReleaseMeta, RuleItem, RuleTarget,
-    ServiceTarget, Settings,
+    Images, JobItem, JobLaunchSettings, JobTarget, ReleaseMeta, RuleItem, RuleTarget, ScheduleItem,
+    ScheduleTarget, ServiceTarget, Settings,
 };
 
 fn image() -> Images {
@@ -81,6 +81,7 @@ fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput
         settings: Settings::default(),
         services,
         tasks,
+        schedules: Vec::new(),
         jobs: Vec::new(),
         waves: Vec::new(),
     }
@@ -773,6 +774,227 @@ fn plan_jobs_get_their_waves_and_always_count_as_changes() {
             planned.services[0].wave,
             planned.services[1].wave,
             planned.jobs[0].wave,
+        ];
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+/// A schedule `group/schedule` (or `schedule` in the default group) depending on `deps`.
+fn sched(id: &str, deps: &[&str]) -> ScheduleTarget {
+    let (group, schedule) = id.split_once('/').unwrap_or(("default", id));
+    ScheduleTarget {
+        name: None,
+        depends_on: deps.iter().map(|d| (*d).to_owned()).collect(),
+        schedule: schedule.into(),
+        group: group.into(),
+        images: image(),
+    }
+}
+
+fn with_schedules(mut input: ReleaseInput, schedules: Vec<ScheduleTarget>) -> ReleaseInput {
+    input.schedules = schedules;
+    input
+}
+
+#[test]
+fn schedules_are_items_after_tasks_and_before_jobs() {
+    let mut reports = sched("reports/nightly", &["prod/web"]);
+    reports.name = Some("report".into());
+    let input = with_jobs(
+        with_schedules(
+            release(vec![svc("prod/web", &[])], vec![task("hourly", &[])]),
+            vec![sched("nightly", &[]), sched("reports/weekly", &[]), reports],
+        ),
+        vec![job("migrate", &[], 900)],
+    );
+    let found: Vec<(ItemKind, usize, String, bool, u32)> = items(&input)
+        .into_iter()
+        .map(|i| (i.kind, i.index, i.name, i.named, i.timeout_seconds))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (ItemKind::Service, 0, "prod/web".into(), false, 900),
+            (ItemKind::Task, 0, "hourly".into(), false, 0),
+            (ItemKind::Schedule, 0, "nightly".into(), false, 0),
+            (ItemKind::Schedule, 1, "reports/weekly".into(), false, 0),
+            (ItemKind::Schedule, 2, "report".into(), true, 0),
+            (ItemKind::Job, 0, "migrate".into(), true, 900),
+        ]
+    );
+    assert_eq!(schedule_name("default", "nightly"), "nightly");
+    assert_eq!(schedule_name("reports", "nightly"), "reports/nightly");
+    assert_eq!(
+        label(&input, ItemKind::Schedule, 0),
+        "schedules[0] (nightly)"
+    );
+    assert_eq!(
+        label(&input, ItemKind::Schedule, 2),
+        "schedules[2] (reports/nightly)"
+    );
+}
+
+#[test]
+fn schedules_take_their_wave_like_any_item() {
+    // (case, release, waves)
+    let cases: Vec<(&str, ReleaseInput, Vec<Vec<String>>)> = vec![
+        (
+            "no dependsOn: one wave, schedules after tasks, before jobs",
+            with_jobs(
+                with_schedules(
+                    release(vec![svc("prod/web", &[])], vec![task("hourly", &[])]),
+                    vec![sched("reports/nightly", &[])],
+                ),
+                vec![job("migrate", &[], 900)],
+            ),
+            waves(&[&["prod/web", "hourly", "reports/nightly", "migrate"]]),
+        ),
+        (
+            "a schedule after a service, a service after a schedule",
+            with_schedules(
+                release(
+                    vec![svc("prod/web", &["nightly"]), svc("prod/api", &[])],
+                    vec![],
+                ),
+                vec![sched("nightly", &["prod/api"])],
+            ),
+            waves(&[&["prod/api"], &["nightly"], &["prod/web"]]),
+        ),
+        (
+            "schedules alone",
+            with_schedules(
+                release(vec![], vec![]),
+                vec![sched("a", &[]), sched("ops/b", &["a"])],
+            ),
+            waves(&[&["a"], &["ops/b"]]),
+        ),
+        (
+            "a schedule waits 0 s: 10,800 s of services in two waves around it is within 3 h",
+            with_schedules(
+                release(
+                    vec![
+                        timeout(svc("prod/api", &[]), 3600),
+                        timeout(svc("prod/web", &["nightly"]), 7200),
+                    ],
+                    vec![],
+                ),
+                vec![sched("nightly", &["prod/api"])],
+            ),
+            waves(&[&["prod/api"], &["nightly"], &["prod/web"]]),
+        ),
+    ];
+    for (case, input, want) in cases {
+        assert_eq!(compile(&input), Ok(want), "{case}");
+    }
+}
+
+#[test]
+fn problems_through_schedules_name_their_item_and_field() {
+    // (case, release, exactly these problems: item, field, message)
+    type Want = Vec<(&'static str, &'static str, &'static str)>;
+    let cases: Vec<(&str, ReleaseInput, Want)> = vec![
+        (
+            "a schedule on itself",
+            with_schedules(release(vec![], vec![]), vec![sched("ops/nightly", &["ops/nightly"])]),
+            vec![("schedules[0] (ops/nightly)", "dependsOn", "names `ops/nightly`, this item itself: an item cannot depend on itself")],
+        ),
+        (
+            "a cycle through a schedule, a service and a task",
+            with_schedules(release(vec![svc("prod/api", &["hourly"])], vec![task("hourly", &["nightly"])]), vec![sched("nightly", &["prod/api"])]),
+            vec![("services[0] (prod/api)", "dependsOn", "dependsOn forms a cycle: prod/api → hourly → nightly → prod/api")],
+        ),
+        (
+            "an unknown name, a schedule suggested",
+            with_schedules(release(vec![svc("prod/api", &["ops/nightli"])], vec![]), vec![sched("ops/nightly", &[])]),
+            vec![("services[0] (prod/api)", "dependsOn", "`ops/nightli` is not the name of any item of this release (did you mean `ops/nightly`?)")],
+        ),
+        (
+            "a schedule and a rule of one default name",
+            with_schedules(release(vec![svc("prod/api", &["nightly"])], vec![task("nightly", &[])]), vec![sched("nightly", &[])]),
+            vec![("services[0] (prod/api)", "dependsOn", "`nightly` is the name of tasks[0] (nightly) and schedules[0] (nightly): give one of them a `name:` and depend on that")],
+        ),
+        (
+            "a schedule named as a service",
+            with_schedules(release(vec![named(svc("prod/web", &[]), "report")], vec![]), vec![{
+                let mut s = sched("nightly", &[]);
+                s.name = Some("report".into());
+                s
+            }]),
+            vec![("schedules[0] (nightly)", "name", "`report` is already the name of services[0] (prod/web): each item's name must be unique in the release")],
+        ),
+    ];
+    for (case, input, want) in cases {
+        let found = match compile(&input) {
+            Ok(_) => Vec::new(),
+            Err(found) => found,
+        };
+        let found: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|p| (p.item.as_str(), p.field, p.message.as_str()))
+            .collect();
+        assert_eq!(found, want, "{case}");
+    }
+}
+
+fn schedule_item(id: &str, noop: bool) -> ScheduleItem {
+    let (group, schedule) = id.split_once('/').expect("group/schedule");
+    ScheduleItem {
+        id: id.into(),
+        wave: 0,
+        group: group.into(),
+        schedule: schedule.into(),
+        previous_task_definition: "arn:td/report:1".into(),
+        images: app_image("r/report:2"),
+        noop,
+        new_task_definition: None,
+    }
+}
+
+#[test]
+fn plan_schedules_get_their_waves_without_the_unchanged_ones() {
+    let item = |s: &str| service_item("prod", s, "arn:td/x:1", app_image("r/x:2"));
+    // api ← nightly (default group) ← web; reports/weekly after api.
+    let input = with_schedules(
+        release(
+            vec![svc("prod/web", &["nightly"]), svc("prod/api", &[])],
+            vec![],
+        ),
+        vec![
+            sched("nightly", &["prod/api"]),
+            sched("reports/weekly", &["prod/api"]),
+        ],
+    );
+    // (case, noop of web, api, nightly, weekly; waves of web, api, nightly, weekly)
+    let cases: [(&str, [bool; 4], [u32; 4]); 4] = [
+        ("everything changes", [false; 4], [2, 0, 1, 1]),
+        (
+            "the schedules are unchanged: their wave is dropped",
+            [false, false, true, true],
+            [1, 0, 0, 0],
+        ),
+        (
+            "one schedule changes: its wave is kept",
+            [false, false, true, false],
+            [2, 0, 1, 1],
+        ),
+        ("nothing changes", [true; 4], [0, 0, 0, 0]),
+    ];
+    for (case, noop, want) in cases {
+        let with = |i: crate::contract::ServiceItem, n: bool| if n { unchanged(i) } else { i };
+        let mut planned = plan(
+            vec![with(item("web"), noop[0]), with(item("api"), noop[1])],
+            vec![],
+        );
+        planned.schedules = vec![
+            schedule_item("default/nightly", noop[2]),
+            schedule_item("reports/weekly", noop[3]),
+        ];
+        number_plan_waves(&mut planned, &input);
+        let got = [
+            planned.services[0].wave,
+            planned.services[1].wave,
+            planned.schedules[0].wave,
+            planned.schedules[1].wave,
         ];
         assert_eq!(got, want, "{case}");
     }

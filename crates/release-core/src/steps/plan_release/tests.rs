@@ -4,6 +4,7 @@ use aws_sdk_eventbridge::types::Target;
 use super::*;
 use crate::aws::fake::{ecs_target, tag, FakeEcs, FakeEvents};
 use crate::aws::fake_codedeploy::FakeCodeDeploy;
+use crate::aws::fake_scheduler::FakeScheduler;
 use crate::contract::{Images, ReleaseMeta, Settings};
 
 fn lambda_target(id: &str) -> Target {
@@ -58,6 +59,7 @@ fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput
         tasks,
         waves: Vec::new(),
         jobs: Vec::new(),
+        schedules: Vec::new(),
     }
 }
 
@@ -114,6 +116,7 @@ async fn plan_records_previous_definitions_images_and_noop() {
         &ecs,
         &events,
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         input.clone(),
         &Reach::default(),
     )
@@ -139,6 +142,7 @@ async fn plan_records_previous_definitions_images_and_noop() {
         &ecs,
         &events,
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         input,
         &Reach::default(),
     )
@@ -195,6 +199,7 @@ async fn every_problem_is_reported_at_once() {
         &ecs,
         &events,
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         release(duplicated, rules()),
         &Reach::default(),
     )
@@ -214,6 +219,7 @@ async fn every_problem_is_reported_at_once() {
         &ecs,
         &events,
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         input,
         &Reach::default(),
     )
@@ -270,6 +276,7 @@ async fn invalid_input_fails_before_any_call() {
         &ecs,
         &events,
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         input,
         &Reach::default(),
     )
@@ -354,6 +361,7 @@ async fn the_services_own_strategy_is_recorded_and_its_bake_counts_against_the_d
         &ecs,
         &events,
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         input.clone(),
         &Reach::default(),
     )
@@ -378,6 +386,7 @@ async fn the_services_own_strategy_is_recorded_and_its_bake_counts_against_the_d
         &ecs,
         &events,
         &FakeCodeDeploy::default(),
+        &FakeScheduler::default(),
         late,
         &Reach::default(),
     )
