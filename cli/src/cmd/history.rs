@@ -194,11 +194,23 @@ mod tests {
             ("service:prod/web", vec![service("prod/web")]),
             ("rule:ops/nightly", vec![rule("ops/nightly")]),
             ("rule:nightly", vec![rule("default/nightly")]),
+            (
+                "schedule:reports/nightly",
+                vec![(PlanItemKind::Schedule, "reports/nightly".to_owned())],
+            ),
         ];
         for (arg, want) in cases {
             assert_eq!(items_named(arg).unwrap(), want, "{arg}");
         }
-        for bad in ["", "a/b/c", "/web", "prod/", "service:web", "task:a/b"] {
+        for bad in [
+            "",
+            "a/b/c",
+            "/web",
+            "prod/",
+            "service:web",
+            "task:a/b",
+            "schedule:nightly",
+        ] {
             assert!(items_named(bad).is_err(), "{bad}");
         }
     }

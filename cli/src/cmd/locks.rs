@@ -109,7 +109,17 @@ mod tests {
             parse_item("rule:default/nightly").unwrap(),
             (PlanItemKind::Rule, "default/nightly")
         );
-        for bad in ["prod/web", "service:web", "task:a/b", ""] {
+        assert_eq!(
+            parse_item("schedule:reports/nightly").unwrap(),
+            (PlanItemKind::Schedule, "reports/nightly")
+        );
+        for bad in [
+            "prod/web",
+            "service:web",
+            "task:a/b",
+            "schedule:nightly",
+            "",
+        ] {
             assert!(parse_item(bad).is_err(), "{bad}");
         }
     }
