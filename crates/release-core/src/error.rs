@@ -133,12 +133,16 @@ pub enum Error {
         #[source]
         source: Option<Source>,
     },
-    /// EventBridge refused some targets of a rule, or the rule's targets no longer match the plan.
+    /// EventBridge refused some targets of a rule, or the targets of a rule or a schedule no longer
+    /// match the plan.
     #[error(
-        "targets rejected: rule {rule}: {}",
+        "targets rejected: {kind} {rule}: {}",
         ItemFailures(targets, "target", "rejected")
     )]
     TargetsRejected {
+        /// `rule` or `schedule`.
+        kind: &'static str,
+        /// The rule's or schedule's id.
         rule: String,
         targets: Vec<ItemFailure>,
     },
@@ -314,6 +318,7 @@ mod tests {
                 source: None,
             },
             Error::TargetsRejected {
+                kind: "rule",
                 rule: String::new(),
                 targets: vec![],
             },

@@ -191,7 +191,7 @@ fn a_rule_that_drifted_from_the_plan_is_refused() {
 fn a_rejection_names_every_target_in_its_payload() {
     let current = vec![ecs_target("x", "report:1"), ecs_target("y", "report:1")];
     let err = plan_update(&input(vec![]), &current).unwrap_err();
-    let release_core::Error::TargetsRejected { rule, targets } = &err else {
+    let release_core::Error::TargetsRejected { rule, targets, .. } = &err else {
         panic!("expected TargetsRejected, got {err}");
     };
     assert_eq!(rule, "default/nightly");

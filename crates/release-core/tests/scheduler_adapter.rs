@@ -64,3 +64,23 @@ async fn a_missing_schedule_is_none_to_read_and_not_found_to_update() {
     assert_eq!(err.name(), "ScheduleNotFound", "{err}");
     assert!(err.to_string().contains("reports/nightly"), "{err}");
 }
+
+#[tokio::test]
+async fn a_refused_update_is_the_schedules_rejection_with_what_scheduler_said() {
+    let body = r#"{"__type":"ValidationException","Message":"StartDate must be in the future"}"#;
+    let update = mock!(Client::update_schedule)
+        .sequence()
+        .http_status(400, Some(body.to_owned()))
+        .build();
+    let client = mock_client!(aws_sdk_scheduler, RuleMode::Sequential, [&update]);
+    let request = retargeted(&ecs_schedule("reports", "nightly", "report:4"), NEW).unwrap();
+    let err = SchedulerApi::update_schedule(&client, &request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "TargetsRejected");
+    assert_eq!(
+        err.to_string(),
+        "targets rejected: schedule reports/nightly: 1 target rejected: UpdateSchedule: \
+         ValidationException: StartDate must be in the future"
+    );
+}

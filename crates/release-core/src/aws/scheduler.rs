@@ -2,10 +2,12 @@
 //! field of the request it is given (UpdateSchedule replaces the whole schedule: a field left out
 //! is reset to its default).
 
+use aws_sdk_scheduler::error::ProvideErrorMetadata;
 use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 use aws_sdk_scheduler::operation::update_schedule::UpdateScheduleInput;
 
 use super::{sdk_error, SchedulerApi};
+use crate::error::ItemFailure;
 use crate::Error;
 
 impl SchedulerApi for aws_sdk_scheduler::Client {
@@ -61,6 +63,26 @@ impl SchedulerApi for aws_sdk_scheduler::Client {
                     .is_some_and(|e| e.is_resource_not_found_exception()) =>
             {
                 Err(Error::ScheduleNotFound(format!("{group}/{name}")))
+            }
+            // Scheduler refused the schedule as sent: the item's failure, said as Scheduler said it.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_validation_exception()) =>
+            {
+                let said = err
+                    .as_service_error()
+                    .and_then(|e| e.message())
+                    .unwrap_or("no message")
+                    .to_owned();
+                Err(Error::TargetsRejected {
+                    kind: "schedule",
+                    rule: format!("{group}/{name}"),
+                    targets: vec![ItemFailure {
+                        id: "UpdateSchedule".into(),
+                        reason: format!("ValidationException: {said}"),
+                    }],
+                })
             }
             Err(err) => Err(sdk_error(&format!("UpdateSchedule {group}/{name}"), err)),
         }

@@ -39,6 +39,7 @@ pub fn check_failed_entries(rule_id: &str, failed: &[PutTargetsResultEntry]) -> 
         return Ok(());
     }
     Err(Error::TargetsRejected {
+        kind: "rule",
         rule: rule_id.to_owned(),
         targets: failed
             .iter()
@@ -120,6 +121,7 @@ pub fn plan_update(
     }
     if !rejected.is_empty() {
         return Err(Error::TargetsRejected {
+            kind: "rule",
             rule: item.id.clone(),
             targets: rejected,
         });

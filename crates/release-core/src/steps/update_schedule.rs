@@ -31,7 +31,8 @@ pub async fn retarget(
         return Err(Error::ScheduleNotFound(id));
     };
     let rejected = |reason: String| Error::TargetsRejected {
-        rule: format!("{id} (schedule)"),
+        kind: "schedule",
+        rule: id.clone(),
         targets: vec![ItemFailure {
             id: "ECS target".into(),
             reason,
