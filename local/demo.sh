@@ -37,8 +37,23 @@ trap stop_stack EXIT
 # shellcheck disable=SC1091
 source .local-stack/env
 
-step "seed: clusters convoy-demo-a/-b, 5 services, rule convoy-demo-nightly (all on 1.0.0)"
-"$PY" -m convoy_local.seed --endpoint "$CONVOY_MOTO_ENDPOINT"
+step "seed: clusters convoy-demo-a/-b, 7 services, rule convoy-demo-nightly, job convoy-demo-migrate (all 1.0.0)"
+"$PY" local/seed_demo.py --endpoint "$CONVOY_MOTO_ENDPOINT"
 
 step "release $MANIFEST"
 "$PY" -m convoy_local.release "$MANIFEST" --endpoint "$CONVOY_MOTO_ENDPOINT" --max-wait 1
+
+step "job tasks the release started (RunTask; the simulator's /_stats/jobs)"
+"$PY" - "$CONVOY_MOTO_ENDPOINT" <<'PY'
+import sys
+
+from convoy_local.control import Moto
+
+tasks = Moto(sys.argv[1]).get("/_stats/jobs")
+for t in tasks:
+    exits = ", ".join(f"{name}={code}" for name, code in t["containers"].items())
+    print(f"  {t['cluster']}/{t['taskArn'].rsplit('/', 1)[-1]}  {t['taskDefinitionArn'].rsplit('/', 1)[-1]}  "
+          f"startedBy={t['startedBy']}  {t['lastStatus']} ({t['stopCode']})  exit: {exits}")
+if not tasks:
+    print("  none")
+PY

@@ -160,7 +160,7 @@ fn validate_summarizes_a_valid_release() {
     let out = convoy(&["validate", "examples/deployment.yaml"], None);
     assert_eq!(
         stdout(&out),
-        "examples/deployment.yaml: valid release convoy-demo-1_1_0 (7 services, 1 task)\n"
+        "examples/deployment.yaml: valid release convoy-demo-1_1_0 (7 services, 1 task, 1 job, in 2 waves)\n"
     );
 }
 

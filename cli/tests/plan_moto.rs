@@ -57,7 +57,9 @@ fn json_names_current_and_desired_images() {
     let out = convoy(&["plan", "examples/deployment.yaml", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let view: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(view["changed"], 9);
+    // 7 services, the rule's 2 targets and the migration job.
+    assert_eq!(view["changed"], 10);
+    assert_eq!(view["jobs"][0]["id"], "convoy-demo-a/migrate");
     assert_eq!(view["unchanged"], 0);
     let web = &view["services"][0];
     assert_eq!(web["id"], "convoy-demo-a/web");

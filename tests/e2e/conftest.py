@@ -2,17 +2,20 @@
 Functions engine, the real functions behind `cargo lambda watch`, ECS rollouts from the simulator.
 
 Needs a running local stack (`local/e2e.sh` starts one; or `local/stack.sh start` + `source .local-stack/env`).
-Each test resets moto, seeds the demo world (convoy_local.seed) and zeroes the call counters, so tests are
-independent and may assert on exact counts. convoy_local is found through pytest.ini's `pythonpath`.
+Each test resets moto, seeds the demo world (convoy_local.seed, and the job family of local/seed_demo.py) and zeroes
+the call counters, so tests are independent and may assert on exact counts. convoy_local (and seed_demo) are found
+through pytest.ini's `pythonpath`.
 """
 
 import copy
 import json
 import os
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
+import seed_demo
 from convoy_local import release as runner
 from convoy_local import render, seed
 from convoy_local.control import Moto, endpoint_from_env
@@ -27,9 +30,10 @@ RUN_TIMEOUT = float(os.environ.get("CONVOY_E2E_RUN_TIMEOUT", "240"))
 class Stack:
     """The local stack as a test sees it."""
 
-    def __init__(self, definition: dict, release: dict):
+    def __init__(self, definition: dict, release: dict, demo: Optional[dict] = None):
         self.definition = definition
         self._release = release
+        self._demo = demo or release
         self.moto = MOTO
         self.ecs, self.events, self.sfn = (MOTO.client(s) for s in ("ecs", "events", "stepfunctions"))
         self.world: dict = {}
@@ -41,8 +45,14 @@ class Stack:
         return self.moto.calls(operation)
 
     def release(self) -> dict:
-        """A fresh copy of `convoy render examples/deployment.yaml` (every service and the rule to 1.1.0)."""
+        """A fresh copy of `convoy render examples/deployment.yaml` without its jobs and their order (every service
+        and the rule to 1.1.0, in one wave): what the tests written before jobs release (`without_jobs`)."""
         return copy.deepcopy(self._release)
+
+    def demo_release(self) -> dict:
+        """A fresh copy of `convoy render examples/deployment.yaml` as it is: its migration job first (wave 1),
+        then every service and the rule (wave 2)."""
+        return copy.deepcopy(self._demo)
 
     def run(self, release: dict) -> dict:
         machine = runner.ensure_state_machine(self.sfn, self.definition)
@@ -77,8 +87,20 @@ def definition() -> dict:
     return render.render(max_wait=1)
 
 
+def without_jobs(release: dict) -> dict:
+    """The release without its jobs, `dependsOn` and `waves`: every service and rule in one wave."""
+    release = copy.deepcopy(release)
+    release.pop("jobs", None)
+    release.pop("waves", None)
+    for kind in ("services", "tasks", "schedules"):
+        for item in release.get(kind) or []:
+            item.pop("dependsOn", None)
+    return release
+
+
 @pytest.fixture(scope="session")
-def rendered_release() -> dict:
+def demo_release() -> dict:
+    """`convoy render examples/deployment.yaml` with fast polling, as it is (jobs and waves included)."""
     try:
         MOTO.get("/_stats/calls")
     except OSError as exc:
@@ -91,12 +113,24 @@ def rendered_release() -> dict:
     return release
 
 
+@pytest.fixture(scope="session")
+def rendered_release(demo_release) -> dict:
+    return without_jobs(demo_release)
+
+
 @pytest.fixture
-def stack(definition, rendered_release) -> Stack:
-    stack = Stack(definition, rendered_release)
+def stack(definition, rendered_release, demo_release) -> Stack:
+    stack = Stack(definition, rendered_release, demo_release)
     stack.world = seed.seed(MOTO, reset=True)
+    stack.world["jobs"] = seed_demo.seed_jobs(MOTO)  # the demo manifest's job family (seed_demo.py)
     stack.post("/_stats/reset")
     return stack
+
+
+def job_tasks(stack: Stack) -> list:
+    """The simulator's job tasks (those RunTask started), oldest first, as `GET /_stats/jobs` lists them; reading
+    them advances nothing."""
+    return stack.moto.get("/_stats/jobs")
 
 
 CODEDEPLOY_ACTIVE = ("Created", "Queued", "InProgress", "Baking", "Ready")

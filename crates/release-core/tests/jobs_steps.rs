@@ -429,16 +429,33 @@ async fn a_job_still_running_at_its_deadline_is_stopped_once_and_timed_out() {
         .write_result(&records(), PlanItemKind::Job, &result)
         .await
         .unwrap();
-    let judged = round(&ecs, &store, StabilityPhase::Release, 0).await;
-    let job = &judged.jobs[0];
-    assert_eq!(job.outcome, Outcome::TimedOut, "{job:?}");
+    // Stopped, and awaited until ECS says it has stopped.
+    let stopping = round(&ecs, &store, StabilityPhase::Release, 0).await;
+    let job = &stopping.jobs[0];
+    assert_eq!(job.outcome, Outcome::InProgress, "{job:?}");
     assert!(job.stop_requested);
+    assert_eq!(
+        job.reason.as_deref(),
+        Some("still RUNNING at its deadline: stopping it (StopTask)")
+    );
     assert_eq!(ecs.calls("StopTask"), 1);
-    assert_eq!(judged.failed, 1);
+    assert_eq!((stopping.pending, stopping.failed), (1, 0));
     let task = &ecs.run_tasks()[0].task;
     assert_eq!(task.stop_code(), Some(&TaskStopCode::UserInitiated));
     assert!(task.stopped_reason().unwrap().contains("prod/migrate"));
-    // A later round leaves it as judged.
+    // The next round finds it stopped: timed out, with its containers' exits.
+    let judged = round(&ecs, &store, StabilityPhase::Release, 0).await;
+    let job = &judged.jobs[0];
+    assert_eq!(job.outcome, Outcome::TimedOut, "{job:?}");
+    assert!(
+        job.reason.as_deref().unwrap().starts_with(
+            "stopped at its deadline: task stopped (UserInitiated): convoy: job prod/migrate"
+        ),
+        "{job:?}"
+    );
+    assert_eq!(job.containers[0].exit_code, Some(137));
+    assert_eq!((judged.pending, judged.failed), (0, 1));
+    // Never stopped twice.
     round(&ecs, &store, StabilityPhase::Release, 0).await;
     assert_eq!(ecs.calls("StopTask"), 1);
 }

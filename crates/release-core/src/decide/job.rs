@@ -20,8 +20,9 @@ pub struct JobVerdict {
     pub stop: bool,
 }
 
-/// Judges `run` by its task (`None`: DescribeTasks did not return it). `stop_requested`: StopTask
-/// was called at the deadline, so the stopped task is a timeout, not a failure of its own.
+/// Judges `run` by its task (`None`: DescribeTasks did not return it). A task still running at its
+/// deadline is to be stopped (`stop`) and stays in progress until it has; `stop_requested`:
+/// StopTask was called, so the stopped task is a timeout, not a failure of its own.
 pub fn judge(run: &JobRun, task: Option<&Task>, stop_requested: bool, now: i64) -> JobVerdict {
     let Some(task) = task else {
         return JobVerdict {
@@ -38,16 +39,18 @@ pub fn judge(run: &JobRun, task: Option<&Task>, stop_requested: bool, now: i64) 
     let last_status = task.last_status().map(str::to_owned);
     if last_status.as_deref() != Some("STOPPED") {
         let status = last_status.as_deref().unwrap_or("PENDING");
+        // Stopped at its deadline, it is awaited until it has stopped (ECS kills it within its
+        // stop timeout): a migration is never left running unobserved.
         let (outcome, reason, stop) = if stop_requested {
             (
-                Outcome::TimedOut,
+                Outcome::InProgress,
                 format!("still {status} after its timeout; StopTask was sent"),
                 false,
             )
         } else if now >= run.deadline {
             (
-                Outcome::TimedOut,
-                format!("still {status} at its deadline: stopped (StopTask)"),
+                Outcome::InProgress,
+                format!("still {status} at its deadline: stopping it (StopTask)"),
                 true,
             )
         } else {
@@ -298,12 +301,12 @@ mod tests {
                 false,
             ),
             (
-                "still running at its deadline: stop it",
+                "still running at its deadline: stop it, and await it",
                 task("RUNNING", None, vec![]),
                 false,
                 1_000,
-                Outcome::TimedOut,
-                "still RUNNING at its deadline: stopped (StopTask)",
+                Outcome::InProgress,
+                "still RUNNING at its deadline: stopping it (StopTask)",
                 true,
             ),
             (
@@ -339,7 +342,7 @@ mod tests {
                 task("DEACTIVATING", None, vec![]),
                 true,
                 1_010,
-                Outcome::TimedOut,
+                Outcome::InProgress,
                 "still DEACTIVATING after its timeout; StopTask was sent",
                 false,
             ),

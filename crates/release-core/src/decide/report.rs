@@ -527,7 +527,16 @@ fn release_outcome(input: &ReleaseRecords, items: &[ReportItem]) -> ReleaseOutco
         // The restoring rollouts were never confirmed.
         return ReleaseOutcome::Failed;
     }
+    // Something was put back (or found back already): a release whose only change was a job
+    // that failed has nothing the rollback undid, and is not called rolled back.
+    let put_back = rollback.restores.iter().any(|r| {
+        matches!(
+            r.outcome,
+            RestoreOutcome::Restored | RestoreOutcome::AlreadyCurrent
+        )
+    });
     let restored = input.plan.settings.rollback != RollbackPolicy::None
+        && put_back
         && rollback
             .restores
             .iter()
