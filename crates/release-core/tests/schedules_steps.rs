@@ -24,6 +24,7 @@ use release_core::records::{result_name, RecordStore};
 use release_core::steps::deploy_batch::deploy_batch;
 use release_core::steps::plan_release::plan;
 use release_core::steps::rollback::rollback_release;
+use release_core::steps::update_schedule::update_schedule;
 
 const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:convoy-release:e-1";
 
@@ -430,4 +431,26 @@ async fn a_rule_and_a_schedule_of_the_same_id_are_told_apart() {
         ]
     );
     assert_eq!(report.outcome, ReleaseOutcome::Succeeded);
+}
+
+#[tokio::test]
+async fn an_update_made_before_a_crash_is_found_done_not_made_twice() {
+    // deploy-batch updated the schedule, then stopped before recording it: the next call finds it
+    // on the new revision already and records the update without another UpdateSchedule.
+    let w = world();
+    let plan = planned(&w, release(vec![nightly("repo/report:2")], Vec::new()))
+        .await
+        .unwrap();
+    let new = w
+        .ecs
+        .definition("report", &[("report", "repo/report:2")], &[]);
+    let item = release_core::contract::ScheduleItem {
+        new_task_definition: Some(new.clone()),
+        ..plan.schedules[0].clone()
+    };
+    let first = update_schedule(&w.scheduler, &item).await.unwrap();
+    let again = update_schedule(&w.scheduler, &item).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(w.scheduler.calls("UpdateSchedule"), 1);
+    assert_eq!(target_task_definition(&w), new);
 }
