@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tracing::{info, info_span, Instrument};
 
 use crate::aws::EcsApi;
-use crate::contract::{ImageMap, JobItem, PlanItem, RuleItem, ServiceItem, TaskDefRef};
+use crate::contract::{ImageMap, PlanItem, RuleItem, ServiceItem, TaskDefRef};
 use crate::decide::taskdef::{check_copyable, display_name, reusable, rewrite};
 use crate::Error;
 
@@ -91,36 +91,52 @@ pub async fn register_item<E: EcsApi>(
         }
         PlanItem::Schedule(mut item) => {
             let span = info_span!("register", group = %item.group, schedule = %item.schedule);
-            if !item.noop {
-                let previous = &item.previous_task_definition;
-                let arn = register(ecs, release_id, previous, &item.images)
-                    .instrument(span)
-                    .await?;
-                item.new_task_definition = Some(arn);
-            }
+            let (previous, images) = (&item.previous_task_definition, &item.images);
+            fill(
+                ecs,
+                release_id,
+                !item.noop,
+                previous,
+                images,
+                &mut item.new_task_definition,
+            )
+            .instrument(span)
+            .await?;
             Ok(PlanItem::Schedule(item))
         }
-        PlanItem::Job(item) => {
+        // A job whose newest revision already has its images runs that one (plan-release set it).
+        PlanItem::Job(mut item) => {
             let span = info_span!("register", cluster = %item.cluster, job = %item.name);
-            register_job(ecs, release_id, item)
-                .instrument(span)
-                .await
-                .map(PlanItem::Job)
+            let needed = item.new_task_definition.is_none();
+            let (previous, images) = (&item.previous_task_definition, &item.images);
+            fill(
+                ecs,
+                release_id,
+                needed,
+                previous,
+                images,
+                &mut item.new_task_definition,
+            )
+            .instrument(span)
+            .await?;
+            Ok(PlanItem::Job(item))
         }
     }
 }
 
-/// A job whose newest revision already has its images runs that one (plan-release set it).
-async fn register_job<E: EcsApi>(
+/// `new_task_definition` set to the registration of `previous` with `images`, when `needed`.
+async fn fill<E: EcsApi>(
     ecs: &E,
     release_id: &str,
-    mut item: JobItem,
-) -> Result<JobItem, Error> {
-    let previous = &item.previous_task_definition;
-    if item.new_task_definition.is_none() {
-        item.new_task_definition = Some(register(ecs, release_id, previous, &item.images).await?);
+    needed: bool,
+    previous: &str,
+    images: &ImageMap,
+    new_task_definition: &mut Option<String>,
+) -> Result<(), Error> {
+    if needed {
+        *new_task_definition = Some(register(ecs, release_id, previous, images).await?);
     }
-    Ok(item)
+    Ok(())
 }
 
 async fn register_service<E: EcsApi>(
@@ -128,10 +144,16 @@ async fn register_service<E: EcsApi>(
     release_id: &str,
     mut item: ServiceItem,
 ) -> Result<ServiceItem, Error> {
-    let previous = &item.previous_task_definition;
-    if !item.noop {
-        item.new_task_definition = Some(register(ecs, release_id, previous, &item.images).await?);
-    }
+    let (previous, images) = (&item.previous_task_definition, &item.images);
+    fill(
+        ecs,
+        release_id,
+        !item.noop,
+        previous,
+        images,
+        &mut item.new_task_definition,
+    )
+    .await?;
     Ok(item)
 }
 
@@ -290,5 +312,43 @@ mod tests {
             .unwrap();
         assert_eq!(out, PlanItem::Service(item));
         assert_eq!(ecs.total_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_job_registers_only_when_plan_release_found_no_revision_with_its_images() {
+        let ecs = FakeEcs::default();
+        let previous = ecs.definition("migrate", &[("app", "app:1")], &[]);
+        let job = crate::contract::JobItem {
+            id: "prod/migrate".into(),
+            wave: 0,
+            cluster: "prod".into(),
+            name: "migrate".into(),
+            previous_task_definition: previous.clone(),
+            images: images(&[("app", "app:1")]),
+            essential_containers: vec!["app".into()],
+            overrides: Default::default(),
+            launch: Default::default(),
+            timeout_seconds: 600,
+            new_task_definition: Some(previous.clone()),
+        };
+        let out = register_item(&ecs, "r", PlanItem::Job(job.clone()))
+            .await
+            .unwrap();
+        assert_eq!(out, PlanItem::Job(job.clone()));
+        assert_eq!(ecs.total_calls(), 0);
+        let unregistered = crate::contract::JobItem {
+            images: images(&[("app", "app:2")]),
+            new_task_definition: None,
+            ..job
+        };
+        let PlanItem::Job(out) = register_item(&ecs, "r", PlanItem::Job(unregistered))
+            .await
+            .unwrap()
+        else {
+            panic!("a job item stays a job item");
+        };
+        let new = out.new_task_definition.unwrap();
+        assert!(new.ends_with("task-definition/migrate:2"), "{new}");
+        assert_eq!(ecs.calls("RegisterTaskDefinition"), 1);
     }
 }
