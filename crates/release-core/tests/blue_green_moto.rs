@@ -5,7 +5,7 @@
 // Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
 #![allow(clippy::unwrap_used)]
 
-mod rollback_fixture;
+use crate::rollback_fixture;
 
 use std::time::Duration;
 

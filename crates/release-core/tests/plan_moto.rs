@@ -6,7 +6,7 @@
 // Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
 #![allow(clippy::unwrap_used)]
 
-mod rollback_fixture;
+use crate::rollback_fixture;
 
 use aws_sdk_ecs::types::DeploymentConfiguration;
 use release_core::aws::fake_scheduler::FakeScheduler;

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod rollback_fixture;
+use crate::rollback_fixture;
 
 use std::time::Duration;
 

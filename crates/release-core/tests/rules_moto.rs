@@ -1,6 +1,6 @@
 //! update-scheduled-rule against moto's EventBridge: every field of every target survives.
 
-mod rollback_fixture;
+use crate::rollback_fixture;
 
 use convoy_testkit::seed;
 use release_core::contract::{Records, RuleItem, RuleTaskTarget, UpdateRuleInput};
