@@ -236,7 +236,7 @@ impl Sources {
 }
 
 fn crate_of(module: &str) -> String {
-    if module.starts_with("fn:") {
+    if module.starts_with("fn:") || module.starts_with(CLI) {
         module.split("::").next().unwrap_or_default().to_owned()
     } else {
         String::new()
@@ -458,10 +458,28 @@ fn function_names() -> Vec<String> {
     names
 }
 
+/// The module path the `convoy` CLI's sources are scanned under (`bin:convoy::cmd::plan`).
+const CLI: &str = "bin:convoy";
+
 /// The orchestrating code of release-core (`aws/` holds the adapters, read apart; `decide` and
 /// `contract` may not call AWS: tests/module_rule.rs) and every function crate.
 fn sources() -> Sources {
-    let mut sources = Sources::default();
+    index(core_and_function_files())
+}
+
+/// [`sources`] and the `convoy` CLI (`cli/src`), kept apart from the functions' scan: the CLI's
+/// struct names may repeat release-core's.
+fn sources_with_cli() -> Sources {
+    let mut files = core_and_function_files();
+    let dir = root().join("cli/src");
+    for path in rust_files(&dir) {
+        let relative = path.strip_prefix(&dir).unwrap().to_owned();
+        files.push((join(CLI, &module_of(&relative)), parse(&path)));
+    }
+    index(files)
+}
+
+fn core_and_function_files() -> Vec<(String, syn::File)> {
     let core = root().join("crates/release-core/src");
     let mut files = Vec::new();
     for path in rust_files(&core) {
@@ -481,6 +499,12 @@ fn sources() -> Sources {
             ));
         }
     }
+    files
+}
+
+fn index(files: Vec<(String, syn::File)>) -> Sources {
+    let mut sources = Sources::default();
+    let core = root().join("crates/release-core/src");
     // The traits first: parameter types refer to them.
     for path in rust_files(&core.join("aws")) {
         for item in parse(&path).items {
@@ -768,7 +792,7 @@ type Reached = BTreeSet<(String, String, String)>;
 /// Every trait method function `name` reaches: (trait, method, calling module).
 fn reached(sources: &Sources, function: &str, untyped: &mut Vec<String>) -> Reached {
     let prefix = format!("fn:{function}");
-    let mut todo: Vec<usize> = sources
+    let todo: Vec<usize> = sources
         .fns
         .iter()
         .enumerate()
@@ -776,6 +800,11 @@ fn reached(sources: &Sources, function: &str, untyped: &mut Vec<String>) -> Reac
         .map(|(i, _)| i)
         .collect();
     assert!(!todo.is_empty(), "functions/{function}: no code found");
+    reached_from(sources, todo, untyped)
+}
+
+/// Every trait method the scanned functions `todo` reach: (trait, method, calling module).
+fn reached_from(sources: &Sources, mut todo: Vec<usize>, untyped: &mut Vec<String>) -> Reached {
     let mut seen = BTreeSet::new();
     let mut out = Reached::new();
     while let Some(i) = todo.pop() {
@@ -1207,6 +1236,54 @@ fn machine_name(doc: &Value) -> String {
 // The check
 // ------------------------------------------------------------------------------------------------
 
+/// What some code reaches, and what it takes to read it as grants.
+struct Calls<'a> {
+    /// Whose calls, for a message (`plan-release`, `convoy plan`).
+    who: &'a str,
+    reached: &'a Reached,
+    adapters: &'a Adapters,
+    prefixes: &'a BTreeMap<&'static str, String>,
+    machine: &'a str,
+}
+
+impl Calls<'_> {
+    /// Adds every grant the reached calls need to `needs` (need → why); what cannot be read as a
+    /// grant goes to `problems`.
+    fn add_needs(&self, needs: &mut BTreeMap<Need, String>, problems: &mut Vec<String>) {
+        let who = self.who;
+        for (t, m, module) in self.reached {
+            let Some(ops) = operations(self.adapters, t, m) else {
+                problems.push(format!(
+                    "{who}: calls {t}::{m}, which no adapter implements"
+                ));
+                continue;
+            };
+            for (sdk, op) in ops {
+                let Some(row) = release_core::aws::iam::operation(&sdk, &op) else {
+                    continue; // reported by `problems`
+                };
+                for permission in row.permissions {
+                    match need(
+                        permission.action,
+                        permission.resource,
+                        self.prefixes.get(module.as_str()).map(String::as_str),
+                        self.machine,
+                    ) {
+                        Ok(n) => {
+                            needs
+                                .entry(n)
+                                .or_insert_with(|| format!("{t}::{m} in {module}"));
+                        }
+                        Err(e) => problems.push(format!(
+                            "{who}: {t}::{m} in {module}: {e} (record_prefixes)"
+                        )),
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every problem: the code against the table, and each function's role against its needs.
 fn problems(doc: &Value) -> Vec<String> {
     let sources = sources();
@@ -1271,36 +1348,14 @@ fn problems(doc: &Value) -> Vec<String> {
             .into_iter()
             .map(|n| (n, "the Lambda runtime".to_owned()))
             .collect();
-        for (t, m, module) in &reached {
-            let Some(ops) = operations(&adapters, t, m) else {
-                problems.push(format!(
-                    "{function}: calls {t}::{m}, which no adapter implements"
-                ));
-                continue;
-            };
-            for (sdk, op) in ops {
-                let Some(row) = release_core::aws::iam::operation(&sdk, &op) else {
-                    continue; // reported above
-                };
-                for permission in row.permissions {
-                    match need(
-                        permission.action,
-                        permission.resource,
-                        prefixes.get(module.as_str()).map(String::as_str),
-                        &machine,
-                    ) {
-                        Ok(n) => {
-                            needs
-                                .entry(n)
-                                .or_insert_with(|| format!("{t}::{m} in {module}"));
-                        }
-                        Err(e) => problems.push(format!(
-                            "{function}: {t}::{m} in {module}: {e} (record_prefixes)"
-                        )),
-                    }
-                }
-            }
-        }
+        let calls = Calls {
+            who: function,
+            reached: &reached,
+            adapters: &adapters,
+            prefixes: &prefixes,
+            machine: &machine,
+        };
+        calls.add_needs(&mut needs, &mut problems);
         for (n, why) in &needs {
             if !granted.iter().any(|s| covers(s, n)) {
                 problems.push(format!(
@@ -1338,6 +1393,121 @@ fn problems(doc: &Value) -> Vec<String> {
 fn every_role_grants_exactly_what_its_function_calls() {
     let found = problems(&template());
     assert!(found.is_empty(), "{found:#?}");
+}
+
+/// The pipeline's render step runs `convoy plan` (buildspec.yml) as the render project's role: every
+/// read the plan sends must be granted, and the role may grant nothing else outside S3 and its logs
+/// (the pipeline's artifacts, the binary, `inputs/` and `plans/`: tests/pipeline_contract.rs), so
+/// nothing a release changes. And the plan itself must send reads only.
+fn render_role_problems(doc: &Value) -> Vec<String> {
+    let who = "convoy plan";
+    let sources = sources_with_cli();
+    let module = format!("{CLI}::cmd::plan");
+    let Some(run) = sources
+        .fns
+        .iter()
+        .position(|f| f.owner.is_none() && f.module == module && f.name == "run")
+    else {
+        return vec![format!("{who}: no `run` in cli/src/cmd/plan.rs")];
+    };
+    let mut untyped = Vec::new();
+    let reached = reached_from(&sources, vec![run], &mut untyped);
+    let mut problems: Vec<String> = untyped
+        .into_iter()
+        .map(|u| format!("{who}: cannot tell what this calls: {u}"))
+        .collect();
+    if reached.is_empty() {
+        problems.push(format!(
+            "{who}: reaches no AWS call (a scan that sees nothing)"
+        ));
+    }
+    let (adapters, _) = adapters(&sources);
+    let prefixes = record_prefixes();
+    let machine = machine_name(doc);
+    let mut needs = BTreeMap::new();
+    let calls = Calls {
+        who,
+        reached: &reached,
+        adapters: &adapters,
+        prefixes: &prefixes,
+        machine: &machine,
+    };
+    calls.add_needs(&mut needs, &mut problems);
+    let reads = ["Describe", "List", "Get", "BatchGet"];
+    for (n, why) in &needs {
+        let verb = n.action.split_once(':').map_or("", |(_, verb)| verb);
+        if !reads.iter().any(|r| verb.starts_with(r)) {
+            problems.push(format!(
+                "{who}: sends {} ({why}), which is not a read",
+                n.action
+            ));
+        }
+    }
+    let mut granted = Vec::new();
+    let role = &doc["Resources"]["RenderProjectRole"]["Properties"];
+    for policy in role["Policies"].as_sequence().cloned().unwrap_or_default() {
+        granted.extend(statements(&policy["PolicyDocument"]));
+    }
+    for (n, why) in &needs {
+        if !granted.iter().any(|s| covers(s, n)) {
+            problems.push(format!(
+                "{who}: needs {} on {} ({why}), which the render role does not grant",
+                n.action, n.resource
+            ));
+        }
+    }
+    for statement in &granted {
+        for action in &statement.actions {
+            if action.starts_with("s3:") || action.starts_with("logs:") {
+                continue;
+            }
+            for r in &statement.resources {
+                let used = needs
+                    .keys()
+                    .any(|n| n.action == *action && n.resource == *r && covers(statement, n));
+                if !used {
+                    problems.push(format!(
+                        "{who}: the render role grants {action} on {r} ({}), which the plan does not send",
+                        statement.sid
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_render_role_grants_every_read_the_plan_sends_and_no_change() {
+    let found = render_role_problems(&template());
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_render_role_missing_a_read_or_granting_a_change_is_reported() {
+    let mut doc = template();
+    let statements = doc["Resources"]["RenderProjectRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_sequence_mut()
+        .unwrap();
+    // Missing: the plan describes every service of the release.
+    statements.retain(|s| s["Sid"].as_str() != Some("PlanReadServices"));
+    // A change: what deploy-batch does to a service.
+    statements.push(yaml(
+        "{Sid: Deploy, Effect: Allow, Action: ecs:UpdateService, Resource: !Sub 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*'}",
+    ));
+    let found = render_role_problems(&doc);
+    let service = arn("ecs", "service/*");
+    for expected in [
+        format!("convoy plan: needs ecs:DescribeServices on {service} "),
+        format!("convoy plan: the render role grants ecs:UpdateService on {service} (Deploy)"),
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(&expected)),
+            "missing `{expected}` in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), 2, "{found:#?}");
 }
 
 fn statement_mut<'a>(doc: &'a mut Value, role: &str, sid: &str) -> &'a mut Value {

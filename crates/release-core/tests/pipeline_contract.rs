@@ -1,9 +1,11 @@
 //! The pipeline's wiring, which the local stack cannot run (moto has no CodePipeline or CodeBuild):
 //! the render project runs buildspec.yml verbatim; the release action starts the state machine with
 //! the file the buildspec writes, from the artifact the render action puts out; the render role may
-//! read the source artifacts and exactly the pinned convoy binary the project downloads; and the
-//! buildspec's own commands, run in bash as CodeBuild runs them (a fake `aws` serving the object, a
-//! fake `convoy` recording its calls), run the binary only when its sha256 is the pinned one.
+//! read the source artifacts and exactly the pinned convoy binary the project downloads; the
+//! approval shows the plan the render step exported; and the buildspec's own commands, run in bash
+//! as CodeBuild runs them (a fake `aws` serving the object and taking uploads, a fake `convoy`
+//! recording its calls), run the binary only when its sha256 is the pinned one and render nothing
+//! when the plan finds problems.
 
 // Helpers of a test crate are test code: a failed unwrap is a failed test (clippy.toml).
 #![allow(clippy::unwrap_used)]
@@ -248,9 +250,10 @@ fn the_render_role_reads_the_source_and_exactly_the_pinned_binary() {
 }
 
 /// A release above 32 KiB is written by `convoy render --bucket` to the records bucket's `inputs/`
-/// (docs/manifest.md): the render step gets the bucket and may write there, and nowhere else in it.
+/// (docs/manifest.md), the plan to its `plans/`: the render step gets the bucket and may write
+/// there, and nowhere else in it.
 #[test]
-fn the_render_step_writes_large_releases_to_the_records_bucket_inputs_only() {
+fn the_render_step_writes_to_the_records_bucket_inputs_and_plans_only() {
     let doc = template();
     let spec = buildspec();
     let render = commands(&spec)
@@ -277,16 +280,34 @@ fn the_render_step_writes_large_releases_to_the_records_bucket_inputs_only() {
         .into_iter()
         .filter(|(_, s)| format!("{s:?}").contains("ReleaseRecordsBucket"))
         .collect();
-    assert_eq!(records.len(), 1, "{records:#?}");
-    let (condition, statement) = &records[0];
-    assert_eq!(condition, &None);
-    assert_eq!(strings(&statement["Action"]), ["s3:PutObject"]);
+    let mut written = Vec::new();
+    for (condition, statement) in &records {
+        assert_eq!(condition, &None);
+        assert_eq!(
+            strings(&statement["Action"]),
+            ["s3:PutObject"],
+            "{statement:?}"
+        );
+        written.push(sub(&statement["Resource"]));
+    }
     assert_eq!(
-        sub(&statement["Resource"]),
-        format!(
-            "${{ReleaseRecordsBucket.Arn}}/{}*",
-            release_core::decide::release_ref::INPUTS_PREFIX
-        )
+        written,
+        [
+            format!(
+                "${{ReleaseRecordsBucket.Arn}}/{}*",
+                release_core::decide::release_ref::INPUTS_PREFIX
+            ),
+            format!("${{ReleaseRecordsBucket.Arn}}/{PLANS_PREFIX}*"),
+        ]
+    );
+    // And the buildspec uploads the plan under that prefix.
+    let upload = commands(&spec)
+        .into_iter()
+        .find(|c| c.contains("aws s3 cp") && c.contains("plan.md"))
+        .unwrap();
+    assert!(
+        upload.contains(&format!("plan_key=\"{PLANS_PREFIX}")),
+        "{upload}"
     );
 }
 
@@ -300,10 +321,15 @@ fn every_variable_the_buildspec_reads_is_set() {
         .keys()
         .map(|k| k.as_str().unwrap().to_owned())
         .collect();
-    set.insert("CODEBUILD_SRC_DIR".to_owned()); // CodeBuild's own
+    // CodeBuild's own.
+    set.extend(["CODEBUILD_SRC_DIR", "AWS_REGION"].map(String::from));
+    // What the pipeline's render action sets for the build.
+    set.extend(action_environment(&doc).into_iter().map(|(name, _)| name));
     let commands = commands(&spec).join("\n");
     for line in commands.lines() {
-        if let Some((name, _)) = line.trim().split_once('=') {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        if let Some((name, _)) = line.split_once('=') {
             if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 set.insert(name.to_owned()); // a shell variable the commands assign
             }
@@ -368,7 +394,7 @@ fn the_binary_runs_only_with_its_pinned_sha256() {
     assert_eq!(
         fs::read_to_string(run.calls()).unwrap(),
         format!(
-            "--version\nvalidate deployment.yaml\nrender deployment.yaml --bucket {RECORDS_BUCKET}\n"
+            "--version\nvalidate deployment.yaml\nplan deployment.yaml --format json\nplan deployment.yaml --format markdown\nrender deployment.yaml --bucket {RECORDS_BUCKET}\n"
         )
     );
 }
@@ -402,6 +428,266 @@ fn the_source_option_builds_the_cli_from_the_source_artifact() {
 }
 
 // ------------------------------------------------------------------------------------------------
+// The approval shows the plan
+// ------------------------------------------------------------------------------------------------
+
+/// Where the render step uploads the plan in the records bucket (docs/operations.md).
+const PLANS_PREFIX: &str = "plans/";
+/// What `#{codepipeline.PipelineExecutionId}` stands for in these runs.
+const PIPELINE_EXECUTION: &str = "3f1c2a9e-5b7d-4e0f-9a61-0c2d8e4b7f13";
+const FAKE_PLAN_MARKDOWN: &str = "## release fake: 3 items to change, 7 unchanged\n";
+
+/// The render action's `EnvironmentVariables` (JSON in its configuration): name, value.
+fn action_environment(doc: &Value) -> Vec<(String, String)> {
+    let render = action_by_provider(doc, "CodeBuild");
+    let json = render["Configuration"]["EnvironmentVariables"]
+        .as_str()
+        .unwrap();
+    let vars: Vec<serde_json::Value> = serde_json::from_str(json).unwrap();
+    vars.iter()
+        .map(|v| {
+            assert_eq!(v["type"].as_str(), Some("PLAINTEXT"), "{v}");
+            (
+                v["name"].as_str().unwrap().to_owned(),
+                v["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every `#{namespace.variable}` in `text`.
+fn variable_references(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("#{") {
+        rest = &rest[i + 2..];
+        let end = rest.find('}').unwrap();
+        let (namespace, variable) = rest[..end].split_once('.').unwrap();
+        out.push((namespace.to_owned(), variable.to_owned()));
+        rest = &rest[end + 1..];
+    }
+    out
+}
+
+/// `text` with each `#{namespace.variable}` of `namespace` replaced by its value in `values`.
+fn resolve(text: &str, namespace: &str, values: &[(String, String)]) -> String {
+    let mut out = text.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("#{{{namespace}.{name}}}"), value);
+    }
+    assert!(!out.contains("#{"), "unresolved: {out}");
+    out
+}
+
+/// The approval action's configuration reads the variables the render action exports, in the
+/// namespace the render action gives them, and nothing else.
+#[test]
+fn the_approval_reads_the_variables_the_render_action_exports() {
+    let doc = template();
+    let render = action_by_provider(&doc, "CodeBuild");
+    let namespace = render["Namespace"].as_str().unwrap();
+    let exported = strings(&buildspec()["env"]["exported-variables"]);
+    let approval = action_by_provider(&doc, "Manual");
+    let config = &approval["Configuration"];
+    let custom = config["CustomData"].as_str().unwrap();
+    let link = config["ExternalEntityLink"].as_str().unwrap();
+    let mut read = Vec::new();
+    for text in [custom, link] {
+        for (ns, variable) in variable_references(text) {
+            assert_eq!(ns, namespace, "{text} reads another action's variables");
+            assert!(
+                exported.contains(&variable),
+                "{variable} is not in {exported:?}"
+            );
+            read.push(variable);
+        }
+    }
+    read.sort();
+    assert_eq!(
+        read, exported,
+        "the approval shows every exported variable once"
+    );
+    // The link is one variable: the URL, whole.
+    assert_eq!(variable_references(link).len(), 1);
+    assert!(link.starts_with("#{") && link.ends_with('}'), "{link}");
+}
+
+/// A plan that finds problems (5), that AWS did not answer (7) or that fails otherwise ends the
+/// build before the release is rendered: no release.json for the release action, nothing
+/// uploaded, no variables for an approval.
+#[test]
+fn a_plan_with_problems_fails_the_build_before_render_and_uploads_nothing() {
+    let run = CodeBuildRun::new("plan-problems");
+    for (format, status) in [("json", 5), ("json", 7), ("json", 1), ("markdown", 7)] {
+        run.answer_plan("json", &plan_json(0, 1, 0), 0);
+        run.answer_plan("markdown", FAKE_PLAN_MARKDOWN, 0);
+        run.answer_plan(format, "", status);
+        let out = run.run(true);
+        assert!(
+            !out.ok,
+            "plan --format {format} exiting {status} passed:\n{}",
+            out.log
+        );
+        assert!(
+            out.log.contains(&format!(
+                "convoy plan exited {status}: the release is not rendered"
+            )),
+            "{}",
+            out.log
+        );
+        let calls = fs::read_to_string(run.calls()).unwrap();
+        assert!(
+            calls.ends_with(&format!("plan deployment.yaml --format {format}\n")),
+            "nothing runs after the failed plan: {calls}"
+        );
+        assert!(!calls.contains("render "), "{calls}");
+        assert!(!run.src.join("release.json").exists());
+        assert!(!run.records().exists(), "uploaded: {:?}", run.records());
+        assert!(run.exported().is_empty());
+    }
+}
+
+/// `{"changed": …, "unchanged": …, "warnings": […]}` as `convoy plan --format json` prints it
+/// (cli/src/plan_view: `PlanView`, camelCase; `warnings` left out when empty).
+fn plan_json(changed: usize, unchanged: usize, warnings: usize) -> String {
+    let mut view = serde_json::json!({
+        "releaseId": "fake",
+        "source": "deployment.yaml",
+        "changed": changed,
+        "unchanged": unchanged,
+        "waves": 1,
+        "services": [],
+        "rules": [],
+    });
+    if warnings > 0 {
+        view["warnings"] =
+            serde_json::json!(vec!["a job services of its wave do not wait for"; warnings]);
+    }
+    serde_json::to_string_pretty(&view).unwrap()
+}
+
+/// A plan with changes (exit 2) or without (0) passes: plan.md is an artifact and in the records
+/// bucket, and the approval reads the summary and the plan's console URL.
+#[test]
+fn a_plan_passes_with_or_without_changes_and_the_approval_shows_it() {
+    let doc = template();
+    let namespace = action_by_provider(&doc, "CodeBuild")["Namespace"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approval = action_by_provider(&doc, "Manual")["Configuration"].clone();
+    let run = CodeBuildRun::new("plan-shown");
+    let key = format!("{PLANS_PREFIX}{PIPELINE_EXECUTION}/plan.md");
+    for (status, (changed, unchanged, warnings), summary) in [
+        (
+            2,
+            (3, 7, 1),
+            "3 changed, 7 unchanged, 0 problems, 1 warning",
+        ),
+        (
+            2,
+            (1, 0, 2),
+            "1 changed, 0 unchanged, 0 problems, 2 warnings",
+        ),
+        (0, (0, 10, 0), "0 changed, 10 unchanged, 0 problems"),
+    ] {
+        run.answer_plan("json", &plan_json(changed, unchanged, warnings), status);
+        run.answer_plan("markdown", FAKE_PLAN_MARKDOWN, status);
+        let out = run.run(true);
+        assert!(out.ok, "plan exiting {status}:\n{}", out.log);
+        assert!(fs::read_to_string(run.calls())
+            .unwrap()
+            .contains("\nrender "));
+        assert_eq!(
+            fs::read_to_string(run.src.join("plan.md")).unwrap(),
+            FAKE_PLAN_MARKDOWN
+        );
+        assert_eq!(
+            fs::read_to_string(run.records().join(&key)).unwrap(),
+            FAKE_PLAN_MARKDOWN,
+            "the approval's link finds the same plan"
+        );
+        let exported = run.exported();
+        let url = format!(
+            "https://console.aws.amazon.com/s3/object/{RECORDS_BUCKET}?region={REGION}&bucketType=general&prefix={key}"
+        );
+        assert_eq!(
+            exported,
+            [
+                ("PLAN_SUMMARY".to_owned(), summary.to_owned()),
+                ("PLAN_URL".to_owned(), url.clone())
+            ]
+        );
+        let custom = resolve(
+            approval["CustomData"].as_str().unwrap(),
+            &namespace,
+            &exported,
+        );
+        assert!(custom.contains(summary), "{custom}");
+        assert!(
+            custom.len() <= 500,
+            "CustomData takes 500 characters: {custom}"
+        );
+        assert_eq!(
+            resolve(
+                approval["ExternalEntityLink"].as_str().unwrap(),
+                &namespace,
+                &exported
+            ),
+            url
+        );
+    }
+    // The artifact the release action reads carries the plan beside release.json.
+    let files = strings(&buildspec()["artifacts"]["files"]);
+    assert!(files.contains(&"plan.md".to_owned()), "{files:?}");
+}
+
+/// CustomData holds at most 500 characters once resolved: the summary of a very large release with
+/// many warnings still fits.
+#[test]
+fn the_approval_text_fits_for_a_large_release() {
+    let doc = template();
+    let namespace = action_by_provider(&doc, "CodeBuild")["Namespace"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approval = action_by_provider(&doc, "Manual")["Configuration"].clone();
+    let run = CodeBuildRun::new("plan-large");
+    run.answer_plan("json", &plan_json(100_000, 100_000, 1_000), 2);
+    let out = run.run(true);
+    assert!(out.ok, "{}", out.log);
+    let custom = resolve(
+        approval["CustomData"].as_str().unwrap(),
+        &namespace,
+        &run.exported(),
+    );
+    assert!(custom.contains("100000 changed, 100000 unchanged, 0 problems, 1000 warnings"));
+    assert!(custom.len() <= 500, "{} characters: {custom}", custom.len());
+}
+
+/// The plan's console link is in the partition's console.
+#[test]
+fn the_plan_url_is_in_the_partitions_console() {
+    let run = CodeBuildRun::new("plan-partition");
+    for (region, console) in [
+        ("eu-west-1", "console.aws.amazon.com"),
+        ("cn-north-1", "console.amazonaws.cn"),
+        ("us-gov-west-1", "console.amazonaws-us-gov.com"),
+    ] {
+        let out = run.execute_in(run.prebuilt_env(true), region);
+        assert!(out.ok, "{}", out.log);
+        let exported = run.exported();
+        let url = &exported.iter().find(|(n, _)| n == "PLAN_URL").unwrap().1;
+        assert!(
+            url.starts_with(&format!(
+                "https://{console}/s3/object/{RECORDS_BUCKET}?region={region}&"
+            )),
+            "{region}: {url}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
 // The buildspec in bash, as CodeBuild runs it
 // ------------------------------------------------------------------------------------------------
 
@@ -409,6 +695,8 @@ const BUCKET: &str = "convoy-test-artifacts";
 /// What the template's `!Ref ReleaseRecordsBucket` stands for in these runs.
 const RECORDS_BUCKET: &str = "convoy-test-records";
 const FAKE_RELEASE: &str = "{\"release\":{\"id\":\"fake\"}}\n";
+/// The build's region (`AWS_REGION`, which CodeBuild sets).
+const REGION: &str = "eu-west-1";
 
 /// The install and build phases' commands, in order.
 fn commands(spec: &Value) -> Vec<String> {
@@ -438,12 +726,13 @@ fn write_executable(path: &Path, text: &str) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// A convoy that records its arguments and prints a release for `render`.
-fn fake_convoy(calls: &Path) -> String {
+/// A convoy that records its arguments (dir/calls.log), prints a release for `render`, and for
+/// `plan … --format F` prints dir/plan.F and exits with the code in dir/plan.F.exit.
+fn fake_convoy(dir: &Path) -> String {
     format!(
-        "#!/bin/sh\necho \"$*\" >> '{}'\n[ \"$1\" = render ] && printf '%s\\n' '{}'\nexit 0\n",
-        calls.display(),
-        FAKE_RELEASE.trim_end()
+        "#!/bin/sh\necho \"$*\" >> '{dir}/calls.log'\n[ \"$1\" = render ] && printf '%s\\n' '{release}'\nif [ \"$1\" = plan ]; then\n  cat '{dir}'/plan.\"$4\"\n  exit \"$(cat '{dir}'/plan.\"$4\".exit)\"\nfi\nexit 0\n",
+        dir = dir.display(),
+        release = FAKE_RELEASE.trim_end()
     )
 }
 
@@ -457,8 +746,7 @@ impl CodeBuildRun {
         let src = dir.join("src");
         fs::create_dir_all(&src).unwrap();
         fs::write(src.join("deployment.yaml"), "services: []\n").unwrap();
-        let calls = dir.join("calls.log");
-        let binary = fake_convoy(&calls);
+        let binary = fake_convoy(&dir);
         let sha = Command::new("sha256sum")
             .arg("-")
             .stdin(std::process::Stdio::piped())
@@ -473,7 +761,9 @@ impl CodeBuildRun {
         let sha256 = String::from_utf8(sha.stdout).unwrap()[..64].to_owned();
         let key = format!("convoy/0.1.0/{sha256}/convoy");
         write_executable(&dir.join("bucket").join(&key), &binary);
-        // `aws s3 cp [--no-progress] s3://BUCKET/KEY DEST`, from dir/bucket; anything else fails.
+        // `aws s3 cp [options] s3://BUCKET/KEY DEST`, from dir/bucket; `aws s3 cp [options] FILE
+        // s3://RECORDS_BUCKET/plans/KEY`, into dir/records (what the render role may write there);
+        // anything else fails.
         write_executable(
             &dir.join("bin/aws"),
             &format!(
@@ -481,12 +771,20 @@ impl CodeBuildRun {
 args=("$@")
 [ "${{args[0]}}" = s3 ] && [ "${{args[1]}}" = cp ] || {{ echo "fake aws: unexpected call: $*" >&2; exit 2; }}
 from=${{args[-2]}}; to=${{args[-1]}}
+case $to in
+  s3://{RECORDS_BUCKET}/{PLANS_PREFIX}*)
+    object='{records}'/${{to#s3://{RECORDS_BUCKET}/}}
+    mkdir -p "$(dirname "$object")" && cp "$from" "$object"
+    exit $?;;
+  s3://*) echo "fake aws: AccessDenied on $to" >&2; exit 1;;
+esac
 case $from in s3://{BUCKET}/*) ;; *) echo "fake aws: AccessDenied on $from" >&2; exit 1;; esac
 object='{root}'/${{from#s3://{BUCKET}/}}
 [ -f "$object" ] || {{ echo "fatal error: An error occurred (404) when calling the HeadObject operation: NoSuchKey $from" >&2; exit 1; }}
 cp "$object" "$to"
 "#,
-                root = dir.join("bucket").display()
+                root = dir.join("bucket").display(),
+                records = dir.join("records").display()
             ),
         );
         // `cargo install --path P --locked --root R`: records the call, installs the fake convoy.
@@ -497,16 +795,49 @@ cp "$object" "$to"
                 log = dir.join("cargo.log").display()
             ),
         );
-        CodeBuildRun {
+        let run = CodeBuildRun {
             dir,
             src,
             key,
             sha256,
-        }
+        };
+        run.answer_plan("json", &plan_json(0, 1, 0), 0);
+        run.answer_plan("markdown", FAKE_PLAN_MARKDOWN, 0);
+        run
     }
 
     fn calls(&self) -> PathBuf {
         self.dir.join("calls.log")
+    }
+
+    /// What the fake `convoy plan --format <format>` prints, and its exit code.
+    fn answer_plan(&self, format: &str, output: &str, status: u8) {
+        fs::write(self.dir.join(format!("plan.{format}")), output).unwrap();
+        fs::write(
+            self.dir.join(format!("plan.{format}.exit")),
+            status.to_string(),
+        )
+        .unwrap();
+    }
+
+    /// The records bucket, as the fake `aws` writes it.
+    fn records(&self) -> PathBuf {
+        self.dir.join("records")
+    }
+
+    /// The buildspec's exported variables as the last build's environment ended with them, in the
+    /// buildspec's order; none when the build failed.
+    fn exported(&self) -> Vec<(String, String)> {
+        let Ok(env) = fs::read_to_string(self.dir.join("exported.env")) else {
+            return Vec::new();
+        };
+        strings(&buildspec()["env"]["exported-variables"])
+            .into_iter()
+            .filter_map(|name| {
+                let line = env.lines().find(|l| l.starts_with(&format!("{name}=")))?;
+                Some((name.clone(), line[name.len() + 1..].to_owned()))
+            })
+            .collect()
     }
 
     fn object(&self) -> PathBuf {
@@ -545,6 +876,10 @@ cp "$object" "$to"
         self.execute(self.prebuilt_env(right_sha))
     }
 
+    fn execute(&self, project_env: Vec<(String, String)>) -> Outcome {
+        self.execute_in(project_env, REGION)
+    }
+
     fn run_source(&self) -> Outcome {
         let env = project_environment(&template(), false)
             .into_iter()
@@ -559,24 +894,40 @@ cp "$object" "$to"
     }
 
     /// Every command of the install and build phases in one bash session (CodeBuild keeps the
-    /// shell between commands, `env.shell: bash`), ending at the first that fails.
-    fn execute(&self, project_env: Vec<(String, String)>) -> Outcome {
+    /// shell between commands, `env.shell: bash`), ending at the first that fails; the
+    /// environment it ends with goes to dir/exported.env, where CodeBuild reads the exported
+    /// variables from.
+    fn execute_in(&self, project_env: Vec<(String, String)>, region: &str) -> Outcome {
         let spec = buildspec();
         assert_eq!(spec["env"]["shell"].as_str(), Some("bash"));
         let _ = fs::remove_file(self.calls());
-        let _ = fs::remove_file(self.src.join("release.json"));
+        let _ = fs::remove_file(self.dir.join("exported.env"));
+        let _ = fs::remove_dir_all(self.records());
+        for file in ["release.json", "plan.json", "plan.md"] {
+            let _ = fs::remove_file(self.src.join(file));
+        }
         let _ = fs::remove_dir_all(self.src.join(".convoy"));
         let mut script = String::new();
         for command in commands(&spec) {
             script.push_str(&format!("{{\n{command}\n}} || exit $?\n"));
         }
+        script.push_str(&format!(
+            "env > '{}'\n",
+            self.dir.join("exported.env").display()
+        ));
         let mut cmd = Command::new("bash");
         cmd.arg("-c").arg(script).current_dir(&self.src);
         for (k, v) in spec["env"]["variables"].as_mapping().unwrap() {
             cmd.env(k.as_str().unwrap(), v.as_str().unwrap());
         }
         cmd.envs(project_env);
+        for (name, value) in action_environment(&template()) {
+            let value = value.replace("#{codepipeline.PipelineExecutionId}", PIPELINE_EXECUTION);
+            assert!(!value.contains("#{"), "{name}: {value}");
+            cmd.env(name, value);
+        }
         cmd.env("CODEBUILD_SRC_DIR", &self.src);
+        cmd.env("AWS_REGION", region);
         let path = std::env::var("PATH").unwrap_or_default();
         cmd.env("PATH", format!("{}:{path}", self.dir.join("bin").display()));
         let out = cmd.output().unwrap();
