@@ -86,7 +86,9 @@ stop_one() {
 # --ignore-changes: source edits during a run must not rebuild and restart the functions.
 launch_functions() { # moto_url
   # shellcheck disable=SC2086 # CONVOY_WATCH_ARGS is a list of words
+  # The functions put the release events on moto's default bus, as the template's default does.
   (cd "$ROOT" && AWS_ENDPOINT_URL=$1 CONVOY_RECORDS_BUCKET=$RECORDS_BUCKET RUST_LOG=${RUST_LOG:-info} \
+    CONVOY_RELEASE_EVENT_BUS=${CONVOY_RELEASE_EVENT_BUS:-default} \
     launch watch "$CARGO_LAMBDA" lambda watch -A 127.0.0.1 -P "$WATCH_PORT" \
       --concurrency "$CONCURRENCY" --ignore-changes ${CONVOY_WATCH_ARGS:-})
 }

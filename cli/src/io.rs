@@ -45,6 +45,28 @@ pub fn read_release(path: &Path, verdict: &str) -> Result<(String, ReleaseInput)
     }
 }
 
+/// The source commit a release is rendered from: carried into the release events. CodeBuild sets
+/// `CODEBUILD_RESOLVED_SOURCE_VERSION` to the pipeline's source revision.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommitArgs {
+    /// The source commit of the manifest (default: CodeBuild's resolved source version).
+    #[arg(long, value_name = "SHA", env = "CODEBUILD_RESOLVED_SOURCE_VERSION")]
+    commit: Option<String>,
+}
+
+impl CommitArgs {
+    /// `release` with the commit, when one was given. The release id does not depend on it.
+    pub fn stamp(&self, mut release: ReleaseInput) -> ReleaseInput {
+        release.release.commit = self
+            .commit
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        release
+    }
+}
+
 /// Writes `text` to stdout. A reader that went away (`convoy validate x | head -1`) is not an
 /// error worth a panic; the exit code still tells the verdict.
 pub fn print(text: &str) {

@@ -14,6 +14,8 @@ fn convoy(args: &[&str], stdin: Option<&str>) -> Output {
         .current_dir(repo(""))
         // deploy would use a records bucket from the caller's shell.
         .env_remove("CONVOY_RECORDS_BUCKET")
+        // render and deploy would stamp CodeBuild's source revision.
+        .env_remove("CODEBUILD_RESOLVED_SOURCE_VERSION")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -211,6 +213,29 @@ fn render_prints_exactly_what_render_returns() {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(stdout(&out), format!("{want}\n"), "{file}");
     }
+}
+
+#[test]
+fn render_stamps_the_commit_without_changing_the_release_id() {
+    let file = "examples/deployment.yaml";
+    let parse = |out: &Output| -> release_core::contract::ReleaseInput {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+        serde_json::from_str(&stdout(out)).expect("JSON")
+    };
+    let plain = parse(&convoy(&["render", file], None));
+    let stamped = parse(&convoy(&["render", file, "--commit", "0a1b2c3"], None));
+    assert_eq!(plain.release.commit, None);
+    assert_eq!(stamped.release.commit.as_deref(), Some("0a1b2c3"));
+    assert_eq!(stamped.release.id, plain.release.id);
+
+    // In CodeBuild the source revision is the default.
+    let out = Command::new(env!("CARGO_BIN_EXE_convoy"))
+        .args(["render", file])
+        .current_dir(repo(""))
+        .env("CODEBUILD_RESOLVED_SOURCE_VERSION", "feedbeef")
+        .output()
+        .expect("convoy runs");
+    assert_eq!(parse(&out).release.commit.as_deref(), Some("feedbeef"));
 }
 
 #[test]

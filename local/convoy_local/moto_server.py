@@ -8,7 +8,8 @@ Serves the normal moto API. `--port 0` picks a free port. Once listening, prints
 
 It patches moto internals (EC2ContainerServiceBackend.update_service / describe_services, CreateService's
 response, the ECS Task model, RunTask / DescribeTasks / StopTask / ListTasks: convoy_local/job_sim.py, the
-EventBridge Scheduler responses and models: convoy_local/scheduler_sim.py), so it refuses to start on any moto but
+EventBridge Scheduler responses and models: convoy_local/scheduler_sim.py, EventBridge PutEvents delivery:
+convoy_local/events_sim.py), so it refuses to start on any moto but
 the pinned one (convoy_local/moto_pin.py, local/requirements.txt).
 
 Why: moto never rolls an ECS deployment forward (UpdateService keeps the old task definition IN_PROGRESS for
@@ -161,7 +162,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Request, Response  # noqa: E402
 
-from convoy_local import codedeploy_sim, job_sim, scheduler_sim  # noqa: E402
+from convoy_local import codedeploy_sim, events_sim, job_sim, scheduler_sim  # noqa: E402
 
 DEFAULT_STEPS = 2
 DEFAULT_BAKE_STEPS = 2
@@ -402,6 +403,7 @@ EC2ContainerServiceBackend.describe_services = _describe_services
 codedeploy_sim.install(LOCK)  # after the patches above: its UpdateService guard (CODE_DEPLOY services) wraps ours
 scheduler_sim.install(LOCK)  # EventBridge Scheduler: UpdateSchedule replaces the schedule whole, validation, AWS errors
 job_sim.install(LOCK)  # RunTask, DescribeTasks, StopTask, ListTasks: one-off tasks (jobs) run and exit
+events_sim.install()  # PutEvents: schedule-only rules get no put events; undeliverable targets do not fail the call
 
 # ---------------------------------------------------------------------------------------------------------------
 # ECS service deployments (ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions,

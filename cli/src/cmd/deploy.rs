@@ -31,11 +31,14 @@ pub struct Args {
     #[command(flatten)]
     follow: FollowArgs,
     #[command(flatten)]
+    commit: crate::io::CommitArgs,
+    #[command(flatten)]
     aws: AwsArgs,
 }
 
 pub async fn run(args: &Args) -> Result<Exit, CliError> {
     let (file, release) = crate::io::read_release(&args.file, "not deployed")?;
+    let release = args.commit.stamp(release);
     let id = release.release.id.clone();
     let rendered = Rendered::of(&release);
     let bucket = args.bucket.as_deref().filter(|b| !b.is_empty());

@@ -23,11 +23,14 @@ pub struct Args {
     #[arg(long)]
     full: bool,
     #[command(flatten)]
+    commit: crate::io::CommitArgs,
+    #[command(flatten)]
     aws: AwsArgs,
 }
 
 pub async fn run(args: &Args) -> Result<Exit, CliError> {
     let (file, release) = crate::io::read_release(&args.file, "not rendered")?;
+    let release = args.commit.stamp(release);
     let rendered = Rendered::of(&release);
     let input = match args.bucket.as_deref().filter(|b| !b.is_empty()) {
         _ if args.full || !rendered.by_reference() => rendered.json,

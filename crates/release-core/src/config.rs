@@ -91,6 +91,8 @@ pub struct Clients {
     pub passable_roles: Option<Vec<String>>,
     /// `CONVOY_ECS_RATE_SCALE` (plan-release): the account's rates the batches' shares divide.
     pub rates: AccountRates,
+    /// Where release events go (`CONVOY_RELEASE_EVENT_BUS`); `None`: no events.
+    pub release_event_bus: Option<String>,
 }
 
 /// The environment variable plan-release reads the template's `PassableRoleArns` from
@@ -108,6 +110,11 @@ impl Clients {
         );
         clients.rates =
             rates_from(std::env::var(RATE_SCALE_VAR).ok().as_deref()).map_err(Error::internal)?;
+        clients.release_event_bus = crate::steps::release_events::event_bus(
+            std::env::var(crate::steps::release_events::EVENT_BUS_VAR)
+                .ok()
+                .as_deref(),
+        );
         Ok(clients)
     }
 
@@ -123,6 +130,7 @@ impl Clients {
             records_bucket: None,
             passable_roles: None,
             rates: AccountRates::ECS,
+            release_event_bus: None,
         }
     }
 }

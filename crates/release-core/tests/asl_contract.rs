@@ -785,6 +785,7 @@ fn largest_payload(n: usize, worst: bool, waves: u32) -> usize {
         ),
         records,
         failures,
+        started_at: None,
     };
     let batches = release_core::decide::batches::MAX_BATCHES;
     let map_result: Vec<BatchProgress> = vec![

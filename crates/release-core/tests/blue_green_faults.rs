@@ -72,6 +72,7 @@ fn records(item: ServiceItem, deployment: ServiceDeployment) -> ReleaseRecords {
             id: "r-1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         services: vec![item],
@@ -80,6 +81,7 @@ fn records(item: ServiceItem, deployment: ServiceDeployment) -> ReleaseRecords {
         changed_tasks: 0,
         jobs: Vec::new(),
         schedules: Vec::new(),
+        problems: Vec::new(),
     };
     let result = ItemResult {
         id: deployment.id.clone(),

@@ -356,8 +356,9 @@ async fn ledger_protects_and_is_written() {
         execution_arn: execution("release-cleanup"),
         records: records.clone(),
         failures: StepFailures::default(),
+        started_at: None,
     };
-    let report = finish_release(&ecs, &events, &store, &MemoryLocks::default(), &input)
+    let report = finish_release(&ecs, &events, &store, &MemoryLocks::default(), &input, None)
         .await
         .unwrap();
     let cleanup = report.cleanup.unwrap();

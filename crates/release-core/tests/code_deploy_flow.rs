@@ -79,6 +79,7 @@ fn release(services: Vec<ServiceTarget>) -> ReleaseInput {
             id: "r-1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         services,
@@ -157,6 +158,7 @@ fn records(item: &ServiceItem, deployment: Option<ServiceDeployment>) -> Release
             id: "r-1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         services: vec![item.clone()],
@@ -165,6 +167,7 @@ fn records(item: &ServiceItem, deployment: Option<ServiceDeployment>) -> Release
         changed_tasks: 0,
         jobs: Vec::new(),
         schedules: Vec::new(),
+        problems: Vec::new(),
     };
     let results = deployment
         .map(|d| ItemResult {

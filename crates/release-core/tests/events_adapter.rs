@@ -317,3 +317,65 @@ async fn list_rules_refused_is_access_denied() {
     assert_eq!(err.name(), "AccessDenied", "{err}");
     assert!(err.to_string().contains("ListRules default"), "{err}");
 }
+
+fn release_event() -> release_core::aws::OutgoingEvent {
+    release_core::aws::OutgoingEvent {
+        event_bus: "releases".into(),
+        source: "convoy".into(),
+        detail_type: "Convoy Release Finished".into(),
+        resources: vec!["arn:aws:states:us-east-1:123456789012:execution:m:e".into()],
+        detail: r#"{"outcome":"FAILED"}"#.into(),
+    }
+}
+
+#[tokio::test]
+async fn put_event_sends_one_whole_entry() {
+    use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
+    use aws_sdk_eventbridge::types::PutEventsResultEntry;
+    let put = mock!(Client::put_events)
+        .match_requests(|r| {
+            let [entry] = r.entries() else { return false };
+            entry.event_bus_name() == Some("releases")
+                && entry.source() == Some("convoy")
+                && entry.detail_type() == Some("Convoy Release Finished")
+                && entry.resources() == ["arn:aws:states:us-east-1:123456789012:execution:m:e"]
+                && entry.detail() == Some(r#"{"outcome":"FAILED"}"#)
+        })
+        .then_output(|| {
+            PutEventsOutput::builder()
+                .failed_entry_count(0)
+                .entries(PutEventsResultEntry::builder().event_id("1").build())
+                .build()
+        });
+    let events = mock_client!(aws_sdk_eventbridge, [&put]);
+    events.put_event(&release_event()).await.unwrap();
+    assert_eq!(put.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_entry_put_events_refuses_is_an_error_naming_its_code() {
+    use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
+    use aws_sdk_eventbridge::types::PutEventsResultEntry;
+    let cases = [
+        ("ThrottlingException", "Throttled"),
+        ("AccessDeniedException", "AccessDenied"),
+        ("InternalFailure", "AwsUnavailable"),
+    ];
+    for (code, name) in cases {
+        let put = mock!(Client::put_events).then_output(move || {
+            PutEventsOutput::builder()
+                .failed_entry_count(1)
+                .entries(
+                    PutEventsResultEntry::builder()
+                        .error_code(code)
+                        .error_message("no")
+                        .build(),
+                )
+                .build()
+        });
+        let events = mock_client!(aws_sdk_eventbridge, [&put]);
+        let err = events.put_event(&release_event()).await.unwrap_err();
+        assert_eq!(err.name(), name, "{code}");
+        assert!(err.to_string().contains(code), "{err}");
+    }
+}

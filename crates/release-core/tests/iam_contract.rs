@@ -1071,6 +1071,7 @@ fn need(
         Resource::CodeDeployConfig => (arn("codedeploy", "deploymentconfig:*"), Cond::Any),
         Resource::CodeDeployApplication => (arn("codedeploy", "application:*"), Cond::Any),
         Resource::EventsRule => (arn("events", "rule/*"), Cond::Any),
+        Resource::ReleaseEventBus => (arn("events", "event-bus/${ReleaseEventBusName}"), Cond::Any),
         Resource::SchedulerSchedule => (arn("scheduler", "schedule/*"), Cond::Any),
         Resource::ReleaseExecutions => {
             (arn("states", &format!("execution:{machine}:*")), Cond::Any)

@@ -86,6 +86,7 @@ fn release(jobs: Vec<JobTarget>) -> ReleaseInput {
             id: "r-1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         services: Vec::new(),

@@ -53,6 +53,7 @@ fn gitops_sample_renders_to_default_images() {
             id: manifest::derived_release_id(&input),
             description: Some("4.0".into()),
             source: file.into(),
+            commit: None,
         },
         settings: Settings::default(),
         services: vec![

@@ -8,13 +8,15 @@
 use crate::rollback_fixture;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
 use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::aws::locks::fake::RunningExecutions;
 use release_core::aws::locks::LockStore;
+use release_core::aws::{EventsApi, OutgoingEvent, RuleInfo};
 use release_core::contract::{
     DeploymentStatus, ExecutionStatus, ExecutionStatusChange, ItemOutcome, Lock, Outcome, Plan,
-    PlanItemKind, Records, RecoveryAction, ReleaseReport, RestoreOutcome, RollbackOutput,
-    RollbackPolicy, StabilityOutput, StabilityPhase,
+    PlanItemKind, Records, RecoveryAction, ReleaseOutcome, ReleaseReport, RestoreOutcome,
+    RollbackOutput, RollbackPolicy, StabilityOutput, StabilityPhase,
 };
 use release_core::records::{stability_name, RecordStore, REPORT, ROLLBACK};
 use release_core::steps::ledger::history;
@@ -60,11 +62,81 @@ async fn world() -> World {
     }
 }
 
+/// moto's EventBridge, keeping what was put: moto accepts PutEvents but shows nothing of it.
+struct Announced<'a> {
+    events: &'a aws_sdk_eventbridge::Client,
+    put: std::sync::Mutex<Vec<OutgoingEvent>>,
+}
+
+impl EventsApi for Announced<'_> {
+    async fn describe_rule(
+        &self,
+        event_bus: &str,
+        rule: &str,
+    ) -> Result<Option<RuleInfo>, release_core::Error> {
+        EventsApi::describe_rule(self.events, event_bus, rule).await
+    }
+
+    async fn list_targets(
+        &self,
+        event_bus: &str,
+        rule: &str,
+    ) -> Result<Vec<Target>, release_core::Error> {
+        self.events.list_targets(event_bus, rule).await
+    }
+
+    async fn put_targets(
+        &self,
+        event_bus: &str,
+        rule: &str,
+        targets: &[Target],
+    ) -> Result<Vec<PutTargetsResultEntry>, release_core::Error> {
+        EventsApi::put_targets(self.events, event_bus, rule, targets).await
+    }
+
+    async fn put_event(&self, event: &OutgoingEvent) -> Result<(), release_core::Error> {
+        self.events.put_event(event).await?;
+        self.put.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+}
+
+impl Announced<'_> {
+    /// Every detail put, with its detail type.
+    fn details(&self) -> Vec<(String, Value)> {
+        let put = self.put.lock().unwrap();
+        put.iter()
+            .map(|e| {
+                assert_eq!(e.event_bus, "default");
+                (
+                    e.detail_type.clone(),
+                    serde_json::from_str(&e.detail).unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
 impl World {
     async fn watch(&self, change: &ExecutionStatusChange) -> release_core::contract::Recovery {
+        self.watch_announcing(change, &self.announcer()).await
+    }
+
+    fn announcer(&self) -> Announced<'_> {
+        Announced {
+            events: &self.aws.events,
+            put: std::sync::Mutex::default(),
+        }
+    }
+
+    async fn watch_announcing(
+        &self,
+        change: &ExecutionStatusChange,
+        events: &Announced<'_>,
+    ) -> release_core::contract::Recovery {
         watch(
             &self.aws.ecs,
-            &self.aws.events,
+            events,
             &self.aws.codedeploy,
             &FakeScheduler::default(),
             &self.store,
@@ -72,6 +144,7 @@ impl World {
             &self.sfn,
             BUCKET,
             change,
+            Some("default"),
         )
         .await
         .unwrap()
@@ -208,9 +281,13 @@ async fn an_operator_stop_mid_release_is_reported_rolled_back_and_unlocked_once(
         "web, api and the rule are locked"
     );
 
-    let done = w.watch(&event("watchdog-aborted.json", &name)).await;
+    let announced = w.announcer();
+    let done = w
+        .watch_announcing(&event("watchdog-aborted.json", &name), &announced)
+        .await;
     assert_eq!(done.action, RecoveryAction::Reported);
     assert_eq!(done.release_id.as_deref(), Some("r1"));
+    let details = announced.details();
     assert_eq!(done.locks_given_back, 3);
     assert!(w.held(&r).await.is_empty());
 
@@ -256,6 +333,40 @@ async fn an_operator_stop_mid_release_is_reported_rolled_back_and_unlocked_once(
         "{problems}"
     );
 
+    // One Finished event: the report's outcome and counts, pointing to the report.
+    assert_eq!(details.len(), 1, "{details:?}");
+    let (detail_type, detail) = &details[0];
+    assert_eq!(detail_type, "Convoy Release Finished");
+    let outcome = match report.outcome {
+        ReleaseOutcome::Succeeded => "SUCCEEDED",
+        ReleaseOutcome::RolledBack => "ROLLED_BACK",
+        ReleaseOutcome::Failed => "FAILED",
+    };
+    assert_eq!(detail["outcome"], outcome);
+    let rolled_back = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == ItemOutcome::RolledBack)
+        .count();
+    assert_eq!(
+        detail["counts"]["RolledBack"],
+        json!(rolled_back),
+        "{detail}"
+    );
+    assert_eq!(detail["startedAt"], "2026-11-23T10:15:00.123Z");
+    assert_eq!(
+        detail["fullReport"].as_str(),
+        Some(records.uri(REPORT).as_str())
+    );
+    assert!(
+        detail["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("OperatorStop")),
+        "{detail}"
+    );
+
     // The release ledger knows how it ended.
     let ledger = history(
         w.store.objects(),
@@ -272,8 +383,11 @@ async fn an_operator_stop_mid_release_is_reported_rolled_back_and_unlocked_once(
 
     // The same event again (EventBridge delivers at least once): nothing changes.
     let before = snapshot(&w, &r, &records).await;
-    let again = w.watch(&event("watchdog-aborted.json", &name)).await;
+    let again = w
+        .watch_announcing(&event("watchdog-aborted.json", &name), &announced)
+        .await;
     assert_eq!(again.action, RecoveryAction::AlreadyReported);
+    assert_eq!(announced.details().len(), 1, "announced once");
     assert_eq!(again.locks_given_back, 0);
     assert_eq!(snapshot(&w, &r, &records).await, before);
 }
@@ -431,9 +545,22 @@ async fn an_execution_that_ended_before_its_plan_changes_nothing_and_gives_back_
     let records = Records::for_execution(BUCKET, "r1", &name);
     let before = snapshot(&w, &r, &records).await;
 
-    let done = w.watch(&event("watchdog-aborted.json", &name)).await;
+    let announced = w.announcer();
+    let done = w
+        .watch_announcing(&event("watchdog-aborted.json", &name), &announced)
+        .await;
     assert_eq!(done.action, RecoveryAction::NothingChanged);
     assert_eq!(done.locks_given_back, 3);
+    // Stopped before its plan: the watchdog announces it rejected (plan-release could not).
+    let details = announced.details();
+    assert_eq!(details.len(), 1, "{details:?}");
+    assert_eq!(
+        (
+            details[0].1["outcome"].as_str(),
+            details[0].1["error"].as_str()
+        ),
+        (Some("REJECTED"), Some("OperatorStop"))
+    );
     assert!(w.held(&r).await.is_empty());
     assert_eq!(snapshot(&w, &r, &records).await, before);
     assert!(recorded_release(&w.store, &records)
@@ -529,4 +656,26 @@ async fn a_running_execution_is_left_alone_and_a_missing_input_is_read_back() {
         .collect();
     assert!(held.is_empty(), "{held:?}");
     assert_eq!(running(&w.aws, &r.cluster, "api").await, r.old[1]);
+}
+
+#[tokio::test]
+async fn a_rejection_plan_release_announced_is_not_announced_again() {
+    let w = world().await;
+    let name = unique("rejected");
+    let mut change = event("watchdog-aborted.json", &name);
+    change.status = ExecutionStatus::Failed;
+    change.error = Some("PreflightFailed".into());
+    let announced = w.announcer();
+    let done = w.watch_announcing(&change, &announced).await;
+    assert_eq!(done.action, RecoveryAction::NothingChanged);
+    assert!(announced.details().is_empty(), "plan-release put it");
+
+    // Throttled until the state machine gave up: plan-release never called it final.
+    change.error = Some("Throttled".into());
+    let done = w.watch_announcing(&change, &announced).await;
+    assert_eq!(done.action, RecoveryAction::NothingChanged);
+    let details = announced.details();
+    assert_eq!(details.len(), 1, "{details:?}");
+    assert_eq!(details[0].1["error"], "Throttled");
+    assert_eq!(details[0].1["releaseId"], "r1");
 }

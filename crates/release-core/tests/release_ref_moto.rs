@@ -61,6 +61,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         bucket: Some(BUCKET),
         passable_roles: None,
         rates: Default::default(),
+        event_bus: None,
     };
     let cluster = "release-ref-prod";
     seed::cluster(&ecs, cluster).await;
@@ -145,6 +146,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
                     bucket: Some(BUCKET),
                     passable_roles: None,
                     rates: Default::default(),
+                    event_bus: None,
                 },
                 request(input, &format!("e-{id}")),
             )

@@ -42,6 +42,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
             id: "r1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings {
             rollback: policy,
@@ -71,6 +72,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
         changed_tasks: 1,
         jobs: Vec::new(),
         schedules: Vec::new(),
+        problems: Vec::new(),
     }
 }
 

@@ -42,6 +42,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
             id: "r".into(),
             description: None,
             source: "-".into(),
+            commit: None,
         },
         settings: Settings {
             rollback: policy,
@@ -75,6 +76,7 @@ fn plan(policy: RollbackPolicy) -> Plan {
         changed_tasks: 2,
         jobs: Vec::new(),
         schedules: Vec::new(),
+        problems: Vec::new(),
     }
 }
 

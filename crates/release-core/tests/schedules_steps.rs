@@ -69,6 +69,7 @@ fn release(schedules: Vec<ScheduleTarget>, tasks: Vec<RuleTarget>) -> ReleaseInp
             id: "r-1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         services: Vec::new(),

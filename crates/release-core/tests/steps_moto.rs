@@ -118,6 +118,7 @@ async fn await_rollback_then_finish(
         execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:r1".into(),
         records: records.clone(),
         failures: Default::default(),
+        started_at: None,
     };
     finish_release(
         &aws.ecs,
@@ -125,6 +126,7 @@ async fn await_rollback_then_finish(
         store,
         &MemoryLocks::default(),
         &finish,
+        None,
     )
     .await
     .unwrap()

@@ -61,6 +61,7 @@ fn world() -> World {
             id: "r-1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         services,
@@ -69,6 +70,7 @@ fn world() -> World {
         changed_tasks: 0,
         jobs: Vec::new(),
         schedules: Vec::new(),
+        problems: Vec::new(),
     };
     World {
         ecs,

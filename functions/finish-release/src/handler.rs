@@ -12,12 +12,14 @@ pub async fn handle<E: EcsApi, V: EventsApi, S: ObjectStore, L: LockStore>(
     events: &V,
     store: &RecordStore<S>,
     locks: &L,
+    event_bus: Option<&str>,
     event: LambdaEvent<Value>,
 ) -> Result<ReleaseReport, Diagnostic> {
     let input: FinishInput = release_core::steps::parse_input(event.payload)?;
     let span = tracing::info_span!("finish_release", release_id = %input.release_id);
     let work = async {
-        let report = finish_release::finish_release(ecs, events, store, locks, &input).await?;
+        let report =
+            finish_release::finish_release(ecs, events, store, locks, &input, event_bus).await?;
         tracing::info!(
             outcome = ?report.outcome,
             items = release_core::contract::count(report.items.iter()).saturating_add(report.omitted_items),

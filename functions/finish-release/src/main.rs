@@ -10,6 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &clients.events,
             &clients.records,
             clients.records.objects(),
+            clients.release_event_bus.as_deref(),
             event,
         )
     })

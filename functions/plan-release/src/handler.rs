@@ -74,6 +74,7 @@ mod tests {
             bucket,
             passable_roles: None,
             rates: Default::default(),
+            event_bus: None,
         };
         seed::cluster(&ecs, "plan-prod").await;
         let web = seed::fargate_task_definition(

@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             bucket: clients.records_bucket.as_deref(),
             passable_roles: clients.passable_roles.as_deref(),
             rates: clients.rates,
+            event_bus: clients.release_event_bus.as_deref(),
         };
         handler::handle(
             &clients.ecs,

@@ -21,6 +21,8 @@ pub struct Context<'a, S, L, X> {
     pub executions: &'a X,
     /// `CONVOY_RECORDS_BUCKET`.
     pub bucket: Option<&'a str>,
+    /// `CONVOY_RELEASE_EVENT_BUS`.
+    pub event_bus: Option<&'a str>,
 }
 
 /// The event as the rule delivers it; anything else is `StepInputInvalid`.
@@ -78,6 +80,7 @@ where
             context.executions,
             bucket,
             &change,
+            context.event_bus,
         )
         .await
     };

@@ -11,6 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             locks: clients.records.objects(),
             executions: &clients.sfn,
             bucket: clients.records_bucket.as_deref(),
+            event_bus: clients.release_event_bus.as_deref(),
         };
         handler::handle(
             &clients.ecs,

@@ -6,7 +6,9 @@ use aws_sdk_eventbridge::operation::list_targets_by_rule::ListTargetsByRuleError
 use aws_sdk_eventbridge::operation::put_targets::PutTargetsError;
 use aws_sdk_eventbridge::types::{PutTargetsResultEntry, Target};
 
-use super::{sdk_error, EventsApi, RuleInfo};
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+
+use super::{sdk_error, EventsApi, OutgoingEvent, RuleInfo};
 use crate::Error;
 
 /// PutTargets accepts at most this many targets per request.
@@ -112,6 +114,54 @@ impl EventsApi for aws_sdk_eventbridge::Client {
             failed.extend(out.failed_entries.unwrap_or_default());
         }
         Ok(failed)
+    }
+
+    async fn put_event(&self, event: &OutgoingEvent) -> Result<(), Error> {
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name(&event.event_bus)
+            .source(&event.source)
+            .detail_type(&event.detail_type)
+            .set_resources(Some(event.resources.clone()))
+            .detail(&event.detail)
+            .build();
+        let context = format!("PutEvents {} {}", event.event_bus, event.detail_type);
+        let out = self
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&context, e))?;
+        // A refused entry comes back in a 200 answer: FailedEntryCount and the entry's code.
+        match out.entries().first() {
+            Some(entry) if entry.error_code().is_some() || out.failed_entry_count() > 0 => {
+                let code = entry.error_code().unwrap_or("unknown");
+                let message = format!(
+                    "{context}: the event was refused: {code}: {}",
+                    entry.error_message().unwrap_or_default()
+                );
+                Err(match code {
+                    "ThrottlingException" => Error::Throttled {
+                        message,
+                        source: None,
+                    },
+                    "AccessDeniedException" | "NotAuthorizedForSourceException" => {
+                        Error::AccessDenied {
+                            message,
+                            source: None,
+                        }
+                    }
+                    _ => Error::AwsUnavailable {
+                        message,
+                        source: None,
+                    },
+                })
+            }
+            Some(_) => Ok(()),
+            None => Err(Error::AwsUnavailable {
+                message: format!("{context}: the answer has no entry"),
+                source: None,
+            }),
+        }
     }
 
     async fn list_rules(&self, event_bus: &str) -> Result<Vec<String>, Error> {

@@ -17,7 +17,9 @@ use aws_sdk_ecs::types::{LaunchType, NetworkConfiguration, NetworkMode};
 
 use aws_sdk_eventbridge::types::{EcsParameters, PutTargetsResultEntry, Target};
 
-use crate::aws::{EcsApi, EventsApi, Found, JobTaskRun, ObjectStore, RuleInfo, ServiceUpdate};
+use crate::aws::{
+    EcsApi, EventsApi, Found, JobTaskRun, ObjectStore, OutgoingEvent, RuleInfo, ServiceUpdate,
+};
 use crate::contract::{ContainerOverride, JobLaunch};
 use crate::decide::strategy;
 use crate::decide::verdict::PRIMARY;
@@ -734,6 +736,7 @@ impl EcsApi for FakeEcs {
 #[derive(Debug, Default)]
 pub struct FakeEvents {
     rules: Mutex<BTreeMap<(String, String), Vec<Target>>>,
+    put: Mutex<Vec<OutgoingEvent>>,
     calls: Mutex<BTreeMap<&'static str, u32>>,
     refused: Mutex<BTreeSet<&'static str>>,
 }
@@ -785,6 +788,11 @@ impl FakeEvents {
         Ok(())
     }
 
+    /// Every event put, in order.
+    pub fn events_put(&self) -> Vec<OutgoingEvent> {
+        self.put.lock().expect("events lock").clone()
+    }
+
     fn targets(&self, event_bus: &str, rule: &str) -> Option<Vec<Target>> {
         let rules = self.rules.lock().expect("rules lock");
         rules.get(&(event_bus.to_owned(), rule.to_owned())).cloned()
@@ -824,6 +832,12 @@ impl EventsApi for FakeEvents {
             current.push(t.clone());
         }
         Ok(Vec::new())
+    }
+
+    async fn put_event(&self, event: &OutgoingEvent) -> Result<(), Error> {
+        self.check("PutEvents", &event.event_bus)?;
+        self.put.lock().expect("events lock").push(event.clone());
+        Ok(())
     }
 
     async fn list_rules(&self, event_bus: &str) -> Result<Vec<String>, Error> {

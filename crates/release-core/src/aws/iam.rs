@@ -29,6 +29,8 @@ pub enum Resource {
     CodeDeployApplication,
     /// `arn:…:events:…:rule/*`
     EventsRule,
+    /// `arn:…:events:…:event-bus/${ReleaseEventBusName}`: the bus release events go to
+    ReleaseEventBus,
     /// `arn:…:scheduler:…:schedule/*` (a group's schedules: `GROUP/NAME`)
     SchedulerSchedule,
     /// Objects of the records bucket, under the prefix of the module that reads or writes them
@@ -233,6 +235,11 @@ pub const OPERATIONS: &[Operation] = &[
             // Each ECS target's RoleArn is passed again.
             allow("iam:PassRole", PassedRole("events.amazonaws.com")),
         ],
+    ),
+    op(
+        "aws_sdk_eventbridge",
+        "put_events",
+        &[allow("events:PutEvents", ReleaseEventBus)],
     ),
     op(
         "aws_sdk_eventbridge",

@@ -235,6 +235,13 @@ pub trait EventsApi: Send + Sync {
         targets: &[Target],
     ) -> impl Future<Output = Result<Vec<PutTargetsResultEntry>, Error>> + Send;
 
+    /// Puts one event (PutEvents with one entry). An entry EventBridge refuses is an error naming
+    /// its code. An implementation without it answers an error: the caller records a problem.
+    fn put_event(&self, event: &OutgoingEvent) -> impl Future<Output = Result<(), Error>> + Send {
+        let message = format!("PutEvents {}: not available here", event.event_bus);
+        async move { Err(Error::internal(message)) }
+    }
+
     /// The names of every rule on an event bus (the adapter follows `NextToken`). An
     /// implementation without it answers an error, which the clean-up reads as "keep everything".
     fn list_rules(
@@ -244,6 +251,18 @@ pub trait EventsApi: Send + Sync {
         let message = format!("ListRules {event_bus}: not available here");
         async move { Err(Error::internal(message)) }
     }
+}
+
+/// One event for PutEvents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEvent {
+    /// A bus name or ARN.
+    pub event_bus: String,
+    pub source: String,
+    pub detail_type: String,
+    pub resources: Vec<String>,
+    /// JSON.
+    pub detail: String,
 }
 
 /// A CodeDeploy deployment of an ECS service's new revision (blue/green through CodeDeploy).

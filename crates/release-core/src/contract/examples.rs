@@ -39,6 +39,7 @@ pub fn plan(services: Vec<ServiceItem>, tasks: Vec<RuleItem>) -> Plan {
             id: "r".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         changed_services: super::count(services.iter().filter(|s| !s.noop)),
@@ -47,5 +48,6 @@ pub fn plan(services: Vec<ServiceItem>, tasks: Vec<RuleItem>) -> Plan {
         tasks,
         jobs: Vec::new(),
         schedules: Vec::new(),
+        problems: Vec::new(),
     }
 }

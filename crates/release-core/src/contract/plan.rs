@@ -17,6 +17,9 @@ pub struct PlanRequest {
     pub execution_name: String,
     /// `$$.Execution.Id`: the execution that holds the release's locks.
     pub execution_arn: String,
+    /// `$$.Execution.StartTime` (RFC 3339), for the release events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
 }
 
 /// Where an execution keeps its release records: `s3://{bucket}/{prefix}…`.
@@ -59,6 +62,10 @@ pub struct Plan {
     pub jobs: Vec<JobItem>,
     pub changed_services: u32,
     pub changed_tasks: u32,
+    /// What went wrong while planning without stopping the release (a Started event that could
+    /// not be put): the report lists these first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +232,7 @@ impl Plan {
             settings: self.settings.clone(),
             changed_services: self.changed_services,
             changed_tasks: self.changed_tasks,
+            problems: Vec::new(),
         }
     }
 

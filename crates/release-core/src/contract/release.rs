@@ -45,6 +45,10 @@ pub struct ReleaseMeta {
     pub description: Option<String>,
     /// The manifest file the release came from, for messages.
     pub source: String,
+    /// The source commit the manifest was rendered from, when the render step knew it (the
+    /// pipeline's source revision): carried into the release events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

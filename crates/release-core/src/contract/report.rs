@@ -103,7 +103,7 @@ pub enum ReleaseOutcome {
     Failed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ItemOutcome {
     Deployed,
     Unchanged,
@@ -156,6 +156,9 @@ pub struct FinishInput {
     pub release_id: String,
     /// `$$.Execution.Id`: the release's locks are given back only while they are this execution's.
     pub execution_arn: String,
+    /// `$$.Execution.StartTime` (RFC 3339), for the release event's duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
     pub records: Records,
     #[serde(default)]
     pub failures: StepFailures,

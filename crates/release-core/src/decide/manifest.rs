@@ -210,6 +210,7 @@ pub fn validate(file_name: &str, text: &str) -> Result<ReleaseInput, Vec<Problem
             id: String::new(),
             description,
             source: file_name.to_string(),
+            commit: None,
         },
         settings,
         services,
@@ -514,6 +515,7 @@ pub fn derived_release_id(input: &ReleaseInput) -> String {
     let mut anonymous = input.clone();
     anonymous.release.id = String::new();
     anonymous.release.source = String::new();
+    anonymous.release.commit = None;
     format!("r-{:016x}", fnv1a64(render(&anonymous).as_bytes()))
 }
 

@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod pace;
 pub mod preflight;
 pub mod recover;
+pub mod release_event;
 pub mod release_ref;
 pub mod report;
 pub mod rollback;

@@ -396,9 +396,16 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
         outcome,
         items,
         problems: input
-            .failures
+            .plan
+            .problems
             .iter()
-            .map(|(state, error)| format!("{state} failed: {}", caught_reason(error)))
+            .cloned()
+            .chain(
+                input
+                    .failures
+                    .iter()
+                    .map(|(state, error)| format!("{state} failed: {}", caught_reason(error))),
+            )
             .collect(),
         omitted_items: 0,
         full_report: None,

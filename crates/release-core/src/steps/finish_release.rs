@@ -11,17 +11,19 @@ use futures::stream::{self, StreamExt};
 use crate::aws::locks::LockStore;
 use crate::aws::{EcsApi, EventsApi, ObjectStore};
 use crate::contract::{
-    count, CleanupReport, FinishInput, ItemOutcome, ReleaseOutcome, ReleaseRecords, ReleaseReport,
-    ServiceItem, TaskDefRef,
+    count, CleanupReport, FinishInput, ItemOutcome, Plan, Records, ReleaseOutcome, ReleaseRecords,
+    ReleaseReport, ServiceItem, TaskDefRef, RELEASE_FINISHED,
 };
 use crate::decide::cleanup::{
     counted, judge, protected_by_release, triage, LedgerProtected, Protected, Usage,
     DESCRIBE_CONCURRENCY, MAX_DEREGISTRATIONS, MAX_DESCRIBES,
 };
 use crate::decide::ledger::{changed_families, PROTECT_DAYS};
+use crate::decide::release_event::{finished, parse_rfc3339, Timing};
 use crate::decide::report::{bounded, build, cut_reason, Observed, OUTPUT_BUDGET};
 use crate::decide::rollback::target_item_id;
 use crate::records::{RecordStore, REPORT};
+use crate::steps::release_events::announce;
 use crate::steps::{ledger, lock};
 use crate::Error;
 
@@ -275,6 +277,7 @@ pub async fn finish_release(
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     input: &FinishInput,
+    event_bus: Option<&str>,
 ) -> Result<ReleaseReport, Error> {
     let records = store
         .release_records(&input.records, &input.failures)
@@ -293,8 +296,27 @@ pub async fn finish_release(
     } else {
         LedgerProtected::default()
     };
-    let report = finish_keeping(ecs, events, &records, &recent).await?;
+    let mut report = finish_keeping(ecs, events, &records, &recent).await?;
     store.write(&input.records, REPORT, &report).await?;
+    let timing = Timing {
+        started_at: input.started_at.as_deref().and_then(parse_rfc3339),
+        now: ledger::now_millis(),
+    };
+    if let Some(problem) = announce_finished(
+        events,
+        event_bus,
+        &records.plan,
+        &report,
+        &input.records,
+        &input.execution_arn,
+        timing,
+    )
+    .await
+    {
+        // The report says so; the release's outcome stays what it was.
+        report.problems.push(problem);
+        store.write(&input.records, REPORT, &report).await?;
+    }
     ledger::record_or_warn(
         store.objects(),
         &input.records,
@@ -310,6 +332,29 @@ pub async fn finish_release(
     };
     lock::release(locks, &input.records.bucket, &owner, &records.plan).await;
     Ok(bounded(report, input.records.uri(REPORT), OUTPUT_BUDGET))
+}
+
+/// Puts the "Convoy Release Finished" event of a release that planned (after its report is
+/// written: the event points to it). `Some` is the problem to add to the report.
+pub async fn announce_finished(
+    events: &impl EventsApi,
+    event_bus: Option<&str>,
+    plan: &Plan,
+    report: &ReleaseReport,
+    records: &Records,
+    execution_arn: &str,
+    timing: Timing,
+) -> Option<String> {
+    let detail = finished(
+        plan,
+        report,
+        execution_arn,
+        Some(records.uri(REPORT)),
+        timing,
+    );
+    announce(events, event_bus, RELEASE_FINISHED, &detail)
+        .await
+        .err()
 }
 
 #[cfg(test)]
@@ -480,6 +525,97 @@ mod tests {
                 == 2,
             "{cleanup:?}"
         );
+    }
+
+    mod release_event {
+        use super::*;
+        use crate::aws::fake::MemoryStore;
+        use crate::aws::locks::fake::MemoryLocks;
+        use crate::contract::{examples, StepFailures};
+
+        const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:convoy-release:e-1";
+
+        /// A release of one service that already runs its image, planned and recorded.
+        async fn recorded() -> (FakeEcs, RecordStore<MemoryStore>, FinishInput) {
+            let ecs = FakeEcs::default().cluster("prod", "ACTIVE");
+            let web = ecs.definition("web", &[("app", "web:1")], &[]);
+            let ecs = ecs.service("prod", "web", &web, "ACTIVE", DeploymentControllerType::Ecs);
+            let mut item =
+                examples::service_item("prod", "web", &web, examples::app_image("web:1"));
+            item.noop = true;
+            let plan = examples::plan(vec![item], Vec::new());
+            let store = RecordStore::new(MemoryStore::default());
+            let records = Records::for_execution("records", "r", "e-1");
+            store.write_plan(&records, plan).await.expect("plan");
+            let input = FinishInput {
+                release_id: "r".into(),
+                execution_arn: ARN.into(),
+                started_at: Some("2020-01-01T00:00:00Z".into()),
+                records,
+                failures: StepFailures::default(),
+            };
+            (ecs, store, input)
+        }
+
+        /// finish-release of [`recorded`] putting its events on bus `releases` through `events`.
+        async fn finished(
+            events: &FakeEvents,
+        ) -> (ReleaseReport, RecordStore<MemoryStore>, FinishInput) {
+            let (ecs, store, input) = recorded().await;
+            let locks = MemoryLocks::default();
+            let report = finish_release(&ecs, events, &store, &locks, &input, Some("releases"))
+                .await
+                .expect("finished: an event never fails the release");
+            (report, store, input)
+        }
+
+        #[tokio::test]
+        async fn the_finished_event_points_to_the_written_report() {
+            let events = FakeEvents::default();
+            let (report, _, input) = finished(&events).await;
+            assert_eq!(report.outcome, ReleaseOutcome::Succeeded);
+            let put = events.events_put();
+            assert_eq!(put.len(), 1, "{put:?}");
+            assert_eq!(
+                (put[0].detail_type.as_str(), put[0].event_bus.as_str()),
+                (RELEASE_FINISHED, "releases")
+            );
+            let detail: serde_json::Value = serde_json::from_str(&put[0].detail).expect("json");
+            assert_eq!(detail["outcome"], "SUCCEEDED");
+            assert_eq!(detail["counts"]["Unchanged"], 1);
+            assert_eq!(
+                detail["fullReport"].as_str(),
+                Some(input.records.uri(REPORT).as_str())
+            );
+            assert!(detail["durationSeconds"].as_u64().is_some(), "{detail}");
+            assert!(report.problems.is_empty(), "{:?}", report.problems);
+        }
+
+        #[tokio::test]
+        async fn an_event_that_cannot_be_put_is_a_problem_of_the_report_not_of_the_release() {
+            let events = FakeEvents::default();
+            events.refuse("PutEvents");
+            let (report, store, input) = finished(&events).await;
+            assert_eq!(report.outcome, ReleaseOutcome::Succeeded);
+            assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+            assert!(report.problems[0].contains("Convoy Release Finished"));
+            let written: ReleaseReport = store
+                .read(&input.records, REPORT)
+                .await
+                .expect("read")
+                .expect("written");
+            assert_eq!(written.problems, report.problems, "report.json says so too");
+        }
+
+        #[tokio::test]
+        async fn no_bus_no_event() {
+            let (ecs, store, input) = recorded().await;
+            let events = FakeEvents::default();
+            finish_release(&ecs, &events, &store, &MemoryLocks::default(), &input, None)
+                .await
+                .expect("finished");
+            assert_eq!(events.calls("PutEvents"), 0);
+        }
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ pub mod lock;
 pub mod plan_release;
 pub mod recover;
 pub mod register;
+pub mod release_events;
 pub mod release_ref;
 pub mod rollback;
 pub mod run_job;

@@ -11,7 +11,7 @@ use crate::aws::locks::{Executions, LockStore};
 use crate::aws::{CodeDeployApi, EcsApi, EventsApi, Found, ObjectStore, SchedulerApi};
 use crate::contract::{
     count, CodeDeployTarget, JobTarget, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput,
-    RuleTarget, ScheduleTarget, ServiceItem, ServiceTarget,
+    RuleTarget, ScheduleTarget, ServiceItem, ServiceTarget, RELEASE_FINISHED, RELEASE_STARTED,
 };
 use crate::decide::batches;
 use crate::decide::codedeploy;
@@ -22,10 +22,14 @@ use crate::decide::preflight::{
     schedule_label, service_label, service_problem, task_label, Findings, JobFacts, Reach,
     RuleFacts, ScheduleFacts, ServiceFact, ServiceFacts,
 };
+use crate::decide::release_event::{
+    error_problems, parse_rfc3339, rejected, started, Rejected, Timing,
+};
 use crate::decide::strategy::waiting_fits;
 use crate::decide::{job, schedule};
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
+use crate::steps::release_events::announce;
 use crate::steps::{ledger, lock, release_ref, unix_now};
 use crate::Error;
 
@@ -97,6 +101,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: SchedulerApi>(
             changed_tasks,
             schedules,
             jobs,
+            problems: Vec::new(),
         };
         crate::decide::waves::number_plan_waves(&mut plan, &input);
         for warning in job::plan_warnings(&plan) {
@@ -121,6 +126,9 @@ pub struct PlanContext<'a, S, L, X> {
     pub passable_roles: Option<&'a [String]>,
     /// The account's ECS rates the batches' shares divide.
     pub rates: batches::AccountRates,
+    /// The function's `CONVOY_RELEASE_EVENT_BUS`: where the Started event, or the Finished event
+    /// of a rejected release, goes; `None` puts none.
+    pub event_bus: Option<&'a str>,
 }
 
 /// plan-release: the release (read back first when the execution input is a reference,
@@ -138,19 +146,83 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Schedule
     context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions>,
     request: PlanRequest,
 ) -> Result<PlannedRelease, Error> {
-    let Some(bucket) = context.bucket.filter(|b| !b.is_empty()) else {
-        return Err(Error::internal(format!(
-            "{BUCKET_VAR} is not set: plan-release has nowhere to record the release"
-        )));
+    let event_bus = context.event_bus;
+    let timing = |request: &PlanRequest| Timing {
+        started_at: request.started_at.as_deref().and_then(parse_rfc3339),
+        now: ledger::now_millis(),
     };
+    // Retried by the state machine: not a rejection yet (the watchdog announces one that ends so).
+    let announce_rejection = |e: &Error| !Error::RETRYABLE.contains(&e.name());
+    let resolved = match context.bucket.filter(|b| !b.is_empty()) {
+        None => Err(Error::internal(format!(
+            "{BUCKET_VAR} is not set: plan-release has nowhere to record the release"
+        ))),
+        // A release started by reference is read from the records bucket, and only from there.
+        Some(bucket) => {
+            release_ref::resolve(context.store.objects(), bucket, request.release.clone()).await
+        }
+    };
+    let release = match resolved {
+        Ok(release) => release,
+        Err(e) => {
+            if announce_rejection(&e) {
+                let who = Rejected::Unread {
+                    release_id: &request.execution_name,
+                };
+                let detail = rejected(
+                    who,
+                    &request.execution_arn,
+                    e.name(),
+                    &error_problems(&e),
+                    timing(&request),
+                );
+                let _ = announce(events, event_bus, RELEASE_FINISHED, &detail).await;
+            }
+            return Err(e);
+        }
+    };
+    let meta = release.release.clone();
+    let policy = release.settings.rollback;
+    let planned = plan_and_record(
+        ecs, events, codedeploy, scheduler, context, &request, release,
+    )
+    .await;
+    if let Err(e) = &planned {
+        if announce_rejection(e) {
+            let who = Rejected::Release {
+                release: &meta,
+                policy,
+            };
+            let detail = rejected(
+                who,
+                &request.execution_arn,
+                e.name(),
+                &error_problems(e),
+                timing(&request),
+            );
+            let _ = announce(events, event_bus, RELEASE_FINISHED, &detail).await;
+        }
+    }
+    planned
+}
+
+/// [`plan_release`] of a release read: plan, lock, announce, record.
+async fn plan_and_record<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: SchedulerApi>(
+    ecs: &E,
+    events: &V,
+    codedeploy: &C,
+    scheduler: &S,
+    context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions>,
+    request: &PlanRequest,
+    release: ReleaseInput,
+) -> Result<PlannedRelease, Error> {
+    let bucket = context.bucket.unwrap_or_default();
     // The functions run in the execution's account and region.
     let reach = Reach {
         home: Home::of_arn(&request.execution_arn),
         passable_roles: context.passable_roles.map(<[String]>::to_vec),
     };
-    // A release started by reference is read from the records bucket, and only from there.
-    let release = release_ref::resolve(context.store.objects(), bucket, request.release).await?;
-    let plan = plan(ecs, events, codedeploy, scheduler, release, &reach).await?;
+    let mut plan = plan(ecs, events, codedeploy, scheduler, release, &reach).await?;
     let owner = lock::Owner {
         release_id: plan.release.id.clone(),
         execution_arn: request.execution_arn.clone(),
@@ -166,6 +238,16 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Schedule
     .await?;
     let records = Records::for_execution(bucket, &plan.release.id, &request.execution_name);
     let layouts = batches::wave_layouts(&plan, plan.settings.max_concurrency, context.rates);
+    // Put before the plan is written, so that a problem putting it is in the plan (and the
+    // report); a plan that then cannot be written is a rejection, announced as one.
+    let timing = Timing {
+        started_at: request.started_at.as_deref().and_then(parse_rfc3339),
+        now: ledger::now_millis(),
+    };
+    let detail = started(&plan, &request.execution_arn, timing);
+    if let Err(problem) = announce(events, context.event_bus, RELEASE_STARTED, &detail).await {
+        plan.problems.push(problem);
+    }
     let written = async {
         for (wave, layout) in (0_u32..).zip(&layouts) {
             context.store.write_layout(&records, wave, layout).await?;

@@ -16,15 +16,17 @@ use crate::aws::locks::{ExecutionInputs, Executions, LockStore};
 use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
 use crate::contract::{
     ExecutionStatus, ExecutionStatusChange, Plan, Records, Recovery, RecoveryAction,
-    ReleaseRecords, ReleaseReport, StepFailures,
+    ReleaseRecords, ReleaseReport, StepFailures, RELEASE_FINISHED,
 };
 use crate::decide::lock::{items_to_lock, lock_item};
 use crate::decide::recover::{acts_on, needs_rollback, problems, rollback_input, HeldByOthers};
+use crate::decide::release_event::{rejected, rejection_announced, Rejected, Timing};
 use crate::decide::report::{bounded, build, OUTPUT_BUDGET};
 use crate::decide::rollback::Overwrite;
 use crate::error::with_causes;
 use crate::records::{RecordStore, PLAN, REPORT};
-use crate::steps::finish_release::observe;
+use crate::steps::finish_release::{announce_finished, observe};
+use crate::steps::release_events::announce;
 use crate::steps::{ledger, lock, rollback};
 use crate::{Error, Problem};
 
@@ -55,6 +57,8 @@ pub struct Ended {
     pub status: ExecutionStatus,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// When the execution started (Unix ms), for the release event.
+    pub started_at: Option<i64>,
 }
 
 /// The release id from the execution input (`release.id`); the input is read with
@@ -106,6 +110,7 @@ pub async fn watch(
     executions: &(impl Executions + ExecutionInputs),
     bucket: &str,
     change: &ExecutionStatusChange,
+    event_bus: Option<&str>,
 ) -> Result<Recovery, Error> {
     let ignored = |release_id: Option<String>| Recovery {
         execution_arn: change.execution_arn.clone(),
@@ -139,11 +144,17 @@ pub async fn watch(
         status: change.status,
         error: change.error.clone(),
         cause: change.cause.clone(),
+        started_at: change.start_date,
     };
-    recover(ecs, events, codedeploy, scheduler, store, locks, &ended).await
+    recover(
+        ecs, events, codedeploy, scheduler, store, locks, &ended, event_bus,
+    )
+    .await
 }
 
-/// Finishes one ended execution from its records (see the module documentation).
+/// Finishes one ended execution from its records (see the module documentation), and puts the
+/// release's Finished event unless it was put already.
+#[allow(clippy::too_many_arguments)] // its four AWS clients, the records, the locks and the bus
 pub async fn recover(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
@@ -152,7 +163,12 @@ pub async fn recover(
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     ended: &Ended,
+    event_bus: Option<&str>,
 ) -> Result<Recovery, Error> {
+    let timing = Timing {
+        started_at: ended.started_at,
+        now: ledger::now_millis(),
+    };
     let bucket = &ended.records.bucket;
     let answer = |action, locks_given_back: usize, report| Recovery {
         execution_arn: ended.owner.execution_arn.clone(),
@@ -188,6 +204,15 @@ pub async fn recover(
             given_back,
             "the execution ended before its plan: nothing to finish"
         );
+        if !rejection_announced(ended.status, ended.error.as_deref()) {
+            let error = ended.error.as_deref().unwrap_or(ended.status.as_str());
+            let who = Rejected::Unread {
+                release_id: &ended.owner.release_id,
+            };
+            let problems: Vec<String> = ended.cause.iter().cloned().collect();
+            let detail = rejected(who, &ended.owner.execution_arn, error, &problems, timing);
+            let _ = announce(events, event_bus, RELEASE_FINISHED, &detail).await;
+        }
         return Ok(answer(RecoveryAction::NothingChanged, given_back, None));
     };
 
@@ -203,7 +228,22 @@ pub async fn recover(
     )
     .await?;
     // Written before the locks go: the next release of these items finds where each one stands.
+    let mut report = report;
     store.write(&ended.records, REPORT, &report).await?;
+    if let Some(problem) = announce_finished(
+        events,
+        event_bus,
+        &recorded.plan,
+        &report,
+        &ended.records,
+        &ended.owner.execution_arn,
+        timing,
+    )
+    .await
+    {
+        report.problems.push(problem);
+        store.write(&ended.records, REPORT, &report).await?;
+    }
     // The release ledger's entries get the outcome and revisions, as finish-release writes them.
     ledger::record_or_warn(
         store.objects(),

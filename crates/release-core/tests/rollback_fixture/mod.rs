@@ -296,6 +296,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
             id: "r1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings {
             rollback: policy,
@@ -314,6 +315,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
         changed_tasks: 1,
         jobs: Vec::new(),
         schedules: Vec::new(),
+        problems: Vec::new(),
     };
     Release {
         cluster: c,

@@ -77,6 +77,7 @@ fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput
             id: "r".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         services,

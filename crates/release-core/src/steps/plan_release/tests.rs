@@ -53,6 +53,7 @@ fn release(services: Vec<ServiceTarget>, tasks: Vec<RuleTarget>) -> ReleaseInput
             id: "r-1".into(),
             description: None,
             source: "deployment.yaml".into(),
+            commit: None,
         },
         settings: Settings::default(),
         services,
@@ -403,4 +404,202 @@ async fn the_services_own_strategy_is_recorded_and_its_bake_counts_against_the_d
             .contains("timeoutSeconds 2000 plus the BLUE_GREEN strategy's 9000 s"),
         "{err}"
     );
+}
+
+mod release_events {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::aws::fake::MemoryStore;
+    use crate::aws::locks::fake::{MemoryLocks, RunningExecutions};
+    use crate::contract::{ReleaseSource, RELEASE_FINISHED, RELEASE_STARTED};
+    use crate::records::PLAN;
+
+    const BUS: &str = "releases";
+    const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:convoy-release:e-1";
+
+    struct World {
+        ecs: FakeEcs,
+        events: FakeEvents,
+        store: RecordStore<MemoryStore>,
+        locks: MemoryLocks,
+        executions: RunningExecutions,
+    }
+
+    fn world_with_events() -> World {
+        let (ecs, _, _) = world();
+        World {
+            ecs,
+            events: FakeEvents::default(),
+            store: RecordStore::new(MemoryStore::default()),
+            locks: MemoryLocks::default(),
+            executions: RunningExecutions::default(),
+        }
+    }
+
+    impl World {
+        async fn plan(&self, release: ReleaseInput) -> Result<PlannedRelease, Error> {
+            self.plan_as("e-1", Some("2026-11-30T06:00:00.000Z"), release)
+                .await
+        }
+
+        /// plan-release of `release` as execution `name` started at `started_at`.
+        async fn plan_as(
+            &self,
+            name: &str,
+            started_at: Option<&str>,
+            release: ReleaseInput,
+        ) -> Result<PlannedRelease, Error> {
+            let context = PlanContext {
+                store: &self.store,
+                locks: &self.locks,
+                executions: &self.executions,
+                bucket: Some("records"),
+                passable_roles: None,
+                rates: Default::default(),
+                event_bus: Some(BUS),
+            };
+            let request = PlanRequest {
+                release: ReleaseSource::Inline(Box::new(release)),
+                execution_name: name.into(),
+                execution_arn: ARN.replace("e-1", name),
+                started_at: started_at.map(str::to_owned),
+            };
+            plan_release(
+                &self.ecs,
+                &self.events,
+                &FakeCodeDeploy::default(),
+                &FakeScheduler::default(),
+                context,
+                request,
+            )
+            .await
+        }
+
+        fn details(&self) -> Vec<(String, Value)> {
+            self.events
+                .events_put()
+                .into_iter()
+                .map(|e| {
+                    assert_eq!(
+                        (
+                            e.event_bus.as_str(),
+                            e.source.as_str(),
+                            e.resources.as_slice()
+                        ),
+                        (BUS, "convoy", [ARN.to_owned()].as_slice())
+                    );
+                    (
+                        e.detail_type,
+                        serde_json::from_str(&e.detail).expect("json"),
+                    )
+                })
+                .collect()
+        }
+    }
+
+    fn web_v2() -> ReleaseInput {
+        let mut input = release(
+            vec![service(
+                "prod",
+                "web",
+                containers(&[("app", "repo/web:v2")]),
+            )],
+            Vec::new(),
+        );
+        input.release.description = Some("web v2".into());
+        input.release.commit = Some("c0ffee".into());
+        input
+    }
+
+    #[tokio::test]
+    async fn a_planned_release_is_announced_once_as_started() {
+        let world = world_with_events();
+        world.plan(web_v2()).await.expect("planned");
+        let details = world.details();
+        assert_eq!(details.len(), 1, "{details:?}");
+        let (detail_type, detail) = &details[0];
+        assert_eq!(detail_type, RELEASE_STARTED);
+        assert_eq!(detail["releaseId"], "r-1");
+        assert_eq!(detail["description"], "web v2");
+        assert_eq!(detail["source"]["commit"], "c0ffee");
+        assert_eq!(detail["startedAt"], "2026-11-30T06:00:00.000Z");
+        assert_eq!(detail["planned"]["changed"], 1);
+        assert!(detail.get("outcome").is_none(), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn a_started_event_that_cannot_be_put_is_a_problem_of_the_plan_not_a_rejection() {
+        let world = world_with_events();
+        world.events.refuse("PutEvents");
+        let planned = world.plan(web_v2()).await.expect("planned all the same");
+        let plan: Plan = world
+            .store
+            .read(&planned.records, PLAN)
+            .await
+            .expect("read")
+            .expect("the plan is written");
+        assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
+        assert!(
+            plan.problems[0].contains("Convoy Release Started") && plan.problems[0].contains(BUS),
+            "{:?}",
+            plan.problems
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rejected_release_is_announced_as_finished_rejected_with_its_problems() {
+        let world = world_with_events();
+        let mut input = web_v2();
+        input.services[0].service = "missing".into();
+        let err = world.plan(input).await.expect_err("rejected");
+        assert_eq!(err.name(), "PreflightFailed");
+        let details = world.details();
+        assert_eq!(details.len(), 1, "{details:?}");
+        let (detail_type, detail) = &details[0];
+        assert_eq!(detail_type, RELEASE_FINISHED);
+        assert_eq!(detail["outcome"], "REJECTED");
+        assert_eq!(detail["error"], "PreflightFailed");
+        assert_eq!(detail["description"], "web v2");
+        let problems = detail["problems"].as_array().expect("problems");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.as_str().is_some_and(|p| p.contains("missing"))),
+            "{problems:?}"
+        );
+        assert!(world.locks.keys().is_empty(), "nothing locked");
+    }
+
+    #[tokio::test]
+    async fn a_throttled_plan_is_retried_by_the_state_machine_not_announced() {
+        let world = world_with_events();
+        world.ecs.throttle("DescribeTaskDefinition", 1000);
+        let err = world.plan(web_v2()).await.expect_err("throttled");
+        assert_eq!(err.name(), "Throttled");
+        assert!(world.details().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_release_locked_by_another_is_announced_rejected() {
+        let world = world_with_events();
+        world
+            .plan(web_v2())
+            .await
+            .expect("the first holds the lock");
+        world.executions.start(ARN);
+        let err = world
+            .plan_as("e-2", None, web_v2())
+            .await
+            .expect_err("locked");
+        assert_eq!(err.name(), "ReleaseLocked");
+        let put = world.events.events_put();
+        let last: Value =
+            serde_json::from_str(&put.last().expect("an event").detail).expect("json");
+        assert_eq!(
+            (last["outcome"].as_str(), last["error"].as_str()),
+            (Some("REJECTED"), Some("ReleaseLocked"))
+        );
+        assert!(last.get("durationSeconds").is_none(), "no start time given");
+    }
 }

@@ -1,0 +1,67 @@
+//! Puts the release events (contract::release_event) on the configured bus. A notification never
+//! fails a release: what could not be put comes back as a problem for the report.
+
+use std::time::Duration;
+
+use crate::aws::{EventsApi, OutgoingEvent};
+use crate::contract::{ReleaseEventDetail, EVENT_SOURCE};
+use crate::error::with_causes;
+use crate::Error;
+
+/// The bus the functions put release events on (the template's `ReleaseEventBusName`); unset or
+/// blank: no events.
+pub const EVENT_BUS_VAR: &str = "CONVOY_RELEASE_EVENT_BUS";
+
+/// Entry-level refusals PutEvents answers with a 200 are not retried by the SDK: a throttled or
+/// failed entry is put again this many times in all.
+const ATTEMPTS: u32 = 3;
+
+/// The bus from [`EVENT_BUS_VAR`]'s value.
+pub fn event_bus(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|bus| !bus.is_empty())
+        .map(str::to_owned)
+}
+
+/// Puts one release event on `bus` (nothing without one). `Err` is the problem to report.
+pub async fn announce(
+    events: &impl EventsApi,
+    bus: Option<&str>,
+    detail_type: &str,
+    detail: &ReleaseEventDetail,
+) -> Result<(), String> {
+    let Some(bus) = bus else {
+        return Ok(());
+    };
+    let not_put =
+        |why: String| format!("release event `{detail_type}` not put on bus {bus}: {why}");
+    let event = OutgoingEvent {
+        event_bus: bus.to_owned(),
+        source: EVENT_SOURCE.to_owned(),
+        detail_type: detail_type.to_owned(),
+        resources: vec![detail.execution_arn.clone()],
+        detail: serde_json::to_string(detail).map_err(|e| not_put(e.to_string()))?,
+    };
+    let mut attempt = 1;
+    loop {
+        match events.put_event(&event).await {
+            Ok(()) => {
+                tracing::info!(bus, detail_type, "release event put");
+                return Ok(());
+            }
+            Err(e @ (Error::Throttled { .. } | Error::AwsUnavailable { .. }))
+                if attempt < ATTEMPTS =>
+            {
+                tracing::warn!(bus, detail_type, attempt, error = %with_causes(&e), "release event not put: again");
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                let problem = not_put(with_causes(&e));
+                tracing::warn!(problem, "release event not put");
+                return Err(problem);
+            }
+        }
+    }
+}
