@@ -39,6 +39,7 @@ pub struct Aws {
     pub events: aws_sdk_eventbridge::Client,
     pub codedeploy: aws_sdk_codedeploy::Client,
     pub scheduler: aws_sdk_scheduler::Client,
+    pub scaling: aws_sdk_applicationautoscaling::Client,
     pub sfn: aws_sdk_sfn::Client,
     /// The release records executions keep in S3 (path-style with an endpoint override, as locally).
     pub records: RecordStore<aws_sdk_s3::Client>,
@@ -61,6 +62,7 @@ impl Aws {
             events,
             codedeploy,
             scheduler,
+            scaling,
             records,
             sfn,
             ..
@@ -70,6 +72,7 @@ impl Aws {
             events,
             codedeploy,
             scheduler,
+            scaling,
             sfn,
             records,
         })

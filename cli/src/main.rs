@@ -51,6 +51,8 @@ enum Command {
     Status(cmd::status::Args),
     /// Put a finished release's items back on the task definitions they ran before it.
     Rollback(cmd::rollback::Args),
+    /// Put back the auto scaling a release suspended (`suspendAutoScaling`), from its records.
+    ResumeScaling(cmd::resume_scaling::Args),
     /// The releases that changed a service or rule, newest first (the release ledger).
     History(cmd::history::Args),
     /// List the release locks: which release holds which service or rule.
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => block_on(cmd::watch::run(&args)),
         Command::Status(args) => block_on(cmd::status::run(&args)),
         Command::Rollback(args) => block_on(cmd::rollback::run(&args)),
+        Command::ResumeScaling(args) => block_on(cmd::resume_scaling::run(&args)),
         Command::History(args) => block_on(cmd::history::run(&args)),
         Command::Locks(args) => block_on(cmd::locks::list_locks(&args)),
         Command::Unlock(args) => block_on(cmd::locks::unlock(&args)),

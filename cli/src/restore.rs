@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use release_core::contract::{
-    DeploymentStatus, Outcome, ReleaseRecords, Restore, RestoreOutcome, RollbackPolicy,
+    DeploymentStatus, Outcome, Records, ReleaseRecords, Restore, RestoreOutcome, RollbackPolicy,
+    ScalingReport,
 };
 use release_core::decide::recover::{rollback_input, HeldByOthers};
 use release_core::steps::check_stability::check;
@@ -27,14 +28,21 @@ pub struct Restored {
     pub restores: Vec<Restore>,
     /// The restoring rollouts and how they ended (empty with --no-wait or when nothing moved).
     pub rollouts: Vec<DeploymentStatus>,
+    /// The scalable targets the release held, put back on their recorded state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<ScalingReport>,
 }
 
 impl Restored {
     /// A restore or a restoring rollout failed.
     fn failed(&self) -> bool {
-        self.restores
-            .iter()
-            .any(|r| r.outcome == RestoreOutcome::Failed)
+        self.auto_scaling
+            .as_ref()
+            .is_some_and(|s| !s.failed.is_empty())
+            || self
+                .restores
+                .iter()
+                .any(|r| r.outcome == RestoreOutcome::Failed)
             || self
                 .rollouts
                 .iter()
@@ -58,6 +66,34 @@ impl Restored {
             (false, 0) => Exit::Ok,
             (false, _) => Exit::Refused,
         }
+    }
+}
+
+/// The records of an ended execution, for a command that finishes its release by hand (`rollback`,
+/// `resume-scaling`). Refused while it runs (`while_running` says why) and when it recorded no
+/// plan (it ended before its pre-flight passed, and changed nothing).
+pub async fn ended_records(
+    aws: &Aws,
+    arn: &str,
+    while_running: &str,
+) -> Result<(Records, impl Fn() -> CliError), CliError> {
+    let described = crate::execution::describe(aws, arn).await?;
+    if described.is_running() {
+        return Err(CliError::Refused(format!(
+            "execution {} is still {}: {while_running}",
+            described.name, described.status
+        )));
+    }
+    let nothing_recorded = move || {
+        CliError::Refused(format!(
+            "execution {} ({}) recorded no plan, so it changed nothing: it ended before its \
+             pre-flight passed",
+            described.name, described.status
+        ))
+    };
+    match crate::execution::history::records_location(aws, arn).await? {
+        Some(records) => Ok((records, nothing_recorded)),
+        None => Err(nothing_recorded()),
     }
 }
 
@@ -146,14 +182,31 @@ pub fn restored_text(restored: &Restored, color: bool) -> String {
         n => format!("{n} items left alone: they run revisions this release did not deploy; --force restores them anyway\n"),
     };
     format!(
-        "rollback of release {}\n{}{left_alone}",
+        "rollback of release {}\n{}{left_alone}{}",
         restored.release_id,
         table(
             &["ITEM", "RESTORE", "TASK DEFINITION", "ROLLOUT", "REASON"],
             &rows,
             color
-        )
+        ),
+        restored
+            .auto_scaling
+            .as_ref()
+            .map(scaling_text)
+            .unwrap_or_default()
     )
+}
+
+/// What a restore of held scalable targets did, one line each.
+pub fn scaling_text(report: &ScalingReport) -> String {
+    let mut text = String::new();
+    for id in &report.restored {
+        text.push_str(&format!("auto scaling of {id}: restored\n"));
+    }
+    for failure in &report.failed {
+        text.push_str(&format!("auto scaling not restored: {failure}\n"));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod history;
 pub mod locks;
 pub mod plan;
 pub mod render;
+pub mod resume_scaling;
 pub mod rollback;
 pub mod status;
 pub mod validate;

@@ -4,7 +4,7 @@
 //! function, then awaits the restoring rollouts. It needs no report: a release that crashed, was
 //! stopped or timed out is rolled back from its records all the same. Idempotent: what already runs its previous revision is `AlreadyCurrent`.
 //! What now runs a revision the release did not deploy (a newer release, a hotfix) is left alone
-//! unless `--force` is given.
+//! unless `--force` is given. The scalable targets the release held get their recorded state back.
 
 use release_core::decide::recover::HeldByOthers;
 use release_core::decide::rollback::Overwrite;
@@ -12,11 +12,10 @@ use release_core::steps::lock::Owner;
 use release_core::steps::recover::{held_by_others, recorded_release};
 
 use crate::error::CliError;
-use crate::execution::history::records_location;
 use crate::execution::{self, ExecutionArgs};
 use crate::exit::Exit;
 use crate::output::{stdout_color, Format};
-use crate::restore::{await_rollouts, restore_input, restored_text, Restored};
+use crate::restore::{await_rollouts, ended_records, restore_input, restored_text, Restored};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,23 +42,12 @@ pub struct Args {
 
 pub async fn run(args: &Args) -> Result<Exit, CliError> {
     let (aws, arn) = execution::open(&args.execution).await?;
-    let described = execution::describe(&aws, &arn).await?;
-    if described.is_running() {
-        return Err(CliError::Refused(format!(
-            "execution {} is still {}: its own rollback handles failures; stop it or wait for its end first",
-            described.name, described.status
-        )));
-    }
-    let nothing_recorded = || {
-        CliError::Refused(format!(
-            "execution {} ({}) recorded no plan, so it changed nothing: it ended before its \
-             pre-flight passed",
-            described.name, described.status
-        ))
-    };
-    let records = records_location(&aws, &arn)
-        .await?
-        .ok_or_else(nothing_recorded)?;
+    let (records, nothing_recorded) = ended_records(
+        &aws,
+        &arn,
+        "its own rollback handles failures; stop it or wait for its end first",
+    )
+    .await?;
     // The plan and every item's result as the release recorded them, whether or not it got as far
     // as a report (a crash, an operator's stop, a timeout).
     let recorded = recorded_release(&aws.records, &records)
@@ -103,10 +91,15 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
     if !args.no_wait && output.pending > 0 {
         rollouts = await_rollouts(&aws, rollouts, args.poll_interval).await?;
     }
+    // The release is over: the scaling it held may run again (idempotent, from its records).
+    let auto_scaling =
+        release_core::steps::scaling::restore(&aws.scaling, &aws.records, &records, &recorded.plan)
+            .await;
     let restored = Restored {
         release_id: recorded.plan.release.id.clone(),
         restores: output.restores,
         rollouts,
+        auto_scaling,
     };
     let text = match args.format {
         Format::Json => format!(

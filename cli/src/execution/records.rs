@@ -250,6 +250,7 @@ mod tests {
             omitted_items: 0,
             full_report: None,
             cleanup: None,
+            auto_scaling: None,
         }
     }
 

@@ -82,6 +82,8 @@ pub struct Clients {
     pub codedeploy: aws_sdk_codedeploy::Client,
     /// The EventBridge Scheduler schedules a release retargets.
     pub scheduler: aws_sdk_scheduler::Client,
+    /// Application Auto Scaling: the scalable targets a release holds still.
+    pub scaling: aws_sdk_applicationautoscaling::Client,
     pub records: RecordStore<aws_sdk_s3::Client>,
     /// Whether the holder of a release lock still runs.
     pub sfn: aws_sdk_sfn::Client,
@@ -125,6 +127,7 @@ impl Clients {
             events: aws_sdk_eventbridge::Client::new(conf),
             codedeploy: aws_sdk_codedeploy::Client::new(conf),
             scheduler: aws_sdk_scheduler::Client::new(conf),
+            scaling: aws_sdk_applicationautoscaling::Client::new(conf),
             records: RecordStore::new(s3_client(conf)),
             sfn: aws_sdk_sfn::Client::new(conf),
             records_bucket: None,

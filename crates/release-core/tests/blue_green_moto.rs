@@ -92,6 +92,7 @@ fn item(
         new_task_definition: Some(w.new.clone()),
         code_deploy: None,
         wave: 0,
+        auto_scaling: None,
     }
 }
 

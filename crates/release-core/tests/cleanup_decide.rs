@@ -264,6 +264,7 @@ fn succeeded(items: usize, cleanup: CleanupReport) -> ReleaseReport {
         omitted_items: 0,
         full_report: None,
         cleanup: Some(cleanup),
+        auto_scaling: None,
     }
 }
 

@@ -358,9 +358,17 @@ async fn ledger_protects_and_is_written() {
         failures: StepFailures::default(),
         started_at: None,
     };
-    let report = finish_release(&ecs, &events, &store, &MemoryLocks::default(), &input, None)
-        .await
-        .unwrap();
+    let report = finish_release(
+        &ecs,
+        &events,
+        &release_core::aws::fake_scaling::FakeScaling::default(),
+        &store,
+        &MemoryLocks::default(),
+        &input,
+        None,
+    )
+    .await
+    .unwrap();
     let cleanup = report.cleanup.unwrap();
     assert!(cleanup.deregistered.is_empty(), "{cleanup:#?}");
     assert_eq!(

@@ -70,6 +70,7 @@ fn target(service: &str, image: &str) -> ServiceTarget {
         timeout_seconds: 600,
         depends_on: Vec::new(),
         name: None,
+        suspend_auto_scaling: None,
     }
 }
 

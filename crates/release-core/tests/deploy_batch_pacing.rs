@@ -17,6 +17,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::body::SdkBody;
 use release_core::aws::fake::{FakeEvents, MemoryStore};
 use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+use release_core::aws::fake_scaling::FakeScaling;
 use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::config::without_retries;
 use release_core::contract::examples::{app_image, service_item};
@@ -130,6 +131,7 @@ async fn run(ecs: &Client) -> (BatchProgress, BatchSummary) {
         &FakeEvents::default(),
         &FakeCodeDeploy::default(),
         &FakeScheduler::default(),
+        &FakeScaling::default(),
         &store,
         &input,
         Duration::from_secs(30),

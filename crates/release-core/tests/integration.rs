@@ -47,6 +47,8 @@ mod rollback_restore;
 mod rollback_select;
 mod rules_moto;
 mod rules_retarget;
+mod scaling_moto;
+mod scaling_steps;
 mod scheduler_adapter;
 mod schedules_steps;
 mod stability_moto;

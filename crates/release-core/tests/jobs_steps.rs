@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_sdk_ecs::types::{DeploymentControllerType, TaskStopCode};
 use release_core::aws::fake::{FakeEcs, FakeEvents, MemoryStore};
 use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+use release_core::aws::fake_scaling::FakeScaling;
 use release_core::aws::fake_scheduler::FakeScheduler;
 use release_core::contract::{
     examples, AwsVpcSettings, BatchInput, ContainerOverride, ImageMap, Images, ItemKind,
@@ -256,6 +257,7 @@ async fn deploy_wave(ecs: &FakeEcs, store: &RecordStore<MemoryStore>, plan: &Pla
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             store,
             &input,
             Duration::from_secs(60),

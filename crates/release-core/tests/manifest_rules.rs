@@ -56,6 +56,9 @@ fn each_rule_reports_its_item_and_field() {
         ("keepRevisions negative", with_web("settings: {keepRevisions: -1}\n"), "", "settings.keepRevisions", "got -1"),
         ("keepRevisions float", with_web("settings: {keepRevisions: 2.5}\n"), "", "settings.keepRevisions", "expected a whole number, found 2.5"),
         ("allowLatest string", with_web("settings: {allowLatest: 'true'}\n"), "", "settings.allowLatest", "expected true or false"),
+        ("suspendAutoScaling string", with_web("settings: {suspendAutoScaling: 'yes'}\n"), "", "settings.suspendAutoScaling", "expected true or false"),
+        ("service suspendAutoScaling number", services("  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, suspendAutoScaling: 1}\n"), "services[0] (prod/web)", "suspendAutoScaling", "expected true or false"),
+        ("suspendAutoScaling disagrees", services("  - {service: web, clusterName: prod, serviceName: web, image: r/web:1, suspendAutoScaling: true}\n  - {service: envoy, clusterName: prod, serviceName: web, image: r/envoy:1, suspendAutoScaling: false}\n"), "services[1] (prod/web)", "suspendAutoScaling", "true"),
         ("services not a list", "services: web\n".into(), "", "services", "expected a list, found a string"),
         ("item not a mapping", services("  - web\n"), "services[0]", "", "expected a mapping"),
         ("missing clusterName", services("  - {service: web, serviceName: web, image: r/web:1}\n"), "services[0] (web)", "clusterName", "is required"),
@@ -228,6 +231,17 @@ fn valid_variants_and_defaults() {
         ),
         ("default", "n")
     );
+
+    // Auto scaling held release-wide, one service excepted; the sample's one-entry-per-container
+    // form may say it on any of the service's entries.
+    let input = parse("settings: {suspendAutoScaling: true}\nservices:\n  - {service: web, clusterName: prod, serviceName: web, image: r/web:1}\n  - {service: envoy, clusterName: prod, serviceName: web, image: r/envoy:1, suspendAutoScaling: false}\n  - {service: api, clusterName: prod, serviceName: api, image: r/api:1}\n");
+    assert!(input.settings.suspend_auto_scaling);
+    let held: Vec<Option<bool>> = input
+        .services
+        .iter()
+        .map(|s| s.suspend_auto_scaling)
+        .collect();
+    assert_eq!(held, [Some(false), None]);
 
     // allowLatest admits unpinned images.
     let input = parse("settings: {allowLatest: true}\nservices:\n  - {service: web, clusterName: prod, serviceName: web, image: r/web}\n  - {service: api, clusterName: prod, serviceName: api, image: 'r/api:latest'}\n");

@@ -41,6 +41,7 @@ fn sample_service(name: &str, service: &str, image: &str) -> ServiceTarget {
         code_deploy: None,
         depends_on: Vec::new(),
         name: None,
+        suspend_auto_scaling: None,
     }
 }
 
@@ -172,6 +173,7 @@ fn full_manifest_uses_every_field() {
             poll_interval_seconds: 3,
             keep_revisions: 5,
             allow_latest: false,
+            suspend_auto_scaling: false,
         }
     );
     let checkout = &input.services[0];

@@ -330,6 +330,7 @@ fn report(items: usize, failed_every: usize) -> ReleaseReport {
         omitted_items: 0,
         full_report: None,
         cleanup: None,
+        auto_scaling: None,
     }
 }
 

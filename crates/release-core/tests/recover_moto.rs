@@ -49,6 +49,8 @@ fn event(sample: &str, name: &str) -> ExecutionStatusChange {
 
 struct World {
     aws: Aws,
+    /// moto's Application Auto Scaling.
+    scaling: aws_sdk_applicationautoscaling::Client,
     store: RecordStore<aws_sdk_s3::Client>,
     sfn: aws_sdk_sfn::Client,
 }
@@ -57,6 +59,7 @@ async fn world() -> World {
     let moto = convoy_testkit::moto();
     World {
         aws: aws().await,
+        scaling: aws_sdk_applicationautoscaling::Client::new(&moto.sdk_config().await),
         store: RecordStore::new(moto.bucket(BUCKET).await),
         sfn: aws_sdk_sfn::Client::new(&moto.sdk_config().await),
     }
@@ -139,6 +142,7 @@ impl World {
             events,
             &self.aws.codedeploy,
             &FakeScheduler::default(),
+            &self.scaling,
             &self.store,
             self.store.objects(),
             &self.sfn,

@@ -51,6 +51,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
     let events = aws_sdk_eventbridge::Client::new(&conf);
     let codedeploy = aws_sdk_codedeploy::Client::new(&conf);
     let sfn = aws_sdk_sfn::Client::new(&conf);
+    let scaling = aws_sdk_applicationautoscaling::Client::new(&conf);
     let s3 = moto.bucket(BUCKET).await;
     moto.bucket("release-ref-elsewhere").await;
     let store = RecordStore::new(s3.clone());
@@ -62,6 +63,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         passable_roles: None,
         rates: Default::default(),
         event_bus: None,
+        scaling: &scaling,
     };
     let cluster = "release-ref-prod";
     seed::cluster(&ecs, cluster).await;
@@ -132,6 +134,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
         let events = &events;
         let codedeploy = &codedeploy;
         let sfn = &sfn;
+        let scaling = &scaling;
         async move {
             let locks_before = s3.list(BUCKET, "locks/").await.unwrap();
             let err = plan_release(
@@ -147,6 +150,7 @@ async fn a_release_started_by_reference_is_planned_as_the_same_release_inline() 
                     passable_roles: None,
                     rates: Default::default(),
                     event_bus: None,
+                    scaling,
                 },
                 request(input, &format!("e-{id}")),
             )

@@ -33,6 +33,7 @@ fn service(name: &str, noop: bool) -> ServiceItem {
         deployment_strategy: None,
         code_deploy: None,
         wave: 0,
+        auto_scaling: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn item(set: (Option<i32>, Option<i32>, Option<i32>), previous: (i32, i32, i32))
         deployment_strategy: None,
         code_deploy: None,
         wave: 0,
+        auto_scaling: None,
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 use release_core::aws::fake::{ecs_target, FakeEcs, FakeEvents, MemoryStore};
 use release_core::aws::fake_codedeploy::FakeCodeDeploy;
+use release_core::aws::fake_scaling::FakeScaling;
 use release_core::aws::fake_scheduler::{ecs_schedule, FakeScheduler};
 use release_core::contract::{
     BatchInput, ImageMap, Images, ItemKind, ItemOutcome, Plan, PlanItemKind, Records, ReleaseInput,
@@ -142,6 +143,7 @@ async fn deploy_again(w: &World, store: &RecordStore<MemoryStore>, plan: &Plan) 
             &w.events,
             &codedeploy,
             &w.scheduler,
+            &FakeScaling::default(),
             store,
             &input,
             Duration::from_secs(60),

@@ -123,6 +123,7 @@ async fn await_rollback_then_finish(
     finish_release(
         &aws.ecs,
         &aws.events,
+        &release_core::aws::fake_scaling::FakeScaling::default(),
         store,
         &MemoryLocks::default(),
         &finish,

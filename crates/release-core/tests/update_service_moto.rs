@@ -74,6 +74,7 @@ fn input(cluster: &str, service: &str, old: &str, new: &str) -> UpdateServiceInp
             deployment_strategy: None,
             code_deploy: None,
             wave: 0,
+            auto_scaling: None,
         },
     }
 }

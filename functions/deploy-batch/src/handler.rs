@@ -1,18 +1,27 @@
 use std::time::Duration;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, ScalingApi, SchedulerApi};
 use release_core::contract::{BatchInput, BatchProgress};
 use release_core::records::RecordStore;
 use release_core::steps::deploy_batch;
 use release_core::telemetry;
 use serde_json::Value;
 
-pub async fn handle<E: EcsApi, V: EventsApi, C: CodeDeployApi, R: SchedulerApi, S: ObjectStore>(
+#[allow(clippy::too_many_arguments)] // its five AWS clients, the records, the budget and the event
+pub async fn handle<
+    E: EcsApi,
+    V: EventsApi,
+    C: CodeDeployApi,
+    R: SchedulerApi,
+    A: ScalingApi,
+    S: ObjectStore,
+>(
     ecs: &E,
     events: &V,
     codedeploy: &C,
     scheduler: &R,
+    scaling: &A,
     store: &RecordStore<S>,
     budget: Duration,
     event: LambdaEvent<Value>,
@@ -24,8 +33,9 @@ pub async fn handle<E: EcsApi, V: EventsApi, C: CodeDeployApi, R: SchedulerApi, 
         wave = input.wave,
         batch = input.batch.batch,
     );
-    let work =
-        deploy_batch::deploy_batch(ecs, events, codedeploy, scheduler, store, &input, budget);
+    let work = deploy_batch::deploy_batch(
+        ecs, events, codedeploy, scheduler, scaling, store, &input, budget,
+    );
     telemetry::traced("deploy-batch", span, work).await
 }
 
@@ -106,6 +116,7 @@ mod tests {
             &events,
             &codedeploy,
             &scheduler,
+            &release_core::aws::fake_scaling::FakeScaling::default(),
             &store,
             Duration::from_secs(1),
             LambdaEvent::new(payload, Context::default()),
@@ -207,6 +218,7 @@ mod tests {
             &events,
             &codedeploy,
             &scheduler,
+            &release_core::aws::fake_scaling::FakeScaling::default(),
             &store,
             budget,
             event(),
@@ -255,6 +267,7 @@ mod tests {
             &events,
             &codedeploy,
             &scheduler,
+            &release_core::aws::fake_scaling::FakeScaling::default(),
             &store,
             budget,
             event(),

@@ -21,6 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &clients.events,
             &clients.codedeploy,
             &clients.scheduler,
+            &clients.scaling,
             &clients.records,
             budget,
             event,

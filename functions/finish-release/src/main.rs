@@ -8,6 +8,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         handler::handle(
             &clients.ecs,
             &clients.events,
+            &clients.scaling,
             &clients.records,
             clients.records.objects(),
             clients.release_event_bus.as_deref(),

@@ -1,6 +1,6 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::locks::{Executions, LockStore};
-use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, ScalingApi, SchedulerApi};
 use release_core::contract::{PlanRequest, PlannedRelease};
 use release_core::steps::plan_release;
 use release_core::telemetry;
@@ -14,12 +14,13 @@ pub async fn handle<
     S: ObjectStore,
     L: LockStore,
     X: Executions,
+    A: ScalingApi,
 >(
     ecs: &E,
     events: &V,
     codedeploy: &C,
     scheduler: &R,
-    context: plan_release::PlanContext<'_, S, L, X>,
+    context: plan_release::PlanContext<'_, S, L, X, A>,
     event: LambdaEvent<Value>,
 ) -> Result<PlannedRelease, Diagnostic> {
     let input: PlanRequest = release_core::steps::parse_input(event.payload)?;
@@ -67,6 +68,7 @@ mod tests {
         let scheduler = aws_sdk_scheduler::Client::new(&conf);
         let store = RecordStore::new(moto.bucket(BUCKET).await);
         let sfn = aws_sdk_sfn::Client::new(&conf);
+        let scaling = aws_sdk_applicationautoscaling::Client::new(&conf);
         let context = |bucket| plan_release::PlanContext {
             store: &store,
             locks: store.objects(),
@@ -75,6 +77,7 @@ mod tests {
             passable_roles: None,
             rates: Default::default(),
             event_bus: None,
+            scaling: &scaling,
         };
         seed::cluster(&ecs, "plan-prod").await;
         let web = seed::fargate_task_definition(

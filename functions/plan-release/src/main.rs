@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             passable_roles: clients.passable_roles.as_deref(),
             rates: clients.rates,
             event_bus: clients.release_event_bus.as_deref(),
+            scaling: &clients.scaling,
         };
         handler::handle(
             &clients.ecs,

@@ -1,7 +1,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use release_core::aws::locks::{ExecutionInputs, Executions, LockStore};
-use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
+use release_core::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, ScalingApi, SchedulerApi};
 use release_core::contract::{ExecutionStatusChange, Recovery};
 use release_core::records::{RecordStore, BUCKET_VAR};
 use release_core::steps::recover;
@@ -42,11 +42,13 @@ pub fn parse(payload: Value) -> Result<StatusChangeEvent, Error> {
     Ok(event)
 }
 
-pub async fn handle<E, V, C, R, S, L, X>(
+#[allow(clippy::too_many_arguments)] // its five AWS clients, the records and locks, the event
+pub async fn handle<E, V, C, R, A, S, L, X>(
     ecs: &E,
     events: &V,
     codedeploy: &C,
     scheduler: &R,
+    scaling: &A,
     context: Context<'_, S, L, X>,
     event: LambdaEvent<Value>,
 ) -> Result<Recovery, Diagnostic>
@@ -55,6 +57,7 @@ where
     V: EventsApi,
     C: CodeDeployApi,
     R: SchedulerApi,
+    A: ScalingApi,
     S: ObjectStore,
     L: LockStore,
     X: Executions + ExecutionInputs,
@@ -75,6 +78,7 @@ where
             events,
             codedeploy,
             scheduler,
+            scaling,
             context.store,
             context.locks,
             context.executions,

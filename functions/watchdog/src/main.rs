@@ -18,6 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &clients.events,
             &clients.codedeploy,
             &clients.scheduler,
+            &clients.scaling,
             context,
             event,
         )

@@ -85,6 +85,9 @@ const fn op(
 }
 
 const NO_RESOURCE_TYPE: &str = "the action supports no resource-level permissions";
+/// A scalable target's ARN ends in an id Application Auto Scaling makes up: no pattern names the
+/// services' targets.
+const SCALABLE_TARGET_IDS: &str = "scalable-target ARNs end in generated ids";
 const CONTAINER_INSTANCE: &str = "authorized on a container instance, which a Fargate service has none of; the cluster is the ecs:cluster condition";
 const CLUSTER_CONDITION: &str = "no resource type; the cluster is the ecs:cluster condition";
 
@@ -245,6 +248,22 @@ pub const OPERATIONS: &[Operation] = &[
         "aws_sdk_eventbridge",
         "list_rules",
         &[allow("events:ListRules", Any(NO_RESOURCE_TYPE))],
+    ),
+    op(
+        "aws_sdk_applicationautoscaling",
+        "describe_scalable_targets",
+        &[allow(
+            "application-autoscaling:DescribeScalableTargets",
+            Any(NO_RESOURCE_TYPE),
+        )],
+    ),
+    op(
+        "aws_sdk_applicationautoscaling",
+        "register_scalable_target",
+        &[allow(
+            "application-autoscaling:RegisterScalableTarget",
+            Any(SCALABLE_TARGET_IDS),
+        )],
     ),
     op(
         "aws_sdk_scheduler",

@@ -20,9 +20,10 @@ use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 use aws_sdk_scheduler::operation::update_schedule::UpdateScheduleInput;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::contract::DeploymentStrategy;
+use crate::contract::{DeploymentStrategy, ScalableTarget, SuspendedState};
 use crate::Error;
 
+pub mod autoscaling;
 pub mod codedeploy;
 pub mod ecs;
 pub mod events;
@@ -30,6 +31,8 @@ pub mod events;
 pub mod fake;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake_codedeploy;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fake_scaling;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake_scheduler;
 pub mod iam;
@@ -194,6 +197,24 @@ pub trait EcsApi: Send + Sync {
         let message = format!("ListServices {cluster}: not available here");
         async move { Err(Error::internal(message)) }
     }
+}
+
+/// Application Auto Scaling: the scalable targets of the services a release holds still.
+pub trait ScalingApi: Send + Sync {
+    /// The scalable targets (`ecs:service:DesiredCount`) of these resource ids
+    /// (`service/<cluster>/<service>`; the adapter asks 50 at a time); a service without one is
+    /// not in the answer.
+    fn describe_ecs_targets(
+        &self,
+        resource_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<ScalableTarget>, Error>> + Send;
+
+    /// RegisterScalableTarget with `suspended` alone: min and max are left out, so they stay.
+    fn set_suspended(
+        &self,
+        resource_id: &str,
+        suspended: SuspendedState,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
 /// EventBridge Scheduler: the schedules whose ECS target a release points at its revisions.

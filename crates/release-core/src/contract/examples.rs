@@ -1,7 +1,7 @@
 //! Plan items with every optional field left out, for the tests of this crate and others (with the
 //! `test-util` feature); never compiled into a Lambda.
 
-use super::{ImageMap, Plan, ReleaseMeta, RuleItem, ServiceItem, Settings};
+use super::{ImageMap, Images, Plan, ReleaseMeta, RuleItem, ServiceItem, ServiceTarget, Settings};
 
 /// A changed service `cluster/service` to be cloned from `previous` with `images`.
 pub fn service_item(cluster: &str, service: &str, previous: &str, images: ImageMap) -> ServiceItem {
@@ -24,6 +24,25 @@ pub fn service_item(cluster: &str, service: &str, previous: &str, images: ImageM
         deployment_strategy: None,
         code_deploy: None,
         wave: 0,
+        auto_scaling: None,
+    }
+}
+
+/// A manifest's service `cluster/service` with `images` and nothing else set.
+pub fn service_target(cluster: &str, service: &str, images: Images) -> ServiceTarget {
+    ServiceTarget {
+        cluster: cluster.into(),
+        service: service.into(),
+        images,
+        suspend_auto_scaling: None,
+        desired_count: None,
+        minimum_healthy_percent: None,
+        maximum_percent: None,
+        timeout_seconds: 600,
+        deployment_strategy: None,
+        code_deploy: None,
+        depends_on: Vec::new(),
+        name: None,
     }
 }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     count, CodeDeployTarget, DeploymentStrategy, ImageMap, JobItem, PlanItem, PlanItemKind,
-    ReleaseMeta, ReleaseSource, ScheduleItem, Settings,
+    ReleaseMeta, ReleaseSource, ScalableTarget, ScheduleItem, Settings,
 };
 
 /// plan-release input: the release, and the execution whose records it starts.
@@ -99,6 +99,10 @@ pub struct ServiceItem {
     pub images: ImageMap,
     /// Every named container already runs its desired image.
     pub noop: bool,
+    /// The service's scalable target as pre-flight described it, when the release holds its
+    /// scaling (`suspendAutoScaling`) and it has one: what the restore puts back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<ScalableTarget>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_count: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

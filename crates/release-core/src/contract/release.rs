@@ -76,6 +76,11 @@ pub struct Settings {
     /// Images without a tag or digest, or tagged `latest`, are accepted (re-checked by plan-release).
     #[serde(default)]
     pub allow_latest: bool,
+    /// Suspend Application Auto Scaling of the changed services while the release runs, and put
+    /// each target's recorded state back at its end (docs/operations.md); a service's own
+    /// `suspendAutoScaling` overrides it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspend_auto_scaling: bool,
 }
 
 impl Default for Settings {
@@ -86,6 +91,7 @@ impl Default for Settings {
             poll_interval_seconds: 5,
             keep_revisions: 0,
             allow_latest: false,
+            suspend_auto_scaling: false,
         }
     }
 }
@@ -114,6 +120,9 @@ pub struct ServiceTarget {
     pub cluster: String,
     pub service: String,
     pub images: Images,
+    /// Overrides `settings.suspendAutoScaling` for this service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend_auto_scaling: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_count: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

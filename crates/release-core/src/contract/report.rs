@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CaughtError, ItemResult, Plan, Records, RollbackOutput, StabilityOutput};
+use super::{
+    CaughtError, ItemResult, Plan, Records, RollbackOutput, ScalingReport, StabilityOutput,
+};
 
 /// One line per item. `report.json` holds every item; the execution output (also the Fail cause,
 /// which AWS caps at 32 KiB) holds as many as fit, failures first, and says how many it left out.
@@ -24,6 +26,9 @@ pub struct ReleaseReport {
     /// What the clean-up of old revisions did after a success (`keepRevisions` above 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<CleanupReport>,
+    /// The scalable targets the release held, put back (or not) at its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<ScalingReport>,
 }
 
 /// The clean-up of old task-definition revisions. `report.json` lists every revision; the

@@ -64,6 +64,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "pollIntervalSeconds",
     "keepRevisions",
     "allowLatest",
+    "suspendAutoScaling",
 ];
 const SERVICE_KEYS: &[&str] = &[
     "service",
@@ -76,6 +77,7 @@ const SERVICE_KEYS: &[&str] = &[
     "minimumHealthyPercent",
     "maximumPercent",
     "timeoutSeconds",
+    "suspendAutoScaling",
     "strategy",
     "bakeTimeInMinutes",
     "linearConfiguration",
@@ -615,6 +617,9 @@ fn read_settings(top: &Fields, problems: &mut Problems) -> Settings {
     if let Some(allow) = f.boolean(problems, "allowLatest") {
         settings.allow_latest = allow;
     }
+    if let Some(suspend) = f.boolean(problems, "suspendAutoScaling") {
+        settings.suspend_auto_scaling = suspend;
+    }
     settings
 }
 
@@ -674,6 +679,7 @@ fn read_service(
     check_arns(f.item(), cluster_key, cluster, service, problems);
     let images = read_images(&f, allow_latest, problems);
     let desired_count = f.integer(problems, "desiredCount", &checks::DESIRED_COUNT);
+    let suspend_auto_scaling = f.boolean(problems, "suspendAutoScaling");
     let minimum = f.integer(
         problems,
         "minimumHealthyPercent",
@@ -705,6 +711,7 @@ fn read_service(
         cluster: cluster?.to_string(),
         service: service?.to_string(),
         images: images?,
+        suspend_auto_scaling,
         desired_count: as_i32(desired_count),
         minimum_healthy_percent: as_i32(minimum),
         maximum_percent: as_i32(maximum),

@@ -16,6 +16,7 @@ pub mod release_ref;
 pub mod report;
 pub mod rollback;
 pub mod rules;
+pub mod scaling;
 pub mod schedule;
 pub mod strategy;
 pub mod taskdef;

@@ -516,6 +516,7 @@ impl Findings {
                 new_task_definition: None,
                 code_deploy: None,
                 wave: 0,
+                auto_scaling: None,
             });
         }
         items

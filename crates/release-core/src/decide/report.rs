@@ -410,6 +410,7 @@ pub fn build(input: &ReleaseRecords, observed: &Observed) -> ReleaseReport {
         omitted_items: 0,
         full_report: None,
         cleanup: None,
+        auto_scaling: None,
     }
 }
 

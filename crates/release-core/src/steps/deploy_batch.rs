@@ -18,7 +18,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, ScalingApi, SchedulerApi};
 use crate::contract::{
     count, BatchInput, BatchItems, BatchProgress, BatchSummary, Bucket, CallCounts, CaughtError,
     FailedItem, ImageMap, ItemResult, JobItem, PlanItemKind, RuleItem, ScheduleItem, ServiceItem,
@@ -30,6 +30,7 @@ use crate::records::{batch_items_name, batch_summary_name, result_name, RecordSt
 use crate::steps::code_deploy;
 use crate::steps::register::register_or_reuse;
 use crate::steps::run_job::run_job;
+use crate::steps::scaling;
 use crate::steps::unix_now;
 use crate::steps::update_rule::update_rule;
 use crate::steps::update_schedule::update_schedule;
@@ -108,11 +109,12 @@ impl Pacer {
 type Done = Option<Result<(), CaughtError>>;
 
 /// One call of deploy-batch over its batch.
-struct BatchRun<'a, E, V, C, R, S> {
+struct BatchRun<'a, E, V, C, R, A, S> {
     ecs: &'a E,
     events: &'a V,
     codedeploy: &'a C,
     scheduler: &'a R,
+    scaling: &'a A,
     store: &'a RecordStore<S>,
     input: &'a BatchInput,
     items: &'a BatchItems,
@@ -141,8 +143,8 @@ enum Attempt<T> {
     OutOfTime,
 }
 
-impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, R: SchedulerApi, S: ObjectStore>
-    BatchRun<'_, E, V, C, R, S>
+impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, R: SchedulerApi, A: ScalingApi, S: ObjectStore>
+    BatchRun<'_, E, V, C, R, A, S>
 {
     fn count(&self, f: impl FnOnce(&mut CallCounts)) {
         f(&mut self.calls.lock().unwrap_or_else(|e| e.into_inner()));
@@ -360,6 +362,28 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, R: SchedulerApi, S: ObjectStore>
             Ok(arn) => arn,
             Err(done) => return Ok(done),
         };
+        // A held service: its scaling is suspended (and recorded) before it changes.
+        if let Some(hold) =
+            scaling::hold_of(item, &self.input.release_id, &self.input.execution_arn)
+        {
+            let records = &self.input.records;
+            let held = self
+                .attempt(None, || {
+                    scaling::suspend(self.scaling, self.store, records, &hold)
+                })
+                .await;
+            // Settled as the item's failure (or left for the next call when out of time).
+            let refused: Option<Attempt<std::convert::Infallible>> = match held {
+                Attempt::Answered(Ok(())) => None,
+                Attempt::Answered(Err(e)) => Some(Attempt::Answered(Err(e))),
+                Attempt::OutOfTime => Some(Attempt::OutOfTime),
+            };
+            if let Some(refused) = refused {
+                return self
+                    .settle(kind, slot, &item.id, refused, |never| match never {})
+                    .await;
+            }
+        }
         let input = UpdateServiceInput {
             release_id: self.input.release_id.clone(),
             records: self.input.records.clone(),
@@ -577,17 +601,20 @@ impl<E: EcsApi, V: EventsApi, C: CodeDeployApi, R: SchedulerApi, S: ObjectStore>
 
 /// deploy-batch: deploys what is left of the batch within `budget`, then rewrites its summary
 /// (also when the call fails as a whole, so progress is never lost) and returns what remains.
+#[allow(clippy::too_many_arguments)] // its five AWS clients, the records, the batch and its budget
 pub async fn deploy_batch<
     E: EcsApi,
     V: EventsApi,
     C: CodeDeployApi,
     R: SchedulerApi,
+    A: ScalingApi,
     S: ObjectStore,
 >(
     ecs: &E,
     events: &V,
     codedeploy: &C,
     scheduler: &R,
+    scaling: &A,
     store: &RecordStore<S>,
     input: &BatchInput,
     budget: Duration,
@@ -610,6 +637,7 @@ pub async fn deploy_batch<
         events,
         codedeploy,
         scheduler,
+        scaling,
         store,
         input,
         items: &items,
@@ -679,6 +707,7 @@ mod tests {
     use super::*;
     use crate::aws::fake::{ecs_target, FakeEcs, FakeEvents, MemoryStore};
     use crate::aws::fake_codedeploy::FakeCodeDeploy;
+    use crate::aws::fake_scaling::FakeScaling;
     use crate::aws::fake_scheduler::FakeScheduler;
     use crate::contract::examples::{app_image, service_item};
     use crate::contract::{Pace, Records, RuleTaskTarget};
@@ -837,6 +866,7 @@ mod tests {
             &events,
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             BUDGET,
@@ -879,6 +909,7 @@ mod tests {
             &events,
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             BUDGET,
@@ -902,6 +933,7 @@ mod tests {
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             BUDGET,
@@ -926,6 +958,7 @@ mod tests {
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             BUDGET,
@@ -948,6 +981,7 @@ mod tests {
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             BUDGET,
@@ -978,6 +1012,7 @@ mod tests {
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             BUDGET,
@@ -1015,6 +1050,7 @@ mod tests {
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             BUDGET,
@@ -1057,6 +1093,7 @@ mod tests {
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             budget,
@@ -1077,6 +1114,7 @@ mod tests {
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             budget,
@@ -1101,6 +1139,7 @@ mod tests {
             &FakeEvents::default(),
             &FakeCodeDeploy::default(),
             &FakeScheduler::default(),
+            &FakeScaling::default(),
             &store,
             &input,
             BUDGET,

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 
 use crate::aws::locks::LockStore;
-use crate::aws::{EcsApi, EventsApi, ObjectStore};
+use crate::aws::{EcsApi, EventsApi, ObjectStore, ScalingApi};
 use crate::contract::{
     count, CleanupReport, FinishInput, ItemOutcome, Plan, Records, ReleaseOutcome, ReleaseRecords,
     ReleaseReport, ServiceItem, TaskDefRef, RELEASE_FINISHED,
@@ -24,7 +24,7 @@ use crate::decide::report::{bounded, build, cut_reason, Observed, OUTPUT_BUDGET}
 use crate::decide::rollback::target_item_id;
 use crate::records::{RecordStore, REPORT};
 use crate::steps::release_events::announce;
-use crate::steps::{ledger, lock};
+use crate::steps::{ledger, lock, scaling};
 use crate::Error;
 
 /// What the release's clusters and event buses use now. Listing stops at the first gap: with one,
@@ -274,6 +274,7 @@ pub async fn finish_keeping(
 pub async fn finish_release(
     ecs: &impl EcsApi,
     events: &impl EventsApi,
+    scaling: &impl ScalingApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     input: &FinishInput,
@@ -297,6 +298,8 @@ pub async fn finish_release(
         LedgerProtected::default()
     };
     let mut report = finish_keeping(ecs, events, &records, &recent).await?;
+    // The rollback has settled (or none ran): the held services may scale again.
+    scaling::restore_for_report(scaling, store, &input.records, &records.plan, &mut report).await;
     store.write(&input.records, REPORT, &report).await?;
     let timing = Timing {
         started_at: input.started_at.as_deref().and_then(parse_rfc3339),
@@ -530,6 +533,7 @@ mod tests {
     mod release_event {
         use super::*;
         use crate::aws::fake::MemoryStore;
+        use crate::aws::fake_scaling::FakeScaling;
         use crate::aws::locks::fake::MemoryLocks;
         use crate::contract::{examples, StepFailures};
 
@@ -563,9 +567,17 @@ mod tests {
         ) -> (ReleaseReport, RecordStore<MemoryStore>, FinishInput) {
             let (ecs, store, input) = recorded().await;
             let locks = MemoryLocks::default();
-            let report = finish_release(&ecs, events, &store, &locks, &input, Some("releases"))
-                .await
-                .expect("finished: an event never fails the release");
+            let report = finish_release(
+                &ecs,
+                events,
+                &FakeScaling::default(),
+                &store,
+                &locks,
+                &input,
+                Some("releases"),
+            )
+            .await
+            .expect("finished: an event never fails the release");
             (report, store, input)
         }
 
@@ -611,9 +623,17 @@ mod tests {
         async fn no_bus_no_event() {
             let (ecs, store, input) = recorded().await;
             let events = FakeEvents::default();
-            finish_release(&ecs, &events, &store, &MemoryLocks::default(), &input, None)
-                .await
-                .expect("finished");
+            finish_release(
+                &ecs,
+                &events,
+                &FakeScaling::default(),
+                &store,
+                &MemoryLocks::default(),
+                &input,
+                None,
+            )
+            .await
+            .expect("finished");
             assert_eq!(events.calls("PutEvents"), 0);
         }
     }

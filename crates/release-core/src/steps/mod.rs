@@ -15,6 +15,7 @@ pub mod release_events;
 pub mod release_ref;
 pub mod rollback;
 pub mod run_job;
+pub mod scaling;
 pub mod update_rule;
 pub mod update_schedule;
 pub mod update_service;

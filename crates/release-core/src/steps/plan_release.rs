@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use tracing::{info, info_span, Instrument};
 
 use crate::aws::locks::{Executions, LockStore};
-use crate::aws::{CodeDeployApi, EcsApi, EventsApi, Found, ObjectStore, SchedulerApi};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, Found, ObjectStore, ScalingApi, SchedulerApi};
 use crate::contract::{
     count, CodeDeployTarget, JobTarget, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput,
     RuleTarget, ScheduleTarget, ServiceItem, ServiceTarget, RELEASE_FINISHED, RELEASE_STARTED,
@@ -26,7 +26,7 @@ use crate::decide::release_event::{
     error_problems, parse_rfc3339, rejected, started, Rejected, Timing,
 };
 use crate::decide::strategy::waiting_fits;
-use crate::decide::{job, schedule};
+use crate::decide::{job, scaling, schedule};
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
 use crate::steps::release_events::announce;
@@ -114,7 +114,7 @@ pub async fn plan<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: SchedulerApi>(
 }
 
 /// Where plan-release keeps what it decides, and who it is.
-pub struct PlanContext<'a, S, L, X> {
+pub struct PlanContext<'a, S, L, X, A> {
     pub store: &'a RecordStore<S>,
     /// The release locks (the records bucket, through S3's conditional writes).
     pub locks: &'a L,
@@ -129,6 +129,8 @@ pub struct PlanContext<'a, S, L, X> {
     /// The function's `CONVOY_RELEASE_EVENT_BUS`: where the Started event, or the Finished event
     /// of a rejected release, goes; `None` puts none.
     pub event_bus: Option<&'a str>,
+    /// Application Auto Scaling: the scalable targets of the services the release holds still.
+    pub scaling: &'a A,
 }
 
 /// plan-release: the release (read back first when the execution input is a reference,
@@ -143,7 +145,7 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Schedule
     events: &V,
     codedeploy: &C,
     scheduler: &S,
-    context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions>,
+    context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions, impl ScalingApi>,
     request: PlanRequest,
 ) -> Result<PlannedRelease, Error> {
     let event_bus = context.event_bus;
@@ -212,7 +214,7 @@ async fn plan_and_record<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Scheduler
     events: &V,
     codedeploy: &C,
     scheduler: &S,
-    context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions>,
+    context: PlanContext<'_, impl ObjectStore, impl LockStore, impl Executions, impl ScalingApi>,
     request: &PlanRequest,
     release: ReleaseInput,
 ) -> Result<PlannedRelease, Error> {
@@ -222,7 +224,9 @@ async fn plan_and_record<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Scheduler
         home: Home::of_arn(&request.execution_arn),
         passable_roles: context.passable_roles.map(<[String]>::to_vec),
     };
+    let held = scaling::held(&release);
     let mut plan = plan(ecs, events, codedeploy, scheduler, release, &reach).await?;
+    crate::steps::scaling::preflight(context.scaling, &mut plan, &held).await?;
     let owner = lock::Owner {
         release_id: plan.release.id.clone(),
         execution_arn: request.execution_arn.clone(),

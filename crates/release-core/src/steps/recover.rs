@@ -13,7 +13,7 @@
 //! an item whose lock another release took over since is left alone.
 
 use crate::aws::locks::{ExecutionInputs, Executions, LockStore};
-use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, SchedulerApi};
+use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, ScalingApi, SchedulerApi};
 use crate::contract::{
     ExecutionStatus, ExecutionStatusChange, Plan, Records, Recovery, RecoveryAction,
     ReleaseRecords, ReleaseReport, StepFailures, RELEASE_FINISHED,
@@ -27,7 +27,7 @@ use crate::error::with_causes;
 use crate::records::{RecordStore, PLAN, REPORT};
 use crate::steps::finish_release::{announce_finished, observe};
 use crate::steps::release_events::announce;
-use crate::steps::{ledger, lock, rollback};
+use crate::steps::{ledger, lock, rollback, scaling};
 use crate::{Error, Problem};
 
 /// Everything the execution recorded, read back as finish-release would read it (without the
@@ -105,6 +105,7 @@ pub async fn watch(
     events: &impl EventsApi,
     codedeploy: &impl CodeDeployApi,
     scheduler: &impl SchedulerApi,
+    scaling: &impl ScalingApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     executions: &(impl Executions + ExecutionInputs),
@@ -147,7 +148,7 @@ pub async fn watch(
         started_at: change.start_date,
     };
     recover(
-        ecs, events, codedeploy, scheduler, store, locks, &ended, event_bus,
+        ecs, events, codedeploy, scheduler, scaling, store, locks, &ended, event_bus,
     )
     .await
 }
@@ -160,6 +161,7 @@ pub async fn recover(
     events: &impl EventsApi,
     codedeploy: &impl CodeDeployApi,
     scheduler: &impl SchedulerApi,
+    scaling: &impl ScalingApi,
     store: &RecordStore<impl ObjectStore>,
     locks: &impl LockStore,
     ended: &Ended,
@@ -227,8 +229,10 @@ pub async fn recover(
         recorded.clone(),
     )
     .await?;
-    // Written before the locks go: the next release of these items finds where each one stands.
     let mut report = report;
+    // After the rollback's restores were started (not awaited: the watchdog has no time to).
+    scaling::restore_for_report(scaling, store, &ended.records, &recorded.plan, &mut report).await;
+    // Written before the locks go: the next release of these items finds where each one stands.
     store.write(&ended.records, REPORT, &report).await?;
     if let Some(problem) = announce_finished(
         events,

@@ -306,6 +306,7 @@ mod tests {
             deployment_strategy: None,
             code_deploy: None,
             wave: 0,
+            auto_scaling: None,
         };
         let out = register_item(&ecs, "r", PlanItem::Service(item.clone()))
             .await

@@ -120,6 +120,7 @@ mod tests {
                 new_task_definition,
                 code_deploy: None,
                 wave: 0,
+                auto_scaling: None,
             },
         }
     }

@@ -241,6 +241,7 @@ pub async fn released(aws: &Aws, policy: RollbackPolicy) -> Release {
             deployment_strategy: None,
             code_deploy: None,
             wave: 0,
+            auto_scaling: None,
         });
         results.push(ItemResult {
             id: d.id.clone(),

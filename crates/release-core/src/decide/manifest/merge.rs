@@ -154,9 +154,11 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
     let images = merge_images("service", &labelled, problems);
     let (mut desired, mut minimum, mut maximum, mut timeout) = (None, None, None, None);
     let (mut strategy, mut code_deploy) = (None, None);
-    let (mut name, mut depends_on) = (None, None);
+    let (mut name, mut depends_on, mut suspend) = (None, None, None);
     for (entry, (label, _)) in group.iter().zip(&labelled) {
         let t = &entry.target;
+        let given = t.suspend_auto_scaling;
+        agree(&mut suspend, given, label, "suspendAutoScaling", problems);
         agree(
             &mut desired,
             t.desired_count,
@@ -206,6 +208,7 @@ fn merge_service(group: Vec<ServiceEntry>, problems: &mut Problems) -> ServiceTa
         code_deploy: code_deploy.map(|(v, _)| v.0.clone()),
         depends_on: depends_on.map(|(v, _)| v.0.clone()).unwrap_or_default(),
         name: name.map(|(v, _)| v.0.clone()),
+        suspend_auto_scaling: suspend.map(|(v, _)| v),
     }
 }
 

@@ -30,6 +30,7 @@ fn report(outcome: ReleaseOutcome, items: Vec<ReportItem>) -> ReleaseReport {
         omitted_items: 0,
         full_report: None,
         cleanup: None,
+        auto_scaling: None,
     }
 }
 

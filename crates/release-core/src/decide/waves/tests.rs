@@ -27,6 +27,7 @@ fn svc(id: &str, deps: &[&str]) -> ServiceTarget {
         deployment_strategy: None,
         code_deploy: None,
         timeout_seconds: 900,
+        suspend_auto_scaling: None,
     }
 }
 

@@ -16,19 +16,7 @@ fn lambda_target(id: &str) -> Target {
 }
 
 fn service(cluster: &str, name: &str, images: Images) -> ServiceTarget {
-    ServiceTarget {
-        cluster: cluster.into(),
-        service: name.into(),
-        images,
-        desired_count: None,
-        minimum_healthy_percent: None,
-        maximum_percent: None,
-        timeout_seconds: 600,
-        deployment_strategy: None,
-        code_deploy: None,
-        depends_on: Vec::new(),
-        name: None,
-    }
+    crate::contract::examples::service_target(cluster, name, images)
 }
 
 fn containers(pairs: &[(&str, &str)]) -> Images {
@@ -411,6 +399,7 @@ mod release_events {
 
     use super::*;
     use crate::aws::fake::MemoryStore;
+    use crate::aws::fake_scaling::FakeScaling;
     use crate::aws::locks::fake::{MemoryLocks, RunningExecutions};
     use crate::contract::{ReleaseSource, RELEASE_FINISHED, RELEASE_STARTED};
     use crate::records::PLAN;
@@ -424,6 +413,7 @@ mod release_events {
         store: RecordStore<MemoryStore>,
         locks: MemoryLocks,
         executions: RunningExecutions,
+        scaling: FakeScaling,
     }
 
     fn world_with_events() -> World {
@@ -434,6 +424,7 @@ mod release_events {
             store: RecordStore::new(MemoryStore::default()),
             locks: MemoryLocks::default(),
             executions: RunningExecutions::default(),
+            scaling: FakeScaling::default(),
         }
     }
 
@@ -458,6 +449,7 @@ mod release_events {
                 passable_roles: None,
                 rates: Default::default(),
                 event_bus: Some(BUS),
+                scaling: &self.scaling,
             };
             let request = PlanRequest {
                 release: ReleaseSource::Inline(Box::new(release)),
