@@ -683,3 +683,70 @@ async fn a_rejection_plan_release_announced_is_not_announced_again() {
     assert_eq!(details[0].1["error"], "Throttled");
     assert_eq!(details[0].1["releaseId"], "r1");
 }
+
+#[tokio::test]
+async fn the_watchdog_gives_a_held_service_its_scaling_back() {
+    use aws_sdk_applicationautoscaling::types::{
+        ScalableDimension, ServiceNamespace, SuspendedState as Sdk,
+    };
+    use release_core::aws::ScalingApi;
+    use release_core::contract::{ScalableTarget, ScalingHold, SuspendedState};
+    use release_core::steps::scaling::hold_name;
+
+    let w = world().await;
+    let mut r = released(&w.aws, RollbackPolicy::All).await;
+    let web = &mut r.input.plan.services[0];
+    let resource_id = ScalableTarget::resource_id(&web.cluster, &web.service);
+    // Before the release: scheduled scaling suspended by an operator. The release suspended all.
+    let before = ScalableTarget {
+        resource_id: resource_id.clone(),
+        min_capacity: 1,
+        max_capacity: 4,
+        suspended: SuspendedState {
+            scheduled_scaling_suspended: true,
+            ..SuspendedState::default()
+        },
+    };
+    web.auto_scaling = Some(before.clone());
+    let id = web.id.clone();
+    w.scaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&resource_id)
+        .min_capacity(1)
+        .max_capacity(4)
+        .suspended_state(
+            Sdk::builder()
+                .dynamic_scaling_in_suspended(true)
+                .dynamic_scaling_out_suspended(true)
+                .scheduled_scaling_suspended(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let name = unique("held");
+    let records = half_deployed(&w, &r, &name).await;
+    let hold = ScalingHold {
+        id: id.clone(),
+        release_id: "r1".into(),
+        execution_arn: execution_arn(&name),
+        previous: before.clone(),
+    };
+    w.store
+        .write(&records, &hold_name(&id), &hold)
+        .await
+        .unwrap();
+
+    let done = w.watch(&event("watchdog-aborted.json", &name)).await;
+    assert_eq!(done.action, RecoveryAction::Reported);
+    let report: ReleaseReport = w.store.read(&records, REPORT).await.unwrap().unwrap();
+    assert_eq!(report.auto_scaling.unwrap().restored, [id]);
+    let now = w
+        .scaling
+        .describe_ecs_targets(&[resource_id])
+        .await
+        .unwrap();
+    assert_eq!(now, [before]);
+}
