@@ -305,21 +305,13 @@ pub async fn finish_release(
         started_at: input.started_at.as_deref().and_then(parse_rfc3339),
         now: ledger::now_millis(),
     };
-    if let Some(problem) = announce_finished(
-        events,
-        event_bus,
-        &records.plan,
-        &report,
-        &input.records,
-        &input.execution_arn,
+    let finished = Finished {
+        plan: &records.plan,
+        records: &input.records,
+        execution_arn: &input.execution_arn,
         timing,
-    )
-    .await
-    {
-        // The report says so; the release's outcome stays what it was.
-        report.problems.push(problem);
-        store.write(&input.records, REPORT, &report).await?;
-    }
+    };
+    announce_finished(events, event_bus, store, &finished, &mut report).await?;
     ledger::record_or_warn(
         store.objects(),
         &input.records,
@@ -337,27 +329,37 @@ pub async fn finish_release(
     Ok(bounded(report, input.records.uri(REPORT), OUTPUT_BUDGET))
 }
 
-/// Puts the "Convoy Release Finished" event of a release that planned (after its report is
-/// written: the event points to it). `Some` is the problem to add to the report.
+/// A release that planned, at its end.
+pub struct Finished<'a> {
+    pub plan: &'a Plan,
+    pub records: &'a Records,
+    pub execution_arn: &'a str,
+    pub timing: Timing,
+}
+
+/// Puts the "Convoy Release Finished" event of a release whose report is written (the event points
+/// to it). An event that cannot be put is a problem of the report, written again; the release's
+/// outcome stays what it was.
 pub async fn announce_finished(
     events: &impl EventsApi,
     event_bus: Option<&str>,
-    plan: &Plan,
-    report: &ReleaseReport,
-    records: &Records,
-    execution_arn: &str,
-    timing: Timing,
-) -> Option<String> {
+    store: &RecordStore<impl ObjectStore>,
+    release: &Finished<'_>,
+    report: &mut ReleaseReport,
+) -> Result<(), Error> {
+    let full_report = Some(release.records.uri(REPORT));
     let detail = finished(
-        plan,
+        release.plan,
         report,
-        execution_arn,
-        Some(records.uri(REPORT)),
-        timing,
+        release.execution_arn,
+        full_report,
+        release.timing,
     );
-    announce(events, event_bus, RELEASE_FINISHED, &detail)
-        .await
-        .err()
+    if let Err(problem) = announce(events, event_bus, RELEASE_FINISHED, &detail).await {
+        report.problems.push(problem);
+        store.write(release.records, REPORT, &*report).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

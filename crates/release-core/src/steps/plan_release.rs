@@ -149,12 +149,6 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Schedule
     request: PlanRequest,
 ) -> Result<PlannedRelease, Error> {
     let event_bus = context.event_bus;
-    let timing = |request: &PlanRequest| Timing {
-        started_at: request.started_at.as_deref().and_then(parse_rfc3339),
-        now: ledger::now_millis(),
-    };
-    // Retried by the state machine: not a rejection yet (the watchdog announces one that ends so).
-    let announce_rejection = |e: &Error| !Error::RETRYABLE.contains(&e.name());
     let resolved = match context.bucket.filter(|b| !b.is_empty()) {
         None => Err(Error::internal(format!(
             "{BUCKET_VAR} is not set: plan-release has nowhere to record the release"
@@ -167,19 +161,10 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Schedule
     let release = match resolved {
         Ok(release) => release,
         Err(e) => {
-            if announce_rejection(&e) {
-                let who = Rejected::Unread {
-                    release_id: &request.execution_name,
-                };
-                let detail = rejected(
-                    who,
-                    &request.execution_arn,
-                    e.name(),
-                    &error_problems(&e),
-                    timing(&request),
-                );
-                let _ = announce(events, event_bus, RELEASE_FINISHED, &detail).await;
-            }
+            let who = Rejected::Unread {
+                release_id: &request.execution_name,
+            };
+            announce_rejection(events, event_bus, who, &request, &e).await;
             return Err(e);
         }
     };
@@ -190,22 +175,45 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Schedule
     )
     .await;
     if let Err(e) = &planned {
-        if announce_rejection(e) {
-            let who = Rejected::Release {
-                release: &meta,
-                policy,
-            };
-            let detail = rejected(
-                who,
-                &request.execution_arn,
-                e.name(),
-                &error_problems(e),
-                timing(&request),
-            );
-            let _ = announce(events, event_bus, RELEASE_FINISHED, &detail).await;
-        }
+        let who = Rejected::Release {
+            release: &meta,
+            policy,
+        };
+        announce_rejection(events, event_bus, who, &request, e).await;
     }
     planned
+}
+
+/// When the execution started (from the state machine) and now, for the release events.
+fn timing(request: &PlanRequest) -> Timing {
+    Timing {
+        started_at: request.started_at.as_deref().and_then(parse_rfc3339),
+        now: ledger::now_millis(),
+    }
+}
+
+/// Puts the Finished event of a release plan-release rejects. Not for an error the state machine
+/// retries: that is no rejection yet (the watchdog announces one that ends so).
+async fn announce_rejection(
+    events: &impl EventsApi,
+    event_bus: Option<&str>,
+    who: Rejected<'_>,
+    request: &PlanRequest,
+    e: &Error,
+) {
+    if Error::RETRYABLE.contains(&e.name()) {
+        return;
+    }
+    let problems = error_problems(e);
+    let detail = rejected(
+        who,
+        &request.execution_arn,
+        e.name(),
+        &problems,
+        timing(request),
+    );
+    // A notification never changes the release's outcome: what was not put is logged.
+    let _ = announce(events, event_bus, RELEASE_FINISHED, &detail).await;
 }
 
 /// [`plan_release`] of a release read: plan, lock, announce, record.
@@ -244,11 +252,7 @@ async fn plan_and_record<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Scheduler
     let layouts = batches::wave_layouts(&plan, plan.settings.max_concurrency, context.rates);
     // Put before the plan is written, so that a problem putting it is in the plan (and the
     // report); a plan that then cannot be written is a rejection, announced as one.
-    let timing = Timing {
-        started_at: request.started_at.as_deref().and_then(parse_rfc3339),
-        now: ledger::now_millis(),
-    };
-    let detail = started(&plan, &request.execution_arn, timing);
+    let detail = started(&plan, &request.execution_arn, timing(request));
     if let Err(problem) = announce(events, context.event_bus, RELEASE_STARTED, &detail).await {
         plan.problems.push(problem);
     }

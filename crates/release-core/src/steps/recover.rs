@@ -25,7 +25,7 @@ use crate::decide::report::{bounded, build, OUTPUT_BUDGET};
 use crate::decide::rollback::Overwrite;
 use crate::error::with_causes;
 use crate::records::{RecordStore, PLAN, REPORT};
-use crate::steps::finish_release::{announce_finished, observe};
+use crate::steps::finish_release::{announce_finished, observe, Finished};
 use crate::steps::release_events::announce;
 use crate::steps::{ledger, lock, rollback, scaling};
 use crate::{Error, Problem};
@@ -234,20 +234,13 @@ pub async fn recover(
     scaling::restore_for_report(scaling, store, &ended.records, &recorded.plan, &mut report).await;
     // Written before the locks go: the next release of these items finds where each one stands.
     store.write(&ended.records, REPORT, &report).await?;
-    if let Some(problem) = announce_finished(
-        events,
-        event_bus,
-        &recorded.plan,
-        &report,
-        &ended.records,
-        &ended.owner.execution_arn,
+    let finished = Finished {
+        plan: &recorded.plan,
+        records: &ended.records,
+        execution_arn: &ended.owner.execution_arn,
         timing,
-    )
-    .await
-    {
-        report.problems.push(problem);
-        store.write(&ended.records, REPORT, &report).await?;
-    }
+    };
+    announce_finished(events, event_bus, store, &finished, &mut report).await?;
     // The release ledger's entries get the outcome and revisions, as finish-release writes them.
     ledger::record_or_warn(
         store.objects(),
