@@ -17,6 +17,9 @@ pub enum CliError {
     /// An input file (or stdin) that cannot be read.
     #[error("cannot read {name}: {error}")]
     Unreadable { name: String, error: std::io::Error },
+    /// An output file that cannot be written.
+    #[error("cannot write {name}: {error}")]
+    Unwritable { name: String, error: std::io::Error },
     /// An invalid manifest, or a release its pre-flight rejects: every problem.
     #[error("{file}: {verdict}, {}", plural(.problems.len(), "problem"))]
     Problems {
@@ -38,7 +41,9 @@ pub enum CliError {
 impl CliError {
     pub fn exit(&self) -> Exit {
         match self {
-            CliError::Usage(_) | CliError::Unreadable { .. } => Exit::Usage,
+            CliError::Usage(_) | CliError::Unreadable { .. } | CliError::Unwritable { .. } => {
+                Exit::Usage
+            }
             CliError::Problems { .. } => Exit::Invalid,
             CliError::Refused(_) => Exit::Refused,
             CliError::Aws(_) | CliError::Runtime(_) => Exit::Aws,

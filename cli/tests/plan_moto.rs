@@ -53,6 +53,47 @@ fn markdown_is_one_table_row_per_service_and_rule_target() {
 }
 
 #[test]
+fn markdown_out_writes_the_markdown_of_the_same_plan_beside_the_json() {
+    let dir = std::env::temp_dir().join(format!("convoy-plan-md-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("plan.md");
+    let path_arg = path.to_str().unwrap();
+    let out = convoy(&[
+        "plan",
+        "examples/deployment.yaml",
+        "--format",
+        "json",
+        "--markdown-out",
+        path_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert!(view["changed"].as_u64().unwrap() > 0);
+    let markdown = convoy(&["plan", "examples/deployment.yaml", "--format", "markdown"]);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text(&markdown.stdout)
+    );
+
+    // A file that cannot be written: a usage error (8), nothing on stdout.
+    let nowhere = dir.join("missing-dir/plan.md");
+    let out = convoy(&[
+        "plan",
+        "examples/deployment.yaml",
+        "--markdown-out",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot write"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn json_names_current_and_desired_images() {
     let out = convoy(&["plan", "examples/deployment.yaml", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));

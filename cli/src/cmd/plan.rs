@@ -21,6 +21,10 @@ pub struct Args {
     /// `text` for people, `json` for machines, `markdown` for a pull-request comment.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Also write the plan as Markdown to this file, from the same reads (the pipeline's render
+    /// step prints JSON for its summary and keeps the Markdown for approvers).
+    #[arg(long, value_name = "FILE")]
+    markdown_out: Option<PathBuf>,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -53,6 +57,12 @@ pub async fn run(args: &Args) -> Result<Exit, CliError> {
         &reach,
     )
     .await?;
+    if let Some(path) = &args.markdown_out {
+        std::fs::write(path, markdown(&view)).map_err(|error| CliError::Unwritable {
+            name: path.display().to_string(),
+            error,
+        })?;
+    }
     let output = match args.format {
         Format::Text => text(&view, crate::output::stdout_color()),
         Format::Json => format!(

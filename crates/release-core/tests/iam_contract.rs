@@ -1073,6 +1073,10 @@ fn need(
         Resource::EventsRule => (arn("events", "rule/*"), Cond::Any),
         Resource::ReleaseEventBus => (arn("events", "event-bus/${ReleaseEventBusName}"), Cond::Any),
         Resource::SchedulerSchedule => (arn("scheduler", "schedule/*"), Cond::Any),
+        Resource::ScalableTarget => (
+            arn("application-autoscaling", "scalable-target/*"),
+            Cond::Any,
+        ),
         Resource::ReleaseExecutions => {
             (arn("states", &format!("execution:{machine}:*")), Cond::Any)
         }

@@ -394,7 +394,7 @@ fn the_binary_runs_only_with_its_pinned_sha256() {
     assert_eq!(
         fs::read_to_string(run.calls()).unwrap(),
         format!(
-            "--version\nvalidate deployment.yaml\nplan deployment.yaml --format json\nplan deployment.yaml --format markdown\nrender deployment.yaml --bucket {RECORDS_BUCKET}\n"
+            "--version\nvalidate deployment.yaml\nplan deployment.yaml --format json --markdown-out plan.md\nrender deployment.yaml --bucket {RECORDS_BUCKET}\n"
         )
     );
 }
@@ -518,7 +518,7 @@ fn the_approval_reads_the_variables_the_render_action_exports() {
 #[test]
 fn a_plan_with_problems_fails_the_build_before_render_and_uploads_nothing() {
     let run = CodeBuildRun::new("plan-problems");
-    for (format, status) in [("json", 5), ("json", 7), ("json", 1), ("markdown", 7)] {
+    for (format, status) in [("json", 5), ("json", 7), ("json", 1)] {
         run.answer_plan("json", &plan_json(0, 1, 0), 0);
         run.answer_plan("markdown", FAKE_PLAN_MARKDOWN, 0);
         run.answer_plan(format, "", status);
@@ -537,7 +537,9 @@ fn a_plan_with_problems_fails_the_build_before_render_and_uploads_nothing() {
         );
         let calls = fs::read_to_string(run.calls()).unwrap();
         assert!(
-            calls.ends_with(&format!("plan deployment.yaml --format {format}\n")),
+            calls.ends_with(&format!(
+                "plan deployment.yaml --format {format} --markdown-out plan.md\n"
+            )),
             "nothing runs after the failed plan: {calls}"
         );
         assert!(!calls.contains("render "), "{calls}");
@@ -727,10 +729,11 @@ fn write_executable(path: &Path, text: &str) {
 }
 
 /// A convoy that records its arguments (dir/calls.log), prints a release for `render`, and for
-/// `plan … --format F` prints dir/plan.F and exits with the code in dir/plan.F.exit.
+/// `plan … --format F [--markdown-out FILE]` prints dir/plan.F (and copies dir/plan.markdown to
+/// FILE) and exits with the code in dir/plan.F.exit.
 fn fake_convoy(dir: &Path) -> String {
     format!(
-        "#!/bin/sh\necho \"$*\" >> '{dir}/calls.log'\n[ \"$1\" = render ] && printf '%s\\n' '{release}'\nif [ \"$1\" = plan ]; then\n  cat '{dir}'/plan.\"$4\"\n  exit \"$(cat '{dir}'/plan.\"$4\".exit)\"\nfi\nexit 0\n",
+        "#!/bin/sh\necho \"$*\" >> '{dir}/calls.log'\n[ \"$1\" = render ] && printf '%s\\n' '{release}'\nif [ \"$1\" = plan ]; then\n  [ \"$5\" = --markdown-out ] && cp '{dir}'/plan.markdown \"$6\"\n  cat '{dir}'/plan.\"$4\"\n  exit \"$(cat '{dir}'/plan.\"$4\".exit)\"\nfi\nexit 0\n",
         dir = dir.display(),
         release = FAKE_RELEASE.trim_end()
     )

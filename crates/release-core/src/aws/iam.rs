@@ -31,6 +31,8 @@ pub enum Resource {
     EventsRule,
     /// `arn:…:events:…:event-bus/${ReleaseEventBusName}`: the bus release events go to
     ReleaseEventBus,
+    /// `arn:…:application-autoscaling:…:scalable-target/*` (a target's ARN ends in a generated id)
+    ScalableTarget,
     /// `arn:…:scheduler:…:schedule/*` (a group's schedules: `GROUP/NAME`)
     SchedulerSchedule,
     /// Objects of the records bucket, under the prefix of the module that reads or writes them
@@ -85,9 +87,6 @@ const fn op(
 }
 
 const NO_RESOURCE_TYPE: &str = "the action supports no resource-level permissions";
-/// A scalable target's ARN ends in an id Application Auto Scaling makes up: no pattern names the
-/// services' targets.
-const SCALABLE_TARGET_IDS: &str = "scalable-target ARNs end in generated ids";
 const CONTAINER_INSTANCE: &str = "authorized on a container instance, which a Fargate service has none of; the cluster is the ecs:cluster condition";
 const CLUSTER_CONDITION: &str = "no resource type; the cluster is the ecs:cluster condition";
 
@@ -262,7 +261,7 @@ pub const OPERATIONS: &[Operation] = &[
         "register_scalable_target",
         &[allow(
             "application-autoscaling:RegisterScalableTarget",
-            Any(SCALABLE_TARGET_IDS),
+            ScalableTarget,
         )],
     ),
     op(
