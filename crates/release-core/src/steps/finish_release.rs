@@ -19,11 +19,11 @@ use crate::decide::cleanup::{
     DESCRIBE_CONCURRENCY, MAX_DEREGISTRATIONS, MAX_DESCRIBES,
 };
 use crate::decide::ledger::{changed_families, PROTECT_DAYS};
-use crate::decide::release_event::{finished, parse_rfc3339, Timing};
+use crate::decide::release_event::{finished, Timing};
 use crate::decide::report::{bounded, build, cut_reason, Observed, OUTPUT_BUDGET};
 use crate::decide::rollback::target_item_id;
 use crate::records::{RecordStore, REPORT};
-use crate::steps::release_events::announce;
+use crate::steps::release_events::{self, announce};
 use crate::steps::{ledger, lock, scaling};
 use crate::Error;
 
@@ -301,15 +301,11 @@ pub async fn finish_release(
     // The rollback has settled (or none ran): the held services may scale again.
     scaling::restore_for_report(scaling, store, &input.records, &records.plan, &mut report).await;
     store.write(&input.records, REPORT, &report).await?;
-    let timing = Timing {
-        started_at: input.started_at.as_deref().and_then(parse_rfc3339),
-        now: ledger::now_millis(),
-    };
     let finished = Finished {
         plan: &records.plan,
         records: &input.records,
         execution_arn: &input.execution_arn,
-        timing,
+        timing: release_events::timing(input.started_at.as_deref()),
     };
     announce_finished(events, event_bus, store, &finished, &mut report).await?;
     ledger::record_or_warn(

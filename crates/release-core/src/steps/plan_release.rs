@@ -11,7 +11,7 @@ use crate::aws::locks::{Executions, LockStore};
 use crate::aws::{CodeDeployApi, EcsApi, EventsApi, Found, ObjectStore, ScalingApi, SchedulerApi};
 use crate::contract::{
     count, CodeDeployTarget, JobTarget, Plan, PlanRequest, PlannedRelease, Records, ReleaseInput,
-    RuleTarget, ScheduleTarget, ServiceItem, ServiceTarget, RELEASE_FINISHED, RELEASE_STARTED,
+    RuleTarget, ScheduleTarget, ServiceItem, ServiceTarget, RELEASE_STARTED,
 };
 use crate::decide::batches;
 use crate::decide::codedeploy;
@@ -22,14 +22,12 @@ use crate::decide::preflight::{
     schedule_label, service_label, service_problem, task_label, Findings, JobFacts, Reach,
     RuleFacts, ScheduleFacts, ServiceFact, ServiceFacts,
 };
-use crate::decide::release_event::{
-    error_problems, parse_rfc3339, rejected, started, Rejected, Timing,
-};
+use crate::decide::release_event::{error_problems, started, Rejected};
 use crate::decide::strategy::waiting_fits;
 use crate::decide::{job, scaling, schedule};
 use crate::error::with_causes;
 use crate::records::{RecordStore, BUCKET_VAR};
-use crate::steps::release_events::announce;
+use crate::steps::release_events::{self, announce, timing, Rejection};
 use crate::steps::{ledger, lock, release_ref, unix_now};
 use crate::Error;
 
@@ -184,14 +182,6 @@ pub async fn plan_release<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Schedule
     planned
 }
 
-/// When the execution started (from the state machine) and now, for the release events.
-fn timing(request: &PlanRequest) -> Timing {
-    Timing {
-        started_at: request.started_at.as_deref().and_then(parse_rfc3339),
-        now: ledger::now_millis(),
-    }
-}
-
 /// Puts the Finished event of a release plan-release rejects. Not for an error the state machine
 /// retries: that is no rejection yet (the watchdog announces one that ends so).
 async fn announce_rejection(
@@ -204,16 +194,14 @@ async fn announce_rejection(
     if Error::RETRYABLE.contains(&e.name()) {
         return;
     }
-    let problems = error_problems(e);
-    let detail = rejected(
+    let rejection = Rejection {
         who,
-        &request.execution_arn,
-        e.name(),
-        &problems,
-        timing(request),
-    );
-    // A notification never changes the release's outcome: what was not put is logged.
-    let _ = announce(events, event_bus, RELEASE_FINISHED, &detail).await;
+        execution_arn: &request.execution_arn,
+        error: e.name(),
+        problems: &error_problems(e),
+        timing: timing(request.started_at.as_deref()),
+    };
+    release_events::announce_rejection(events, event_bus, rejection).await;
 }
 
 /// [`plan_release`] of a release read: plan, lock, announce, record.
@@ -252,7 +240,8 @@ async fn plan_and_record<E: EcsApi, V: EventsApi, C: CodeDeployApi, S: Scheduler
     let layouts = batches::wave_layouts(&plan, plan.settings.max_concurrency, context.rates);
     // Put before the plan is written, so that a problem putting it is in the plan (and the
     // report); a plan that then cannot be written is a rejection, announced as one.
-    let detail = started(&plan, &request.execution_arn, timing(request));
+    let timing = timing(request.started_at.as_deref());
+    let detail = started(&plan, &request.execution_arn, timing);
     if let Err(problem) = announce(events, context.event_bus, RELEASE_STARTED, &detail).await {
         plan.problems.push(problem);
     }

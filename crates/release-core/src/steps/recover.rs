@@ -16,17 +16,17 @@ use crate::aws::locks::{ExecutionInputs, Executions, LockStore};
 use crate::aws::{CodeDeployApi, EcsApi, EventsApi, ObjectStore, ScalingApi, SchedulerApi};
 use crate::contract::{
     ExecutionStatus, ExecutionStatusChange, Plan, Records, Recovery, RecoveryAction,
-    ReleaseRecords, ReleaseReport, StepFailures, RELEASE_FINISHED,
+    ReleaseRecords, ReleaseReport, StepFailures,
 };
 use crate::decide::lock::{items_to_lock, lock_item};
 use crate::decide::recover::{acts_on, needs_rollback, problems, rollback_input, HeldByOthers};
-use crate::decide::release_event::{rejected, rejection_announced, Rejected, Timing};
+use crate::decide::release_event::{rejection_announced, Rejected, Timing};
 use crate::decide::report::{bounded, build, OUTPUT_BUDGET};
 use crate::decide::rollback::Overwrite;
 use crate::error::with_causes;
 use crate::records::{RecordStore, PLAN, REPORT};
 use crate::steps::finish_release::{announce_finished, observe, Finished};
-use crate::steps::release_events::announce;
+use crate::steps::release_events::{announce_rejection, Rejection};
 use crate::steps::{ledger, lock, rollback, scaling};
 use crate::{Error, Problem};
 
@@ -212,8 +212,14 @@ pub async fn recover(
                 release_id: &ended.owner.release_id,
             };
             let problems: Vec<String> = ended.cause.iter().cloned().collect();
-            let detail = rejected(who, &ended.owner.execution_arn, error, &problems, timing);
-            let _ = announce(events, event_bus, RELEASE_FINISHED, &detail).await;
+            let rejection = Rejection {
+                who,
+                execution_arn: &ended.owner.execution_arn,
+                error,
+                problems: &problems,
+                timing,
+            };
+            announce_rejection(events, event_bus, rejection).await;
         }
         return Ok(answer(RecoveryAction::NothingChanged, given_back, None));
     };

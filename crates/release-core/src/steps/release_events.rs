@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use crate::aws::{EventsApi, OutgoingEvent};
-use crate::contract::{ReleaseEventDetail, EVENT_SOURCE};
+use crate::contract::{ReleaseEventDetail, EVENT_SOURCE, RELEASE_FINISHED};
+use crate::decide::release_event::{parse_rfc3339, rejected, Rejected, Timing};
 use crate::error::with_causes;
+use crate::steps::ledger::now_millis;
 use crate::Error;
 
 /// The bus the functions put release events on (the template's `ReleaseEventBusName`); unset or
@@ -64,4 +66,39 @@ pub async fn announce(
             }
         }
     }
+}
+
+/// When the execution started (`$$.Execution.StartTime`, as the state machine passes it) and now.
+pub fn timing(started_at: Option<&str>) -> Timing {
+    Timing {
+        started_at: started_at.and_then(parse_rfc3339),
+        now: now_millis(),
+    }
+}
+
+/// A release stopped before anything changed, as its Finished event names it.
+pub struct Rejection<'a> {
+    pub who: Rejected<'a>,
+    pub execution_arn: &'a str,
+    /// The error name (`PreflightFailed`, `Throttled`, `ABORTED`, ...).
+    pub error: &'a str,
+    pub problems: &'a [String],
+    pub timing: Timing,
+}
+
+/// Puts the Finished event (`REJECTED`) of a release that never changed anything. A notification
+/// never changes the release's outcome: what was not put is logged by [`announce`].
+pub async fn announce_rejection(
+    events: &impl EventsApi,
+    bus: Option<&str>,
+    rejection: Rejection<'_>,
+) {
+    let detail = rejected(
+        rejection.who,
+        rejection.execution_arn,
+        rejection.error,
+        rejection.problems,
+        rejection.timing,
+    );
+    let _ = announce(events, bus, RELEASE_FINISHED, &detail).await;
 }
