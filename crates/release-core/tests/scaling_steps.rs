@@ -146,6 +146,23 @@ async fn a_held_service_is_suspended_before_its_update_and_restored_at_the_end()
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_throttled_suspension_is_tried_again_before_the_update() {
+    let w = world().await;
+    w.scaling.throttle("RegisterScalableTarget", 2);
+    let progress = w.deploy().await;
+    assert_eq!((progress.remaining, progress.failed), (0, 0));
+    assert_eq!(w.scaling.calls("RegisterScalableTarget"), 3);
+    assert_eq!(
+        w.scaling.set_calls(),
+        [(
+            ScalableTarget::resource_id("prod", "web"),
+            SuspendedState::ALL
+        )]
+    );
+    assert_eq!(w.ecs.calls("UpdateService"), 1);
+}
+
 #[tokio::test]
 async fn a_suspension_refused_fails_the_item_before_it_changes() {
     let w = world().await;

@@ -739,6 +739,8 @@ pub struct FakeEvents {
     put: Mutex<Vec<OutgoingEvent>>,
     calls: Mutex<BTreeMap<&'static str, u32>>,
     refused: Mutex<BTreeSet<&'static str>>,
+    /// Operations whose next calls answer Throttled, and how many.
+    throttled: Mutex<BTreeMap<&'static str, u32>>,
 }
 
 /// An ECS target of a rule running `task_definition`.
@@ -770,6 +772,14 @@ impl FakeEvents {
         self.refused.lock().expect("refused lock").insert(op);
     }
 
+    /// The next `calls` calls of `op` ("PutEvents") answer Throttled, changing nothing.
+    pub fn throttle(&self, op: &'static str, calls: u32) {
+        self.throttled
+            .lock()
+            .expect("throttled lock")
+            .insert(op, calls);
+    }
+
     pub fn calls(&self, op: &str) -> u32 {
         let calls = self.calls.lock().expect("calls lock");
         calls.get(op).copied().unwrap_or_default()
@@ -784,6 +794,14 @@ impl FakeEvents {
             .or_default() += 1;
         if self.refused.lock().expect("refused lock").contains(op) {
             return Err(refused(op, subject));
+        }
+        let mut throttled = self.throttled.lock().expect("throttled lock");
+        if let Some(left) = throttled.get_mut(op).filter(|n| **n > 0) {
+            *left -= 1;
+            return Err(Error::Throttled {
+                message: format!("{op} {subject}: ThrottlingException: Rate exceeded"),
+                source: None,
+            });
         }
         Ok(())
     }

@@ -14,6 +14,8 @@ struct State {
     set: Vec<(String, SuspendedState)>,
     calls: BTreeMap<&'static str, u32>,
     refused: Vec<&'static str>,
+    /// Operations whose next calls answer Throttled, and how many.
+    throttled: BTreeMap<&'static str, u32>,
 }
 
 #[derive(Default)]
@@ -68,12 +70,24 @@ impl FakeScaling {
         self.state().refused.push(op);
     }
 
+    /// The next `calls` calls of `op` answer Throttled, changing nothing.
+    pub fn throttle(&self, op: &'static str, calls: u32) {
+        self.state().throttled.insert(op, calls);
+    }
+
     fn check(&self, op: &'static str, subject: &str) -> Result<(), Error> {
         let mut state = self.state();
         *state.calls.entry(op).or_default() += 1;
         if state.refused.contains(&op) {
             return Err(Error::AccessDenied {
                 message: format!("{op} {subject}: not authorized"),
+                source: None,
+            });
+        }
+        if let Some(left) = state.throttled.get_mut(op).filter(|n| **n > 0) {
+            *left -= 1;
+            return Err(Error::Throttled {
+                message: format!("{op} {subject}: ThrottlingException: Rate exceeded"),
                 source: None,
             });
         }

@@ -102,3 +102,66 @@ pub async fn announce_rejection(
     );
     let _ = announce(events, bus, RELEASE_FINISHED, &detail).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::fake::FakeEvents;
+    use crate::decide::release_event::rejected;
+
+    fn detail() -> ReleaseEventDetail {
+        let who = Rejected::Unread { release_id: "e-1" };
+        let timing = Timing {
+            started_at: None,
+            now: 0,
+        };
+        rejected(
+            who,
+            "arn:aws:states:us-east-1:1:execution:m:e-1",
+            "PreflightFailed",
+            &[],
+            timing,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_event_is_put_again_and_only_then_given_up() {
+        let events = FakeEvents::default();
+        events.throttle("PutEvents", ATTEMPTS - 1);
+        announce(&events, Some("releases"), RELEASE_FINISHED, &detail())
+            .await
+            .expect("put on the last attempt");
+        assert_eq!(
+            (events.calls("PutEvents"), events.events_put().len()),
+            (ATTEMPTS, 1)
+        );
+
+        let events = FakeEvents::default();
+        events.throttle("PutEvents", ATTEMPTS);
+        let problem = announce(&events, Some("releases"), RELEASE_FINISHED, &detail())
+            .await
+            .expect_err("given up");
+        assert!(
+            problem.contains("Throttled") || problem.contains("throttled"),
+            "{problem}"
+        );
+        assert!(problem.contains("bus releases"), "{problem}");
+        assert_eq!(events.calls("PutEvents"), ATTEMPTS);
+    }
+
+    #[tokio::test]
+    async fn a_refused_event_is_not_put_again_and_no_bus_puts_nothing() {
+        let events = FakeEvents::default();
+        events.refuse("PutEvents");
+        assert!(
+            announce(&events, Some("releases"), RELEASE_FINISHED, &detail())
+                .await
+                .is_err()
+        );
+        assert_eq!(events.calls("PutEvents"), 1, "access denied is not retried");
+        assert!(announce(&events, None, RELEASE_FINISHED, &detail())
+            .await
+            .is_ok());
+        assert_eq!(events.calls("PutEvents"), 1);
+    }
+}
